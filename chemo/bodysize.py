@@ -1,0 +1,134 @@
+"""Body size and renal function: BSA (five formulas), Cockcroft-Gault, CKD-EPI 2021.
+
+Inputs are Quantities or text with units (``"170 cm"``, ``"5 ft 7 in"``, ``"154 lb"``,
+``"97 µmol/L"``); results are Quantities.  The coefficients and the plausibility
+limits come from ``regimens/library/body-size.toml``; an input outside those
+limits is an error, never clamped.  There is no BSA cap here: a cap is a
+regimen's choice, applied and reported by the dose calculation.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .errors import BodySizeError, ChemoError
+from .library import load_library
+from .units import Q_, parse_quantity
+
+SEXES = ("female", "male")
+
+
+def _limits():
+    return load_library().body_size["limits"]
+
+
+def _in_range(value, key: str, unit: str, what: str) -> float:
+    """``value`` in ``unit``, checked against the library's plausible range."""
+    try:
+        q = parse_quantity(value, unit, field=what)
+    except ChemoError as exc:
+        raise BodySizeError(exc.message, field=what) from None
+    number = q.to(unit).magnitude
+    low, high = (parse_quantity(v).to(unit).magnitude for v in _limits()[key])
+    if number <= 0:
+        raise BodySizeError(f"{value!r} must be more than 0", field=what)
+    if not low <= number <= high:
+        raise BodySizeError(
+            f"{value!r} ({number:.4g} {unit}) is outside the plausible range {low:g}-{high:g} {unit}", field=what)
+    return number
+
+
+def height_cm(height) -> float:
+    return _in_range(height, "height", "cm", "height")
+
+
+def weight_kg(weight) -> float:
+    return _in_range(weight, "weight", "kg", "weight")
+
+
+def formulas() -> dict:
+    return load_library().body_size["bsa"]
+
+
+def bsa(height, weight, formula: str = "mosteller"):
+    """Body surface area in m² by the named formula (default Mosteller)."""
+    table = formulas()
+    key = str(formula).strip().lower()
+    if key not in table:
+        raise BodySizeError(f"unknown formula {formula!r} (known: {', '.join(table)})", field="formula")
+    return Q_(bsa_m2(height_cm(height), weight_kg(weight), key), "m**2")
+
+
+def bsa_m2(h: float, w: float, formula: str = "mosteller") -> float:
+    """The formula on plain numbers (height cm, weight kg) already checked."""
+    f = formulas()[formula]
+    form = f["form"]
+    if form == "mosteller":
+        return math.sqrt(h * w / f["divisor"])
+    if form == "power":
+        return f["coefficient"] * w ** f["weight_exponent"] * h ** f["height_exponent"]
+    if form == "boyd":
+        grams = w * 1000
+        return f["coefficient"] * h ** f["height_exponent"] * grams ** (
+            f["weight_exponent"] - f["log_slope"] * math.log10(grams))
+    raise ValueError(f"body-size.toml: bsa.{formula}.form {form!r}")  # validated by the library
+
+
+def _age(age) -> float:
+    if isinstance(age, bool) or not isinstance(age, (int, float)) or not math.isfinite(age):
+        raise BodySizeError(f"{age!r}: expected an age in years", field="age")
+    low, high = _limits()["age"]
+    if not low <= age <= high:
+        raise BodySizeError(f"{age!r} years is outside {low}-{high}: the equations are for adults", field="age")
+    return float(age)
+
+
+def _sex(sex) -> str:
+    value = str(sex).strip().lower()
+    if value not in SEXES:
+        raise BodySizeError(f"{sex!r}: expected 'female' or 'male'", field="sex")
+    return value
+
+
+def creatinine_mg_dl(creatinine) -> float:
+    analyte = load_library().analytes["creatinine"]
+    try:
+        q = parse_quantity(creatinine, None, field="creatinine")
+        mg_dl = analyte.value_in(q, "mg/dL")
+    except ChemoError as exc:
+        raise BodySizeError(exc.message, field="creatinine") from None
+    except ValueError:
+        raise BodySizeError(f"{creatinine!r} is not a creatinine concentration (mg/dL or µmol/L)", field="creatinine") from None
+    low, high = (parse_quantity(v).to("mg/dL").magnitude for v in _limits()["creatinine"])
+    if not low <= mg_dl <= high:
+        raise BodySizeError(f"{creatinine!r} ({mg_dl:.3g} mg/dL) is outside {low:g}-{high:g} mg/dL", field="creatinine")
+    return mg_dl
+
+
+def crcl_cockcroft_gault(creatinine, age, weight, sex):
+    """Creatinine clearance in mL/min (Cockcroft-Gault, actual body weight)."""
+    f = load_library().body_size["crcl"]["cockcroft-gault"]
+    scr, years, kg, sx = creatinine_mg_dl(creatinine), _age(age), weight_kg(weight), _sex(sex)
+    value = (f["age_offset"] - years) * kg / (f["divisor"] * scr)
+    if sx == "female":
+        value *= f["female_factor"]
+    return Q_(value, "mL/min")
+
+
+def egfr_ckd_epi_2021(creatinine, age, sex):
+    """eGFR in mL/min/1.73 m² by the race-free CKD-EPI 2021 creatinine equation."""
+    f = load_library().body_size["egfr"]["ckd-epi-2021"]
+    scr, years, sx = creatinine_mg_dl(creatinine), _age(age), _sex(sex)
+    ratio = scr / f["kappa"][sx]
+    value = (f["coefficient"] * min(ratio, 1) ** f["alpha"][sx] * max(ratio, 1) ** f["high_exponent"]
+             * f["age_base"] ** years)
+    if sx == "female":
+        value *= f["female_factor"]
+    return Q_(value, "mL/min/std_bsa")
+
+
+def egfr_deindexed(egfr, bsa_value):
+    """An indexed eGFR (mL/min/1.73 m²) as mL/min for this patient: eGFR × BSA / 1.73."""
+    q = parse_quantity(egfr, "mL/min/std_bsa", field="egfr")
+    area = parse_quantity(bsa_value, "m**2", field="bsa")
+    return (q * area).to("mL/min")

@@ -1,0 +1,50 @@
+"""User errors: bad input that gets one clear line, never a traceback.
+
+Every error names where the bad value came from (a file, a field, an option)
+and what was expected.  The CLI prints ``str(error)`` and exits non-zero; only
+bugs, which are not ``ChemoError``, may raise a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ChemoError(Exception):
+    """Bad input from a user, a file or the database; printed as one line.
+
+    ``exit_code`` is what the CLI exits with (2: bad input; subclasses for
+    refusals use 1).
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, field: str | None = None, file: str | None = None):
+        self.message = message
+        self.field = field
+        self.file = file
+        super().__init__(message)
+
+    def where(self) -> str:
+        parts = [p for p in (self.file, self.field) if p]
+        return ": ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.where()
+        return f"{where}: {self.message}" if where else self.message
+
+    def located(self, *, field: str | None = None, file: str | None = None) -> "ChemoError":
+        """The same error with a location filled in where it had none."""
+        located = type(self)(self.message, field=self.field or field, file=self.file or file)
+        located.exit_code = self.exit_code
+        return located
+
+
+class UnitError(ChemoError):
+    """A value whose unit is missing, unknown or of the wrong dimension."""
+
+
+class BodySizeError(ChemoError):
+    """An impossible or implausible height, weight, age or lab value."""
+
+
+class RegimenError(ChemoError):
+    """A regimen or library file that does not validate."""

@@ -1,0 +1,378 @@
+"""The clinical library: drugs, equivalence models, analytes and body-size formulas.
+
+All of it is read from the data files in ``regimens/library/`` (each number with
+its source); this module only gives it shape.  ``load_library()`` is cached:
+the files are read once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP
+from pathlib import Path
+
+from attrs import frozen
+
+from .datafile import Problem, Table, raise_problems, read_toml
+from .units import compatible, in_unit, parse_dose, parse_quantity
+
+ROUNDING_MODES = {
+    "half-up": ROUND_HALF_UP,
+    "half-even": ROUND_HALF_EVEN,
+    "down": ROUND_FLOOR,
+    "up": ROUND_CEILING,
+}
+LIBRARY_KINDS = ("drugs", "analytes", "body-size")
+
+
+def regimens_dir() -> Path:
+    """The folder of regimen files: ``$CHEMO_REGIMENS``, else the project's ``regimens/``."""
+    env = os.environ.get("CHEMO_REGIMENS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "regimens"
+
+
+def library_dir() -> Path:
+    return regimens_dir() / "library"
+
+
+# ------------------------------------------------------------------ value classes
+
+@frozen
+class Limits:
+    """Largest plausible doses of a drug, by basis: mg, mg/m² or mg/kg."""
+
+    single: dict  # Basis -> float
+    cycle: dict
+    source: str
+
+
+@frozen
+class Drug:
+    id: str
+    name: str
+    drug_class: str
+    aliases: tuple
+    routes: tuple
+    rounding_mg: float | None  # increment; None: not rounded (flat oral doses)
+    dose_levels: tuple  # fractions, level 0 first: (1.0, 0.75, 0.5)
+    ladder: tuple  # flat mg steps from the top (12, 10, 8)
+    ladder_end: str | None
+    not_interchangeable_with: tuple
+    equivalence: dict  # model id -> factor
+    limits: Limits
+    source: str
+
+    @property
+    def is_anthracycline(self) -> bool:
+        return bool(self.equivalence) or self.drug_class in ("anthracycline", "anthracenedione")
+
+
+@frozen
+class Model:
+    id: str
+    name: str
+    source: str
+
+
+@frozen
+class Conversion:
+    """``1 g/dL`` of this analyte is ``0.6206 mmol/L``."""
+
+    from_q: object
+    to_q: object
+    source: str
+
+
+@frozen
+class Analyte:
+    id: str
+    name: str
+    aliases: tuple
+    unit: str
+    plausible: tuple  # (low, high) Quantities
+    conversions: tuple
+    ambiguous: tuple  # Units refused for this analyte
+    ambiguous_message: str | None
+    deindexed_unit: str | None
+
+    def value_in(self, q, unit: str) -> float:
+        """``q`` as a number of the written ``unit``, across mass and substance
+        concentrations through the library's factors; ValueError if it cannot be."""
+        if compatible(q, unit):
+            return in_unit(q, unit)
+        for conv in self.conversions:
+            for a, b in ((conv.to_q, conv.from_q), (conv.from_q, conv.to_q)):
+                if q.is_compatible_with(a.units) and compatible(b, unit):
+                    return in_unit(q.to(a.units).magnitude / a.magnitude * b, unit)
+        raise ValueError(f"{q} cannot be converted to {unit} for {self.id}")
+
+    def accepts(self, q) -> bool:
+        try:
+            self.value_in(q, self.unit)
+            return True
+        except ValueError:
+            return self.deindexed_unit is not None and compatible(q, self.deindexed_unit)
+
+    def is_ambiguous(self, q) -> bool:
+        return any(q.units == unit for unit in self.ambiguous)
+
+    def conversion_sources(self) -> list[str]:
+        return [c.source for c in self.conversions]
+
+
+@frozen
+class Rounding:
+    mode: str
+    tolerance: float  # fraction
+    source: str
+
+    @property
+    def decimal_mode(self) -> str:
+        return ROUNDING_MODES[self.mode]
+
+
+@frozen
+class Library:
+    drugs: dict
+    models: dict
+    analytes: dict
+    rounding: Rounding
+    body_size: dict  # the parsed body-size.toml document
+    files: dict  # kind -> path
+
+    def drug(self, ref: str) -> Drug | None:
+        key = ref.strip().lower()
+        if key in self.drugs:
+            return self.drugs[key]
+        for drug in self.drugs.values():
+            if key in drug.aliases:
+                return drug
+        return None
+
+    def analyte(self, ref: str) -> Analyte | None:
+        key = ref.strip().lower()
+        if key in self.analytes:
+            return self.analytes[key]
+        for analyte in self.analytes.values():
+            if key in analyte.aliases:
+                return analyte
+        return None
+
+
+# ------------------------------------------------------------------ readers
+
+def _read_drugs(doc: Table) -> tuple[dict, dict, Rounding | None]:
+    doc.allow("library", "source", "rounding", "models", "drugs")
+    doc.text("source")
+    rounding = None
+    rt = doc.table("rounding")
+    if rt and rt.ok:
+        rt.allow("mode", "tolerance", "source")
+        mode = rt.text("mode", choices=tuple(ROUNDING_MODES))
+        tol = rt.fraction("tolerance", high=0.25)
+        src = rt.text("source")
+        if mode and tol is not None and src:
+            rounding = Rounding(mode, tol, src)
+    models = {}
+    mt = doc.table("models")
+    if mt and mt.ok:
+        for mid in mt.data:
+            t = mt.table(mid)
+            if t and t.ok:
+                t.allow("name", "source")
+                name, src = t.text("name"), t.text("source")
+                if name and src:
+                    models[mid] = Model(mid, name, src)
+    drugs = {}
+    dt = doc.table("drugs")
+    if dt and dt.ok:
+        for did in dt.data:
+            t = dt.table(did)
+            if t and t.ok:
+                drug = _read_drug(did, t, models)
+                if drug:
+                    drugs[did] = drug
+    return drugs, models, rounding
+
+
+def _read_drug(did: str, t: Table, models: dict) -> Drug | None:
+    t.allow("name", "class", "aliases", "routes", "rounding", "dose_levels", "ladder", "ladder_end",
+            "not_interchangeable_with", "source", "equivalence", "max")
+    name, cls, src = t.text("name"), t.text("class"), t.text("source")
+    aliases = tuple(a.lower() for a in t.texts("aliases"))
+    routes = tuple(t.texts("routes", required=True))
+    rounding = None
+    if "rounding" in t.data:
+        q = t.quantity("rounding", "mg")
+        rounding = q.to("mg").magnitude if q is not None else None
+        if rounding is not None and rounding <= 0:
+            t.problem("must be more than 0 mg", at="rounding")
+    levels = []
+    for i, text in enumerate(t.texts("dose_levels")):
+        q = t.quantity(f"dose_levels[{i + 1}]", "%", value=text)
+        if q is not None:
+            levels.append(q.to("").magnitude)
+    if levels and (levels[0] != 1.0 or any(b >= a for a, b in zip(levels, levels[1:]))):
+        t.problem("must start at 100 % and fall step by step", at="dose_levels")
+    ladder = []
+    for i, text in enumerate(t.texts("ladder")):
+        q = t.quantity(f"ladder[{i + 1}]", "mg", value=text)
+        if q is not None:
+            ladder.append(q.to("mg").magnitude)
+    if any(b >= a for a, b in zip(ladder, ladder[1:])):
+        t.problem("must fall step by step", at="ladder")
+    ladder_end = t.text("ladder_end", required=bool(ladder))
+    equivalence = {}
+    et = t.table("equivalence", required=False)
+    if et and et.ok:
+        for mid in et.data:
+            if mid not in models:
+                et.problem(f"no model {mid!r} in [models]", at=mid)
+                continue
+            factor = et.number(mid, 0.01, 50)
+            if factor is not None:
+                equivalence[mid] = factor
+    limits = None
+    lt = t.table("max")
+    if lt and lt.ok:
+        lt.allow("single", "cycle", "source")
+        per = {}
+        for key in ("single", "cycle"):
+            per[key] = {}
+            for i, text in enumerate(lt.texts(key, required=True)):
+                try:
+                    dose = parse_dose(text)
+                except Exception as exc:  # a ChemoError from the parser
+                    lt.problem(getattr(exc, "message", str(exc)), at=f"{key}[{i + 1}]")
+                    continue
+                if dose.basis in per[key]:
+                    lt.problem(f"two limits for {dose.basis.label}", at=f"{key}[{i + 1}]")
+                per[key][dose.basis] = dose.amount
+        lsrc = lt.text("source")
+        if lsrc:
+            limits = Limits(per["single"], per["cycle"], lsrc)
+    if not (name and cls and src and routes and limits):
+        return None
+    return Drug(
+        id=did, name=name, drug_class=cls, aliases=aliases, routes=routes, rounding_mg=rounding,
+        dose_levels=tuple(levels), ladder=tuple(ladder), ladder_end=ladder_end,
+        not_interchangeable_with=tuple(t.texts("not_interchangeable_with")),
+        equivalence=equivalence, limits=limits, source=src,
+    )
+
+
+def _read_analytes(doc: Table) -> dict:
+    doc.allow("library", "source", "analytes")
+    doc.text("source")
+    analytes = {}
+    at = doc.table("analytes")
+    if not (at and at.ok):
+        return analytes
+    for aid in at.data:
+        t = at.table(aid)
+        if not (t and t.ok):
+            continue
+        t.allow("name", "aliases", "unit", "plausible", "conversions", "ambiguous",
+                "ambiguous_message", "deindexed_unit")
+        name, unit = t.text("name"), t.text("unit")
+        conversions = []
+        for c in t.tables("conversions"):
+            c.allow("from", "to", "source")
+            f, to, src = c.quantity("from", None), c.quantity("to", None), c.text("source")
+            if f is not None and to is not None and src:
+                conversions.append(Conversion(f, to, src))
+        plausible = t.texts("plausible", required=True)
+        bounds = [t.quantity(f"plausible[{i + 1}]", None, value=v) for i, v in enumerate(plausible)]
+        ambiguous = []
+        for i, v in enumerate(t.texts("ambiguous")):
+            q = t.quantity(f"ambiguous[{i + 1}]", None, value="1 " + v)
+            if q is not None:
+                ambiguous.append(q.units)
+        if ambiguous:
+            t.text("ambiguous_message")
+        deindexed = t.text("deindexed_unit", required=False)
+        if not (name and unit) or len(bounds) != 2 or None in bounds:
+            if len(plausible) != 2:
+                t.problem("expected [low, high]", at="plausible")
+            continue
+        canonical = parse_quantity("1 " + unit) if unit else None
+        analyte = Analyte(
+            id=aid, name=name, aliases=tuple(a.lower() for a in t.texts("aliases")), unit=unit,
+            plausible=tuple(bounds), conversions=tuple(conversions), ambiguous=tuple(ambiguous),
+            ambiguous_message=t.data.get("ambiguous_message"), deindexed_unit=deindexed,
+        )
+        for i, b in enumerate(bounds):
+            if not analyte.accepts(b):
+                t.problem(f"{plausible[i]!r} does not fit the unit {unit!r}", at=f"plausible[{i + 1}]")
+        if canonical is not None:
+            analytes[aid] = analyte
+    return analytes
+
+
+def _read_body_size(doc: Table) -> dict:
+    doc.allow("library", "source", "limits", "bsa", "crcl", "egfr")
+    doc.text("source")
+    lt = doc.table("limits")
+    if lt and lt.ok:
+        lt.allow("height", "weight", "age", "creatinine", "source")
+        for key, unit in (("height", "cm"), ("weight", "kg"), ("creatinine", "mg/dL")):
+            pair = lt.texts(key, required=True)
+            if len(pair) != 2:
+                lt.problem("expected [low, high]", at=key)
+            for i, v in enumerate(pair):
+                lt.quantity(f"{key}[{i + 1}]", unit, value=v)
+        lt.text("source")
+    for section, forms in (("bsa", ("mosteller", "power", "boyd")), ("crcl", None), ("egfr", None)):
+        st = doc.table(section)
+        if not (st and st.ok):
+            continue
+        for fid in st.data:
+            t = st.table(fid)
+            if t and t.ok:
+                t.text("name")
+                t.text("source")
+                if forms:
+                    t.text("form", choices=forms)
+    return doc.data
+
+
+@functools.lru_cache(maxsize=8)
+def _load(directory: str) -> Library:
+    problems: list[Problem] = []
+    parts = {}
+    files = {}
+    for kind in LIBRARY_KINDS:
+        path = Path(directory) / f"{kind}.toml"
+        files[kind] = str(path)
+        source = read_toml(path)
+        problems += source.problems
+        if source.document is None:
+            continue
+        parts[kind] = source.document
+    raise_problems(problems)
+    drugs, models, rounding = _read_drugs(Table(parts["drugs"], "", problems, files["drugs"]))
+    analytes = _read_analytes(Table(parts["analytes"], "", problems, files["analytes"]))
+    body_size = _read_body_size(Table(parts["body-size"], "", problems, files["body-size"]))
+    raise_problems(problems)
+    return Library(drugs, models, analytes, rounding, body_size, files)
+
+
+def load_library(directory: str | os.PathLike | None = None) -> Library:
+    """The library from ``regimens/library`` (or ``directory``); raises RegimenError if invalid."""
+    return _load(str(directory or library_dir()))
+
+
+def check_library_file(source, kind: str) -> list[Problem]:
+    """Every problem of one library file (for ``chemo validate``)."""
+    problems = list(source.problems)
+    if source.document is None:
+        return problems
+    table = Table(source.document, "", problems, source.path)
+    if kind == "drugs":
+        _read_drugs(table)
+    elif kind == "analytes":
+        _read_analytes(table)
+    elif kind == "body-size":
+        _read_body_size(table)
+    return problems

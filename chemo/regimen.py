@@ -1,0 +1,473 @@
+"""Regimen files: their shape, their checks, and loading them by id or path.
+
+A regimen file (``regimens/<id>.toml``, documented in ``docs/regimen-format.md``)
+says which drugs are given, at what dose as the protocol writes it, per day or
+per cycle, on which days, which labs must pass before a cycle, how doses are
+modified, and how cumulative anthracycline is counted.  ``check_regimen`` reads
+one and reports every problem; ``load_regimen`` returns a valid one or raises.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from attrs import frozen
+
+from .datafile import FILE, Problem, Table, raise_problems, read_toml
+from .errors import RegimenError
+from .library import Library, load_library, regimens_dir
+from .units import Basis, Dose
+
+OPERATORS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<="}
+PER = ("day", "cycle")
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_ULN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:[x×*]\s*)?ULN\s*$", re.IGNORECASE)
+
+
+# ------------------------------------------------------------------ value classes
+
+@frozen
+class Bound:
+    """A lab value as a regimen writes it: an absolute quantity or a multiple of ULN."""
+
+    text: str
+    quantity: object | None  # pint Quantity, or None for ULN multiples
+    uln_multiple: float | None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@frozen
+class DrugLine:
+    drug: str
+    dose: Dose
+    per: str  # "day" or "cycle"
+    days: tuple
+    route: str
+    infusion: str | None
+    source: str
+
+    @property
+    def daily(self) -> Dose:
+        """The dose of one administration day."""
+        if self.per == "day":
+            return self.dose
+        return Dose(self.dose.amount / len(self.days), self.dose.basis, self.dose.text)
+
+    @property
+    def per_cycle(self) -> Dose:
+        if self.per == "cycle":
+            return self.dose
+        return Dose(self.dose.amount * len(self.days), self.dose.basis, self.dose.text)
+
+    def describe(self) -> str:
+        days = _days_text(self.days)
+        if self.per == "cycle" and len(self.days) > 1:
+            return f"{self.dose.text} per cycle, {self.daily} a day on {days}"
+        return f"{self.dose.text} {'a day' if self.per == 'day' else 'per cycle'} on {days}"
+
+
+@frozen
+class Derived:
+    """A supportive drug whose dose follows another's (mesna from ifosfamide)."""
+
+    drug: str
+    from_drug: str
+    fraction: float
+    days: tuple
+    route: str
+    infusion: str | None
+    source: str
+
+
+@frozen
+class Threshold:
+    analyte: str
+    op: str  # normalised: ">", ">=", "<", "<="
+    op_text: str  # as written
+    value: Bound
+    max_age_days: float
+    source: str
+
+    def describe(self) -> str:
+        return f"{self.analyte} {self.op_text} {self.value.text}"
+
+
+@frozen
+class Modification:
+    drug: str
+    analyte: str
+    low: Bound | None
+    low_inclusive: bool
+    high: Bound | None
+    high_inclusive: bool
+    give: float  # fraction of the dose given; 0: do not give
+    source: str
+
+    def describe(self) -> str:
+        parts = []
+        if self.low:
+            parts.append(f"{'≥' if self.low_inclusive else '>'} {self.low.text}")
+        if self.high:
+            parts.append(f"{'≤' if self.high_inclusive else '<'} {self.high.text}")
+        action = "do not give" if self.give == 0 else f"give {self.give * 100:g} %"
+        return f"{self.analyte} {' and '.join(parts)}: {self.drug} {action}"
+
+
+@frozen
+class Cumulative:
+    model: str
+    cap: float  # doxorubicin-equivalent mg/m²
+    warn_at: float
+    source: str
+
+
+@frozen
+class Regimen:
+    id: str
+    name: str
+    indication: str
+    source: str
+    cycle_length_days: int
+    cycles: int
+    day_split: str
+    drugs: tuple
+    derived: tuple
+    thresholds: tuple
+    modifications: tuple
+    cumulative: Cumulative
+    bsa_cap: float | None  # m², only when the regimen declares one
+    bsa_cap_source: str | None
+    path: str
+    sha256: str
+
+    def line(self, drug: str) -> DrugLine | None:
+        return next((d for d in self.drugs if d.drug == drug), None)
+
+    def derived_line(self, drug: str) -> Derived | None:
+        return next((d for d in self.derived if d.drug == drug), None)
+
+    @property
+    def drug_ids(self) -> tuple:
+        return tuple(d.drug for d in self.drugs) + tuple(d.drug for d in self.derived)
+
+
+def _days_text(days) -> str:
+    days = sorted(days)
+    if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+        return f"days {days[0]}-{days[-1]}"
+    return ("day " if len(days) == 1 else "days ") + ", ".join(map(str, days))
+
+
+# ------------------------------------------------------------------ reading
+
+TOP_KEYS = ("id", "name", "indication", "source", "cycle_length", "cycles", "day_split", "bsa_cap",
+            "bsa_cap_source", "cumulative", "drugs", "derived", "thresholds", "modifications")
+
+
+def check_regimen(source, library: Library | None = None) -> tuple[Regimen | None, list[Problem]]:
+    """Read a regimen document (from :func:`read_toml`): the regimen, or None, and every problem."""
+    problems = list(source.problems)
+    if source.document is None:
+        return None, problems
+    library = library or load_library()
+    doc = Table(source.document, "", problems, source.path)
+    doc.allow(*TOP_KEYS)
+    rid = doc.text("id")
+    if rid and not ID_PATTERN.match(rid):
+        doc.problem(f"{rid!r}: an id is lower-case words joined by '-'", at="id")
+    name, indication, src = doc.text("name"), doc.text("indication"), doc.text("source")
+    day_split = doc.text("day_split")
+    length = doc.quantity("cycle_length", "day")
+    cycle_days = None
+    if length is not None:
+        days = length.to("day").magnitude
+        if days != int(days) or not 1 <= days <= 84:
+            doc.problem(f"{doc.data['cycle_length']!r}: expected a whole number of days, 1-84", at="cycle_length")
+        else:
+            cycle_days = int(days)
+    cycles = doc.integer("cycles", 1, 12)
+
+    bsa_cap = None
+    if "bsa_cap" in doc.data:
+        q = doc.quantity("bsa_cap", "m**2")
+        if q is not None:
+            bsa_cap = q.to("m**2").magnitude
+            if not 1.0 <= bsa_cap <= 3.0:
+                doc.problem(f"{doc.data['bsa_cap']!r} is outside 1-3 m²", at="bsa_cap")
+                bsa_cap = None
+        doc.text("bsa_cap_source")
+
+    drugs = _read_drug_lines(doc, library, cycle_days)
+    derived = _read_derived(doc, library, drugs)
+    thresholds = _read_thresholds(doc, library)
+    modifications = _read_modifications(doc, library, drugs)
+    cumulative = _read_cumulative(doc, library, drugs)
+
+    if problems or None in (rid, name, indication, src, day_split, cycle_days, cycles, cumulative):
+        return None, problems
+    regimen = Regimen(
+        id=rid, name=name, indication=indication, source=src, cycle_length_days=cycle_days, cycles=cycles,
+        day_split=day_split, drugs=tuple(drugs), derived=tuple(derived), thresholds=tuple(thresholds),
+        modifications=tuple(modifications), cumulative=cumulative, bsa_cap=bsa_cap,
+        bsa_cap_source=doc.data.get("bsa_cap_source"), path=source.path, sha256=source.sha256,
+    )
+    return regimen, problems
+
+
+def _read_days(t: Table, cycle_days: int | None) -> tuple | None:
+    days = t.data.get("days")
+    if days is None:
+        t.problem("missing: expected the days given, e.g. [1, 2, 3]", at="days")
+        return None
+    if not isinstance(days, list) or not days or not all(isinstance(d, int) and not isinstance(d, bool) for d in days):
+        t.problem(f"expected a list of day numbers, e.g. [1, 2, 3], got {days!r}"[:120], at="days")
+        return None
+    if len(set(days)) != len(days):
+        t.problem("a day is listed twice", at="days")
+        return None
+    bad = [d for d in days if d < 1 or (cycle_days is not None and d > cycle_days)]
+    if bad:
+        t.problem(f"day {bad[0]} is outside the cycle (days 1-{cycle_days or '?'})", at="days")
+        return None
+    return tuple(sorted(days))
+
+
+def _check_limits(t: Table, drug, dose: Dose, per: str, n_days: int, key: str = "dose") -> None:
+    """A dose must sit within its drug's plausible range on its own basis."""
+    limits = drug.limits
+    if dose.basis not in limits.single:
+        bases = ", ".join(b.label for b in limits.single) or "none"
+        t.problem(f"{drug.id} is not dosed in {dose.basis.label} (the library has limits for: {bases})", at=key)
+        return
+    if dose.amount <= 0:
+        t.problem(f"{dose.text!r}: a dose must be more than 0", at=key)
+        return
+    daily = dose.amount if per == "day" else dose.amount / n_days
+    cycle = dose.amount * n_days if per == "day" else dose.amount
+    label = dose.basis.label
+    if daily > limits.single[dose.basis] * (1 + 1e-9):
+        t.problem(
+            f"{dose.text!r} gives {daily:g} {label} a day, above the largest plausible single dose of "
+            f"{drug.id} ({limits.single[dose.basis]:g} {label}; {limits.source})", at=key)
+    elif dose.basis in limits.cycle and cycle > limits.cycle[dose.basis] * (1 + 1e-9):
+        t.problem(
+            f"{dose.text!r} gives {cycle:g} {label} per cycle, above the largest plausible cycle dose of "
+            f"{drug.id} ({limits.cycle[dose.basis]:g} {label}; {limits.source})", at=key)
+
+
+def _unknown_drug(t: Table, library: Library, ref, key: str = "drug") -> None:
+    alias = library.drug(ref) if isinstance(ref, str) else None
+    if alias:
+        t.problem(f"{ref!r} is an alias: write the library id {alias.id!r}", at=key)
+    else:
+        t.problem(f"unknown drug {ref!r} (the library has: {', '.join(sorted(library.drugs))})", at=key)
+
+
+def _read_drug_lines(doc: Table, library: Library, cycle_days) -> list[DrugLine]:
+    lines = []
+    seen = set()
+    for t in doc.tables("drugs", required=True):
+        if not t.ok:
+            continue
+        t.allow("drug", "dose", "per", "days", "route", "infusion", "source")
+        did = t.text("drug")
+        drug = library.drugs.get(did) if did else None
+        if did and not drug:
+            _unknown_drug(t, library, did)
+        if did in seen:
+            t.problem(f"{did} is listed twice: give one entry per drug", at="drug")
+        seen.add(did)
+        dose = t.dose("dose")
+        per = t.get("per", str, True, 'whether the dose is per "day" or per "cycle"')
+        if per is not None and per not in PER:
+            t.problem(f"{per!r}: expected \"day\" or \"cycle\"", at="per")
+            per = None
+        days = _read_days(t, cycle_days)
+        route = t.text("route")
+        if drug and route and route not in drug.routes:
+            t.problem(f"{route!r} is not a route for {did} (library: {', '.join(drug.routes)})", at="route")
+        infusion = t.text("infusion", required=False)
+        src = t.text("source")
+        if drug and dose and per and days:
+            _check_limits(t, drug, dose, per, len(days))
+            if drug.ladder and dose.basis is Basis.FLAT and dose.amount not in drug.ladder:
+                steps = ", ".join(f"{s:g} mg" for s in drug.ladder)
+                t.problem(f"{dose.text!r} is not a step of {did}'s ladder ({steps})", at="dose")
+        if did and drug and dose and per and days and route and src:
+            lines.append(DrugLine(did, dose, per, days, route, infusion, src))
+    return lines
+
+
+def _read_derived(doc: Table, library: Library, lines: list[DrugLine]) -> list[Derived]:
+    derived = []
+    by_id = {line.drug: line for line in lines}
+    for t in doc.tables("derived"):
+        if not t.ok:
+            continue
+        t.allow("drug", "from", "fraction", "route", "infusion", "source")
+        did = t.text("drug")
+        drug = library.drugs.get(did) if did else None
+        if did and not drug:
+            _unknown_drug(t, library, did)
+        if did in by_id or any(d.drug == did for d in derived):
+            t.problem(f"{did} is listed twice", at="drug")
+        parent_id = t.text("from")
+        parent = by_id.get(parent_id)
+        if parent_id and not parent:
+            t.problem(f"{parent_id!r} is not a drug of this regimen", at="from")
+        fraction = t.fraction("fraction", high=2.0)
+        if fraction == 0:
+            t.problem("a derived dose of 0 % is no dose", at="fraction")
+        route = t.text("route")
+        if drug and route and route not in drug.routes:
+            t.problem(f"{route!r} is not a route for {did} (library: {', '.join(drug.routes)})", at="route")
+        src = t.text("source")
+        if drug and parent and fraction:
+            dose = Dose(parent.dose.amount * fraction, parent.dose.basis, f"{fraction * 100:g} % of {parent.dose.text}")
+            _check_limits(t, drug, dose, parent.per, len(parent.days), key="fraction")
+        if drug and parent and fraction and route and src:
+            derived.append(Derived(did, parent_id, fraction, parent.days, route, t.data.get("infusion"), src))
+    return derived
+
+
+def read_bound(t: Table, key: str, analyte, value=None) -> Bound | None:
+    """A lab value as written in a threshold or band: ``"9.0 g/dL"`` or ``"1.5 × ULN"``."""
+    raw = value if value is not None else t.get(key, str, True, 'a value with its unit (e.g. "9.0 g/dL") or a multiple of ULN ("1.5 × ULN")')
+    if raw is None:
+        return None
+    uln = _ULN.match(raw)
+    if uln:
+        multiple = float(uln.group(1))
+        if not 0 < multiple <= 100:
+            t.problem(f"{raw!r}: a multiple of ULN must be more than 0", at=key)
+            return None
+        return Bound(raw, None, multiple)
+    q = t.quantity(key, None, value=raw)
+    if q is None or analyte is None:
+        return None
+    if analyte.is_ambiguous(q):
+        t.problem(f"{raw!r} is {analyte.ambiguous_message}", at=key)
+        return None
+    if not analyte.accepts(q):
+        t.problem(f"{raw!r} does not fit {analyte.id} (expected a value like {analyte.unit})", at=key)
+        return None
+    return Bound(raw, q, None)
+
+
+def _read_thresholds(doc: Table, library: Library) -> list[Threshold]:
+    thresholds = []
+    for t in doc.tables("thresholds"):
+        if not t.ok:
+            continue
+        t.allow("analyte", "op", "value", "max_age", "source")
+        aid = t.text("analyte")
+        analyte = library.analytes.get(aid) if aid else None
+        if aid and not analyte:
+            alias = library.analyte(aid)
+            hint = f"write {alias.id!r}" if alias else f"known: {', '.join(sorted(library.analytes))}"
+            t.problem(f"unknown analyte {aid!r} ({hint})", at="analyte")
+        op = t.text("op")
+        if op and op not in OPERATORS:
+            t.problem(f"{op!r} is not an operator (>, >=, ≥, <, <=, ≤)", at="op")
+            op = None
+        bound = read_bound(t, "value", analyte)
+        age = t.quantity("max_age", "day")
+        if age is not None and age.to("day").magnitude <= 0:
+            t.problem("must be more than 0 days", at="max_age")
+            age = None
+        src = t.text("source")
+        if analyte and op and bound and age is not None and src:
+            thresholds.append(Threshold(aid, OPERATORS[op], op, bound, age.to("day").magnitude, src))
+    return thresholds
+
+
+def _read_modifications(doc: Table, library: Library, lines: list[DrugLine]) -> list[Modification]:
+    modifications = []
+    regimen_drugs = {line.drug for line in lines}
+    for t in doc.tables("modifications"):
+        if not t.ok:
+            continue
+        t.allow("drug", "analyte", "from", "above", "to", "below", "give", "source")
+        did = t.text("drug")
+        if did and did not in regimen_drugs:
+            t.problem(f"{did!r} is not a drug of this regimen", at="drug")
+        aid = t.text("analyte")
+        analyte = library.analytes.get(aid) if aid else None
+        if aid and not analyte:
+            t.problem(f"unknown analyte {aid!r}", at="analyte")
+        if "from" in t.data and "above" in t.data:
+            t.problem("give either 'from' (≥) or 'above' (>), not both", at="above")
+        if "to" in t.data and "below" in t.data:
+            t.problem("give either 'to' (≤) or 'below' (<), not both", at="below")
+        low_key = "from" if "from" in t.data else "above" if "above" in t.data else None
+        high_key = "to" if "to" in t.data else "below" if "below" in t.data else None
+        if not low_key and not high_key:
+            t.problem("a band needs a lower ('from'/'above') or upper ('to'/'below') bound", at="")
+        low = read_bound(t, low_key, analyte) if low_key else None
+        high = read_bound(t, high_key, analyte) if high_key else None
+        give = t.fraction("give")
+        src = t.text("source")
+        if did in regimen_drugs and analyte and (low or high) and give is not None and src:
+            if (low_key is None or low) and (high_key is None or high):
+                modifications.append(Modification(did, aid, low, low_key == "from", high, high_key == "to", give, src))
+    return modifications
+
+
+def _read_cumulative(doc: Table, library: Library, lines: list[DrugLine]) -> Cumulative | None:
+    t = doc.table("cumulative")
+    if not (t and t.ok):
+        return None
+    t.allow("model", "cap", "warn_at", "source")
+    model = t.text("model")
+    if model and model not in library.models:
+        t.problem(f"unknown equivalence model {model!r} (the library has: {', '.join(library.models)})", at="model")
+        model = None
+    cap = t.quantity("cap", "mg/m**2")
+    warn = t.quantity("warn_at", "mg/m**2")
+    src = t.text("source")
+    if cap is not None and warn is not None and warn.to("mg/m**2").magnitude >= cap.to("mg/m**2").magnitude:
+        t.problem("the warning must come before the cap", at="warn_at")
+        return None
+    if model:
+        for line in lines:
+            drug = library.drugs[line.drug]
+            if drug.is_anthracycline and model not in drug.equivalence:
+                t.problem(f"model {model!r} has no doxorubicin-equivalence factor for {line.drug}", at="model")
+                return None
+    if model and cap is not None and warn is not None and src:
+        return Cumulative(model, cap.to("mg/m**2").magnitude, warn.to("mg/m**2").magnitude, src)
+    return None
+
+
+# ------------------------------------------------------------------ finding and loading
+
+def regimen_path(ref: str) -> Path:
+    """A regimen id (``doxorubicin-ifosfamide``) or a path to a file."""
+    path = Path(ref)
+    if path.suffix == ".toml" or path.exists() or "/" in ref:
+        return path
+    candidate = regimens_dir() / f"{ref}.toml"
+    if candidate.exists():
+        return candidate
+    known = ", ".join(available_regimens())
+    raise RegimenError(f"no regimen {ref!r} (known: {known}); give an id or a path to a .toml file", field="regimen")
+
+
+def available_regimens() -> list[str]:
+    return sorted(p.stem for p in regimens_dir().glob("*.toml"))
+
+
+def load_regimen(ref, library: Library | None = None) -> Regimen:
+    """A valid regimen by id or path; a RegimenError naming the file and field otherwise."""
+    path = ref if isinstance(ref, Path) else regimen_path(str(ref))
+    source = read_toml(path)
+    if source.document is not None and "library" in source.document:
+        raise RegimenError("is a library file, not a regimen", file=str(path))
+    regimen, problems = check_regimen(source, library)
+    raise_problems(problems)
+    if regimen is None:  # every None comes with a problem; this is a bug if reached
+        raise RegimenError(f"{FILE}: could not be read", file=str(path))
+    return regimen

@@ -1,0 +1,49 @@
+"""``chemo validate``: every problem of every regimen and library file, one line each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .datafile import FILE, Problem, read_toml
+from .errors import ChemoError
+from .library import LIBRARY_KINDS, check_library_file, load_library
+from .regimen import check_regimen
+
+
+def collect_files(paths) -> list[Path]:
+    """Files named, and the ``*.toml`` files under folders named, in a stable order."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*.toml") if p.is_file())
+        else:
+            files.append(path)
+    return files
+
+
+def validate_file(path: Path, library) -> list[Problem]:
+    source = read_toml(path)
+    if source.document is None:
+        return source.problems
+    kind = source.document.get("library")
+    if kind is not None:
+        if kind not in LIBRARY_KINDS:
+            return [Problem(str(path), "library", f"{kind!r}: expected one of {', '.join(LIBRARY_KINDS)}")]
+        return check_library_file(source, kind)
+    if library is None:
+        return [Problem(str(path), FILE, "cannot be checked: the drug library does not validate")]
+    return check_regimen(source, library)[1]
+
+
+def validate_paths(paths) -> tuple[list[Path], list[Problem]]:
+    """Check every file; the library itself is checked first (it is what the rest stands on)."""
+    files = collect_files(paths)
+    try:
+        library = load_library()
+    except ChemoError:
+        library = None
+    problems: list[Problem] = []
+    for path in files:
+        problems += validate_file(path, library)
+    return files, problems
