@@ -315,8 +315,8 @@ def _read_body_size(doc: Table) -> dict:
     doc.text("source")
     lt = doc.table("limits")
     if lt and lt.ok:
-        lt.allow("height", "weight", "age", "creatinine", "source")
-        for key, unit in (("height", "cm"), ("weight", "kg"), ("creatinine", "mg/dL")):
+        lt.allow("height", "weight", "age", "creatinine", "bsa", "source")
+        for key, unit in (("height", "cm"), ("weight", "kg"), ("creatinine", "mg/dL"), ("bsa", "m**2")):
             pair = lt.texts(key, required=True)
             if len(pair) != 2:
                 lt.problem("expected [low, high]", at=key)

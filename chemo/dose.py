@@ -1,0 +1,262 @@
+"""Cycle doses: what each bag and capsule of one cycle holds for one patient.
+
+``calculate_cycle`` takes a regimen, a :class:`BodySize` (from height and
+weight, or a BSA given directly), a cycle number and a dose level, and returns
+every administration: the protocol dose as written, the exact calculated mg,
+the dispensed mg rounded with ``Decimal`` to the drug's increment (mode and
+tolerance from the drug library), the deviation that rounding makes, derived
+drugs (mesna from ifosfamide), flat oral doses (no BSA, no rounding) and the
+per-cycle totals.  Units are converted once at this boundary; inside, doses are
+plain mg, mg/m² and m² numbers.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from attrs import frozen
+
+from .bodysize import bsa_m2, height_cm, weight_kg
+from .errors import BodySizeError, ChemoError
+from .library import Library, load_library
+from .regimen import Regimen
+from .units import Basis, Dose, parse_quantity
+
+FALLBACK_INCREMENTS_MG = (Decimal("1"), Decimal("0.1"))  # finer steps when an increment is too coarse
+
+
+class DoseError(ChemoError):
+    """A dose that cannot be calculated: a missing level, cycle or body size."""
+
+
+@frozen
+class BodySize:
+    """The body size a cycle is dosed on."""
+
+    bsa_m2: float  # the BSA used for dosing (after any cap the regimen declares)
+    formula: str  # the BSA formula, or "given" when the BSA was entered directly
+    height_cm: float | None = None
+    weight_kg: float | None = None
+    uncapped_m2: float | None = None  # set only when the regimen's cap applied
+    cap_m2: float | None = None
+
+    @property
+    def capped(self) -> bool:
+        return self.uncapped_m2 is not None
+
+    def describe(self) -> str:
+        text = f"BSA {self.bsa_m2:.2f} m² ({self.formula})"
+        if self.capped:
+            text += f", capped from {self.uncapped_m2:.2f} m² at the regimen's {self.cap_m2:.2f} m²"
+        return text
+
+
+def body_size(height=None, weight=None, bsa=None, formula: str = "mosteller", regimen: Regimen | None = None,
+              library: Library | None = None) -> BodySize:
+    """Height and weight (any units), or a BSA given directly; the regimen's cap applied and reported."""
+    library = library or load_library()
+    h = height_cm(height) if height is not None else None
+    w = weight_kg(weight) if weight is not None else None
+    if bsa is not None:
+        area = parse_quantity(bsa, "m**2", field="bsa").to("m**2").magnitude
+        low, high = (parse_quantity(v).to("m**2").magnitude for v in library.body_size["limits"]["bsa"])
+        if not low <= area <= high:
+            raise BodySizeError(f"{bsa!r} is outside the plausible range {low:g}-{high:g} m²", field="bsa")
+        used = "given"
+    else:
+        if h is None or w is None:
+            missing = "height" if h is None else "weight"
+            raise BodySizeError(f"missing: give height and weight, or a BSA", field=missing)
+        key = str(formula).strip().lower()
+        if key not in library.body_size["bsa"]:
+            raise BodySizeError(f"unknown formula {formula!r} (known: {', '.join(library.body_size['bsa'])})", field="formula")
+        area = bsa_m2(h, w, key)
+        used = key
+    if regimen is not None and regimen.bsa_cap is not None and area > regimen.bsa_cap:
+        return BodySize(regimen.bsa_cap, used, h, w, uncapped_m2=area, cap_m2=regimen.bsa_cap)
+    return BodySize(area, used, h, w)
+
+
+@frozen
+class Administration:
+    """One drug on one day of the cycle."""
+
+    drug: str
+    day: int
+    route: str
+    basis: str  # the protocol dose as written: "75 mg/m²"
+    per: str  # whether that dose is per "day" or per "cycle"
+    daily: Dose  # the protocol dose of this day, on its basis (25 mg/m²)
+    level: str  # "100 %", "75 %", "8 mg (ladder)"
+    calculated_mg: float  # exact: daily dose × level × BSA (or weight, or flat)
+    dose_mg: float  # dispensed: rounded to the drug's increment
+    increment_mg: float | None
+    deviation: float  # dose_mg / calculated_mg - 1
+    derived_from: str | None = None
+    infusion: str | None = None
+    note: str | None = None
+
+    def as_json(self) -> dict:
+        return {
+            "drug": self.drug, "day": self.day, "dose_mg": self.dose_mg, "calculated_mg": round(self.calculated_mg, 3),
+            "basis": self.basis, "per": self.per, "daily_basis": str(self.daily), "level": self.level, "route": self.route,
+            "increment_mg": self.increment_mg, "deviation_pct": round(self.deviation * 100, 3),
+            "derived_from": self.derived_from, "infusion": self.infusion, "note": self.note,
+        }
+
+
+@frozen
+class CycleDoses:
+    regimen_id: str
+    regimen_name: str
+    cycle: int
+    cycles: int
+    dose_level: object  # int for every drug, or {drug: level}
+    body: BodySize
+    administrations: tuple
+    rounding_mode: str
+    tolerance: float
+    rounding_source: str
+
+    def totals_mg(self) -> dict:
+        """Per-cycle dispensed mg by drug, in regimen order."""
+        totals: dict[str, float] = {}
+        for a in self.administrations:
+            totals[a.drug] = round(totals.get(a.drug, 0.0) + a.dose_mg, 6)
+        return totals
+
+    def for_drug(self, drug: str) -> list[Administration]:
+        return [a for a in self.administrations if a.drug == drug]
+
+    def on_day(self, day: int) -> list[Administration]:
+        return [a for a in self.administrations if a.day == day]
+
+    def as_json(self) -> dict:
+        body = self.body
+        return {
+            "regimen": self.regimen_id, "cycle": self.cycle, "bsa_m2": round(body.bsa_m2, 4), "formula": body.formula,
+            "dose_level": self.dose_level, "height_cm": body.height_cm, "weight_kg": body.weight_kg,
+            "bsa_cap_m2": body.cap_m2, "uncapped_bsa_m2": None if body.uncapped_m2 is None else round(body.uncapped_m2, 4),
+            "rounding": {"mode": self.rounding_mode, "tolerance_pct": self.tolerance * 100, "source": self.rounding_source},
+            "doses": [a.as_json() for a in self.administrations],
+            "totals_mg": self.totals_mg(),
+        }
+
+
+def level_factor(drug, level: int, regimen_dose: Dose) -> tuple[float, str, Dose]:
+    """(fraction, label, dose) of ``drug`` at ``level``: a percentage step or a ladder step."""
+    if level == 0:
+        return 1.0, "100 %", regimen_dose
+    if level > 0:
+        raise DoseError(f"{level}: dose levels above the protocol dose (0) are not supported", field="dose_level")
+    steps = -level
+    if drug.ladder:
+        if regimen_dose.basis is not Basis.FLAT or regimen_dose.amount not in drug.ladder:
+            raise DoseError(f"{drug.id}: the regimen dose {regimen_dose} is not on its ladder", field="dose_level")
+        index = drug.ladder.index(regimen_dose.amount) + steps
+        if index >= len(drug.ladder):
+            raise DoseError(
+                f"{level}: {drug.id} has no step below {drug.ladder[-1]:g} mg ({drug.ladder_end})", field="dose_level")
+        amount = drug.ladder[index]
+        return amount / regimen_dose.amount, f"{amount:g} mg (ladder level {level})", Dose(amount, Basis.FLAT, f"{amount:g} mg")
+    if not drug.dose_levels:
+        raise DoseError(f"{level}: {drug.id} has no dose levels in the drug library", field="dose_level")
+    if steps >= len(drug.dose_levels):
+        lowest = drug.dose_levels[-1] * 100
+        raise DoseError(
+            f"{level}: {drug.id} has no level below -{len(drug.dose_levels) - 1} ({lowest:g} %); "
+            "a further reduction is a prescriber's decision, not a dose level", field="dose_level")
+    fraction = drug.dose_levels[steps]
+    return fraction, f"{fraction * 100:g} %", Dose(regimen_dose.amount * fraction, regimen_dose.basis, regimen_dose.text)
+
+
+def dispense(calculated_mg: float, increment_mg: float | None, tolerance: float, mode: str) -> tuple[float, float | None, str | None]:
+    """Round ``calculated_mg`` to the increment; (dose, increment used, note).
+
+    Rounding never moves a dose by more than ``tolerance``: when the drug's
+    increment is too coarse for a small dose, 1 mg and then 0.1 mg are used,
+    and the note says so.
+    """
+    if increment_mg is None:
+        return calculated_mg, None, None
+    exact = Decimal(repr(calculated_mg))
+    note = None
+    for step in (Decimal(repr(increment_mg)),) + FALLBACK_INCREMENTS_MG:
+        rounded = (exact / step).to_integral_value(rounding=mode) * step
+        if rounded > 0 and abs(rounded - exact) <= exact * Decimal(repr(tolerance)):
+            if step != Decimal(repr(increment_mg)):
+                note = f"rounded to {step} mg: the {increment_mg:g} mg increment would move the dose by more than {tolerance * 100:g} %"
+            return float(rounded), float(step), note
+    return calculated_mg, None, "not rounded: no increment keeps the dose within the tolerance"
+
+
+def _amount_mg(daily: Dose, body: BodySize, drug: str) -> float:
+    if daily.basis is Basis.FLAT:
+        return daily.amount
+    if daily.basis is Basis.PER_M2:
+        return daily.amount * body.bsa_m2
+    if body.weight_kg is None:
+        raise DoseError(f"{drug} is dosed per kg: give the weight, not only a BSA", field="weight")
+    return daily.amount * body.weight_kg
+
+
+def _levels(regimen: Regimen, dose_level) -> dict:
+    """``dose_level`` as {drug: level}: one int for every drug, or a mapping for some."""
+    def whole(value, where):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise DoseError(f"{value!r}: expected a whole number (0 full dose, -1, -2 ...)", field=where)
+        return value
+
+    if isinstance(dose_level, dict):
+        unknown = [d for d in dose_level if regimen.line(d) is None]
+        if unknown:
+            raise DoseError(f"{unknown[0]!r} is not a drug of {regimen.id} with a dose level", field="dose_level")
+        return {line.drug: whole(dose_level.get(line.drug, 0), f"dose_level.{line.drug}") for line in regimen.drugs}
+    level = whole(dose_level, "dose_level")
+    return {line.drug: level for line in regimen.drugs}
+
+
+def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level=0,
+                    library: Library | None = None) -> CycleDoses:
+    """Every administration of ``cycle`` at ``dose_level`` for this body size.
+
+    ``dose_level`` is one whole number for every drug (0 full dose, -1 one step
+    down) or a mapping ``{"anlotinib": -1}``; derived drugs follow their parent.
+    """
+    library = library or load_library()
+    if isinstance(cycle, bool) or not isinstance(cycle, int) or not 1 <= cycle <= regimen.cycles:
+        raise DoseError(f"{cycle!r}: {regimen.id} has cycles 1-{regimen.cycles}", field="cycle")
+    levels = _levels(regimen, dose_level)
+    rounding = library.rounding
+    administrations = []
+    calculated_by_drug: dict[str, dict[int, float]] = {}
+    for line in regimen.drugs:
+        drug = library.drugs[line.drug]
+        fraction, label, daily = level_factor(drug, levels[line.drug], line.daily)
+        for day in line.days:
+            calculated = _amount_mg(daily, body, line.drug)
+            dose_mg, step, note = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode)
+            calculated_by_drug.setdefault(line.drug, {})[day] = calculated
+            administrations.append(Administration(
+                drug=line.drug, day=day, route=line.route, basis=line.dose.text, per=line.per, daily=daily, level=label,
+                calculated_mg=calculated, dose_mg=dose_mg, increment_mg=step,
+                deviation=dose_mg / calculated - 1 if calculated else 0.0, infusion=line.infusion, note=note))
+    for derived in regimen.derived:
+        drug = library.drugs[derived.drug]
+        parent = regimen.line(derived.from_drug)
+        for day in derived.days:
+            calculated = calculated_by_drug[derived.from_drug][day] * derived.fraction
+            dose_mg, step, note = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode)
+            daily = Dose(parent.daily.amount * derived.fraction, parent.daily.basis, f"{derived.fraction * 100:g} % of {derived.from_drug}")
+            administrations.append(Administration(
+                drug=derived.drug, day=day, route=derived.route,
+                basis=f"{derived.fraction * 100:g} % of {derived.from_drug}", per="day", daily=daily,
+                level=f"follows {derived.from_drug}", calculated_mg=calculated, dose_mg=dose_mg, increment_mg=step,
+                deviation=dose_mg / calculated - 1 if calculated else 0.0, derived_from=derived.from_drug,
+                infusion=derived.infusion, note=note))
+    order = {d: i for i, d in enumerate(regimen.drug_ids)}
+    administrations.sort(key=lambda a: (a.day, order[a.drug]))
+    return CycleDoses(
+        regimen_id=regimen.id, regimen_name=regimen.name, cycle=cycle, cycles=regimen.cycles, dose_level=dose_level,
+        body=body, administrations=tuple(administrations), rounding_mode=rounding.mode,
+        tolerance=rounding.tolerance, rounding_source=rounding.source)
