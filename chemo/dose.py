@@ -195,6 +195,9 @@ def _amount_mg(daily: Dose, body: BodySize, drug: str) -> float:
         return daily.amount
     if daily.basis is Basis.PER_M2:
         return daily.amount * body.bsa_m2
+    if daily.basis is Basis.AUC:
+        raise DoseError(f"{drug} is dosed to a target AUC, which needs the Calvert formula; chemo does not "
+                        "calculate AUC doses (no regimen here uses one)", field="dose")
     if body.weight_kg is None:
         raise DoseError(f"{drug} is dosed per kg: give the weight, not only a BSA", field="weight")
     return daily.amount * body.weight_kg

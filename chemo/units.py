@@ -234,6 +234,10 @@ _KIND_WORDS = (
 
 def format_quantity(q: pint.Quantity, digits: int | None = None) -> str:
     """``75 mg/m²``, ``1.5 ×10⁹/L``, ``62 mL/min/1.73 m²``."""
+    if q.is_compatible_with("1/L"):
+        count = q.to("1/L").magnitude / 1e9
+        text = f"{count:.{digits}f}" if digits is not None else f"{count:g}"
+        return f"{text} ×10⁹/L"
     mag = q.magnitude
     text = f"{mag:.{digits}f}" if digits is not None else f"{mag:g}"
     return f"{text} {format_unit(q.units)}".strip()
@@ -247,19 +251,20 @@ def format_unit(unit) -> str:
 # ---------------------------------------------------------------- dose basis
 
 class Basis(enum.Enum):
-    """What a dose is counted against: nothing, body surface or body weight."""
+    """What a dose is counted against: nothing, body surface, body weight, or a target AUC."""
 
     FLAT = "flat"
     PER_M2 = "per m²"
     PER_KG = "per kg"
+    AUC = "AUC"
 
     @property
     def unit(self) -> str:
-        return {"flat": "mg", "per m²": "mg/m**2", "per kg": "mg/kg"}[self.value]
+        return {"flat": "mg", "per m²": "mg/m**2", "per kg": "mg/kg", "AUC": "mg*min/mL"}[self.value]
 
     @property
     def label(self) -> str:
-        return {"flat": "mg", "per m²": "mg/m²", "per kg": "mg/kg"}[self.value]
+        return {"flat": "mg", "per m²": "mg/m²", "per kg": "mg/kg", "AUC": "mg/mL·min (AUC)"}[self.value]
 
 
 @frozen
@@ -274,14 +279,25 @@ class Dose:
         return f"{self.amount:g} {self.basis.label}"
 
 
+_AUC = re.compile(r"^\s*AUC\s*[=:]?\s*(\d+(?:\.\d+)?)\s*(?:mg\s*/\s*mL\s*[*·⋅]?\s*min)?\s*$", re.IGNORECASE)
+
+
 def parse_dose(text, *, field: str | None = None) -> Dose:
-    """Parse ``"75 mg/m²"``, ``"1 g/㎡"``, ``"10 mg"``, ``"2 mg/kg"`` into a :class:`Dose`."""
+    """Parse ``"75 mg/m²"``, ``"1 g/㎡"``, ``"10 mg"``, ``"2 mg/kg"``, ``"AUC 5"`` into a :class:`Dose`."""
     try:
+        auc = _AUC.match(text) if isinstance(text, str) else None
+        if auc:
+            return Dose(amount=float(auc.group(1)), basis=Basis.AUC, text=text)
         value, unit_text = split_number(text)
         if not unit_text.strip():
             raise UnitError(f"{text!r} has no unit (expected mg, mg/m² or mg/kg)")
         factor = _unit_factor(unit_text)
+        if factor.is_compatible_with(Basis.AUC.unit):
+            return Dose(amount=factor.to(Basis.AUC.unit).magnitude * value, basis=Basis.AUC, text=text)
         numerator, denominator = _split_units(factor.units)
+        if denominator is not None and ureg.Unit("day").dimensionality in _dimension_parts(denominator):
+            raise UnitError(
+                f"{text!r}: write the dose without '/day' or '/cycle' and say per day or per cycle separately")
         if numerator.dimensionality != ureg.Unit("mg").dimensionality:
             raise UnitError(
                 f"{text!r} is not a dose: expected a mass (mg), a mass per body surface (mg/m²) "
@@ -302,6 +318,10 @@ def parse_dose(text, *, field: str | None = None) -> Dose:
         return Dose(amount=amount, basis=basis, text=text)
     except UnitError as exc:
         raise exc.located(field=field) from None
+
+
+def _dimension_parts(unit) -> list:
+    return [ureg.Unit(name).dimensionality for name in unit._units]
 
 
 def _split_units(units):
