@@ -129,6 +129,12 @@ def egfr_ckd_epi_2021(creatinine, age, sex):
 
 def egfr_deindexed(egfr, bsa_value):
     """An indexed eGFR (mL/min/1.73 m²) as mL/min for this patient: eGFR × BSA / 1.73."""
-    q = parse_quantity(egfr, "mL/min/std_bsa", field="egfr")
-    area = parse_quantity(bsa_value, "m**2", field="bsa")
-    return (q * area).to("mL/min")
+    analyte = load_library().analytes["egfr"]
+    try:
+        q = parse_quantity(egfr, "mL/min/std_bsa", field="egfr")
+    except ChemoError as exc:
+        raise BodySizeError(exc.message, field="egfr") from None
+    if analyte.is_ambiguous(q):
+        raise BodySizeError(f"{egfr!r} is {analyte.ambiguous_message}", field="egfr")
+    area = _in_range(bsa_value, "bsa", "m**2", "bsa")
+    return (q * Q_(area, "m**2")).to("mL/min")

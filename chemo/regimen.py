@@ -201,9 +201,10 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
         doc.text("bsa_cap_source")
 
     drugs = _read_drug_lines(doc, library, cycle_days)
-    derived = _read_derived(doc, library, drugs)
+    named = _named_drugs(doc)
+    derived = _read_derived(doc, library, drugs, named)
     thresholds = _read_thresholds(doc, library)
-    modifications = _read_modifications(doc, library, drugs)
+    modifications = _read_modifications(doc, library, drugs, named)
     cumulative = _read_cumulative(doc, library, drugs)
 
     if problems or None in (rid, name, indication, src, day_split, cycle_days, cycles, cumulative):
@@ -215,6 +216,15 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
         bsa_cap_source=doc.data.get("bsa_cap_source"), path=source.path, sha256=source.sha256,
     )
     return regimen, problems
+
+
+def _named_drugs(doc: Table) -> set:
+    """Drug ids the file names in [[drugs]], valid or not: a bad dose is reported once,
+    not again as 'not a drug of this regimen' wherever the drug is referred to."""
+    raw = doc.data.get("drugs")
+    if not isinstance(raw, list):
+        return set()
+    return {d.get("drug") for d in raw if isinstance(d, dict) and isinstance(d.get("drug"), str)}
 
 
 def _read_days(t: Table, cycle_days: int | None) -> tuple | None:
@@ -301,7 +311,7 @@ def _read_drug_lines(doc: Table, library: Library, cycle_days) -> list[DrugLine]
     return lines
 
 
-def _read_derived(doc: Table, library: Library, lines: list[DrugLine]) -> list[Derived]:
+def _read_derived(doc: Table, library: Library, lines: list[DrugLine], named: set) -> list[Derived]:
     derived = []
     by_id = {line.drug: line for line in lines}
     for t in doc.tables("derived"):
@@ -316,7 +326,7 @@ def _read_derived(doc: Table, library: Library, lines: list[DrugLine]) -> list[D
             t.problem(f"{did} is listed twice", at="drug")
         parent_id = t.text("from")
         parent = by_id.get(parent_id)
-        if parent_id and not parent:
+        if parent_id and parent_id not in named:
             t.problem(f"{parent_id!r} is not a drug of this regimen", at="from")
         fraction = t.fraction("fraction", high=2.0)
         if fraction == 0:
@@ -354,6 +364,14 @@ def read_bound(t: Table, key: str, analyte, value=None) -> Bound | None:
     if not analyte.accepts(q):
         t.problem(f"{raw!r} does not fit {analyte.id} (expected a value like {analyte.unit})", at=key)
         return None
+    try:
+        value = analyte.value_in(q, analyte.unit)
+    except ValueError:  # a de-indexed eGFR in mL/min: no fixed range without a BSA
+        value = None
+    low, high = (analyte.value_in(b, analyte.unit) for b in analyte.plausible)
+    if value is not None and not low <= value <= high:
+        t.problem(f"{raw!r} is outside what {analyte.name} can be ({low:g}-{high:g} {analyte.unit})", at=key)
+        return None
     return Bound(raw, q, None)
 
 
@@ -384,7 +402,7 @@ def _read_thresholds(doc: Table, library: Library) -> list[Threshold]:
     return thresholds
 
 
-def _read_modifications(doc: Table, library: Library, lines: list[DrugLine]) -> list[Modification]:
+def _read_modifications(doc: Table, library: Library, lines: list[DrugLine], named: set) -> list[Modification]:
     modifications = []
     regimen_drugs = {line.drug for line in lines}
     for t in doc.tables("modifications"):
@@ -392,7 +410,7 @@ def _read_modifications(doc: Table, library: Library, lines: list[DrugLine]) -> 
             continue
         t.allow("drug", "analyte", "from", "above", "to", "below", "give", "source")
         did = t.text("drug")
-        if did and did not in regimen_drugs:
+        if did and did not in named:
             t.problem(f"{did!r} is not a drug of this regimen", at="drug")
         aid = t.text("analyte")
         analyte = library.analytes.get(aid) if aid else None

@@ -45,6 +45,7 @@ Quantity = ureg.Quantity
 Unit = ureg.Unit
 
 MAX_TEXT = 80  # longer "quantities" are refused before anything parses them
+MAX_NUMBER = 1e15  # larger written numbers are no clinical value (a count of 1.5e11 /L still fits)
 
 _SUPERSCRIPTS = {
     "⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4",
@@ -55,8 +56,8 @@ _NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*)$")
 _COMMA_NUMBER = re.compile(r"^[+-]?\d+,\d")
 _STD_BSA = re.compile(r"/\s*\(?\s*1\.73\s*\*?\s*m(?:\*\*2|2)\s*\)?")
 _UNIT_EXPONENT = re.compile(r"(?<=[A-Za-zμ])([23])(?![\d.])")
-_GIGA_PER_L = re.compile(r"(?<![A-Za-z_])G/L\b")
-_TERA_PER_L = re.compile(r"(?<![A-Za-z_])T/L\b")
+_GIGA_PER_L = re.compile(r"(?<![A-Za-z_])G/[Ll]\b")
+_TERA_PER_L = re.compile(r"(?<![A-Za-z_])T/[Ll]\b")
 _BIG_EXPONENT = re.compile(r"\*\*\s*\(?\s*-?\d{3,}|\*\*\s*\(?\s*-?\d+\s*\)?\s*\*\*")
 _FEET_INCHES = re.compile(
     r"^\s*(\d+(?:\.\d+)?)\s*(?:ft|feet|foot|')\s*(?:\+\s*)?(\d+(?:\.\d+)?)\s*(?:in|inch|inches|\")?\s*$"
@@ -67,22 +68,28 @@ def normalise(text: str) -> str:
     """Rewrite what people write into what the registry parses."""
     text = _SUPER_RUN.sub(lambda m: "**" + "".join(_SUPERSCRIPTS[c] for c in m.group()), text)
     text = unicodedata.normalize("NFKC", text)
-    text = text.replace("·", "*").replace("⋅", "*").replace("^", "**").replace("×", "*")
+    text = text.replace("·", "*").replace("⋅", "*").replace("^", "**")
     text = text.strip()
     text = _STD_BSA.sub("/std_bsa", text)
     text = _UNIT_EXPONENT.sub(r"**\1", text)
-    text = re.sub(r"(?<=\d)\s*[x×]\s*(?=10\*\*)", " ", text)
-    text = _GIGA_PER_L.sub("10**9/L", text)
-    text = _TERA_PER_L.sub("10**12/L", text)
+    # "1.5 ×10**9/L", "1.5 x 10**9/L", "1.5*10**9/L": the count factor, not a product of units
+    text = re.sub(r"(?<=[\d\s])[x×*]\s*(?=10\*\*\d)", " ", text)
+    text = text.replace("×", "*")
+    text = _GIGA_PER_L.sub(" 10**9/L", text)
+    text = _TERA_PER_L.sub(" 10**12/L", text)
     return text
 
 
 @functools.lru_cache(maxsize=512)
 def _unit_factor(unit_text: str) -> pint.Quantity:
     """Parse the unit part of a quantity (``mg/m**2``, ``10**9/L``) once; cached."""
-    expr = unit_text.strip().lstrip("*").strip()
+    expr = unit_text.strip()
     if not expr:
         raise UnitError("no unit given")
+    if expr.startswith("*"):
+        raise UnitError(f"cannot read {unit_text!r} as a unit")
+    if not re.search(r"[A-Za-zμ%]", expr):
+        raise UnitError(f"{unit_text!r} is a number, not a unit")
     if expr.startswith("/"):
         expr = "1" + expr
     if _BIG_EXPONENT.search(expr):
@@ -116,8 +123,8 @@ def split_number(text: str) -> tuple[float, str]:
     if not match:
         raise UnitError(f"{text!r} does not start with a number")
     value = float(match.group(1))
-    if not math.isfinite(value):
-        raise UnitError(f"{text!r} is not a finite number")
+    if not math.isfinite(value) or value > MAX_NUMBER:
+        raise UnitError(f"{text!r} is too large to be a clinical value")
     if value < 0:
         raise UnitError(f"{text!r} is negative")
     return value, match.group(2)
@@ -147,7 +154,9 @@ def parse_quantity(text, expect: str | None = None, *, field: str | None = None)
                     raise UnitError(f"{text!r} has no unit" + (f" (expected {describe(expect)})" if expect else ""))
                 factor = _unit_factor(unit_text)
                 q = Q_(value * factor.magnitude, factor.units)
-        if expect is not None and not q.is_compatible_with(expect):
+                if not math.isfinite(q.magnitude):
+                    raise UnitError(f"{text!r} is too large to be a clinical value")
+        if expect is not None and not same_kind(q.units, unit_quantity(expect).units):
             raise UnitError(f"{text!r} is {dimension_name(q)}, expected {describe(expect)}")
         return q
     except UnitError as exc:
@@ -163,10 +172,15 @@ def magnitude(text, unit: str, *, field: str | None = None) -> float:
     if isinstance(text, str) and not _FEET_INCHES.match(text):
         try:
             value, unit_text = split_number(text)
-            return value * _conversion(unit_text.strip(), unit)
+            result = value * _conversion(unit_text.strip(), unit)
+            if math.isfinite(result):
+                return result
         except (UnitError, _Incompatible):
             pass
-    return parse_quantity(text, unit, field=field).to(unit).magnitude
+    result = parse_quantity(text, unit, field=field).to(unit).magnitude
+    if not math.isfinite(result):
+        raise UnitError(f"{text!r} is too large to be a clinical value").located(field=field)
+    return result
 
 
 class _Incompatible(Exception):
@@ -178,13 +192,16 @@ def _conversion(unit_text: str, unit: str) -> float:
     if not unit_text:
         raise UnitError("no unit given")
     factor = _unit_factor(unit_text)
-    if not factor.is_compatible_with(unit):
+    if not same_kind(factor.units, unit_quantity(unit).units):
         raise _Incompatible
     return factor.to(unit).magnitude
 
 
 def unit_quantity(unit_text: str) -> pint.Quantity:
-    """A written unit as a Quantity: ``"10^9/L"`` is 1e9 / L, ``"mg/m²"`` is 1 mg/m²."""
+    """A written unit as a Quantity: ``"10^9/L"`` is 1e9 / L, ``"mg/m²"`` is 1 mg/m²;
+    ``""`` is a pure number."""
+    if not unit_text.strip():
+        return Q_(1.0, "")
     return _unit_factor(normalise(unit_text))
 
 
@@ -195,12 +212,28 @@ def in_unit(q: pint.Quantity, unit_text: str) -> float:
 
 
 def compatible(q: pint.Quantity, unit_text: str) -> bool:
-    return q.is_compatible_with(unit_quantity(unit_text).units)
+    return same_kind(q.units, unit_quantity(unit_text).units)
+
+
+def same_kind(units, target) -> bool:
+    """Convertible, and not by accident: pint calls mg/kg dimensionless, like %,
+    but a dose per body weight is no percentage."""
+    if not (1 * units).is_compatible_with(target):
+        return False
+    if (1 * units).dimensionless:
+        return _pure_number(units) == _pure_number(target)
+    return True
+
+
+def _pure_number(units) -> bool:
+    return all(ureg.Unit(name).dimensionless for name in units._units)
 
 
 def dimension_name(q) -> str:
     """Words for a quantity's kind, for error messages."""
     dims = q.dimensionality
+    if q.dimensionless and not _pure_number(q.units):
+        return f"a ratio of units ({format_unit(q.units)})"
     for unit, words in _KIND_WORDS:
         if dims == ureg.Unit(unit).dimensionality:
             return words
@@ -228,7 +261,7 @@ _KIND_WORDS = (
     ("mL/min", "a volume per time"),
     ("mL/min/m**2", "a flow per body surface"),
     ("day", "a time"),
-    ("%", "a dimensionless number"),
+    ("%", "a percentage"),
 )
 
 
@@ -295,7 +328,8 @@ def parse_dose(text, *, field: str | None = None) -> Dose:
         if factor.is_compatible_with(Basis.AUC.unit):
             return Dose(amount=factor.to(Basis.AUC.unit).magnitude * value, basis=Basis.AUC, text=text)
         numerator, denominator = _split_units(factor.units)
-        if denominator is not None and ureg.Unit("day").dimensionality in _dimension_parts(denominator):
+        if (denominator is not None and numerator.dimensionality == ureg.Unit("mg").dimensionality
+                and ureg.Unit("day").dimensionality in _dimension_parts(denominator)):
             raise UnitError(
                 f"{text!r}: write the dose without '/day' or '/cycle' and say per day or per cycle separately")
         if numerator.dimensionality != ureg.Unit("mg").dimensionality:
@@ -315,6 +349,8 @@ def parse_dose(text, *, field: str | None = None) -> Dose:
                 f"{text!r} is {what}, not a dose: expected mg, mg/m² or mg/kg"
             )
         amount = Q_(value * factor.magnitude, factor.units).to(basis.unit).magnitude
+        if not math.isfinite(amount):
+            raise UnitError(f"{text!r} is too large to be a dose")
         return Dose(amount=amount, basis=basis, text=text)
     except UnitError as exc:
         raise exc.located(field=field) from None
