@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/chemo validate regimens/
 	$(BIN)/chemo dose doxorubicin-ifosfamide --height "170 cm" --weight "75 kg"
+	$(BIN)/chemo tui
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
