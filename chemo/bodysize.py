@@ -9,11 +9,12 @@ regimen's choice, applied and reported by the dose calculation.
 
 from __future__ import annotations
 
+import functools
 import math
 
 from .errors import BodySizeError, ChemoError
 from .library import load_library
-from .units import Q_, parse_quantity
+from .units import Q_, magnitude, parse_quantity
 
 SEXES = ("female", "male")
 
@@ -22,14 +23,20 @@ def _limits():
     return load_library().body_size["limits"]
 
 
+@functools.lru_cache(maxsize=32)
+def _range(texts: tuple, unit: str) -> tuple[float, float]:
+    """A library range (``("30 cm", "250 cm")``) in ``unit``, parsed once."""
+    low, high = (parse_quantity(v).to(unit).magnitude for v in texts)
+    return low, high
+
+
 def _in_range(value, key: str, unit: str, what: str) -> float:
     """``value`` in ``unit``, checked against the library's plausible range."""
     try:
-        q = parse_quantity(value, unit, field=what)
+        number = magnitude(value, unit, field=what)  # cached per unit text: a hot path
     except ChemoError as exc:
         raise BodySizeError(exc.message, field=what) from None
-    number = q.to(unit).magnitude
-    low, high = (parse_quantity(v).to(unit).magnitude for v in _limits()[key])
+    low, high = _range(tuple(_limits()[key]), unit)
     if number <= 0:
         raise BodySizeError(f"{value!r} must be more than 0", field=what)
     if not low <= number <= high:
@@ -44,6 +51,11 @@ def height_cm(height) -> float:
 
 def weight_kg(weight) -> float:
     return _in_range(weight, "weight", "kg", "weight")
+
+
+def bsa_given(area) -> float:
+    """A BSA entered directly, in m², checked against the library's plausible range."""
+    return _in_range(area, "bsa", "m**2", "bsa")
 
 
 def formulas() -> dict:
@@ -99,7 +111,7 @@ def creatinine_mg_dl(creatinine) -> float:
         raise BodySizeError(exc.message, field="creatinine") from None
     except ValueError:
         raise BodySizeError(f"{creatinine!r} is not a creatinine concentration (mg/dL or µmol/L)", field="creatinine") from None
-    low, high = (parse_quantity(v).to("mg/dL").magnitude for v in _limits()["creatinine"])
+    low, high = _range(tuple(_limits()["creatinine"]), "mg/dL")
     if not low <= mg_dl <= high:
         raise BodySizeError(f"{creatinine!r} ({mg_dl:.3g} mg/dL) is outside {low:g}-{high:g} mg/dL", field="creatinine")
     return mg_dl
@@ -136,5 +148,5 @@ def egfr_deindexed(egfr, bsa_value):
         raise BodySizeError(exc.message, field="egfr") from None
     if analyte.is_ambiguous(q):
         raise BodySizeError(f"{egfr!r} is {analyte.ambiguous_message}", field="egfr")
-    area = _in_range(bsa_value, "bsa", "m**2", "bsa")
+    area = bsa_given(bsa_value)
     return (q * Q_(area, "m**2")).to("mL/min")

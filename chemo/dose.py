@@ -12,16 +12,18 @@ plain mg, mg/m² and m² numbers.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from attrs import frozen
 
-from .bodysize import bsa_m2, height_cm, weight_kg
+from .bodysize import bsa_given, bsa_m2, height_cm, weight_kg
 from .errors import BodySizeError, ChemoError
 from .library import Library, load_library
 from .regimen import Regimen
-from .units import Basis, Dose, parse_quantity
+from .units import Basis, Dose
 
+DEFAULT_FORMULA = "mosteller"
 FALLBACK_INCREMENTS_MG = (Decimal("1"), Decimal("0.1"))  # finer steps when an increment is too coarse
 
 
@@ -39,6 +41,8 @@ class BodySize:
     weight_kg: float | None = None
     uncapped_m2: float | None = None  # set only when the regimen's cap applied
     cap_m2: float | None = None
+    formula_m2: float | None = None  # with a BSA given and height and weight too: what the formula gives
+    formula_name: str | None = None  # ... and which formula that was
 
     @property
     def capped(self) -> bool:
@@ -46,35 +50,43 @@ class BodySize:
 
     def describe(self) -> str:
         text = f"BSA {self.bsa_m2:.2f} m² ({self.formula})"
+        if self.formula_m2 is not None:
+            text += f"; height and weight would give {self.formula_m2:.2f} m² by {self.formula_name}"
         if self.capped:
             text += f", capped from {self.uncapped_m2:.2f} m² at the regimen's {self.cap_m2:.2f} m²"
         return text
 
 
-def body_size(height=None, weight=None, bsa=None, formula: str = "mosteller", regimen: Regimen | None = None,
+def body_size(height=None, weight=None, bsa=None, formula: str = DEFAULT_FORMULA, regimen: Regimen | None = None,
               library: Library | None = None) -> BodySize:
     """Height and weight (any units), or a BSA given directly; the regimen's cap applied and reported."""
     library = library or load_library()
     h = height_cm(height) if height is not None else None
     w = weight_kg(weight) if weight is not None else None
+    formula_m2 = formula_name = None
     if bsa is not None:
-        area = parse_quantity(bsa, "m**2", field="bsa").to("m**2").magnitude
-        low, high = (parse_quantity(v).to("m**2").magnitude for v in library.body_size["limits"]["bsa"])
-        if not low <= area <= high:
-            raise BodySizeError(f"{bsa!r} is outside the plausible range {low:g}-{high:g} m²", field="bsa")
+        area = bsa_given(bsa)
         used = "given"
+        if h is not None and w is not None:
+            formula_name = _formula_key(formula, library)
+            formula_m2 = bsa_m2(h, w, formula_name)
     else:
         if h is None or w is None:
             missing = "height" if h is None else "weight"
-            raise BodySizeError(f"missing: give height and weight, or a BSA", field=missing)
-        key = str(formula).strip().lower()
-        if key not in library.body_size["bsa"]:
-            raise BodySizeError(f"unknown formula {formula!r} (known: {', '.join(library.body_size['bsa'])})", field="formula")
-        area = bsa_m2(h, w, key)
-        used = key
+            raise BodySizeError("missing: give height and weight, or a BSA", field=missing)
+        used = _formula_key(formula, library)
+        area = bsa_m2(h, w, used)
     if regimen is not None and regimen.bsa_cap is not None and area > regimen.bsa_cap:
-        return BodySize(regimen.bsa_cap, used, h, w, uncapped_m2=area, cap_m2=regimen.bsa_cap)
-    return BodySize(area, used, h, w)
+        return BodySize(regimen.bsa_cap, used, h, w, uncapped_m2=area, cap_m2=regimen.bsa_cap,
+                        formula_m2=formula_m2, formula_name=formula_name)
+    return BodySize(area, used, h, w, formula_m2=formula_m2, formula_name=formula_name)
+
+
+def _formula_key(formula, library: Library) -> str:
+    key = str(formula).strip().lower()
+    if key not in library.body_size["bsa"]:
+        raise BodySizeError(f"unknown formula {formula!r} (known: {', '.join(library.body_size['bsa'])})", field="formula")
+    return key
 
 
 @frozen
@@ -181,13 +193,20 @@ def dispense(calculated_mg: float, increment_mg: float | None, tolerance: float,
         return calculated_mg, None, None
     exact = Decimal(repr(calculated_mg))
     note = None
-    for step in (Decimal(repr(increment_mg)),) + FALLBACK_INCREMENTS_MG:
+    first, limit = _decimal(increment_mg), exact * _decimal(tolerance)
+    for step in (first,) + FALLBACK_INCREMENTS_MG:
         rounded = (exact / step).to_integral_value(rounding=mode) * step
-        if rounded > 0 and abs(rounded - exact) <= exact * Decimal(repr(tolerance)):
-            if step != Decimal(repr(increment_mg)):
+        if rounded > 0 and abs(rounded - exact) <= limit:
+            if step != first:
                 note = f"rounded to {step} mg: the {increment_mg:g} mg increment would move the dose by more than {tolerance * 100:g} %"
             return float(rounded), float(step), note
     return calculated_mg, None, "not rounded: no increment keeps the dose within the tolerance"
+
+
+@functools.lru_cache(maxsize=64)
+def _decimal(value: float) -> Decimal:
+    """An increment or tolerance as the Decimal of its shortest repr (``0.05`` → ``Decimal('0.05')``)."""
+    return Decimal(repr(value))
 
 
 def _amount_mg(daily: Dose, body: BodySize, drug: str) -> float:
@@ -233,12 +252,14 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
     rounding = library.rounding
     administrations = []
     calculated_by_drug: dict[str, dict[int, float]] = {}
+    daily_by_drug: dict[str, Dose] = {}  # each drug's daily dose at its level
     for line in regimen.drugs:
         drug = library.drugs[line.drug]
         fraction, label, daily = level_factor(drug, levels[line.drug], line.daily)
+        daily_by_drug[line.drug] = daily
+        calculated = _amount_mg(daily, body, line.drug)  # the same every day of the line: rounded once
+        dose_mg, step, note = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode)
         for day in line.days:
-            calculated = _amount_mg(daily, body, line.drug)
-            dose_mg, step, note = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode)
             calculated_by_drug.setdefault(line.drug, {})[day] = calculated
             administrations.append(Administration(
                 drug=line.drug, day=day, route=line.route, basis=line.dose.text, per=line.per, daily=daily, level=label,
@@ -246,14 +267,18 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
                 deviation=dose_mg / calculated - 1 if calculated else 0.0, infusion=line.infusion, note=note))
     for derived in regimen.derived:
         drug = library.drugs[derived.drug]
-        parent = regimen.line(derived.from_drug)
+        rounded: dict[float, tuple] = {}
+        basis = f"{derived.fraction * 100:g} % of {derived.from_drug}"
+        parent_daily = daily_by_drug[derived.from_drug]  # at the parent's level, as the calculated dose is
+        daily = Dose(parent_daily.amount * derived.fraction, parent_daily.basis, basis)
         for day in derived.days:
             calculated = calculated_by_drug[derived.from_drug][day] * derived.fraction
-            dose_mg, step, note = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode)
-            daily = Dose(parent.daily.amount * derived.fraction, parent.daily.basis, f"{derived.fraction * 100:g} % of {derived.from_drug}")
+            if calculated not in rounded:
+                rounded[calculated] = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode)
+            dose_mg, step, note = rounded[calculated]
             administrations.append(Administration(
                 drug=derived.drug, day=day, route=derived.route,
-                basis=f"{derived.fraction * 100:g} % of {derived.from_drug}", per="day", daily=daily,
+                basis=basis, per="day", daily=daily,
                 level=f"follows {derived.from_drug}", calculated_mg=calculated, dose_mg=dose_mg, increment_mg=step,
                 deviation=dose_mg / calculated - 1 if calculated else 0.0, derived_from=derived.from_drug,
                 infusion=derived.infusion, note=note))

@@ -55,7 +55,7 @@ _SUPER_RUN = re.compile("[" + "".join(_SUPERSCRIPTS) + "]+")
 _NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*)$")
 _COMMA_NUMBER = re.compile(r"^[+-]?\d+,\d")
 _STD_BSA = re.compile(r"/\s*\(?\s*1\.73\s*\*?\s*m(?:\*\*2|2)\s*\)?")
-_UNIT_EXPONENT = re.compile(r"(?<=[A-Za-zμ])([23])(?![\d.])")
+_UNIT_EXPONENT = re.compile(r"(?<=[A-Za-zμ])(?<![\d.][eE])([23])(?![\d.])")  # m2 -> m**2, not 1e3
 _GIGA_PER_L = re.compile(r"(?<![A-Za-z_])G/[Ll]\b")
 _TERA_PER_L = re.compile(r"(?<![A-Za-z_])T/[Ll]\b")
 _BIG_EXPONENT = re.compile(r"\*\*\s*\(?\s*-?\d{3,}|\*\*\s*\(?\s*-?\d+\s*\)?\s*\*\*")
@@ -64,8 +64,9 @@ _FEET_INCHES = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(text: str) -> str:
-    """Rewrite what people write into what the registry parses."""
+    """Rewrite what people write into what the registry parses (cached: charts repeat)."""
     text = _SUPER_RUN.sub(lambda m: "**" + "".join(_SUPERSCRIPTS[c] for c in m.group()), text)
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("·", "*").replace("⋅", "*").replace("^", "**")
