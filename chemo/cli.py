@@ -20,6 +20,19 @@ COMMANDS = {
     "bsa": ("chemo.cli_engine:bsa", "Body surface area from height and weight."),
     "dose": ("chemo.cli_dose:dose", "Every dose of one cycle of a regimen for one patient."),
     "verify": ("chemo.cli_dose:verify", "Check an order file against the regimen's doses."),
+    "patient": ("chemo.cli_record:patient", "Register, list and show patients."),
+    "measure": ("chemo.cli_record:measure", "Record a patient's weight (and height)."),
+    "labs": ("chemo.cli_record:labs", "Record and show lab results."),
+    "prior": ("chemo.cli_record:prior", "Record prior anthracycline exposure."),
+    "plan": ("chemo.cli_record:plan", "Start a treatment plan on a regimen."),
+    "readiness": ("chemo.cli_record:readiness", "Is the patient ready for the next cycle? (exit 0 ready, 1 not)"),
+    "user": ("chemo.cli_record:user", "Users and their roles (pharmacist, nurse, prescriber)."),
+    "signoff": ("chemo.cli_record:signoff", "Sign off the dose or readiness check of a cycle."),
+    "administer": ("chemo.cli_record:administer", "Record the signed-off doses of a cycle as given."),
+    "cumulative": ("chemo.cli_record:cumulative", "Cumulative anthracycline exposure against the cap."),
+    "audit": ("chemo.cli_record:audit", "Verify the audit trail's hash chain."),
+    "demo": ("chemo.cli_record:demo", "Build a demo database of synthetic patients."),
+    "tui": ("tui.command:tui", "Open the terminal UI (pharmacist and nurse screens)."),
 }
 
 

@@ -1,0 +1,479 @@
+"""The patient-record commands: patient, measure, labs, prior, plan, readiness,
+user, signoff, administer, cumulative, audit, demo.
+
+Every command takes ``--db PATH`` (else ``$CHEMO_DB``, else the user's data
+folder) and every write takes ``--user LOGIN`` (else ``$CHEMO_USER``, else the
+login name).  Exit codes, the same for every command:
+
+  0  done (readiness: READY; audit verify: intact)
+  1  refused: a role, the two-person rule, the anthracycline cap, not ready,
+     a missing sign-off (readiness: NOT READY; audit verify: broken)
+  2  bad input: unknown patient, a unit that does not fit, an impossible
+     value, a regimen file that does not validate
+  3  the database cannot be used (busy, not a database)
+
+Nothing is written when the exit code is not 0.  The engine modules (and with
+them sqlite-utils and pint) are imported inside the commands, so that
+``chemo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .cli import emit_json
+
+EXIT_CODES = ("Exit codes: 0 done; 1 refused (role, two-person rule, cap, not ready, missing sign-off); "
+              "2 bad input (unknown patient, unit, impossible value, invalid regimen); 3 database unusable. "
+              "Nothing is written unless the exit code is 0.")
+
+
+def db_option(f):
+    return click.option("--db", "db_path", metavar="PATH", default=None,
+                        help="Database file (default: $CHEMO_DB, else chemo.db in the user's data folder).")(f)
+
+
+def user_option(f):
+    return click.option("--user", "user", metavar="LOGIN", default=None,
+                        help="Acting user (default: $CHEMO_USER, else the login name).")(f)
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
+
+
+def _open(db_path, create=True):
+    """Writes create the database on first use; reads of a database that does not exist are an error."""
+    from .store import open_store
+
+    return open_store(db_path, create=create)
+
+
+def _actor(user):
+    from .roles import acting_user
+
+    return acting_user(user)
+
+
+def _help(text: str) -> str:
+    return text.rstrip() + "\n\n" + EXIT_CODES
+
+
+# ------------------------------------------------------------------ patient
+
+@click.group(help=_help("Register, list and show patients."))
+def patient():
+    pass
+
+
+@patient.command("add", help=_help("Register a patient with a first height and weight (prescriber or pharmacist)."))
+@click.option("--mrn", required=True, help="Medical record number (identifier).")
+@click.option("--name", required=True)
+@click.option("--sex", required=True, type=click.Choice(["female", "male"], case_sensitive=False))
+@click.option("--born", required=True, metavar="YYYY-MM-DD")
+@click.option("--height", required=True, help='With its unit: "170 cm", "5 ft 7 in".')
+@click.option("--weight", required=True, help='With its unit: "75 kg", "165 lb".')
+@click.option("--date", "on", default=None, metavar="YYYY-MM-DD", help="Date of the measurement (default today).")
+@db_option
+@user_option
+@json_option
+def patient_add(mrn, name, sex, born, height, weight, on, db_path, user, as_json):
+    from .records import add_patient
+
+    actor = _actor(user)
+    with _open(db_path) as store:
+        row = add_patient(store, actor, mrn=mrn, name=name, sex=sex.lower(), born=born, height=height, weight=weight,
+                          measured_on=on)
+    if as_json:
+        emit_json({k: row[k] for k in ("mrn", "name", "sex", "born", "height_cm", "weight_kg")})
+    else:
+        click.echo(f"registered {row['mrn']} {row['name']} ({row['sex']}, born {row['born']}); "
+                   f"height {row['height_cm']:.1f} cm, weight {row['weight_kg']:.1f} kg")
+
+
+@patient.command("list", help=_help("List the registered patients."))
+@db_option
+@json_option
+def patient_list(db_path, as_json):
+    from .records import list_patients
+
+    with _open(db_path, create=False) as store:
+        rows = list_patients(store)
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['mrn']:<16} {r['name']:<32} {r['sex']:<6} born {r['born']}")
+    click.echo(f"{len(rows)} patient{'s' * (len(rows) != 1)}", err=True)
+
+
+@patient.command("show", help=_help("Show one patient: body size, plans, prior exposure."))
+@click.argument("mrn")
+@db_option
+@json_option
+def patient_show(mrn, db_path, as_json):
+    from .records import patient_summary
+
+    with _open(db_path, create=False) as store:
+        s = patient_summary(store, mrn)
+    if as_json:
+        emit_json(s)
+        return
+    p, b = s["patient"], s["body"]
+    click.echo(f"{p['mrn']}  {p['name']}  {p['sex']}, born {p['born']} ({s['age_years']} years)")
+    if b["weight_kg"] is not None:
+        click.echo(f"  weight {b['weight_kg']:.1f} kg ({b['weight_on']})"
+                   + (f", height {b['height_cm']:.1f} cm ({b['height_on']})" if b["height_cm"] else ""))
+    for plan in s["plans"]:
+        click.echo(f"  plan {plan['id']}: {plan['regimen_id']} from {plan['start_date']}, {plan['planned_cycles']} "
+                   f"cycles, dosing weight {plan['dosing_weight_kg']:.1f} kg [{plan['status']}]")
+    for prior in s["prior_exposure"]:
+        click.echo(f"  prior {prior['drug']} {prior['dose_text']}" + (f" ({prior['note']})" if prior["note"] else ""))
+    click.echo(f"  {s['labs']} lab results, {s['administrations']} administrations")
+
+
+# ------------------------------------------------------------------ measure
+
+@click.command(help=_help("Record a weight (and height) for a patient (prescriber or pharmacist)."))
+@click.argument("mrn")
+@click.option("--weight", required=True, help='With its unit: "75 kg".')
+@click.option("--height", default=None, help='With its unit: "170 cm".')
+@click.option("--date", "on", default=None, metavar="YYYY-MM-DD", help="Default today.")
+@db_option
+@user_option
+@json_option
+def measure(mrn, weight, height, on, db_path, user, as_json):
+    from .records import add_measurement
+
+    actor = _actor(user)
+    with _open(db_path) as store:
+        row = add_measurement(store, actor, mrn, weight=weight, height=height, on=on)
+    if as_json:
+        emit_json({k: row[k] for k in ("measured_on", "weight_text", "weight_kg", "height_text", "height_cm")})
+    else:
+        click.echo(f"{mrn}: weight {row['weight_kg']:.1f} kg" +
+                   (f", height {row['height_cm']:.1f} cm" if row["height_cm"] else "") + f" on {row['measured_on']}")
+
+
+# ------------------------------------------------------------------ labs
+
+@click.group(help=_help("Record and show lab results."))
+def labs():
+    pass
+
+
+@labs.command("add", help=_help(
+    'Record a lab result (any registered user). VALUE with its unit: "1.2 10^9/L", "1200 /uL", "5.4 mmol/L". '
+    "Analytes: hemoglobin, anc, wbc, platelets, bilirubin, alt, ast, creatinine, egfr, crcl, lvef (and aliases)."))
+@click.argument("mrn")
+@click.argument("analyte")
+@click.argument("value")
+@click.option("--uln", default=None, help="Upper limit of normal of this result (a bare number takes VALUE's unit).")
+@click.option("--range", "range_text", default=None, help='Reference range, e.g. "0.3-1.2 mg/dL" (its top is the ULN).')
+@click.option("--at", default=None, metavar="DATETIME", help="Collection time, YYYY-MM-DDTHH:MM (default now).")
+@db_option
+@user_option
+@json_option
+def labs_add(mrn, analyte, value, uln, range_text, at, db_path, user, as_json):
+    from .records import add_lab
+
+    actor = _actor(user)
+    with _open(db_path) as store:
+        row = add_lab(store, actor, mrn, analyte, value, uln=uln, range_text=range_text, at=at)
+    if as_json:
+        emit_json({k: row[k] for k in ("analyte", "value_text", "value", "unit", "uln_text", "uln", "collected_at")})
+    else:
+        uln_text = f", ULN {row['uln_text']}" if row["uln_text"] else ""
+        click.echo(f"{mrn}: {row['analyte']} {row['value_text']} (= {row['value']:.4g} {row['unit']}{uln_text}) "
+                   f"collected {row['collected_at']}")
+
+
+@labs.command("show", help=_help("Show a patient's lab results, newest first."))
+@click.argument("mrn")
+@db_option
+@json_option
+def labs_show(mrn, db_path, as_json):
+    from .records import list_labs
+
+    with _open(db_path, create=False) as store:
+        rows = list_labs(store, mrn)
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        uln = f"  ULN {r['uln_text']}" if r["uln_text"] else ""
+        click.echo(f"{r['collected_at'].replace('T', ' ')[:16]}  {r['analyte']:<11} {r['value_text']:<18} "
+                   f"= {r['value']:.4g} {r['unit']}{uln}")
+
+
+# ------------------------------------------------------------------ prior
+
+@click.group(help=_help("Record prior anthracycline exposure."))
+def prior():
+    pass
+
+
+@prior.command("add", help=_help('Record a lifetime prior anthracycline dose, e.g. epirubicin "300 mg/m²" '
+                                 "(prescriber or pharmacist)."))
+@click.argument("mrn")
+@click.argument("drug")
+@click.argument("dose")
+@click.option("--note", default=None)
+@db_option
+@user_option
+def prior_add(mrn, drug, dose, note, db_path, user):
+    from .records import add_prior
+
+    actor = _actor(user)
+    with _open(db_path) as store:
+        row = add_prior(store, actor, mrn, drug, dose, note)
+    click.echo(f"{mrn}: prior {row['drug']} {row['mg_m2']:g} mg/m²" + (f" ({note})" if note else ""))
+
+
+# ------------------------------------------------------------------ plan
+
+@click.group(help=_help("Treatment plans."))
+def plan():
+    pass
+
+
+@plan.command("start", help=_help("Start a plan on a regimen with the latest height and weight as the dosing body "
+                                  "size (prescriber or pharmacist); an earlier active plan is superseded."))
+@click.argument("mrn")
+@click.argument("regimen")
+@click.option("--start", default=None, metavar="YYYY-MM-DD", help="Start date (default today).")
+@click.option("--cycles", type=int, default=None, help="Planned cycles (default: the regimen's).")
+@db_option
+@user_option
+@json_option
+def plan_start(mrn, regimen, start, cycles, db_path, user, as_json):
+    from .records import start_plan
+
+    actor = _actor(user)
+    with _open(db_path) as store:
+        row = start_plan(store, actor, mrn, regimen, start=start, cycles=cycles)
+    if as_json:
+        emit_json({k: row[k] for k in ("id", "regimen_id", "regimen_sha256", "start_date", "planned_cycles",
+                                       "dosing_weight_kg", "dosing_height_cm", "bsa_m2")})
+    else:
+        click.echo(f"{mrn}: plan {row['id']} {row['regimen_id']} from {row['start_date']}, {row['planned_cycles']} "
+                   f"cycles; dosing on {row['body']} (regimen sha256 {row['regimen_sha256'][:12]})")
+
+
+# ------------------------------------------------------------------ readiness
+
+@click.command(help="Check every readiness threshold of the patient's regimen against the newest labs.\n\n"
+                    "Exit codes: 0 READY; 1 NOT READY; 2 bad input (unknown patient, no plan, invalid regimen); "
+                    "3 database unusable.")
+@click.argument("mrn")
+@click.option("--date", "as_of", default=None, metavar="D",
+              help="As of this date (end of the day) or date-time; default now.")
+@db_option
+@json_option
+def readiness(mrn, as_of, db_path, as_json):
+    from .readiness import assess
+
+    with _open(db_path, create=False) as store:
+        result = assess(store, mrn, as_of)
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        click.echo(f"{result.mrn}: {result.regimen_id}, as of {result.as_of.replace('T', ' ')}")
+        for g in result.gates:
+            click.echo(f"  {g.status.upper():<8}{g.threshold:<32} {g.message}")
+        for s in result.suggestions:
+            click.echo(f"  MODIFY  {s.message()}")
+        if result.recalculate:
+            click.echo("  RECALCULATE doses: " + "; ".join(result.recalculate_reasons))
+        for w in result.warnings:
+            click.echo(f"  WARNING {w}")
+        click.echo("READY" if result.ready else "NOT READY")
+    if not result.ready:
+        raise click.exceptions.Exit(1)
+
+
+# ------------------------------------------------------------------ user
+
+@click.group(help=_help("Users and their roles."))
+def user():
+    pass
+
+
+@user.command("add", help=_help("Give LOGIN a role. On an empty database anyone may add the first user; "
+                                "after that only a pharmacist adds users."))
+@click.argument("login")
+@click.option("--role", required=True, type=click.Choice(["pharmacist", "nurse", "prescriber"]))
+@db_option
+@user_option
+def user_add(login, role, db_path, user):
+    from .roles import add_user
+
+    actor = _actor(user)
+    with _open(db_path) as store:
+        row = add_user(store, actor, login, role)
+    click.echo(f"{row['login']} is a {row['role']}" + (" (the first user)" if row["first_user"] else ""))
+
+
+@user.command("list", help=_help("List users and their roles."))
+@db_option
+@json_option
+def user_list(db_path, as_json):
+    from .roles import list_users
+
+    with _open(db_path, create=False) as store:
+        rows = list_users(store)
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['login']:<20} {', '.join(r['roles'])}")
+
+
+# ------------------------------------------------------------------ signoff / administer
+
+@click.command(help=_help(
+    "Sign off one check of a cycle: the dose check (a pharmacist; refused while the cycle would pass the "
+    "cumulative anthracycline cap unless --override-reason is given) or the readiness check (a nurse; refused "
+    "while not ready). The two checks of a cycle need two different people."))
+@click.argument("mrn")
+@click.option("--cycle", type=int, required=True)
+@click.option("--check", type=click.Choice(["dose", "readiness"]), required=True)
+@click.option("--override-reason", default=None, help="Pharmacist's reason to pass the cap (goes to the audit log).")
+@click.option("--dose-level", type=int, default=0, show_default=True,
+              help="Dose level of every drug: 0 full dose, -1 one step down (dose check only).")
+@db_option
+@user_option
+@json_option
+def signoff(mrn, cycle, check, override_reason, dose_level, db_path, user, as_json):
+    from .treatment import signoff as sign
+
+    actor = _actor(user)
+    with _open(db_path) as store:
+        row = sign(store, actor, mrn, cycle, check, override_reason=override_reason, dose_level=dose_level)
+    if as_json:
+        emit_json({"cycle": row["cycle"], "check": row["check_kind"], "user": row["login"], "role": row["role"],
+                   "signed_at": row["signed_at"], "override_reason": row["override_reason"], "detail": row["detail"]})
+        return
+    click.echo(f"{mrn}: cycle {cycle} {check} check signed off by {row['login']} ({row['role']})")
+    if check == "dose":
+        d = row["detail"]
+        click.echo(f"  {d['body']}; cumulative after this cycle {d['cumulative_after_mg_m2']:g} of "
+                   f"{d['cap_mg_m2']:g} mg/m² ({d['model']})")
+        for dose in d["doses"]:
+            click.echo(f"  day {dose['day']:>2}  {dose['drug']:<12} {dose['dose_mg']:g} mg ({dose['level']})")
+        if override_reason:
+            click.echo(f"  CAP OVERRIDE recorded: {override_reason}")
+
+
+@click.command(help=_help(
+    "Record the signed-off doses of one day of a cycle, or of every day when --day is not given (a nurse). "
+    "Refused without both sign-offs, or when the cumulative cap would be passed without a pharmacist's override."))
+@click.argument("mrn")
+@click.option("--cycle", type=int, required=True)
+@click.option("--day", type=int, default=None)
+@click.option("--at", default=None, metavar="DATETIME", help="Time given (default now).")
+@db_option
+@user_option
+@json_option
+def administer(mrn, cycle, day, at, db_path, user, as_json):
+    from .treatment import administer as give
+
+    actor = _actor(user)
+    with _open(db_path) as store:
+        result = give(store, actor, mrn, cycle, day, at=at)
+    if as_json:
+        emit_json(result)
+        return
+    for r in result["administrations"]:
+        click.echo(f"{mrn}: cycle {cycle} day {r['day']} {r['drug']} {r['dose_mg']:g} mg (BSA {r['bsa_m2']:.2f} m²) "
+                   f"given {r['given_at']} by {r['given_by']}")
+    click.echo(f"cumulative anthracycline now {result['cumulative_after_mg_m2']:g} of {result['cap_mg_m2']:g} mg/m² "
+               f"({result['model']})")
+
+
+@click.command(help=_help(
+    "Cumulative anthracycline exposure in doxorubicin-equivalent mg/m² under the regimen's named equivalence "
+    "model: given, after the next cycle, after the whole plan, and the cap."))
+@click.argument("mrn")
+@db_option
+@json_option
+def cumulative(mrn, db_path, as_json):
+    from .cumulative import report
+
+    with _open(db_path, create=False) as store:
+        r = report(store, mrn)
+    if as_json:
+        emit_json(r.as_json())
+        return
+    click.echo(f"{r.mrn}: cumulative anthracycline, doxorubicin-equivalent mg/m²")
+    click.echo(f"  model {r.model}: {r.model_name}; factors {r.factors_text()}")
+    for item in r.items:
+        click.echo(f"  {item.equivalent_mg_m2:8.1f}  {item.drug} {item.mg_m2:.1f} mg/m² × {item.factor:g}  ({item.detail})")
+    click.echo(f"  given {r.given_mg_m2:.1f}; after cycle {r.next_cycle or '-'} {r.after_next_cycle_mg_m2:.1f}; "
+               f"after the plan {r.after_plan_mg_m2:.1f}; cap {r.cap_mg_m2:g} (warning from {r.warn_at_mg_m2:g})")
+    for w in r.warnings:
+        click.echo(f"  WARNING {w}")
+
+
+# ------------------------------------------------------------------ audit
+
+@click.group(help=_help("The audit trail."))
+def audit():
+    pass
+
+
+@audit.command("verify", help="Check the audit hash chain and the database file.\n\n"
+                              "Exit codes: 0 intact; 1 an edited, deleted or reordered row (or a damaged file); "
+                              "3 database unusable.")
+@db_option
+@json_option
+def audit_verify(db_path, as_json):
+    from .audit import verify
+    from .store import check_integrity
+
+    with _open(db_path, create=False) as store:
+        count, problems = verify(store)
+        problems += check_integrity(store)
+    if as_json:
+        emit_json({"intact": not problems, "rows": count, "problems": problems})
+    else:
+        for p in problems:
+            click.echo(p)
+        click.echo(f"audit: {count} rows, " + ("intact" if not problems else f"{len(problems)} problems: NOT intact"))
+    if problems:
+        raise click.exceptions.Exit(1)
+
+
+@audit.command("show", help=_help("Print the newest audit rows."))
+@click.option("--limit", type=int, default=20, show_default=True)
+@db_option
+@json_option
+def audit_show(limit, db_path, as_json):
+    with _open(db_path, create=False) as store:
+        rows = store.query("SELECT id, at, login, action, entity, entity_key, old, new FROM audit ORDER BY id DESC "
+                           "LIMIT ?", (max(1, limit),))
+    if as_json:
+        emit_json(rows)
+        return
+    for r in reversed(rows):
+        click.echo(f"{r['id']:>6} {r['at']} {r['login']:<14} {r['action']:<22} {r['entity']} {r['entity_key'] or ''}")
+
+
+# ------------------------------------------------------------------ demo
+
+@click.command(help=_help("Build a demo database of synthetic patients (no real identifiers) that exercises every "
+                          "regimen and every readiness case. Refuses a database that already has patients."))
+@db_option
+@json_option
+def demo(db_path, as_json):
+    from .demo import build_demo
+
+    with _open(db_path) as store:
+        summary = build_demo(store)
+    if as_json:
+        emit_json(summary)
+        return
+    for case in summary["patients"]:
+        click.echo(f"{case['mrn']:<10} {case['regimen']:<28} {case['case']}")
+    click.echo(f"demo database {summary['db']}: {len(summary['patients'])} patients; users "
+               + ", ".join(f"{u} ({r})" for u, r in summary["users"].items()))

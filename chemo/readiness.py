@@ -1,0 +1,405 @@
+"""Is the patient ready for the next cycle?  Every threshold of the plan's regimen, checked.
+
+For each ``[[thresholds]]`` entry of the regimen the newest result of its
+analyte (collected on or before the moment asked about) is converted into
+*the threshold's own unit* and compared with the operator as written:
+
+* ``pass`` / ``fail``: the comparison holds or does not;
+* ``missing``: no result, or a ULN-relative threshold with no ULN stored with the result;
+* ``stale``: the newest result is older than the threshold's ``max_age``.
+
+Numbers within 1e-9 (relative) of the threshold count as equal, so
+``1500 /µL`` against ``> 1.5 ×10⁹/L`` fails the way the written operator says,
+whatever the floating-point error of the conversion.
+
+eGFR: the newest recorded eGFR, or when a creatinine is newer (or no eGFR was
+recorded) CKD-EPI 2021 from that creatinine, with the method named.  An eGFR
+recorded de-indexed (mL/min) is indexed with the patient's BSA (eGFR × 1.73 / BSA).
+
+The weight rule (``regimens/library/body-size.toml`` ``[recalculate]``):
+``recalculate`` is set when the newest weight differs from the plan's dosing
+weight by the configured fraction or more, or is older than the configured age.
+
+Dose-modification bands of the regimen that the newest values fall in are
+listed as suggestions with their sources; they are not applied here.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+from attrs import frozen
+
+from .errors import ChemoError
+from .store import Store, now_local
+
+STATUSES = ("pass", "fail", "missing", "stale")
+REL_EPSILON = 1e-9
+_LEADING_NUMBER = re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)\s*")
+
+
+@frozen
+class Gate:
+    analyte: str
+    status: str
+    value: str | None  # the result in the threshold's unit (or as a multiple of ULN)
+    threshold: str  # "hemoglobin > 9.0 g/dL"
+    message: str
+    source: str
+    entered: str | None = None  # as entered: "5.6 mmol/L"
+    collected_at: str | None = None
+    method: str | None = None  # how the value was obtained when not recorded directly
+
+    def as_json(self) -> dict:
+        return {"analyte": self.analyte, "status": self.status, "value": self.value, "threshold": self.threshold,
+                "message": self.message, "entered": self.entered, "collected_at": self.collected_at,
+                "method": self.method, "source": self.source}
+
+
+@frozen
+class Suggestion:
+    drug: str
+    give: float
+    analyte: str
+    value: str
+    band: str
+    source: str
+
+    def message(self) -> str:
+        action = "do not give" if self.give == 0 else f"give {self.give * 100:g} %"
+        return f"{self.drug}: {action} ({self.analyte} {self.value} is in the band {self.band}; {self.source})"
+
+    def as_json(self) -> dict:
+        return {"drug": self.drug, "give_pct": self.give * 100, "analyte": self.analyte, "value": self.value,
+                "band": self.band, "source": self.source, "message": self.message()}
+
+
+@frozen
+class ReadinessReport:
+    mrn: str
+    regimen_id: str
+    as_of: str
+    gates: tuple
+    recalculate: bool
+    recalculate_reasons: tuple
+    recalculate_source: str
+    suggestions: tuple
+    warnings: tuple
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.gates) and all(g.status == "pass" for g in self.gates)
+
+    def as_json(self) -> dict:
+        return {"ready": self.ready, "mrn": self.mrn, "regimen": self.regimen_id, "as_of": self.as_of,
+                "gates": [g.as_json() for g in self.gates], "recalculate": self.recalculate,
+                "recalculate_reasons": list(self.recalculate_reasons), "recalculate_source": self.recalculate_source,
+                "modifications": [s.as_json() for s in self.suggestions], "warnings": list(self.warnings)}
+
+
+# ------------------------------------------------------------------ comparisons
+
+def compare(value: float, op: str, bound: float) -> bool:
+    """``value op bound`` with values within REL_EPSILON counted as equal."""
+    equal = abs(value - bound) <= REL_EPSILON * max(abs(value), abs(bound), 1e-300)
+    if op == ">":
+        return value > bound and not equal
+    if op == ">=":
+        return value > bound or equal
+    if op == "<":
+        return value < bound and not equal
+    if op == "<=":
+        return value < bound or equal
+    raise ValueError(op)
+
+
+def bound_unit(text: str) -> str:
+    """The unit as a bound writes it: ``"1.5 ×10⁹/L"`` -> ``"×10⁹/L"``."""
+    return _LEADING_NUMBER.sub("", text).strip()
+
+
+def bound_number(bound) -> tuple[float, str]:
+    """(number, unit text) of an absolute bound, as written."""
+    from .units import split_number
+
+    number, unit_text = split_number(bound.text)
+    return number, unit_text
+
+
+def in_bound_unit(analyte, q, bound) -> float:
+    """``q`` as a number of the bound's written unit (across mass/substance via the library)."""
+    _, unit_text = bound_number(bound)
+    return analyte.value_in(q, unit_text)
+
+
+def _fmt(number: float) -> str:
+    return f"{number:.4g}" if abs(number) < 1e4 else f"{number:.0f}"
+
+
+# ------------------------------------------------------------------ reading values
+
+class _Value:
+    """The newest value of an analyte as a Quantity, with where it came from."""
+
+    def __init__(self, q, entered, collected_at, uln=None, uln_text=None, method=None):
+        self.q, self.entered, self.collected_at = q, entered, collected_at
+        self.uln, self.uln_text, self.method = uln, uln_text, method
+
+
+def _newest(store: Store, patient_id: int, analyte: str, as_of: _dt.datetime) -> dict | None:
+    return store.one("SELECT value_text, value, unit, uln, uln_text, collected_at FROM labs WHERE patient_id = ? "
+                     "AND analyte = ? AND collected_at <= ? ORDER BY collected_at DESC, id DESC LIMIT 1",
+                     (patient_id, analyte, as_of.isoformat()))
+
+
+def _quantity(row: dict):
+    from .units import parse_quantity
+
+    return parse_quantity(row["value_text"])
+
+
+class _Context:
+    def __init__(self, store, patient, plan, regimen, as_of):
+        from .library import load_library
+        from .records import latest_body
+
+        self.store, self.patient, self.plan, self.regimen, self.as_of = store, patient, plan, regimen, as_of
+        self.library = load_library()
+        self.body = latest_body(store, patient["id"], as_of.date())
+        self._cache = {}
+
+    def age_at(self, when: _dt.datetime) -> int:
+        from .records import age_years
+
+        return age_years(_dt.date.fromisoformat(self.patient["born"]), when.date())
+
+    def bsa_m2(self) -> float | None:
+        from .bodysize import bsa_m2
+
+        if self.body["height_cm"] is None or self.body["weight_kg"] is None:
+            return None
+        return bsa_m2(self.body["height_cm"], self.body["weight_kg"], self.plan["bsa_formula"])
+
+    def lab(self, analyte: str) -> dict | None:
+        if analyte not in self._cache:
+            self._cache[analyte] = _newest(self.store, self.patient["id"], analyte, self.as_of)
+        return self._cache[analyte]
+
+    def value(self, analyte: str) -> _Value | None:
+        """The newest value; eGFR and CrCl computed from creatinine where that is newer or the only one."""
+        if analyte == "egfr":
+            return self._egfr()
+        if analyte == "crcl":
+            return self._crcl()
+        row = self.lab(analyte)
+        if row is None:
+            return None
+        return _Value(_quantity(row), row["value_text"], row["collected_at"], row["uln"], row["uln_text"])
+
+    def _creatinine_newer(self, row):
+        creat = self.lab("creatinine")
+        if creat is None:
+            return None
+        if row is not None and row["collected_at"] >= creat["collected_at"]:
+            return None
+        return creat
+
+    def _egfr(self) -> _Value | None:
+        from .bodysize import egfr_ckd_epi_2021
+        from .units import Q_
+
+        row = self.lab("egfr")
+        creat = self._creatinine_newer(row)
+        if creat is not None:
+            when = _dt.datetime.fromisoformat(creat["collected_at"])
+            formula = self.library.body_size["egfr"]["ckd-epi-2021"]
+            q = egfr_ckd_epi_2021(creat["value_text"], self.age_at(when), self.patient["sex"])
+            why = "no eGFR recorded" if row is None else "the creatinine is newer than the recorded eGFR"
+            return _Value(q, f"creatinine {creat['value_text']}", creat["collected_at"],
+                          method=f"computed by {formula['name']} from creatinine {creat['value_text']} "
+                                 f"({why}; {formula['source']})")
+        if row is None:
+            return None
+        q = _quantity(row)
+        analyte = self.library.analytes["egfr"]
+        if analyte.deindexed_unit and q.is_compatible_with("mL/min") and not q.is_compatible_with("mL/min/std_bsa"):
+            area = self.bsa_m2()
+            if area is None:
+                return _Value(None, row["value_text"], row["collected_at"],
+                              method="recorded de-indexed (mL/min), and no height and weight to index it")
+            indexed = Q_(q.to("mL/min").magnitude / area, "mL/min/m**2").to("mL/min/std_bsa")
+            return _Value(indexed, row["value_text"], row["collected_at"],
+                          method=f"recorded de-indexed as {row['value_text']}, indexed with BSA {area:.2f} m² "
+                                 f"(eGFR × 1.73 m² ÷ BSA)")
+        return _Value(q, row["value_text"], row["collected_at"])
+
+    def _crcl(self) -> _Value | None:
+        from .bodysize import crcl_cockcroft_gault
+
+        row = self.lab("crcl")
+        creat = self._creatinine_newer(row)
+        if creat is not None and self.body["weight_kg"] is not None:
+            when = _dt.datetime.fromisoformat(creat["collected_at"])
+            formula = self.library.body_size["crcl"]["cockcroft-gault"]
+            q = crcl_cockcroft_gault(creat["value_text"], self.age_at(when), f"{self.body['weight_kg']} kg",
+                                     self.patient["sex"])
+            return _Value(q, f"creatinine {creat['value_text']}", creat["collected_at"],
+                          method=f"computed by {formula['name']} from creatinine {creat['value_text']} and weight "
+                                 f"{self.body['weight_kg']:g} kg ({formula['source']})")
+        if row is None:
+            return None
+        return _Value(_quantity(row), row["value_text"], row["collected_at"])
+
+
+# ------------------------------------------------------------------ the gates
+
+def _gate(ctx: _Context, threshold) -> Gate:
+    analyte = ctx.library.analytes[threshold.analyte]
+    described = threshold.describe()
+    src = threshold.source
+    try:
+        value = ctx.value(threshold.analyte)
+    except ChemoError as exc:  # e.g. an adult-only equation for an under-18 patient
+        return Gate(threshold.analyte, "missing", None, described,
+                    f"{analyte.name}: cannot be evaluated: {exc.message}", src)
+    if value is None or value.q is None:
+        why = value.method if value is not None else f"no {analyte.name} result"
+        return Gate(threshold.analyte, "missing", None, described,
+                    f"{why} on or before {ctx.as_of:%Y-%m-%d %H:%M}; the regimen needs {described} "
+                    f"(within {threshold.max_age_days:g} days)", src)
+    collected = _dt.datetime.fromisoformat(value.collected_at)
+    age_days = (ctx.as_of - collected).total_seconds() / 86400
+    when = f"collected {value.collected_at.replace('T', ' ')[:16]}, {age_days:.1f} days old"
+    bound = threshold.value
+    if bound.uln_multiple is not None:
+        if value.uln is None:
+            return Gate(threshold.analyte, "missing", None, described,
+                        f"{analyte.name} {value.entered} has no ULN stored with it, and the threshold is "
+                        f"{bound.text} (record the result with --uln)", src, value.entered, value.collected_at)
+        row = ctx.lab(threshold.analyte)
+        ratio = row["value"] / value.uln
+        shown = f"{_fmt(ratio)} × ULN"
+        ok = compare(ratio, threshold.op, bound.uln_multiple)
+        detail = f"{analyte.name} {value.entered} is {shown} (ULN {value.uln_text})"
+        limit = f"{bound.uln_multiple:g} × ULN"
+    else:
+        number, _ = bound_number(bound)
+        converted = in_bound_unit(analyte, value.q, bound)
+        unit = bound_unit(bound.text)
+        shown = f"{_fmt(converted)} {unit}"
+        ok = compare(converted, threshold.op, number)
+        same = value.entered and bound_unit(value.entered) == unit
+        if value.method and value.method.startswith("computed"):
+            detail = f"{analyte.name} {shown}"
+        else:
+            detail = f"{analyte.name} {value.entered}" + ("" if same else f" = {shown}")
+        limit = bound.text
+    if age_days > threshold.max_age_days:
+        return Gate(threshold.analyte, "stale", shown, described,
+                    f"{detail}, but too old to count: {when}; the regimen accepts results up to "
+                    f"{threshold.max_age_days:g} days old", src, value.entered, value.collected_at, value.method)
+    op = threshold.op_text
+    if ok:
+        message = f"{detail} {op} {limit} ({when})"
+    else:
+        message = f"{detail} is not {op} {limit} ({when})"
+    if value.method:
+        message += f"; {value.method}"
+    return Gate(threshold.analyte, "pass" if ok else "fail", shown, described, message, src, value.entered,
+                value.collected_at, value.method)
+
+
+def _in_band(ctx: _Context, mod) -> Suggestion | None:
+    analyte = ctx.library.analytes[mod.analyte]
+    try:
+        value = ctx.value(mod.analyte)
+    except ChemoError:
+        return None
+    if value is None or value.q is None:
+        return None
+
+    def number_for(bound):
+        if bound.uln_multiple is not None:
+            if value.uln is None:
+                return None, None
+            return ctx.lab(mod.analyte)["value"] / value.uln, bound.uln_multiple
+        return in_bound_unit(analyte, value.q, bound), bound_number(bound)[0]
+
+    shown = None
+    for bound, inclusive, op_in, op_ex in ((mod.low, mod.low_inclusive, ">=", ">"),
+                                           (mod.high, mod.high_inclusive, "<=", "<")):
+        if bound is None:
+            continue
+        x, limit = number_for(bound)
+        if x is None:
+            return None
+        if not compare(x, op_in if inclusive else op_ex, limit):
+            return None
+        shown = f"{_fmt(x)} × ULN" if bound.uln_multiple is not None else f"{_fmt(x)} {bound_unit(bound.text)}"
+    text = f"{value.entered}" + (f" (= {shown})" if shown and value.entered and bound_unit(value.entered) not in shown
+                                 else "")
+    if value.method:
+        text += f" [{value.method.split(' (')[0]}]"
+    return Suggestion(mod.drug, mod.give, mod.analyte, text, mod.describe().split(":")[0], mod.source)
+
+
+def _recalculate(ctx: _Context) -> tuple[bool, list[str], str]:
+    from .units import parse_quantity
+
+    rule = ctx.library.body_size.get("recalculate")
+    if not rule:
+        raise ChemoError("regimens/library/body-size.toml has no [recalculate] table", field="recalculate")
+    change = parse_quantity(rule["weight_change"], "%").to("").magnitude
+    max_age = parse_quantity(rule["max_weight_age"], "day").to("day").magnitude
+    reasons = []
+    weight, dosing = ctx.body["weight_kg"], ctx.plan["dosing_weight_kg"]
+    if weight is None:
+        return True, ["no weight recorded"], rule["source"]
+    moved = abs(weight - dosing) / dosing
+    if moved >= change - REL_EPSILON:
+        reasons.append(f"weight {weight:g} kg ({ctx.body['weight_on']}) differs from the dosing weight {dosing:g} kg "
+                       f"by {moved * 100:.1f} % (≥ {change * 100:g} %)")
+    age = (ctx.as_of.date() - _dt.date.fromisoformat(ctx.body["weight_on"])).days
+    if age > max_age:
+        reasons.append(f"the newest weight is from {ctx.body['weight_on']}, {age} days ago (more than {max_age:g} days)")
+    return bool(reasons), reasons, rule["source"]
+
+
+def parse_as_of(text) -> _dt.datetime:
+    """``--date``: a date means the end of that day (results of that day count; ages are counted to its end)."""
+    from .records import parse_when
+
+    if text is None:
+        return now_local()
+    raw = str(text).strip()
+    if len(raw) == 10:
+        day = _dt.date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+        if day is None:
+            raise ChemoError(f"{text!r}: expected a date as YYYY-MM-DD", field="date")
+        return _dt.datetime.combine(day, _dt.time(23, 59, 59))
+    return parse_when(raw, "date", allow_future=True)
+
+
+def assess(store: Store, mrn: str, as_of=None) -> ReadinessReport:
+    from .records import active_plan, get_patient, plan_regimen
+
+    when = as_of if isinstance(as_of, _dt.datetime) else parse_as_of(as_of)
+    patient = get_patient(store, mrn)
+    plan = active_plan(store, patient["id"], mrn)
+    regimen, changed = plan_regimen(plan)
+    ctx = _Context(store, patient, plan, regimen, when)
+    gates = tuple(_gate(ctx, t) for t in regimen.thresholds)
+    suggestions = []
+    for mod in regimen.modifications:
+        s = _in_band(ctx, mod)
+        if s is not None:
+            suggestions.append(s)
+    recalc, reasons, rsource = _recalculate(ctx)
+    warnings = []
+    if changed:
+        warnings.append(f"the regimen file {regimen.path} has changed since the plan was started")
+    if not regimen.thresholds:
+        warnings.append(f"{regimen.id} has no thresholds: nothing to check")
+    return ReadinessReport(patient["mrn"], regimen.id, when.isoformat(), gates, recalc, tuple(reasons), rsource,
+                           tuple(suggestions), tuple(warnings))

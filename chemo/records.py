@@ -1,0 +1,398 @@
+"""Patients, measurements, labs, prior anthracycline exposure and treatment plans.
+
+Every function that writes parses and checks its input *first* (units,
+plausibility, dates: a :class:`ChemoError` naming the field), then opens one
+``BEGIN IMMEDIATE`` transaction in which it checks the acting user's role,
+writes, and appends the audit row.  A refusal or a bad value writes nothing.
+
+Values are stored as entered (``"1200 /uL"``) beside their conversion into the
+analyte's canonical unit from ``regimens/library/analytes.toml``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from pathlib import Path
+
+from . import audit
+from .errors import ChemoError, UnitError
+from .roles import ANY, REGISTRARS, require
+from .store import NotFound, Store, now_local
+
+SEXES = ("female", "male")
+_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-|–|to|\.\.)\s*(\d+(?:\.\d+)?)\s*(.*)$")
+CLOCK_SKEW = _dt.timedelta(minutes=5)  # a lab time this far ahead of the clock is accepted (clocks differ)
+
+
+class LabError(ChemoError):
+    """A lab result whose analyte, unit or value cannot be right (exit 2)."""
+
+
+# ------------------------------------------------------------------ parsing helpers
+
+def parse_date(text, field: str, *, allow_future: bool = False) -> _dt.date:
+    if isinstance(text, _dt.date) and not isinstance(text, _dt.datetime):
+        day = text
+    else:
+        try:
+            day = _dt.date.fromisoformat(str(text).strip())
+        except ValueError:
+            raise ChemoError(f"{text!r}: expected a date as YYYY-MM-DD", field=field) from None
+    if day.year < 1900:
+        raise ChemoError(f"{text!r} is before 1900", field=field)
+    if not allow_future and day > _dt.date.today():
+        raise ChemoError(f"{text!r} is in the future", field=field)
+    return day
+
+
+def parse_when(text, field: str, *, allow_future: bool = False) -> _dt.datetime:
+    """A local date or date-time (``2025-03-01`` or ``2025-03-01T08:30``), to the second."""
+    if isinstance(text, _dt.datetime):
+        when = text
+    else:
+        raw = str(text).strip()
+        try:
+            when = _dt.datetime.fromisoformat(raw)
+        except ValueError:
+            raise ChemoError(f"{text!r}: expected a date-time as YYYY-MM-DDTHH:MM (or a date)", field=field) from None
+    if when.tzinfo is not None:
+        when = when.astimezone().replace(tzinfo=None)  # stored as local clinic time
+    when = when.replace(microsecond=0)
+    if when.year < 1900:
+        raise ChemoError(f"{text!r} is before 1900", field=field)
+    if not allow_future and when > now_local() + CLOCK_SKEW:
+        raise ChemoError(f"{text!r} is in the future", field=field)
+    return when
+
+
+def _library():
+    from .library import load_library
+
+    return load_library()
+
+
+def _body_limits():
+    return _library().body_size["limits"]
+
+
+def check_height(text) -> float:
+    from .bodysize import height_cm
+
+    return height_cm(text)
+
+
+def check_weight(text) -> float:
+    from .bodysize import weight_kg
+
+    return weight_kg(text)
+
+
+# ------------------------------------------------------------------ patients
+
+def get_patient(store: Store, mrn: str) -> dict:
+    row = store.one("SELECT * FROM patients WHERE mrn = ?", (str(mrn).strip(),))
+    if row is None:
+        raise NotFound(f"no patient with MRN {mrn!r} (see 'chemo patient list')", field="mrn")
+    return row
+
+
+def add_patient(store: Store, actor: str, *, mrn: str, name: str, sex: str, born, height, weight,
+                measured_on=None) -> dict:
+    mrn = str(mrn).strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}", mrn):
+        raise ChemoError(f"{mrn!r}: an MRN is 1-64 letters, digits, '.', '_', '/', '-'", field="mrn")
+    name = str(name).strip()
+    if not name or len(name) > 200:
+        raise ChemoError("a name of 1-200 characters is needed", field="name")
+    sex = str(sex).strip().lower()
+    if sex not in SEXES:
+        raise ChemoError(f"{sex!r}: expected 'female' or 'male'", field="sex")
+    born_day = parse_date(born, "born")
+    age = age_years(born_day, _dt.date.today())
+    oldest = _body_limits()["age"][1]
+    if age > oldest:
+        raise ChemoError(f"{born!r} makes the patient {age} years old (more than {oldest})", field="born")
+    h, w = check_height(height), check_weight(weight)
+    day = parse_date(measured_on, "date") if measured_on else _dt.date.today()
+    stamp = now_local().isoformat()
+    with store.transaction():
+        require(store, actor, REGISTRARS, "registering a patient")
+        if store.one("SELECT id FROM patients WHERE mrn = ?", (mrn,)):
+            raise ChemoError(f"a patient with MRN {mrn!r} is already registered", field="mrn")
+        record = {"mrn": mrn, "name": name, "sex": sex, "born": born_day.isoformat(),
+                  "created_at": stamp, "created_by": actor}
+        pid = store.insert("patients", record)
+        mrecord = {"patient_id": pid, "measured_on": day.isoformat(), "height_text": str(height), "height_cm": h,
+                   "weight_text": str(weight), "weight_kg": w, "recorded_at": stamp, "recorded_by": actor}
+        mid = store.insert("measurements", mrecord)
+        audit.append(store, actor, "patient.add", "patients", pid, None, record)
+        audit.append(store, actor, "measure.add", "measurements", mid, None, mrecord)
+    return {"id": pid, **record, "height_cm": h, "weight_kg": w}
+
+
+def list_patients(store: Store) -> list[dict]:
+    return store.query("SELECT mrn, name, sex, born FROM patients ORDER BY mrn")
+
+
+def age_years(born: _dt.date, on: _dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+# ------------------------------------------------------------------ measurements
+
+def add_measurement(store: Store, actor: str, mrn: str, *, weight, height=None, on=None) -> dict:
+    w = check_weight(weight)
+    h = check_height(height) if height is not None else None
+    day = parse_date(on, "date") if on else _dt.date.today()
+    with store.transaction():
+        require(store, actor, REGISTRARS, "recording a measurement")
+        patient = get_patient(store, mrn)
+        record = {"patient_id": patient["id"], "measured_on": day.isoformat(),
+                  "height_text": None if height is None else str(height), "height_cm": h,
+                  "weight_text": str(weight), "weight_kg": w, "recorded_at": now_local().isoformat(),
+                  "recorded_by": actor}
+        mid = store.insert("measurements", record)
+        audit.append(store, actor, "measure.add", "measurements", mid, None, record)
+    return record
+
+
+def latest_body(store: Store, patient_id: int, on: _dt.date | None = None) -> dict:
+    """The newest weight (with its date) and the newest height, on or before ``on``."""
+    cutoff = (on or _dt.date.today()).isoformat()
+    weight = store.one("SELECT weight_kg, weight_text, measured_on FROM measurements WHERE patient_id = ? "
+                       "AND measured_on <= ? ORDER BY measured_on DESC, id DESC LIMIT 1", (patient_id, cutoff))
+    height = store.one("SELECT height_cm, measured_on FROM measurements WHERE patient_id = ? AND height_cm "
+                       "IS NOT NULL AND measured_on <= ? ORDER BY measured_on DESC, id DESC LIMIT 1",
+                       (patient_id, cutoff))
+    return {
+        "weight_kg": weight and weight["weight_kg"], "weight_text": weight and weight["weight_text"],
+        "weight_on": weight and weight["measured_on"],
+        "height_cm": height and height["height_cm"], "height_on": height and height["measured_on"],
+    }
+
+
+# ------------------------------------------------------------------ labs
+
+def parse_lab(analyte_ref: str, value_text: str, uln_text: str | None = None, range_text: str | None = None) -> dict:
+    """Check a lab value against its analyte; the row to store (without patient and times)."""
+    library = _library()
+    analyte = library.analyte(str(analyte_ref))
+    if analyte is None:
+        known = ", ".join(sorted(library.analytes))
+        raise LabError(f"unknown analyte {analyte_ref!r} (known: {known})", field="analyte")
+    value, unit = convert_lab(analyte, value_text, "value")
+    if range_text is not None:
+        match = _RANGE.match(str(range_text))
+        if not match:
+            raise LabError(f"{range_text!r}: expected a reference range like '0.3-1.2 mg/dL'", field="range")
+        low_text = f"{match.group(1)} {match.group(3)}".strip()
+        high_text = f"{match.group(2)} {match.group(3)}".strip()
+        if not match.group(3).strip():
+            low_text, high_text = _with_unit(low_text, value_text), _with_unit(high_text, value_text)
+        low, _ = convert_lab(analyte, low_text, "range", check_plausible=False)
+        high, high_unit = convert_lab(analyte, high_text, "range", check_plausible=False)
+        if high_unit != unit or low >= high:
+            raise LabError(f"{range_text!r}: the range must rise and fit the value's unit", field="range")
+        if uln_text is None:
+            uln_text = high_text
+    uln = None
+    if uln_text is not None:
+        uln_text = _with_unit(str(uln_text), value_text)
+        uln, uln_unit = convert_lab(analyte, uln_text, "uln", check_plausible=False)
+        if uln_unit != unit:
+            raise LabError(f"{uln_text!r} does not fit the value's unit {unit}", field="uln")
+        if uln <= 0:
+            raise LabError(f"{uln_text!r}: an upper limit of normal must be more than 0", field="uln")
+    return {"analyte": analyte.id, "value_text": str(value_text), "value": value, "unit": unit,
+            "uln_text": uln_text, "uln": uln, "range_text": range_text}
+
+
+def _with_unit(text: str, value_text: str) -> str:
+    """A bare number (``--uln 40``) takes the unit of the value it goes with."""
+    from .units import split_number
+
+    try:
+        number, unit = split_number(text)
+    except UnitError as exc:
+        raise LabError(exc.message, field="uln") from None
+    if unit.strip():
+        return text
+    _, value_unit = split_number(value_text)
+    return f"{text.strip()} {value_unit.strip()}" if value_unit.strip() else text
+
+
+def convert_lab(analyte, text: str, field: str, *, check_plausible: bool = True) -> tuple[float, str]:
+    """(number, unit): ``text`` in the analyte's canonical unit, or in its de-indexed unit (eGFR in mL/min)."""
+    from .units import format_quantity, in_unit, parse_quantity
+
+    try:
+        q = parse_quantity(text, None, field=field)
+    except UnitError as exc:
+        raise LabError(f"{analyte.id}: {exc.message}", field=exc.field or field) from None
+    if analyte.is_ambiguous(q):
+        raise LabError(f"{analyte.id}: {text!r} is {analyte.ambiguous_message}", field=field)
+    if not analyte.accepts(q):
+        from .units import dimension_name
+
+        raise LabError(f"{analyte.id}: {text!r} is {dimension_name(q)}, which does not fit {analyte.name} "
+                       f"(expected a value like {analyte.unit})", field=field)
+    try:
+        number, unit = analyte.value_in(q, analyte.unit), analyte.unit
+        scale = 1.0
+    except ValueError:  # only the de-indexed unit is left (accepts() said so)
+        number, unit = in_unit(q, analyte.deindexed_unit), analyte.deindexed_unit
+        bsa_high = parse_quantity(_body_limits()["bsa"][1]).to("m**2").magnitude
+        standard = parse_quantity(_library().body_size["egfr"]["ckd-epi-2021"]["standard_bsa"]).to("m**2").magnitude
+        scale = bsa_high / standard  # the largest de-indexed value the indexed range allows
+    if check_plausible:
+        low, high = (analyte.value_in(b, analyte.unit) for b in analyte.plausible)
+        if not low <= number <= high * scale + 1e-12:
+            shown = format_quantity(q)
+            raise LabError(f"{analyte.id} {text!r} ({shown}) is outside the possible range "
+                           f"{low:g}-{high * scale:g} {unit}", field=field)
+    return number, unit
+
+
+def add_lab(store: Store, actor: str, mrn: str, analyte: str, value_text: str, *, uln=None, range_text=None,
+            at=None) -> dict:
+    row = parse_lab(analyte, value_text, uln, range_text)
+    when = parse_when(at, "at") if at else now_local()
+    with store.transaction():
+        require(store, actor, ANY, "recording a lab result")
+        patient = get_patient(store, mrn)
+        record = {"patient_id": patient["id"], **row, "collected_at": when.isoformat(),
+                  "recorded_at": now_local().isoformat(), "recorded_by": actor}
+        lid = store.insert("labs", record)
+        audit.append(store, actor, "lab.add", "labs", lid, None, record)
+    return {"id": lid, **record}
+
+
+def list_labs(store: Store, mrn: str) -> list[dict]:
+    patient = get_patient(store, mrn)
+    return store.query("SELECT analyte, value_text, value, unit, uln_text, range_text, collected_at, recorded_by "
+                       "FROM labs WHERE patient_id = ? ORDER BY collected_at DESC, id DESC", (patient["id"],))
+
+
+# ------------------------------------------------------------------ prior exposure
+
+def add_prior(store: Store, actor: str, mrn: str, drug_ref: str, dose_text: str, note: str | None = None) -> dict:
+    from .units import Basis, parse_dose
+
+    drug = _library().drug(str(drug_ref))
+    if drug is None:
+        raise ChemoError(f"unknown drug {drug_ref!r}", field="drug")
+    if not drug.is_anthracycline:
+        raise ChemoError(f"{drug.id} is not an anthracycline: prior exposure counts anthracyclines only", field="drug")
+    dose = parse_dose(dose_text, field="dose")
+    if dose.basis is not Basis.PER_M2:
+        raise ChemoError(f"{dose_text!r}: give the lifetime dose in mg/m² (a cumulative dose is counted per body "
+                         "surface)", field="dose")
+    if dose.amount <= 0:
+        raise ChemoError(f"{dose_text!r} must be more than 0 mg/m²", field="dose")
+    with store.transaction():
+        require(store, actor, REGISTRARS, "recording prior exposure")
+        patient = get_patient(store, mrn)
+        record = {"patient_id": patient["id"], "drug": drug.id, "dose_text": str(dose_text), "mg_m2": dose.amount,
+                  "note": note, "recorded_at": now_local().isoformat(), "recorded_by": actor}
+        rid = store.insert("prior_exposure", record)
+        audit.append(store, actor, "prior.add", "prior_exposure", rid, None, record)
+    return record
+
+
+# ------------------------------------------------------------------ plans
+
+def start_plan(store: Store, actor: str, mrn: str, regimen_ref: str, *, start=None, cycles: int | None = None,
+               formula: str = "mosteller") -> dict:
+    from .dose import body_size
+    from .regimen import load_regimen
+
+    regimen = load_regimen(regimen_ref)
+    start_day = parse_date(start, "start", allow_future=True) if start else _dt.date.today()
+    planned = regimen.cycles if cycles is None else cycles
+    if isinstance(planned, bool) or not isinstance(planned, int) or not 1 <= planned <= regimen.cycles:
+        raise ChemoError(f"{cycles!r}: {regimen.id} has 1-{regimen.cycles} cycles", field="cycles")
+    with store.transaction():
+        require(store, actor, REGISTRARS, "starting a plan")
+        patient = get_patient(store, mrn)
+        body = latest_body(store, patient["id"])
+        if body["weight_kg"] is None or body["height_cm"] is None:
+            raise ChemoError(f"{mrn}: no height and weight recorded (chemo measure)", field="mrn")
+        size = body_size(height=f"{body['height_cm']} cm", weight=f"{body['weight_kg']} kg", formula=formula,
+                         regimen=regimen)
+        old = store.query("SELECT id, regimen_id FROM plans WHERE patient_id = ? AND status = 'active'",
+                          (patient["id"],))
+        for plan in old:
+            store.conn.execute("UPDATE plans SET status = 'superseded' WHERE id = ?", (plan["id"],))
+            audit.append(store, actor, "plan.supersede", "plans", plan["id"], {"status": "active"},
+                         {"status": "superseded"})
+        record = {"patient_id": patient["id"], "regimen_id": regimen.id,
+                  "regimen_path": str(Path(regimen.path).resolve()), "regimen_sha256": regimen.sha256,
+                  "start_date": start_day.isoformat(), "planned_cycles": planned,
+                  "dosing_weight_text": body["weight_text"], "dosing_weight_kg": body["weight_kg"],
+                  "dosing_height_cm": body["height_cm"], "bsa_formula": formula, "status": "active",
+                  "created_at": now_local().isoformat(), "created_by": actor}
+        pid = store.insert("plans", record)
+        audit.append(store, actor, "plan.start", "plans", pid, None, record)
+    return {"id": pid, **record, "bsa_m2": size.bsa_m2, "body": size.describe()}
+
+
+def active_plan(store: Store, patient_id: int, mrn: str) -> dict:
+    plan = store.one("SELECT * FROM plans WHERE patient_id = ? AND status = 'active' ORDER BY id DESC LIMIT 1",
+                     (patient_id,))
+    if plan is None:
+        raise NotFound(f"{mrn}: no treatment plan (start one with 'chemo plan start {mrn} REGIMEN')", field="mrn")
+    return plan
+
+
+_REGIMENS: dict = {}  # (path, sha256 of its bytes) -> validated Regimen; a changed file is validated again
+
+
+def plan_regimen(plan: dict):
+    """The plan's regimen file, loaded and validated; ``changed`` when its hash differs from the plan's.
+
+    A file whose bytes hash the same as one already validated in this process is not validated again.
+    """
+    import hashlib
+
+    from .regimen import load_regimen, regimen_path
+
+    path = Path(plan["regimen_path"])
+    if not path.exists():
+        path = regimen_path(plan["regimen_id"])
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        digest = None  # load_regimen reports the problem in its own words
+    key = (str(path), digest)
+    regimen = _REGIMENS.get(key) if digest else None
+    if regimen is None:
+        regimen = load_regimen(path)
+        if digest and regimen.sha256 == digest:
+            _REGIMENS[key] = regimen
+    return regimen, regimen.sha256 != plan["regimen_sha256"]
+
+
+def plan_body(plan: dict, regimen):
+    from .dose import body_size
+
+    return body_size(height=f"{plan['dosing_height_cm']} cm", weight=f"{plan['dosing_weight_kg']} kg",
+                     formula=plan["bsa_formula"], regimen=regimen)
+
+
+def patient_summary(store: Store, mrn: str) -> dict:
+    patient = get_patient(store, mrn)
+    pid = patient["id"]
+    return {
+        "patient": {k: patient[k] for k in ("mrn", "name", "sex", "born")},
+        "age_years": age_years(_dt.date.fromisoformat(patient["born"]), _dt.date.today()),
+        "body": latest_body(store, pid),
+        "plans": store.query("SELECT id, regimen_id, start_date, planned_cycles, dosing_weight_kg, status "
+                             "FROM plans WHERE patient_id = ? ORDER BY id", (pid,)),
+        "prior_exposure": store.query("SELECT drug, dose_text, mg_m2, note FROM prior_exposure WHERE patient_id = ? "
+                                      "ORDER BY id", (pid,)),
+        "labs": store.one("SELECT count(*) AS n FROM labs WHERE patient_id = ?", (pid,))["n"],
+        "administrations": store.one(
+            "SELECT count(*) AS n FROM administrations a JOIN plans p ON p.id = a.plan_id WHERE p.patient_id = ?",
+            (pid,))["n"],
+    }

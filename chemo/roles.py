@@ -1,0 +1,101 @@
+"""Who may do what: users, their roles, and the acting user.
+
+The acting user is ``--user``, else ``$CHEMO_USER``, else the login name.  A
+user is registered when the ``roles`` table gives them at least one role
+(pharmacist, nurse, prescriber).  Issue 4's rules:
+
+* registering patients, measurements, prior exposure and plans: prescriber or pharmacist;
+* recording labs: any registered user;
+* the dose sign-off: pharmacist; the readiness sign-off and administration: nurse;
+* adding users: a pharmacist, except the very first user of an empty database.
+
+An unregistered user changes nothing: every write calls :func:`require` inside
+its transaction, before it writes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+
+from . import audit
+from .store import Refusal, Store, now_local
+
+ROLES = ("pharmacist", "nurse", "prescriber")
+REGISTRARS = ("prescriber", "pharmacist")
+ANY = ROLES
+_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+class RoleRefused(Refusal):
+    """The acting user lacks the role an action needs (exit 1)."""
+
+
+def acting_user(explicit: str | None = None) -> str:
+    """``--user``, else ``$CHEMO_USER``, else the login name."""
+    from .errors import ChemoError
+
+    login = explicit or os.environ.get("CHEMO_USER")
+    if not login:
+        try:
+            login = getpass.getuser()
+        except Exception:
+            raise ChemoError("cannot tell who you are: give --user or set CHEMO_USER", field="user") from None
+    return check_login(login)
+
+
+def check_login(login: str) -> str:
+    from .errors import ChemoError
+
+    login = str(login).strip()
+    if not _LOGIN.match(login):
+        raise ChemoError(f"{login!r} is not a login (letters, digits, '.', '_', '@', '-'; at most 64)", field="user")
+    return login
+
+
+def roles_of(store: Store, login: str) -> set[str]:
+    return {r["role"] for r in store.query("SELECT role FROM roles WHERE login = ?", (login,))}
+
+
+def require(store: Store, login: str, allowed: tuple, action: str) -> str:
+    """The role under which ``login`` may do ``action``; RoleRefused otherwise."""
+    have = roles_of(store, login)
+    if not have:
+        raise RoleRefused(f"{login!r} is not a registered user and changes nothing "
+                          f"(a pharmacist adds users with 'chemo user add')", field="user")
+    for role in allowed:
+        if role in have:
+            return role
+    need = " or ".join(allowed)
+    raise RoleRefused(f"{action} needs a {need}; {login!r} is {', '.join(sorted(have))}", field="user")
+
+
+def add_user(store: Store, actor: str, login: str, role: str) -> dict:
+    """Register ``login`` with ``role``; the first user of an empty database may be added by anyone."""
+    from .errors import ChemoError
+
+    login = check_login(login)
+    if role not in ROLES:
+        raise ChemoError(f"{role!r}: expected one of {', '.join(ROLES)}", field="role")
+    with store.transaction():
+        empty = store.one("SELECT count(*) AS n FROM roles")["n"] == 0
+        if not empty:
+            require(store, actor, ("pharmacist",), "adding a user")
+        if role in roles_of(store, login):
+            raise ChemoError(f"{login!r} already has the role {role}", field="role")
+        if store.one("SELECT login FROM users WHERE login = ?", (login,)) is None:
+            store.conn.execute("INSERT INTO users (login, added_at, added_by) VALUES (?, ?, ?)",
+                               (login, now_local().isoformat(), actor))
+        store.conn.execute("INSERT INTO roles (login, role) VALUES (?, ?)", (login, role))
+        audit.append(store, actor, "user.add", "roles", login, None,
+                     {"login": login, "role": role, "first_user": empty})
+    return {"login": login, "role": role, "first_user": empty}
+
+
+def list_users(store: Store) -> list[dict]:
+    rows = store.query("SELECT u.login, group_concat(r.role, ',') AS roles, u.added_at, u.added_by "
+                       "FROM users u LEFT JOIN roles r ON r.login = u.login GROUP BY u.login ORDER BY u.login")
+    for row in rows:
+        row["roles"] = sorted((row["roles"] or "").split(",")) if row["roles"] else []
+    return rows

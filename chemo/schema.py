@@ -1,0 +1,142 @@
+"""The database schema, versioned with ``sqlite_utils.Migrations``.
+
+A value is stored as it was entered (``value_text``: ``"1200 /uL"``) with the
+converted number beside it in the analyte's canonical unit (``value``,
+``unit``), so a reader never has to guess what a bare number meant and the
+original can always be shown.  Dates are ISO text (``YYYY-MM-DD``), times
+local ISO to the second (``YYYY-MM-DDTHH:MM:SS``), audit times UTC.
+
+Add a migration for every change; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Migrations
+
+MIGRATIONS = Migrations("chemo")
+
+_V1 = [
+    """CREATE TABLE users (
+        login TEXT PRIMARY KEY CHECK (length(login) BETWEEN 1 AND 64),
+        added_at TEXT NOT NULL,
+        added_by TEXT NOT NULL
+    )""",
+    """CREATE TABLE roles (
+        login TEXT NOT NULL REFERENCES users(login),
+        role TEXT NOT NULL CHECK (role IN ('pharmacist', 'nurse', 'prescriber')),
+        PRIMARY KEY (login, role)
+    )""",
+    """CREATE TABLE patients (
+        id INTEGER PRIMARY KEY,
+        mrn TEXT NOT NULL UNIQUE CHECK (length(mrn) BETWEEN 1 AND 64),
+        name TEXT NOT NULL,
+        sex TEXT NOT NULL CHECK (sex IN ('female', 'male')),
+        born TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+    )""",
+    """CREATE TABLE measurements (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        measured_on TEXT NOT NULL,
+        height_text TEXT,
+        height_cm REAL CHECK (height_cm IS NULL OR height_cm > 0),
+        weight_text TEXT NOT NULL,
+        weight_kg REAL NOT NULL CHECK (weight_kg > 0),
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+    )""",
+    "CREATE INDEX measurements_patient ON measurements(patient_id, measured_on)",
+    """CREATE TABLE labs (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        analyte TEXT NOT NULL,
+        value_text TEXT NOT NULL,
+        value REAL NOT NULL,
+        unit TEXT NOT NULL,
+        uln_text TEXT,
+        uln REAL,
+        range_text TEXT,
+        collected_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+    )""",
+    "CREATE INDEX labs_newest ON labs(patient_id, analyte, collected_at)",
+    """CREATE TABLE prior_exposure (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        drug TEXT NOT NULL,
+        dose_text TEXT NOT NULL,
+        mg_m2 REAL NOT NULL CHECK (mg_m2 > 0),
+        note TEXT,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+    )""",
+    "CREATE INDEX prior_patient ON prior_exposure(patient_id)",
+    """CREATE TABLE plans (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        regimen_id TEXT NOT NULL,
+        regimen_path TEXT NOT NULL,
+        regimen_sha256 TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        planned_cycles INTEGER NOT NULL CHECK (planned_cycles >= 1),
+        dosing_weight_text TEXT NOT NULL,
+        dosing_weight_kg REAL NOT NULL CHECK (dosing_weight_kg > 0),
+        dosing_height_cm REAL NOT NULL CHECK (dosing_height_cm > 0),
+        bsa_formula TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('active', 'superseded')),
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+    )""",
+    "CREATE INDEX plans_patient ON plans(patient_id, status)",
+    """CREATE TABLE signoffs (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        cycle INTEGER NOT NULL CHECK (cycle >= 1),
+        check_kind TEXT NOT NULL CHECK (check_kind IN ('dose', 'readiness')),
+        login TEXT NOT NULL REFERENCES users(login),
+        role TEXT NOT NULL,
+        signed_at TEXT NOT NULL,
+        override_reason TEXT,
+        detail TEXT NOT NULL,
+        UNIQUE (plan_id, cycle, check_kind)
+    )""",
+    """CREATE TABLE administrations (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        cycle INTEGER NOT NULL CHECK (cycle >= 1),
+        day INTEGER NOT NULL CHECK (day >= 1),
+        drug TEXT NOT NULL,
+        dose_mg REAL NOT NULL CHECK (dose_mg >= 0),
+        bsa_m2 REAL NOT NULL CHECK (bsa_m2 > 0),
+        given_at TEXT NOT NULL,
+        given_by TEXT NOT NULL REFERENCES users(login),
+        UNIQUE (plan_id, cycle, day, drug)
+    )""",
+    """CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        login TEXT NOT NULL,
+        action TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        entity_key TEXT,
+        old TEXT,
+        new TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    # the newest audit row, written in the same transaction: a deleted last row is found too
+    """CREATE TABLE audit_head (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        last_id INTEGER NOT NULL,
+        last_hash TEXT NOT NULL,
+        rows INTEGER NOT NULL
+    )""",
+]
+
+
+@MIGRATIONS(name="0001_initial")
+def _initial(db) -> None:
+    for statement in _V1:
+        db.execute(statement)

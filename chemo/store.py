@@ -1,0 +1,228 @@
+"""The patient record: one SQLite file, opened the same safe way every time.
+
+Where the database is: the path given (``--db``), else ``$CHEMO_DB``, else
+``chemo.db`` in the user's data directory (``$XDG_DATA_HOME/chemo`` or
+``~/.local/share/chemo`` on Linux, ``~/Library/Application Support/chemo`` on
+macOS, ``%APPDATA%\\chemo`` on Windows; the same places ``click.get_app_dir``
+picks, without depending on click).  A new file is created with mode 0600 in a
+0700 folder: it holds patient data.
+
+Every connection gets the same setup (:func:`open_store`): WAL journal,
+``synchronous=FULL`` (a committed row survives a crash of the process or the
+machine), ``foreign_keys=ON`` (SQLite forgets it per connection), a busy
+timeout, and the schema brought up to date with ``sqlite_utils.Migrations``
+while holding the write lock, so two processes opening a new file at once do
+not both migrate it.
+
+Every read-modify-write runs in :meth:`Store.transaction`: ``BEGIN IMMEDIATE``
+takes the write lock before the first read, so what was read is still true at
+``COMMIT``; an exception rolls everything back, so a refused or failed command
+writes nothing.  The connection runs with ``isolation_level=None``: Python's
+sqlite3 never opens or commits a transaction behind our back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+from .errors import ChemoError
+
+BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another writer's lock
+DB_FILENAME = "chemo.db"
+APP_NAME = "chemo"
+
+
+class StoreError(ChemoError):
+    """The database cannot be opened, is busy, or is not a chemo database (exit 3)."""
+
+    exit_code = 3
+
+
+class Refusal(ChemoError):
+    """A request the record refuses: a role, the two-person rule, the cap, not ready (exit 1)."""
+
+    exit_code = 1
+
+
+class NotFound(ChemoError):
+    """An unknown patient, plan or user (exit 2: bad input)."""
+
+    exit_code = 2
+
+
+# ------------------------------------------------------------------ where
+
+def user_data_dir(app: str = APP_NAME) -> Path:
+    """The per-user data folder, as ``click.get_app_dir(app)`` would choose it."""
+    if sys.platform.startswith("win"):
+        base = os.environ.get("APPDATA") or os.environ.get("LOCALAPPDATA") or str(Path.home())
+        return Path(base) / app
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / app
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / app
+
+
+def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
+    """``--db``, else ``$CHEMO_DB``, else the user's data folder."""
+    if path:
+        return Path(path).expanduser()
+    env = os.environ.get("CHEMO_DB")
+    if env:
+        return Path(env).expanduser()
+    return user_data_dir() / DB_FILENAME
+
+
+def _create_file(path: Path) -> None:
+    """Create an empty database file readable by its owner only (0600)."""
+    if path.exists():
+        return
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass  # another process created it first
+    except OSError as exc:
+        raise StoreError(f"cannot create the database {str(path)!r}: {exc.strerror or exc}", field="db") from None
+
+
+# ------------------------------------------------------------------ time
+
+def now_local() -> _dt.datetime:
+    """Clinic time: collection, administration and measurement times are local, to the second."""
+    return _dt.datetime.now().replace(microsecond=0)
+
+
+def utc_stamp() -> str:
+    """Audit time: UTC with microseconds."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# ------------------------------------------------------------------ the store
+
+class Store:
+    """An open database: ``.db`` (sqlite_utils.Database), ``.conn`` and ``.path``."""
+
+    def __init__(self, db, path: Path):
+        self.db = db
+        self.conn = db.conn
+        self.path = path
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` on any exception.
+
+        Not nestable: a function that writes takes the store and opens the one
+        transaction itself; helpers it calls only execute statements.
+        """
+        if self.conn.in_transaction:
+            raise RuntimeError("transaction() does not nest")  # a bug, not user input
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _store_error(exc, self.path) from None
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise _store_error(exc, self.path) from None
+
+    def query(self, sql: str, params=()) -> list[dict]:
+        cursor = self.conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def one(self, sql: str, params=()) -> dict | None:
+        cursor = self.conn.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cursor.description], row))
+
+    def insert(self, table: str, record: dict) -> int:
+        """Insert one row (inside a transaction) and return its rowid."""
+        return self.db[table].insert(record).last_rowid
+
+
+def _store_error(exc: sqlite3.Error, path) -> StoreError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreError(f"the database {str(path)!r} is busy (another writer held it for "
+                          f"{BUSY_TIMEOUT_MS / 1000:g} s); try again", field="db")
+    if "not a database" in text or "malformed" in text:
+        return StoreError(f"{str(path)!r} is not a chemo database (or is damaged): {text}", field="db")
+    return StoreError(f"database {str(path)!r}: {text}", field="db")
+
+
+def open_store(path: str | os.PathLike | None = None, *, create: bool = True) -> Store:
+    """Open (and if needed create and migrate) the database; see the module text."""
+    from sqlite_utils import Database
+
+    from .schema import MIGRATIONS
+
+    target = resolve_db_path(path)
+    if target.is_dir():
+        raise StoreError(f"{str(target)!r} is a folder, expected a database file", field="db")
+    if not target.exists():
+        if not create:
+            raise StoreError(f"no database at {str(target)!r}", field="db")
+        _create_file(target)
+    try:
+        conn = sqlite3.connect(str(target), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _store_error(exc, target) from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode.lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        db = Database(conn, execute_plugins=False)
+        store = Store(db, target)
+        if MIGRATIONS.pending(db):
+            with store.transaction():
+                MIGRATIONS.apply(db)  # nests as savepoints inside our BEGIN IMMEDIATE
+        if conn.execute("PRAGMA foreign_keys").fetchone()[0] != 1:  # pragma: no cover - a broken build
+            raise StoreError("foreign keys could not be switched on", field="db")
+        return store
+    except sqlite3.Error as exc:
+        conn.close()
+        raise _store_error(exc, target) from None
+    except BaseException:
+        conn.close()
+        raise
+
+
+def check_integrity(store: Store) -> list[str]:
+    """Problems SQLite finds in the file: ``integrity_check`` and ``foreign_key_check``."""
+    problems = []
+    rows = [r[0] for r in store.conn.execute("PRAGMA integrity_check").fetchall()]
+    if rows != ["ok"]:
+        problems += [f"integrity_check: {r}" for r in rows]
+    for row in store.conn.execute("PRAGMA foreign_key_check").fetchall():
+        problems.append(f"foreign_key_check: {row[0]} row {row[1]} refers to a missing {row[2]}")
+    return problems

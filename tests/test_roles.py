@@ -1,0 +1,104 @@
+"""Who may do what (Issue 4): roles, unregistered users, and the two-person rule."""
+
+import pytest
+
+from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
+from chemo.records import add_lab, add_measurement, add_patient, add_prior, start_plan
+from chemo.roles import RoleRefused, acting_user, add_user
+from chemo.store import open_store
+from chemo.treatment import SignoffMissing, TwoPersonRefused, administer, signoff
+
+
+@pytest.fixture
+def store(tmp_path):
+    with open_store(tmp_path / "roles.db") as s:
+        add_users(s)
+        add_ready_patient(s, "R1")
+        yield s
+
+
+def count(store, table):
+    return store.one(f"SELECT count(*) AS n FROM {table}")["n"]
+
+
+def test_the_first_user_of_an_empty_database_may_be_added_by_anyone(tmp_path):
+    with open_store(tmp_path / "empty.db") as s:
+        add_user(s, "whoever", "ph1", "pharmacist")
+        with pytest.raises(RoleRefused, match="not a registered user"):
+            add_user(s, "whoever", "n1", "nurse")
+        add_user(s, "ph1", "n1", "nurse")
+        with pytest.raises(RoleRefused, match="needs a pharmacist"):
+            add_user(s, "n1", "n2", "nurse")
+        assert count(s, "roles") == 2
+
+
+def test_an_unregistered_user_changes_nothing(store):
+    before = {t: count(store, t) for t in ("patients", "labs", "measurements", "audit")}
+    with pytest.raises(RoleRefused, match="not a registered user"):
+        add_lab(store, "stranger", "R1", "anc", "2 10^9/L")
+    with pytest.raises(RoleRefused):
+        add_patient(store, "stranger", mrn="X1", name="X", sex="male", born="1960-01-01", height="180 cm",
+                    weight="80 kg")
+    assert {t: count(store, t) for t in before} == before
+
+
+def test_a_nurse_records_labs_but_does_not_register_patients_measurements_prior_or_plans(store):
+    add_lab(store, NURSE, "R1", "anc", "2 10^9/L")
+    for action in (
+        lambda: add_patient(store, NURSE, mrn="N1", name="N", sex="male", born="1960-01-01", height="180 cm",
+                            weight="80 kg"),
+        lambda: add_measurement(store, NURSE, "R1", weight="71 kg"),
+        lambda: add_prior(store, NURSE, "R1", "epirubicin", "100 mg/m²"),
+        lambda: start_plan(store, NURSE, "R1", "doxorubicin-dacarbazine"),
+    ):
+        with pytest.raises(RoleRefused, match="prescriber or pharmacist"):
+            action()
+
+
+def test_a_pharmacist_registers_as_well_as_a_prescriber(store):
+    add_measurement(store, PHARMACIST, "R1", weight="71 kg")
+    add_measurement(store, PRESCRIBER, "R1", weight="71.5 kg")
+
+
+def test_the_dose_check_needs_a_pharmacist_and_the_readiness_check_a_nurse(store):
+    with pytest.raises(RoleRefused, match="pharmacist"):
+        signoff(store, NURSE, "R1", 1, "dose")
+    with pytest.raises(RoleRefused, match="nurse"):
+        signoff(store, PHARMACIST, "R1", 1, "readiness")
+    with pytest.raises(RoleRefused, match="nurse"):
+        signoff(store, PRESCRIBER, "R1", 1, "readiness")
+
+
+def test_one_person_cannot_make_both_checks_of_a_cycle(store):
+    add_user(store, PHARMACIST, "dual", "pharmacist")
+    add_user(store, PHARMACIST, "dual", "nurse")
+    signoff(store, "dual", "R1", 1, "dose")
+    with pytest.raises(TwoPersonRefused, match="different person"):
+        signoff(store, "dual", "R1", 1, "readiness")
+    signoff(store, NURSE, "R1", 1, "readiness")  # a second person may
+    assert count(store, "signoffs") == 1 + 1
+
+
+def test_a_cycle_is_administered_only_after_both_checks_and_only_by_a_nurse(store):
+    with pytest.raises(SignoffMissing, match="dose and readiness"):
+        administer(store, NURSE, "R1", 1)
+    signoff(store, PHARMACIST, "R1", 1, "dose")
+    with pytest.raises(SignoffMissing, match="readiness check is missing"):
+        administer(store, NURSE, "R1", 1)
+    signoff(store, NURSE, "R1", 1, "readiness")
+    with pytest.raises(RoleRefused, match="nurse"):
+        administer(store, PHARMACIST, "R1", 1)
+    assert count(store, "administrations") == 0
+    result = administer(store, NURSE, "R1", 1, 1)
+    assert {r["drug"] for r in result["administrations"]} == {"doxorubicin", "ifosfamide", "mesna"}
+    assert all(r["given_by"] == NURSE for r in result["administrations"])
+
+
+def test_the_acting_user_is_the_option_then_the_environment_then_the_login(monkeypatch):
+    monkeypatch.setenv("CHEMO_USER", "env-user")
+    assert acting_user("opt-user") == "opt-user"
+    assert acting_user(None) == "env-user"
+    monkeypatch.delenv("CHEMO_USER")
+    import getpass
+
+    assert acting_user(None) == getpass.getuser()
