@@ -21,5 +21,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Benchmarks and the fault suite (docs/promises.md).  `make bench QUICK=1` uses
+# small sizes; `make bench PATIENTS=N` sizes the store benchmark's database.
+# `make reliability QUICK=1` runs the small slice that CI runs through pytest.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick) $(if $(PATIENTS),--patients $(PATIENTS))
+
+reliability: $(STAMP)
+	$(BIN)/python -m reliability.run $(if $(QUICK),--quick)
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -150,6 +150,9 @@ def format_cycle(result, regimen, bsa_given=None) -> str:
     if notes:
         out.append("Notes:")
         out += [f"  {n}" for n in notes]
+    if result.warnings:
+        out.append("WARNINGS:")
+        out += [f"  {w}" for w in result.warnings]
     return "\n".join(out)
 
 

@@ -129,6 +129,7 @@ class CycleDoses:
     rounding_mode: str
     tolerance: float
     rounding_source: str
+    warnings: tuple = ()  # doses above a drug's plausible limit for this body size: verification will stop them
 
     def totals_mg(self) -> dict:
         """Per-cycle dispensed mg by drug, in regimen order."""
@@ -152,6 +153,7 @@ class CycleDoses:
             "rounding": {"mode": self.rounding_mode, "tolerance_pct": self.tolerance * 100, "source": self.rounding_source},
             "doses": [a.as_json() for a in self.administrations],
             "totals_mg": self.totals_mg(),
+            "warnings": list(self.warnings),
         }
 
 
@@ -207,6 +209,48 @@ def dispense(calculated_mg: float, increment_mg: float | None, tolerance: float,
 def _decimal(value: float) -> Decimal:
     """An increment or tolerance as the Decimal of its shortest repr (``0.05`` → ``Decimal('0.05')``)."""
     return Decimal(repr(value))
+
+
+def limit_mg(drug, which: str, body: BodySize) -> tuple | None:
+    """The smallest of a drug's plausible limits (``which``: "single" or "cycle") that
+    applies to this body, in mg: (mg, basis, amount as written), or None."""
+    limits = drug.limits.single if which == "single" else drug.limits.cycle
+    best = None
+    for basis, amount in limits.items():
+        if basis is Basis.FLAT:
+            mg = amount
+        elif basis is Basis.PER_M2:
+            mg = amount * body.bsa_m2
+        elif basis is Basis.PER_KG and body.weight_kg is not None:
+            mg = amount * body.weight_kg
+        else:
+            continue
+        if best is None or mg < best[0]:
+            best = (mg, basis, amount)
+    return best
+
+
+def _over_limits(administrations, library: Library, body: BodySize) -> tuple:
+    """Words for every calculated dose above its drug's plausible single or cycle limit."""
+    warnings = []
+    totals: dict[str, float] = {}
+    for a in administrations:
+        totals[a.drug] = totals.get(a.drug, 0.0) + a.dose_mg
+    seen = set()
+    for a in administrations:
+        drug = library.drugs[a.drug]
+        single = limit_mg(drug, "single", body)
+        if single and a.dose_mg > single[0] * (1 + 1e-9) and a.drug not in seen:
+            seen.add(a.drug)
+            warnings.append(f"{a.drug}: {a.dose_mg:g} mg a day is above the largest plausible single dose "
+                            f"({single[0]:.0f} mg; {drug.limits.source}): verification will stop it")
+    for drug_id, total in totals.items():
+        drug = library.drugs[drug_id]
+        cycle = limit_mg(drug, "cycle", body)
+        if cycle and total > cycle[0] * (1 + 1e-9):
+            warnings.append(f"{drug_id}: {total:g} mg per cycle is above the largest plausible cycle dose "
+                            f"({cycle[0]:.0f} mg; {drug.limits.source}): verification will stop it")
+    return tuple(warnings)
 
 
 def _amount_mg(daily: Dose, body: BodySize, drug: str) -> float:
@@ -287,4 +331,5 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
     return CycleDoses(
         regimen_id=regimen.id, regimen_name=regimen.name, cycle=cycle, cycles=regimen.cycles, dose_level=dose_level,
         body=body, administrations=tuple(administrations), rounding_mode=rounding.mode,
-        tolerance=rounding.tolerance, rounding_source=rounding.source)
+        tolerance=rounding.tolerance, rounding_source=rounding.source,
+        warnings=_over_limits(administrations, library, body))

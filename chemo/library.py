@@ -15,6 +15,7 @@ from pathlib import Path
 from attrs import frozen
 
 from .datafile import Problem, Table, raise_problems, read_toml
+from .errors import ChemoError
 from .units import compatible, in_unit, parse_dose, parse_quantity
 
 ROUNDING_MODES = {
@@ -43,10 +44,23 @@ def library_dir() -> Path:
 
 @frozen
 class Limits:
-    """Largest plausible doses of a drug, by basis: mg, mg/m² or mg/kg."""
+    """Plausible doses of a drug, by basis (mg, mg/m² or mg/kg): the largest single
+    and cycle dose (ten-fold overdoses) and the smallest single dose a regimen may
+    write (ten-fold underdoses)."""
 
     single: dict  # Basis -> float
     cycle: dict
+    source: str
+    min_single: dict = {}
+    min_source: str | None = None
+
+
+@frozen
+class FractionRange:
+    """For a drug derived from another (mesna from ifosfamide): the plausible fraction."""
+
+    low: float
+    high: float
     source: str
 
 
@@ -65,6 +79,7 @@ class Drug:
     equivalence: dict  # model id -> factor
     limits: Limits
     source: str
+    derived_fraction: FractionRange | None = None
 
     @property
     def is_anthracycline(self) -> bool:
@@ -201,7 +216,7 @@ def _read_drugs(doc: Table) -> tuple[dict, dict, Rounding | None]:
 
 def _read_drug(did: str, t: Table, models: dict) -> Drug | None:
     t.allow("name", "class", "aliases", "routes", "rounding", "dose_levels", "ladder", "ladder_end",
-            "not_interchangeable_with", "source", "equivalence", "max")
+            "not_interchangeable_with", "source", "equivalence", "max", "min", "derived_fraction")
     name, cls, src = t.text("name"), t.text("class"), t.text("source")
     aliases = tuple(a.lower() for a in t.texts("aliases"))
     routes = tuple(t.texts("routes", required=True))
@@ -242,27 +257,58 @@ def _read_drug(did: str, t: Table, models: dict) -> Drug | None:
         lt.allow("single", "cycle", "source")
         per = {}
         for key in ("single", "cycle"):
-            per[key] = {}
-            for i, text in enumerate(lt.texts(key, required=True)):
-                try:
-                    dose = parse_dose(text)
-                except Exception as exc:  # a ChemoError from the parser
-                    lt.problem(getattr(exc, "message", str(exc)), at=f"{key}[{i + 1}]")
-                    continue
-                if dose.basis in per[key]:
-                    lt.problem(f"two limits for {dose.basis.label}", at=f"{key}[{i + 1}]")
-                per[key][dose.basis] = dose.amount
+            per[key] = _doses_by_basis(lt, key)
         lsrc = lt.text("source")
+        minimum, min_source = {}, None
+        mt = t.table("min", required=False)
+        if mt and mt.ok:
+            mt.allow("single", "source")
+            minimum = _doses_by_basis(mt, "single")
+            min_source = mt.text("source")
+            for basis, low in minimum.items():
+                if basis in per["single"] and low >= per["single"][basis]:
+                    mt.problem(f"the smallest dose must be below the largest ({per['single'][basis]:g} {basis.label})",
+                               at="single")
         if lsrc:
-            limits = Limits(per["single"], per["cycle"], lsrc)
+            limits = Limits(per["single"], per["cycle"], lsrc, minimum, min_source)
+    derived_fraction = None
+    ft = t.table("derived_fraction", required=False)
+    if ft and ft.ok:
+        ft.allow("range", "source")
+        bounds = [ft.quantity(f"range[{i + 1}]", "%", value=v) for i, v in enumerate(ft.texts("range", required=True))]
+        fsrc = ft.text("source")
+        if len(bounds) != 2 or None in bounds:
+            if len(bounds) != 2:
+                ft.problem("expected [low, high]", at="range")
+        elif fsrc:
+            low, high = (b.to("").magnitude for b in bounds)
+            if not 0 < low < high:
+                ft.problem("expected 0 < low < high", at="range")
+            else:
+                derived_fraction = FractionRange(low, high, fsrc)
     if not (name and cls and src and routes and limits):
         return None
     return Drug(
         id=did, name=name, drug_class=cls, aliases=aliases, routes=routes, rounding_mg=rounding,
         dose_levels=tuple(levels), ladder=tuple(ladder), ladder_end=ladder_end,
         not_interchangeable_with=tuple(t.texts("not_interchangeable_with")),
-        equivalence=equivalence, limits=limits, source=src,
+        equivalence=equivalence, limits=limits, source=src, derived_fraction=derived_fraction,
     )
+
+
+def _doses_by_basis(t: Table, key: str) -> dict:
+    """``["90 mg/m²", "250 mg"]`` as {Basis.PER_M2: 90, Basis.FLAT: 250}."""
+    doses = {}
+    for i, text in enumerate(t.texts(key, required=True)):
+        try:
+            dose = parse_dose(text)
+        except ChemoError as exc:
+            t.problem(exc.message, at=f"{key}[{i + 1}]")
+            continue
+        if dose.basis in doses:
+            t.problem(f"two limits for {dose.basis.label}", at=f"{key}[{i + 1}]")
+        doses[dose.basis] = dose.amount
+    return doses
 
 
 def _read_analytes(doc: Table) -> dict:

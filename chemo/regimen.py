@@ -266,6 +266,10 @@ def _check_limits(t: Table, drug, dose: Dose, per: str, n_days: int, key: str = 
         t.problem(
             f"{dose.text!r} gives {cycle:g} {label} per cycle, above the largest plausible cycle dose of "
             f"{drug.id} ({limits.cycle[dose.basis]:g} {label}; {limits.source})", at=key)
+    elif dose.basis in limits.min_single and daily < limits.min_single[dose.basis] * (1 - 1e-9):
+        t.problem(
+            f"{dose.text!r} gives {daily:g} {label} a day, below the smallest plausible dose of "
+            f"{drug.id} ({limits.min_single[dose.basis]:g} {label}; {limits.min_source}): a tenth of the dose?", at=key)
 
 
 def _unknown_drug(t: Table, library: Library, ref, key: str = "drug") -> None:
@@ -331,6 +335,11 @@ def _read_derived(doc: Table, library: Library, lines: list[DrugLine], named: se
         fraction = t.fraction("fraction", high=2.0)
         if fraction == 0:
             t.problem("a derived dose of 0 % is no dose", at="fraction")
+        elif fraction and drug and drug.derived_fraction:
+            span = drug.derived_fraction
+            if not span.low * (1 - 1e-9) <= fraction <= span.high * (1 + 1e-9):
+                t.problem(f"{t.data['fraction']!r} is outside the plausible {span.low * 100:g}-{span.high * 100:g} % "
+                          f"for {did} ({span.source})", at="fraction")
         route = t.text("route")
         if drug and route and route not in drug.routes:
             t.problem(f"{route!r} is not a route for {did} (library: {', '.join(drug.routes)})", at="route")

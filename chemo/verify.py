@@ -37,7 +37,7 @@ from pathlib import Path
 
 from attrs import frozen
 
-from .dose import CycleDoses, body_size, calculate_cycle
+from .dose import CycleDoses, body_size, calculate_cycle, limit_mg
 from .errors import ChemoError
 from .library import Library, load_library
 from .order import Order, OrderError, read_order
@@ -244,20 +244,7 @@ class Checker:
         return self._limits[key]
 
     def _limit_mg(self, drug, which: str) -> tuple | None:
-        limits = drug.limits.single if which == "single" else drug.limits.cycle
-        best = None
-        for basis, amount in limits.items():
-            if basis is Basis.FLAT:
-                mg = amount
-            elif basis is Basis.PER_M2:
-                mg = amount * self.body.bsa_m2
-            elif basis is Basis.PER_KG and self.body.weight_kg is not None:
-                mg = amount * self.body.weight_kg
-            else:
-                continue
-            if best is None or mg < best[0]:
-                best = (mg, basis, amount)
-        return best
+        return limit_mg(drug, which, self.body)
 
     def limit_text(self, limit: tuple) -> str:
         """``169 mg (90 mg/m² × 1.88 m²)``."""

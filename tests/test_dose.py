@@ -195,3 +195,14 @@ def test_every_regimen_file_gives_a_cycle():
     for path in sorted(Path(regimens_dir()).glob("*.toml")):
         doses = cycle(path.stem)
         assert doses.administrations and all(a.dose_mg > 0 for a in doses.administrations)
+
+
+def test_a_dose_above_the_plausible_limit_for_a_very_large_body_is_flagged():
+    """Dacarbazine 1 g/m² at 3.3 m² is 3300 mg, within the 3.6 g single limit; doxorubicin
+    75 mg/m² is 248 mg, within 270 mg.  At 3.7 m² (a BSA given directly) doxorubicin is
+    278 mg: above the 270 mg ceiling, so `chemo dose` warns before verification stops it."""
+    regimen = load_regimen("doxorubicin-dacarbazine")
+    ok = calculate_cycle(regimen, body_size(bsa="3.3 m²"), 1, 0)
+    assert ok.warnings == ()
+    big = calculate_cycle(regimen, body_size(bsa="3.7 m²"), 1, 0)
+    assert any(w.startswith("doxorubicin: 278 mg") and "verification will stop it" in w for w in big.warnings)

@@ -1,0 +1,329 @@
+"""`make bench`: every benchmark, one table, the same as JSON.
+
+    python benchmarks/run.py            # full size (make bench)
+    python benchmarks/run.py --quick    # small sizes, a minute or two (make bench QUICK=1)
+    python benchmarks/run.py --patients 100000 --only startup,validate
+
+Each figure is measured in the same run as its baseline and printed as
+``figure | this project | baseline | ratio | peak RSS``; the ratio is project /
+baseline (lower is better, 1.0 is the baseline).  Peak RSS is the measured
+process's own maximum resident set (``os.wait4``), each command or benchmark
+running in its own process.  The other benchmarks of this folder are reused,
+not re-implemented: ``bench_verify.py`` (order verification against its
+plain-float reference; its ``Reference`` and orders also drive
+``bench_dose.py``), ``bench_store.py`` (the 100,000-patient database) and
+``bench_tui.py`` (TUI launch).  A benchmark that is missing or fails is a row
+that says "not available", never a failed run.
+
+Writes ``benchmarks/results/bench-<date>.json`` and ``benchmarks/results/latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_startup import ROOT, median, run_measured  # noqa: E402
+
+RESULTS = HERE / "results"
+PY = sys.executable
+
+
+def na(figure: str, note: str, **extra) -> dict:
+    return {"figure": figure, "status": "not available", "note": note, **extra}
+
+
+def _tail(text: str, n: int = 1) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return " / ".join(lines[-n:])[:200] if lines else "no output"
+
+
+# ------------------------------------------------------------------ our own benchmarks
+
+def startup(args) -> list[dict]:
+    import bench_startup
+
+    return bench_startup.figures(runs=5 if args.quick else 15)
+
+
+def validate(args) -> list[dict]:
+    import bench_validate
+
+    return bench_validate.figures(files=1000, runs=2 if args.quick else 5)
+
+
+def dose(args) -> list[dict]:
+    script = HERE / "bench_dose.py"
+    if not (HERE / "bench_verify.py").exists():
+        return [na("dose calculation", "bench_verify.py (its plain-float reference) missing")]
+    cycles = 2000 if args.quick else 10_000
+    m = run_measured([PY, str(script), "--json", "--cycles", str(cycles)], timeout=900)
+    if m.returncode != 0:
+        return [na(f"dose calculation, {cycles:,} cycles", _tail(m.stderr))]
+    rows = json.loads(m.stdout.strip().splitlines()[-1])
+    for row in rows:
+        row["peak_rss_mb"] = m.rss_mb
+        if row.get("disagreements"):
+            row["note"] = f"{row['disagreements']} cycles disagree with the reference"
+    return rows
+
+
+# ------------------------------------------------------------------ the other engineers' benchmarks
+
+def verify(args) -> list[dict]:
+    script = HERE / "bench_verify.py"
+    orders = 2000 if args.quick else 10_000
+    figure = f"order verification, {orders:,} orders"
+    if not script.exists():
+        return [na(figure, "benchmarks/bench_verify.py missing")]
+    result_file = RESULTS / "verify.json"
+    started = time.time()
+    m = run_measured([PY, str(script), "--orders", str(orders)], timeout=1800)
+    if m.returncode != 0:
+        return [na(figure, f"bench_verify.py exit {m.returncode}: {_tail(m.stderr)}")]
+    data = None
+    if result_file.exists() and result_file.stat().st_mtime >= started - 1:
+        data = json.loads(result_file.read_text())
+    if not data or "this_project_s" not in data:
+        return [na(figure, "bench_verify.py wrote no results/verify.json", peak_rss_mb=m.rss_mb)]
+    row = {"figure": figure, "status": "ok", "unit": "ms", "value": data["this_project_s"] * 1000,
+           "baseline": data["baseline_s"] * 1000, "ratio": data["ratio"], "peak_rss_mb": m.rss_mb,
+           "baseline_label": "plain-float reference (bench_verify.Reference)",
+           "per_order_us": data.get("per_order_us"), "source": "bench_verify.py → results/verify.json"}
+    if data.get("disagreements"):
+        row["note"] = f"{data['disagreements']} orders disagree with the reference"
+    return [row]
+
+
+def _help(script: Path) -> str:
+    m = run_measured([PY, str(script), "--help"], timeout=120)
+    return m.stdout + m.stderr
+
+
+def _size_option(help_text: str) -> str | None:
+    for option in ("--patients", "--size", "--n", "-n"):
+        if re.search(rf"(?<![\w-]){re.escape(option)}\b", help_text):
+            return option
+    return None
+
+
+def _numbers(data, prefix="") -> dict:
+    """Every number in a JSON document, by dotted key."""
+    out = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.update(_numbers(v, f"{prefix}{k}."))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out.update(_numbers(v, f"{prefix}{i}."))
+    elif isinstance(data, (int, float)) and not isinstance(data, bool):
+        out[prefix.rstrip(".")] = float(data)
+    return out
+
+
+def _fresh_json(started: float, *words) -> dict | None:
+    found = [p for p in RESULTS.glob("*.json") if p.stat().st_mtime >= started - 1
+             and any(w in p.name for w in words) and not p.name.startswith(("bench-", "latest"))]
+    return json.loads(found[0].read_text()) if found else None
+
+
+def _pick(numbers: dict, *patterns) -> tuple[str, float] | None:
+    """The first number whose key matches every regex of one pattern (a tuple of regexes)."""
+    for pattern in patterns:
+        for key, value in numbers.items():
+            if all(re.search(p, key, re.IGNORECASE) for p in pattern):
+                return key, value
+    return None
+
+
+def _ms(key: str, value: float) -> float:
+    """A time in ms from a key that names its unit (``_s``, ``_ms``, ``_us``)."""
+    k = key.lower()
+    if re.search(r"(_|\b)(us|µs|micro)", k):
+        return value / 1000
+    if re.search(r"(_|\b)ms\b|_ms|millis", k):
+        return value
+    if re.search(r"(_|\b)s\b|_s$|_s\.|seconds|_sec", k):
+        return value * 1000
+    return value  # unknown: taken as ms
+
+
+def store(args) -> list[dict]:
+    script = HERE / "bench_store.py"
+    n = args.patients or (2000 if args.quick else 100_000)
+    names = [f"build the {n:,}-patient database", f"readiness on {n:,} patients (median)",
+             f"readiness on {n:,} patients (p99)", f"cumulative on {n:,} patients (median)",
+             f"cumulative on {n:,} patients (p99)"]
+    if not script.exists():
+        return [na(name, "benchmarks/bench_store.py missing (issue 4)") for name in names]
+    option = _size_option(_help(script))
+    cmd = [PY, str(script)] + ([option, str(n)] if option else [])
+    started = time.time()
+    m = run_measured(cmd, timeout=3600)
+    if m.returncode != 0:
+        return [na(name, f"bench_store.py exit {m.returncode}: {_tail(m.stderr)}") for name in names]
+    out = m.stdout
+    found = {}
+    hit = re.search(r"^build:\s*([\d.,]+)\s*s\b", out, re.MULTILINE)
+    if hit:
+        found[0] = ("build (s)", float(hit.group(1).replace(",", "")) * 1000)
+    for i, name in ((1, "readiness"), (3, "cumulative")):
+        hit = re.search(rf"^{name}\b.*?median\s*([\d.]+)\s*ms.*?p99\s*([\d.]+)\s*ms", out, re.MULTILINE)
+        if hit:
+            found[i] = (f"{name} median (ms)", float(hit.group(1)))
+            found[i + 1] = (f"{name} p99 (ms)", float(hit.group(2)))
+    if not found:  # a changed output: try a JSON file it wrote
+        data = _fresh_json(started, "store")
+        numbers = _numbers(data) if data else {}
+        picks = [_pick(numbers, ("build",)), _pick(numbers, ("readiness", "median|p50")),
+                 _pick(numbers, ("readiness", "p99")), _pick(numbers, ("cumulative", "median|p50")),
+                 _pick(numbers, ("cumulative", "p99"))]
+        found = {i: (k, _ms(k, v)) for i, p in enumerate(picks) if p for k, v in [p]}
+    database = re.search(r"^database:\s*(.*)$", out, re.MULTILINE)
+    rows = []
+    for i, name in enumerate(names):
+        if i not in found:
+            rows.append(na(name, "not in bench_store.py's output", peak_rss_mb=m.rss_mb))
+            continue
+        key, value = found[i]
+        row = {"figure": name, "status": "ok", "unit": "ms", "value": value, "baseline": None,
+               "ratio": None, "peak_rss_mb": m.rss_mb, "source": f"bench_store.py: {key}"}
+        if database and i == 0:
+            row["database"] = database.group(1)
+        rows.append(row)
+    if not option and n != 100_000:
+        for row in rows:
+            row["note"] = "bench_store.py takes no size option: its own default size"
+    return rows
+
+
+def tui(args) -> list[dict]:
+    """bench_tui.py (issue 5) measures launch-to-first-screen and its own same-run baseline
+    (``python -c "import textual.app"``) and writes results/tui.json; its peak RSS includes the TUI it spawns."""
+    script = HERE / "bench_tui.py"
+    figure = "TUI launch to first screen"
+    if not script.exists():
+        return [na(figure, "benchmarks/bench_tui.py missing (issue 5)")]
+    runs = 3 if args.quick else 10
+    started = time.time()
+    m = run_measured([PY, str(script), "--runs", str(runs)], timeout=1800)
+    if m.returncode != 0:
+        return [na(figure, f"bench_tui.py exit {m.returncode}: {_tail(m.stderr)}")]
+    result_file = RESULTS / "tui.json"
+    data = json.loads(result_file.read_text()) if result_file.exists() and result_file.stat().st_mtime >= started - 1 else None
+    if data and "first_screen_ms" in data and "import_textual_ms" in data:
+        value, baseline = data["first_screen_ms"]["median"], data["import_textual_ms"]["median"]
+        source = "bench_tui.py → results/tui.json"
+    else:  # an older or changed script: measure the baseline here, read the figure from what it wrote or printed
+        base = [run_measured([PY, "-c", "import textual.app"]) for _ in range(runs)]
+        baseline = median([b.seconds for b in base]) * 1000
+        numbers = _numbers(data) if data else {}
+        pick = _pick(numbers, ("first", "median|p50"), ("launch", "median|p50"), ("first",), ("launch",))
+        if pick is None:
+            return [na(figure, "not in bench_tui.py's output", peak_rss_mb=m.rss_mb)]
+        value, source = _ms(*pick), f"bench_tui.py: {pick[0]}"
+    row = {"figure": figure, "status": "ok", "unit": "ms", "value": value, "baseline": baseline,
+           "ratio": value / baseline, "baseline_label": 'python -c "import textual.app"', "peak_rss_mb": m.rss_mb,
+           "source": source, "runs": runs}
+    if data and data.get("first_run_with_demo_build_ms"):
+        row["first_run_with_demo_build_ms"] = data["first_run_with_demo_build_ms"]
+    return [row]
+
+
+BENCHMARKS = (("startup", startup), ("validate", validate), ("dose", dose), ("verify", verify),
+              ("store", store), ("tui", tui))
+
+
+# ------------------------------------------------------------------ the table
+
+def _fmt_time(ms) -> str:
+    if ms is None:
+        return "—"
+    if ms >= 10_000:
+        return f"{ms / 1000:,.1f} s"
+    if ms >= 100:
+        return f"{ms:,.0f} ms"
+    if ms >= 1:
+        return f"{ms:.1f} ms"
+    return f"{ms * 1000:.0f} µs"
+
+
+def table(rows: list[dict]) -> str:
+    header = ("figure", "this project", "baseline", "ratio", "peak RSS")
+    lines = []
+    for r in rows:
+        if r.get("status") != "ok":
+            lines.append((r["figure"], "not available", "", "", "", r.get("note", "")))
+            continue
+        base = r.get("baseline")
+        label = r.get("baseline_label", "")
+        lines.append((
+            r["figure"], _fmt_time(r["value"]),
+            f"{_fmt_time(base)} ({label})" if base is not None else "—",
+            f"{r['ratio']:.2f}×" if r.get("ratio") is not None else "—",
+            f"{r['peak_rss_mb']:.0f} MiB" if r.get("peak_rss_mb") is not None else "—",
+            r.get("note", ""),
+        ))
+    widths = [max(len(str(x[i])) for x in lines + [header + ("",)]) for i in range(5)]
+    out = [" | ".join(h.ljust(w) for h, w in zip(header, widths)),
+           "-|-".join("-" * w for w in widths)]
+    for line in lines:
+        cells = [str(line[0]).ljust(widths[0])] + [str(c).rjust(w) if i in (0, 2, 3) else str(c).ljust(w)
+                                                   for i, (c, w) in enumerate(zip(line[1:5], widths[1:]))]
+        text = " | ".join(cells)
+        if line[5]:
+            text += f"   ({line[5]})"
+        out.append(text.rstrip())
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (make bench QUICK=1)")
+    parser.add_argument("--patients", type=int, help="size of the store benchmark's database (default 100,000; "
+                                                     "2,000 with --quick)")
+    parser.add_argument("--only", help="comma-separated: " + ", ".join(n for n, _ in BENCHMARKS))
+    args = parser.parse_args(argv)
+    chosen = [b for b in BENCHMARKS if not args.only or b[0] in args.only.split(",")]
+    started = time.perf_counter()
+    rows = []
+    for name, function in chosen:
+        t0 = time.perf_counter()
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        try:
+            got = function(args)
+        except Exception as exc:  # a broken benchmark is a row, not a failed run
+            got = [na(name, f"{type(exc).__name__}: {str(exc)[:160]}")]
+        for row in got:
+            row.setdefault("benchmark", name)
+        rows += got
+        print(f"  {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    text = table(rows)
+    print(text)
+    now = _dt.datetime.now()
+    report = {
+        "date": now.isoformat(timespec="seconds"), "quick": args.quick, "seconds": round(time.perf_counter() - started, 1),
+        "python": platform.python_version(), "machine": platform.machine(), "system": platform.platform(),
+        "cpus": os.cpu_count(), "ratio": "this project / baseline (lower is better)", "rows": rows, "table": text,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
+    dated = RESULTS / f"bench-{now:%Y-%m-%d}{'-quick' if args.quick else ''}.json"
+    dated.write_text(payload, encoding="utf-8")
+    (RESULTS / "latest.json").write_text(payload, encoding="utf-8")
+    print(f"\nwrote {dated.relative_to(ROOT)} and benchmarks/results/latest.json ({report['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The quick slice of the fault suite (``python -m reliability.run --quick``), so CI runs a part of it.
+
+The full suite is ``make reliability`` (docs/promises.md).  Parts whose code
+has not landed are reported as NOT RUN and not counted here.
+
+A regimen dose divided by ten (``"7.5 mg/m²"`` for doxorubicin's 75) is
+rejected by the drug library's smallest plausible doses (``min``) and a mesna
+fraction divided by ten by its ``derived_fraction`` range.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REJECTED_FIGURE = "malformed regimen files rejected with FILE: FIELD: message"
+
+
+@pytest.fixture(scope="module")
+def slice_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reliability") / "slice.json"
+    result = subprocess.run([sys.executable, "-m", "reliability.run", "--quick", "--json", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert out.exists(), f"the slice did not finish:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    report = json.loads(out.read_text(encoding="utf-8"))
+    report["stdout"] = result.stdout
+    return report
+
+
+def _figures(report):
+    return [f for part in report["parts"] for f in part["figures"]]
+
+
+def test_quick_slice_holds(slice_report):
+    """Every figure of the slice passes (NOT RUN parts aside)."""
+    failed = []
+    for f in _figures(slice_report):
+        if f["status"] != "FAIL":
+            continue
+        failed.append(f"{f['name']}: {f['value']} ({f['threshold']}) {f['examples'][:3]}")
+    assert not failed, "\n".join(failed) + "\n\n" + slice_report["stdout"][-4000:]
+
+
+def test_quick_slice_ran_something(slice_report):
+    ran = [f for f in _figures(slice_report) if f["status"] != "NOT RUN"]
+    assert len(ran) >= 10
+
+
+def test_tenth_doses_rejected(slice_report):
+    figure = next(f for f in _figures(slice_report) if f["name"] == REJECTED_FIGURE)
+    assert figure["status"] == "PASS", figure["examples"][:5]
