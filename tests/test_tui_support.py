@@ -1,0 +1,113 @@
+"""Shared helpers of the TUI tests (no tests here): a frozen clock, the demo database, text captures.
+
+The demo database is built once per session, with the clinic clock frozen at
+``FROZEN``, into a template file; every test copies it into its own
+``tmp_path`` and runs the app with ``today = FROZEN.date()`` and the clock
+still frozen, so every date, age and snapshot is the same on every run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+FROZEN = dt.datetime(2026, 6, 15, 10, 0, 0)
+TODAY = FROZEN.date()
+CLOCK_MODULES = ("chemo.store", "chemo.demo", "chemo.readiness", "chemo.records", "chemo.roles", "chemo.treatment")
+PHARMACIST, NURSE = "demo-pharmacist", "demo-nurse"
+
+
+def freeze(mp: pytest.MonkeyPatch) -> None:
+    """Every ``now_local`` of the record modules returns ``FROZEN``."""
+    import importlib
+
+    for name in CLOCK_MODULES:
+        module = importlib.import_module(name)
+        mp.setattr(module, "now_local", lambda: FROZEN)
+
+
+def build_template(directory: Path) -> Path:
+    from chemo.demo import build_demo
+    from chemo.store import open_store
+
+    path = directory / "demo-template.db"
+    with pytest.MonkeyPatch.context() as mp:
+        freeze(mp)
+        with open_store(path) as store:
+            build_demo(store)
+    return path
+
+
+_TEMPLATE: list = []  # built once per test process, whichever TUI test module asks first
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    if not _TEMPLATE:
+        _TEMPLATE.append(build_template(tmp_path_factory.mktemp("tui-demo")))
+    return _TEMPLATE[0]
+
+
+@pytest.fixture
+def demo_db(demo_template, tmp_path, monkeypatch) -> Path:
+    """A fresh copy of the demo database for this test, with the clock frozen."""
+    freeze(monkeypatch)
+    monkeypatch.delenv("CHEMO_DB", raising=False)
+    monkeypatch.delenv("CHEMO_USER", raising=False)
+    target = tmp_path / "demo.db"
+    shutil.copyfile(demo_template, target)
+    return target
+
+
+@pytest.fixture
+def make(demo_db):
+    """``make(user)``: the app on this test's demo database, on the frozen day."""
+    from tui.app import make_app
+
+    def build(user: str = PHARMACIST):
+        return make_app(db_path=demo_db, user=user, today=TODAY, demo=False)
+
+    return build
+
+
+def screen_text(app) -> str:
+    """The screen as plain text (what the snapshot shows, without colour)."""
+    from rich.console import Console
+
+    console = Console(width=app.size.width, height=app.size.height, file=io.StringIO(), record=True,
+                      color_system=None, legacy_windows=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
+
+
+async def type_text(pilot, text: str) -> None:
+    keys = {" ": "space"}
+    await pilot.press(*[keys.get(ch, ch) for ch in text])
+
+
+async def open_patient(pilot, mrn: str) -> None:
+    """Search the patient list for ``mrn`` (its number is enough: ``"022"``) and open the one match."""
+    await type_text(pilot, mrn)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+def order_text(screen, changes: dict | None = None) -> str:
+    """The order of the verify screen's cycle as a prescriber writes it, one named line per dose
+    (``doxorubicin day 1 47 mg``); ``changes`` replaces the dose of some rows: {row index: "470 mg"}."""
+    changes = changes or {}
+    return "\n".join(f"{a.drug} day {a.day} {changes.get(i, f'{a.dose_mg:g} mg')}"
+                     for i, a in enumerate(screen.session.rows))
+
+
+async def paste_order(pilot, screen, changes: dict | None = None, skip: tuple = ()) -> None:
+    """Paste the order into the first dose line (a multi-line paste fills one row per line)."""
+    from textual.events import Paste
+
+    lines = [line for i, line in enumerate(order_text(screen, changes).splitlines()) if i not in skip]
+    screen.query_one("#order-0").post_message(Paste("\n".join(lines)))
+    await pilot.pause()

@@ -1,0 +1,97 @@
+"""The chemo terminal UI: pharmacist verification and nurse readiness, keyboard first.
+
+``make_app(db_path, user, today)`` builds the app (the tests and the ``chemo
+tui`` command both use it).  The database is opened when the app mounts; a
+database that cannot be opened is one message on the patient list, and the
+regimen browser still works.  ``today`` fixes the app's date (snapshot tests);
+by default it is the clinic's local date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from textual.app import App
+from textual.binding import Binding
+
+from .palette import PatientCommands, RegimenCommands
+
+
+class ChemoApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "chemo"
+    COMMANDS = App.COMMANDS | {PatientCommands, RegimenCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS = [
+        Binding("f2", "patients", "Patients"),
+        Binding("f3", "regimens", "Regimens"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+    ]
+
+    def __init__(self, db_path=None, user: str | None = None, today: dt.date | None = None,
+                 demo: bool = False) -> None:
+        super().__init__()
+        self.db_path = db_path
+        self.demo = demo
+        self.user_arg = user
+        self.today = today or dt.date.today()
+        self.backend = None
+        self.backend_error: str | None = None
+        self.user_label = ""
+
+    # ------------------------------------------------------------------ start
+    def on_mount(self) -> None:
+        from .backend import open_backend
+        from .screens.patients import PatientListScreen
+        from .text import one_line
+
+        try:
+            self.backend = open_backend(self.db_path, self.user_arg, self.today, demo=self.demo)
+            self.user_label = self.backend.user_label()
+        except Exception as exc:
+            self.backend = None
+            self.backend_error = one_line(exc)
+            self.user_label = self.user_arg or os.environ.get("CHEMO_USER", "")
+        self.push_screen(PatientListScreen())
+
+    def on_unmount(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+
+    # ------------------------------------------------------------------ navigation
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def _to_base(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def action_patients(self) -> None:
+        self._to_base()
+
+    def action_regimens(self) -> None:
+        self.open_regimen(None)
+
+    def open_regimen(self, regimen_id: str | None) -> None:
+        from .screens.regimens import RegimenScreen
+
+        if isinstance(self.screen, RegimenScreen):
+            if regimen_id:
+                self.screen.choose(regimen_id)
+            return
+        self.push_screen(RegimenScreen(select=regimen_id))
+
+    def open_patient(self, patient_id) -> None:
+        from .screens.overview import OverviewScreen
+
+        self._to_base()
+        self.push_screen(OverviewScreen(patient_id))
+
+
+def make_app(db_path=None, user: str | None = None, today: dt.date | None = None, demo: bool | None = None) -> ChemoApp:
+    """The app on ``db_path`` (else ``$CHEMO_DB``; else the embedded demo database, created on first run)."""
+    if demo is None:
+        demo = not db_path and not os.environ.get("CHEMO_DB")
+    return ChemoApp(db_path=db_path, user=user, today=today, demo=demo)

@@ -1,0 +1,547 @@
+"""The patient record as the screens need it: one object between the UI and ``chemo``.
+
+Every read and write goes through the record modules of the engine
+(``chemo.store``, ``chemo.records``, ``chemo.readiness``, ``chemo.cumulative``,
+``chemo.treatment``): their checks, roles, transactions and audit rows apply
+unchanged.  This module gathers what a screen shows and turns the engine's
+answers into plain values.  It writes only through those functions (plus one
+audit row, through ``chemo.audit.append``, listing the ordered lines a
+pharmacist signed); it reads a few rows no engine function returns
+(administrations, sign-offs and prior exposure of a plan or patient) with
+read-only queries.  The one thing it computes itself is the state of each
+cycle of a plan (given, due, delayed), from the plan's dates and the recorded
+administrations.
+
+``today`` is the app's date: the real date, or a fixed one (tests).  With a
+fixed date, "now" is noon of that day, so results recorded on the screen are
+counted as of that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from attrs import frozen
+
+from chemo.errors import ChemoError
+
+DEMO_FILENAME = "demo.db"
+READINESS_TTL = 60.0  # seconds a readiness badge of the patient list is reused
+
+
+# ------------------------------------------------------------------ values shown
+
+@frozen
+class CycleState:
+    cycle: int
+    status: str  # given, partly-given, due, delayed, planned
+    due_on: dt.date
+    words: str  # "given 2026-10-01", "due today", "delayed 3 days (due 2026-11-20)"
+    dose_signed: str | None = None  # login
+    readiness_signed: str | None = None
+
+
+@frozen
+class PatientRow:
+    id: int
+    mrn: str
+    name: str
+    plan_text: str  # "doxorubicin-ifosfamide" or "no plan"
+    next_text: str  # "C2 due today", "C3 delayed 4 d", "plan complete"
+    readiness: str | None  # ready, not-ready, unknown, none (no cycle to assess); None: not assessed yet
+    readiness_word: str | None = None
+
+
+@frozen
+class Overview:
+    patient: dict  # mrn, name, sex, born, id
+    age: int
+    height_text: str
+    weight_text: str  # "72 kg (2026-11-20)"
+    body_text: str  # "BSA 1.84 m² (mosteller) on the dosing weight 75 kg"
+    recalculate: bool
+    recalculate_reasons: tuple
+    plan: dict | None
+    regimen: object | None
+    cycles: tuple  # CycleState
+    next_cycle: int | None
+    gauge: object | None  # widgets.gauge.GaugeData
+    problems: tuple  # one-line messages: why part of the overview is missing
+    prior: tuple  # "doxorubicin 150 mg/m² (note)"
+
+
+@frozen
+class ReadinessRow:
+    analyte: str
+    entered: str  # as entered, or "—"
+    threshold: str  # as the regimen writes it: "> 1.5 ×10⁹/L"
+    age: str  # "0.5 of 3 d": the result's age and the most the regimen accepts
+    status: str  # pass, fail, stale, missing
+    message: str
+
+
+@frozen
+class Readiness:
+    mrn: str
+    cycle: int | None
+    ready: bool
+    rows: tuple
+    verdict_words: str
+    recalculate: bool
+    recalculate_reasons: tuple
+    suggestions: tuple  # one line each
+    warnings: tuple
+    signed_by: str | None
+
+
+def matches(query: str, *fields: str) -> bool:
+    """Every word of ``query`` occurs in one of ``fields``, ignoring case."""
+    hay = " ".join(fields).casefold()
+    return all(word in hay for word in str(query).casefold().split())
+
+
+# ------------------------------------------------------------------ opening
+
+def demo_path() -> Path:
+    """The TUI's own demo database: ``demo.db`` beside the default database."""
+    from chemo.store import user_data_dir
+
+    return user_data_dir() / DEMO_FILENAME
+
+
+def open_backend(db_path=None, user: str | None = None, today: dt.date | None = None, *, demo: bool = False) -> "Backend":
+    """Open the configured database; with ``demo``, the demo database (built on first run)."""
+    from chemo.roles import acting_user
+    from chemo.store import open_store, resolve_db_path
+
+    login = acting_user(user)
+    today = today or dt.date.today()
+    if demo:
+        path = Path(db_path) if db_path else demo_path()
+        if not path.exists():
+            build_demo(path)
+        store = open_store(path)
+    else:  # a configured database must exist: a mistyped --db never creates an empty record
+        path = resolve_db_path(db_path)
+        store = open_store(path, create=False)
+    return Backend(store, login, today, path, demo)
+
+
+def build_demo(path: Path) -> None:
+    """Build the demo database at ``path`` with the engine's builder (``chemo demo``).
+
+    It is built in a new file beside ``path`` and renamed into place when
+    complete, so an interrupted first run leaves no half-built demo behind.
+    """
+    import os
+
+    from chemo.demo import build_demo as engine_build
+    from chemo.store import open_store
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.building")
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
+    try:
+        with open_store(partial) as store:
+            engine_build(store)
+        os.replace(partial, path)
+    finally:
+        for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+class Backend:
+    def __init__(self, store, login: str, today: dt.date, path: Path, demo: bool):
+        from chemo.library import load_library
+
+        self.store = store
+        self.login = login
+        self.today = today
+        self.path = Path(path)
+        self.demo = demo
+        self.library = load_library()
+        self._readiness_cache: dict = {}
+        self._ready_version = None
+
+    def close(self) -> None:
+        try:
+            self.store.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------ time
+    def now(self) -> dt.datetime:
+        """The clinic's clock; on a fixed day other than today, noon of that day."""
+        from chemo.store import now_local
+
+        now = now_local()
+        if now.date() == self.today:
+            return now
+        return dt.datetime.combine(self.today, dt.time(12, 0))
+
+    def as_of(self) -> dt.datetime:
+        """Readiness is judged as of now."""
+        return self.now()
+
+    # ------------------------------------------------------------------ who and where
+    def roles(self) -> set:
+        from chemo.roles import roles_of
+
+        return roles_of(self.store, self.login)
+
+    def user_label(self) -> str:
+        roles = sorted(self.roles())
+        return f"{self.login} ({', '.join(roles) if roles else 'not registered'})"
+
+    def describe(self) -> str:
+        kind = "demo database" if self.demo else "database"
+        text = f"{kind} {self.path.name}"
+        if not self.roles():
+            users = ", ".join(u["login"] for u in self._users()[:4])
+            text += f" · {self.login} is not registered here: sign-offs are refused (users: {users}; --user)"
+        return text
+
+    def _users(self) -> list[dict]:
+        from chemo.roles import list_users
+
+        return list_users(self.store)
+
+    # ------------------------------------------------------------------ patients
+    def _patients(self) -> list[dict]:
+        from chemo.records import get_patient, list_patients
+
+        return [get_patient(self.store, p["mrn"]) for p in list_patients(self.store)]
+
+    def patient_count(self) -> int:
+        from chemo.records import list_patients
+
+        return len(list_patients(self.store))
+
+    def patient(self, patient_id: int) -> dict:
+        from chemo.records import get_patient
+        from chemo.store import NotFound
+
+        for p in self.store.query("SELECT mrn FROM patients WHERE id = ?", (patient_id,)):
+            return get_patient(self.store, p["mrn"])
+        raise NotFound(f"no patient with id {patient_id}", field="patient")
+
+    def patients(self, query: str = "", *, readiness: bool = False) -> list[PatientRow]:
+        """Patients whose name or MRN contains every word of ``query`` (any case).
+
+        Readiness costs a full assessment per patient (~20 ms); without
+        ``readiness`` the rows carry ``readiness=None`` and the list fills it
+        in afterwards with :meth:`readiness_of`.
+        """
+        rows = []
+        for p in self._patients():
+            if matches(query, p["name"], p["mrn"]):
+                rows.append(self._row(p, readiness))
+        return rows
+
+    def _row(self, p: dict, readiness: bool) -> PatientRow:
+        plan = self._plan(p)
+        if plan is None:
+            return PatientRow(p["id"], p["mrn"], p["name"], "no plan", "—", "none", "NO PLAN")
+        try:
+            regimen = self._regimen(plan)
+            states = self.cycle_states(plan, regimen)
+        except ChemoError as exc:
+            return PatientRow(p["id"], p["mrn"], p["name"], plan["regimen_id"], f"error: {exc.message}"[:40],
+                              "unknown", "UNKNOWN")
+        nxt = next((s for s in states if s.status not in ("given",)), None)
+        if nxt is None:
+            return PatientRow(p["id"], p["mrn"], p["name"], plan["regimen_id"], "plan complete", "none", "DONE")
+        ready = self.readiness_of(p["id"]) if readiness else None
+        return PatientRow(p["id"], p["mrn"], p["name"], plan["regimen_id"], f"C{nxt.cycle} {nxt.words}",
+                          ready, None)
+
+    def readiness_of(self, patient_id: int) -> str:
+        """``ready``, ``not-ready`` or ``unknown`` (the assessment could not be made).
+
+        Kept for the patient list while nothing in the database changed (SQLite's
+        ``data_version`` sees other connections' commits; this one's own writes
+        clear the patient) and for at most ``READINESS_TTL`` seconds, since
+        results grow old with time.
+        """
+        from chemo.readiness import assess
+
+        version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
+        now = time.monotonic()
+        if version != self._ready_version:
+            self._readiness_cache.clear()
+            self._ready_version = version
+        cached = self._readiness_cache.get(patient_id)
+        if cached is not None and now - cached[1] < READINESS_TTL:
+            return cached[0]
+        try:
+            p = self.patient(patient_id)
+            report = assess(self.store, p["mrn"], self.as_of())
+            status = "ready" if report.ready else "not-ready"
+        except ChemoError:
+            status = "unknown"
+        self._readiness_cache[patient_id] = (status, now)
+        return status
+
+    def changed(self, patient_id: int) -> None:
+        """This connection wrote for ``patient_id``: its cached readiness is gone."""
+        self._readiness_cache.pop(patient_id, None)
+
+    def _plan(self, p: dict) -> dict | None:
+        from chemo.records import active_plan
+        from chemo.store import NotFound
+
+        try:
+            return active_plan(self.store, p["id"], p["mrn"])
+        except NotFound:
+            return None
+
+    def _regimen(self, plan: dict):
+        from chemo.records import plan_regimen
+
+        regimen, _changed = plan_regimen(plan)
+        return regimen
+
+    # ------------------------------------------------------------------ cycles
+    def _administrations(self, plan_id: int) -> list[dict]:
+        return self.store.query("SELECT cycle, day, drug, given_at FROM administrations WHERE plan_id = ? "
+                                "ORDER BY given_at", (plan_id,))
+
+    def _signoffs(self, plan_id: int) -> list[dict]:
+        return self.store.query("SELECT cycle, check_kind, login, signed_at, detail FROM signoffs WHERE plan_id = ? "
+                                "ORDER BY id", (plan_id,))
+
+    def cycle_states(self, plan: dict, regimen) -> list[CycleState]:
+        """Each planned cycle: given (all its doses recorded), partly given, due, delayed or planned.
+
+        A cycle is due a cycle length after the previous one started (its first
+        administration), the first on the plan's start date; past that date
+        and not started, it is delayed.
+        """
+        given: dict[int, list[dict]] = {}
+        for a in self._administrations(plan["id"]):
+            given.setdefault(a["cycle"], []).append(a)
+        signed: dict[int, dict] = {}
+        for s in self._signoffs(plan["id"]):
+            signed.setdefault(s["cycle"], {})[s["check_kind"]] = s
+        per_cycle = sum(len(line.days) for line in regimen.drugs) + sum(len(d.days) for d in regimen.derived)
+        start = dt.date.fromisoformat(plan["start_date"])
+        length = dt.timedelta(days=regimen.cycle_length_days)
+        states = []
+        due = start
+        blocked = False
+        for n in range(1, plan["planned_cycles"] + 1):
+            rows = given.get(n, [])
+            checks = signed.get(n, {})
+            dose_by = checks.get("dose", {}).get("login")
+            ready_by = checks.get("readiness", {}).get("login")
+            if rows:
+                first = min(dt.datetime.fromisoformat(r["given_at"]).date() for r in rows)
+                expected = len(json.loads(checks["dose"]["detail"]).get("doses", [])) if "dose" in checks else per_cycle
+                if len(rows) >= expected:
+                    states.append(CycleState(n, "given", due, f"given {first.isoformat()}", dose_by, ready_by))
+                else:
+                    states.append(CycleState(n, "partly-given", due,
+                                             f"started {first.isoformat()}, {len(rows)} of {expected} doses",
+                                             dose_by, ready_by))
+                due = first + length
+                continue
+            if blocked:
+                states.append(CycleState(n, "planned", due, f"planned {due.isoformat()}", dose_by, ready_by))
+            elif self.today > due:
+                late = (self.today - due).days
+                states.append(CycleState(n, "delayed", due, f"delayed {late} d (due {due.isoformat()})",
+                                         dose_by, ready_by))
+            elif self.today == due:
+                states.append(CycleState(n, "due", due, "due today", dose_by, ready_by))
+            else:
+                states.append(CycleState(n, "planned", due, f"due {due.isoformat()}", dose_by, ready_by))
+            blocked = True
+            due = due + length
+        return states
+
+    # ------------------------------------------------------------------ overview
+    def overview(self, patient_id: int) -> Overview:
+        from chemo.records import age_years, latest_body
+
+        p = self.patient(patient_id)
+        problems = []
+        body = latest_body(self.store, p["id"], self.today)
+        age = age_years(dt.date.fromisoformat(p["born"]), self.today)
+        height = f"{body['height_cm']:g} cm ({body['height_on']})" if body["height_cm"] else "not recorded"
+        weight = f"{body['weight_text']} ({body['weight_on']})" if body["weight_kg"] else "not recorded"
+        plan = self._plan(p)
+        regimen = None
+        states: list = []
+        body_text = "no plan: no dosing body size"
+        recalc, reasons = False, ()
+        gauge = None
+        nxt = None
+        if plan is not None:
+            try:
+                from chemo.records import plan_body
+
+                regimen = self._regimen(plan)
+                states = self.cycle_states(plan, regimen)
+                size = plan_body(plan, regimen)
+                shown = plan["dosing_weight_text"]
+                if f"{plan['dosing_weight_kg']:g} kg" != shown.strip():
+                    shown += f" ({plan['dosing_weight_kg']:g} kg)"
+                body_text = (f"{size.describe()}, on the plan's dosing height {plan['dosing_height_cm']:g} cm and "
+                             f"weight {shown}")
+                nxt = next((s.cycle for s in states if s.status != "given"), None)
+            except ChemoError as exc:
+                problems.append(f"plan: {exc}")
+            try:
+                from chemo.readiness import assess
+
+                report = assess(self.store, p["mrn"], self.as_of())
+                recalc, reasons = report.recalculate, report.recalculate_reasons
+            except ChemoError as exc:
+                problems.append(f"recalculate: {exc}")
+            try:
+                gauge = self.gauge(p["mrn"])
+            except ChemoError as exc:
+                problems.append(f"cumulative: {exc}")
+        prior = tuple(f"{r['drug']} {r['dose_text']}" + (f" ({r['note']})" if r["note"] else "")
+                      for r in self.store.query("SELECT drug, dose_text, note FROM prior_exposure WHERE patient_id = ? "
+                                                "ORDER BY id", (p["id"],)))
+        return Overview(p, age, height, weight, body_text, recalc, tuple(reasons), plan, regimen, tuple(states), nxt,
+                        gauge, tuple(problems), prior)
+
+    def gauge(self, mrn: str):
+        from chemo.cumulative import report
+
+        from .widgets.gauge import GaugeData
+
+        r = report(self.store, mrn)
+        return GaugeData(r.given_mg_m2, r.after_next_cycle_mg_m2, r.after_plan_mg_m2, r.warn_at_mg_m2, r.cap_mg_m2,
+                         r.model, r.model_name, r.next_cycle, tuple(r.warnings))
+
+    # ------------------------------------------------------------------ dose verification
+    def dose_context(self, patient_id: int, cycle: int | None = None, dose_level=0):
+        """The cycle to verify (the next one by default), dosed on the plan's dosing body size."""
+        from .verify_model import DoseContext
+
+        p = self.patient(patient_id)
+        plan = self._plan(p)
+        if plan is None:
+            raise ChemoError(f"{p['mrn']}: no treatment plan, nothing to verify", field="plan")
+        regimen = self._regimen(plan)
+        if cycle is None:
+            states = self.cycle_states(plan, regimen)
+            cycle = next((s.cycle for s in states if s.status != "given"), None)
+            if cycle is None:
+                raise ChemoError(f"{p['mrn']}: every cycle of the plan is given", field="cycle")
+        signed = next((f"{s['login']} at {s['signed_at'].replace('T', ' ')}" for s in self._signoffs(plan["id"])
+                       if s["cycle"] == cycle and s["check_kind"] == "dose"), None)
+        return DoseContext(
+            patient_label=f"{p['name']} ({p['mrn']})", regimen=regimen, cycle=cycle, dose_level=dose_level,
+            signed=signed,
+            height=f"{plan['dosing_height_cm']} cm", weight=f"{plan['dosing_weight_kg']} kg",
+            formula=plan["bsa_formula"], weight_date=f"plan of {plan['start_date']}", patient_id=p["id"], plan_id=plan["id"])
+
+    def cap_problem(self, context, session) -> str | None:
+        """Why the cap forbids this cycle, or None (the same sum as the sign-off makes)."""
+        from chemo.cumulative import factor_of, passes_cap, report
+
+        p = self.patient(context.patient_id)
+        r = report(self.store, p["mrn"])
+        done = {(a["cycle"], a["day"], a["drug"]) for a in self._administrations(context.plan_id)}
+        added = 0.0
+        for a in session.cycle.administrations:
+            factor = factor_of(self.library, r.model, a.drug)
+            if factor and (context.cycle, a.day, a.drug) not in done:
+                added += a.dose_mg / session.body.bsa_m2 * factor
+        total = r.given_mg_m2 + added
+        if passes_cap(total, r.cap_mg_m2):
+            return (f"the cap stands: cycle {context.cycle} takes cumulative anthracycline to {total:.0f} mg/m² "
+                    f"(given {r.given_mg_m2:.0f} + {added:.0f}), past the cap of {r.cap_mg_m2:g} mg/m² ({r.model})")
+        return None
+
+    def sign_pharmacist(self, context, session, texts: list[str], verdicts: list) -> str:
+        """The dose sign-off (``chemo.treatment.signoff``), then the ordered lines checked, in the audit log."""
+        from chemo import audit
+        from chemo.treatment import signoff
+
+        p = self.patient(context.patient_id)
+        self.changed(p["id"])
+        result = signoff(self.store, self.login, p["mrn"], context.cycle, "dose", dose_level=context.dose_level)
+        ordered = [{"drug": v.drug, "day": v.day, "ordered": t.strip(), "status": v.status, "reasons": list(v.reasons)}
+                   for t, v in zip(texts, verdicts)]
+        done = (f"Cycle {context.cycle} doses signed off by {self.login} (pharmacist) at "
+                f"{result['signed_at'].replace('T', ' ')}")
+        try:
+            with self.store.transaction():
+                audit.append(self.store, self.login, "signoff.dose.ordered", "signoffs", result["id"], None,
+                             {"cycle": context.cycle, "lines": ordered, "screen": "tui verify"})
+        except (ChemoError, sqlite3.Error) as exc:  # the sign-off stands (and is audited); say what is missing
+            return f"{done}; recorded in the audit log, but the ordered lines could not be added to it: {exc}"
+        return f"{done}; recorded in the audit log with the ordered lines"
+
+    # ------------------------------------------------------------------ readiness
+    def readiness(self, patient_id: int) -> Readiness:
+        from chemo.readiness import assess
+
+        p = self.patient(patient_id)
+        report = assess(self.store, p["mrn"], self.as_of())
+        regimen = None
+        plan = self._plan(p)
+        cycle, signed_by = None, None
+        if plan is not None:
+            regimen = self._regimen(plan)
+            states = self.cycle_states(plan, regimen)
+            nxt = next((s for s in states if s.status != "given"), None)
+            if nxt is not None:
+                cycle, signed_by = nxt.cycle, nxt.readiness_signed
+        limits = {t.analyte: t.max_age_days for t in regimen.thresholds} if regimen else {}
+        rows = []
+        for g in report.gates:
+            threshold = g.threshold[len(g.analyte):].strip() if g.threshold.startswith(g.analyte) else g.threshold
+            if g.collected_at:
+                days = (self.as_of() - dt.datetime.fromisoformat(g.collected_at)).total_seconds() / 86400
+                age = f"{days:.1f} of {limits.get(g.analyte, 0):g} d"
+            else:
+                age = f"— of {limits.get(g.analyte, 0):g} d"
+            entered = g.entered or "—"
+            rows.append(ReadinessRow(g.analyte, entered, threshold, age, g.status, g.message))
+        failing = [r for r in rows if r.status != "pass"]
+        if report.ready:
+            words = f"READY for cycle {cycle}: every threshold passes" if cycle else "READY: every threshold passes"
+        else:
+            parts = ", ".join(f"{r.analyte} {r.status}" for r in failing)
+            words = f"NOT READY for cycle {cycle}: {parts}" if cycle else f"NOT READY: {parts}"
+        return Readiness(p["mrn"], cycle, report.ready, tuple(rows), words, report.recalculate,
+                         report.recalculate_reasons, tuple(s.message() for s in report.suggestions),
+                         report.warnings, signed_by)
+
+    def analytes(self) -> list[str]:
+        return sorted(self.library.analytes)
+
+    def check_lab(self, analyte: str, value_text: str, uln_text: str | None) -> dict:
+        """The row the record would store, or the ChemoError it would raise; nothing is written."""
+        from chemo.records import parse_lab
+
+        return parse_lab(analyte, value_text, uln_text or None)
+
+    def record_lab(self, patient_id: int, analyte: str, value_text: str, uln_text: str | None) -> str:
+        from chemo.records import add_lab
+
+        p = self.patient(patient_id)
+        self.changed(p["id"])
+        row = add_lab(self.store, self.login, p["mrn"], analyte, value_text, uln=uln_text or None, at=self.now())
+        uln = f", ULN {row['uln_text']}" if row.get("uln_text") else ""
+        return f"Recorded {row['analyte']} {row['value_text']}{uln} at {row['collected_at'].replace('T', ' ')}"
+
+    def sign_nurse(self, patient_id: int, cycle: int) -> str:
+        from chemo.treatment import signoff
+
+        p = self.patient(patient_id)
+        self.changed(p["id"])
+        result = signoff(self.store, self.login, p["mrn"], cycle, "readiness", as_of=self.as_of())
+        return (f"Cycle {cycle} readiness signed off by {self.login} (nurse) at "
+                f"{result['signed_at'].replace('T', ' ')}; recorded in the audit log")

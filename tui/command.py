@@ -1,0 +1,24 @@
+"""``chemo tui``: the terminal UI.  Textual is imported only when the command runs."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+              help="The database (default: $CHEMO_DB, else the embedded demo database, created on first run).")
+@click.option("--user", default=None, help="Who signs (default: $CHEMO_USER, else the login name).")
+def tui(db_path, user):
+    """Open the terminal UI (pharmacist and nurse screens).
+
+    Patients (search by name or MRN), the patient overview, dose verification
+    and sign-off (pharmacist), readiness labs and sign-off (nurse), and the
+    regimen browser.  Ctrl+P jumps to any patient or regimen; Ctrl+Q quits.
+    """
+    from chemo.roles import acting_user
+
+    acting_user(user)  # a login that cannot be one is a one-line error here, before the screen opens
+    from .app import make_app
+
+    make_app(db_path=db_path, user=user).run()

@@ -1,0 +1,144 @@
+"""Regimen files as the browser shows them: validation status and the content.
+
+Only the engine (``chemo.regimen``, ``chemo.validate``) is asked; this module
+turns its answers into Rich renderables.  Every regimen file in the regimens
+folder is listed, valid or not: an invalid file shows every problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from attrs import frozen
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from .text import badge, one_line
+
+
+@frozen
+class RegimenEntry:
+    """One regimen file: its id (the file's stem), its problems, the regimen when valid."""
+
+    id: str
+    path: str
+    problems: tuple  # of str, one line each
+    regimen: object | None  # chemo.regimen.Regimen
+
+    @property
+    def valid(self) -> bool:
+        return self.regimen is not None and not self.problems
+
+    @property
+    def title(self) -> str:
+        return self.regimen.name if self.regimen is not None else self.id
+
+
+def scan_regimens(directory: Path | None = None) -> list[RegimenEntry]:
+    """Every ``*.toml`` of the regimens folder, checked by the engine."""
+    from chemo.errors import ChemoError
+    from chemo.library import load_library, regimens_dir
+    from chemo.regimen import load_regimen
+    from chemo.validate import validate_file
+
+    folder = directory or regimens_dir()
+    try:
+        library = load_library()
+    except ChemoError:
+        library = None
+    entries = []
+    for path in sorted(folder.glob("*.toml")):
+        problems = tuple(str(p) for p in validate_file(path, library))
+        regimen = None
+        if not problems:
+            try:
+                regimen = load_regimen(path, library)
+            except ChemoError as exc:
+                problems = (one_line(exc),)
+        entries.append(RegimenEntry(path.stem, str(path), problems, regimen))
+    return entries
+
+
+def _short(path: str) -> str:
+    """``regimens/x.toml``: the folder and the name, the same on every machine."""
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}"
+
+
+def _days(days) -> str:
+    days = sorted(days)
+    if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+        return f"d{days[0]}-{days[-1]}"
+    return ", ".join(f"d{d}" for d in days)
+
+
+class _Table(Table):
+    """A Rich table whose cells are plain text: nothing read from a file is taken as markup."""
+
+    def add_row(self, *cells, **kwargs) -> None:
+        super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kwargs)
+
+
+def _table(*columns: str) -> Table:
+    table = _Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, show_edge=False)
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    return table
+
+
+def render_regimen(entry: RegimenEntry) -> Group:
+    """The whole regimen (or every problem of an invalid file) as one renderable."""
+    head = Text.assemble(badge("valid" if entry.valid else "invalid"), " ", (entry.title, "bold"))
+    parts: list = [head, Text(f"file {_short(entry.path)}", style="dim")]
+    if not entry.valid:
+        parts.append(Text(f"{len(entry.problems)} problem{'s' * (len(entry.problems) != 1)}:", style="bold"))
+        parts += [Text(f"• {p}") for p in entry.problems]
+        return Group(*parts)
+    r = entry.regimen
+    notes: list[str] = []
+
+    def cite(source: str) -> str:
+        if source not in notes:
+            notes.append(source)
+        return f"[{notes.index(source) + 1}]"
+
+    parts.append(Text(f"sha256 {r.sha256[:16]}…  ·  {r.cycles} cycles of {r.cycle_length_days} days", style="dim"))
+    parts.append(Text.assemble(("Indication ", "bold"), r.indication))
+    parts.append(Text.assemble(("Source ", "bold"), r.source))
+
+    drugs = _table("drug", "dose as written", "per", "a day", "days", "route", "src")
+    for line in r.drugs:
+        drugs.add_row(line.drug, line.dose.text, line.per, str(line.daily), _days(line.days), line.route, cite(line.source))
+    for d in r.derived:
+        drugs.add_row(d.drug, f"{d.fraction * 100:g} % of {d.from_drug}", "day", "follows", _days(d.days), d.route,
+                      cite(d.source))
+    parts += [Text("Drugs and doses", style="bold underline"), drugs]
+
+    thresholds = _table("analyte", "must be", "result at most", "src")
+    for t in r.thresholds:
+        thresholds.add_row(t.analyte, f"{t.op_text} {t.value.text}", f"{t.max_age_days:g} days old", cite(t.source))
+    parts += [Text("Readiness thresholds (before each cycle)", style="bold underline"), thresholds]
+
+    if r.modifications:
+        mods = _table("drug", "when", "give", "src")
+        for m in r.modifications:
+            band = []
+            if m.low:
+                band.append(f"{'≥' if m.low_inclusive else '>'} {m.low.text}")
+            if m.high:
+                band.append(f"{'≤' if m.high_inclusive else '<'} {m.high.text}")
+            give = "do not give" if m.give == 0 else f"{m.give * 100:g} %"
+            mods.add_row(m.drug, f"{m.analyte} {' and '.join(band)}", give, cite(m.source))
+        parts += [Text("Dose modifications", style="bold underline"), mods]
+
+    c = r.cumulative
+    parts.append(Text("Cumulative anthracycline", style="bold underline"))
+    parts.append(Text(f"model {c.model}; cap {c.cap:g} mg/m² doxorubicin-equivalent; warning from {c.warn_at:g} mg/m² "
+                      f"{cite(c.source)}"))
+    if r.bsa_cap is not None:
+        parts.append(Text(f"BSA cap {r.bsa_cap:g} m² {cite(r.bsa_cap_source or r.source)}"))
+    parts.append(Text("Sources", style="bold underline"))
+    parts += [Text(f"[{i}] {s}", style="dim") for i, s in enumerate(notes, 1)]
+    return Group(*parts)

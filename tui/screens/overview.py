@@ -1,0 +1,138 @@
+"""Patient overview: body size, the recalculate flag, the plan's cycles, cumulative anthracycline."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ..text import badge, one_line
+from ..widgets.gauge import Gauge
+from ..widgets.titlebar import TitleBar
+
+
+class OverviewScreen(Screen):
+    CSS_PATH = "overview.tcss"
+    BINDINGS = [
+        Binding("escape", "app.back", "Back"),
+        Binding("v", "verify", "Verify doses"),
+        Binding("n", "readiness", "Readiness"),
+        Binding("g", "regimen", "Regimen"),
+    ]
+
+    def __init__(self, patient_id: int) -> None:
+        super().__init__()
+        self.patient_id = patient_id
+        self.data = None
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar("Patient", "overview")
+        with VerticalScroll(id="overview-body"):
+            yield Static(id="overview-person")
+            yield Static(id="overview-body-size")
+            yield Static(id="overview-plan")
+            yield Gauge(id="overview-gauge")
+            yield Static(id="overview-problems")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        self.query_one("#overview-body").focus()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        person = self.query_one("#overview-person", Static)
+        backend = self.app.backend
+        if backend is None:
+            person.update(Text("No patient record is open.", style="bold"))
+            return
+        try:
+            self.data = backend.overview(self.patient_id)
+        except Exception as exc:
+            self.data = None
+            person.update(Text(f"Cannot show this patient: {one_line(exc)}", style="bold"))
+            return
+        d = self.data
+        p = d.patient
+        title = self.query_one(TitleBar)
+        title.subtitle_text = f"{p['name']} ({p['mrn']})"
+        title.refresh_text()
+        person.update(Text.assemble((p["name"], "bold"), f"  MRN {p['mrn']} · {p['sex']} · {d.age} years (born {p['born']})"))
+
+        size = Text()
+        size.append("Height ", style="bold")
+        size.append(d.height_text)
+        size.append("   Weight ", style="bold")
+        size.append(d.weight_text + "\n")
+        size.append(d.body_text + "\n")
+        if d.recalculate:
+            size.append_text(badge("not-ready", "RECALCULATE"))
+            size.append(" " + "; ".join(d.recalculate_reasons), style="bold")
+        elif d.plan is not None:
+            size.append_text(badge("ok", "DOSES CURRENT"))
+            size.append(" no recalculation needed: the weight is within the plan's rule")
+        if d.prior:
+            size.append("\nPrior anthracycline: " + "; ".join(d.prior))
+        self.query_one("#overview-body-size", Static).update(size)
+
+        plan = Text()
+        if d.plan is None:
+            plan.append("No treatment plan.", style="bold")
+        else:
+            r = d.regimen
+            name = r.name if r is not None else d.plan["regimen_id"]
+            plan.append("Plan ", style="bold")
+            plan.append(f"{name} · started {d.plan['start_date']} · {d.plan['planned_cycles']} cycles")
+            if r is not None:
+                plan.append(f" of {r.cycle_length_days} days")
+            for s in d.cycles:
+                plan.append("\n")
+                plan.append(f" C{s.cycle} ")
+                plan.append_text(badge(s.status if s.status != "partly-given" else "due",
+                                       "PARTLY GIVEN" if s.status == "partly-given" else None))
+                plan.append(f" {s.words}")
+                signs = []
+                if s.dose_signed:
+                    signs.append(f"doses signed by {s.dose_signed}")
+                if s.readiness_signed:
+                    signs.append(f"readiness by {s.readiness_signed}")
+                if signs and s.status != "given":
+                    plan.append(" · " + ", ".join(signs), style="italic")
+        self.query_one("#overview-plan", Static).update(plan)
+        gauge = self.query_one("#overview-gauge", Gauge)
+        if d.gauge is not None:
+            gauge.set(d.gauge)
+        else:
+            gauge.set(None, "Cumulative anthracycline: no plan" if d.plan is None else "Cumulative anthracycline: cannot be counted (see below)")
+        self.query_one("#overview-problems", Static).update(
+            Text("\n".join(f"! {x}" for x in d.problems), style="bold") if d.problems else "")
+
+    def action_verify(self) -> None:
+        from .verify import VerifyScreen
+
+        backend = self.app.backend
+        if backend is None:
+            return
+        try:
+            context = backend.dose_context(self.patient_id)
+        except Exception as exc:
+            self.app.bell()
+            self.notify(one_line(exc), title="Nothing to verify", severity="error", markup=False)
+            return
+        self.app.push_screen(VerifyScreen(context, backend))
+
+    def action_readiness(self) -> None:
+        from .readiness import ReadinessScreen
+
+        if self.app.backend is None:
+            return
+        self.app.push_screen(ReadinessScreen(self.patient_id))
+
+    def action_regimen(self) -> None:
+        if self.data is not None and self.data.plan is not None:
+            self.app.open_regimen(self.data.plan["regimen_id"])

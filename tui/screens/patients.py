@@ -1,0 +1,132 @@
+"""The patient list: search by name or MRN as you type; plan, next cycle and readiness per row.
+
+The rows are read once when the screen shows (and again when it comes back
+from a patient); typing filters them in memory.  Readiness needs a full
+assessment per patient, so it is filled in after the first paint, one patient
+at a time, without blocking the keyboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from ..backend import matches
+from ..text import badge, one_line
+from ..widgets.titlebar import TitleBar
+
+MAX_QUERY = 64
+
+
+class PatientListScreen(Screen):
+    CSS_PATH = "patients.tcss"
+    BINDINGS = [
+        Binding("down", "to_table", "Results", show=False),
+        Binding("ctrl+f", "focus_search", "Search"),
+        Binding("enter", "open", "Open patient"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list = []
+        self.ready: dict = {}
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar("Patients", "type a name or MRN; Enter opens")
+        yield Input(placeholder="search name or MRN", id="patient-search", max_length=MAX_QUERY)
+        yield Static("", id="patient-message", classes="message")
+        yield DataTable(id="patient-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#patient-table", DataTable)
+        table.add_column("MRN", key="mrn")
+        table.add_column("Name", key="name")
+        table.add_column("Readiness", key="ready")
+        table.add_column("Next cycle", key="next")
+        table.add_column("Plan", key="plan")
+        self.load()
+        self.query_one("#patient-search", Input).focus()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        """Read the rows (without readiness), show them, then assess readiness in the background."""
+        backend = self.app.backend
+        self.error = None
+        self.rows, self.ready = [], {}
+        if backend is None:
+            self.error = (f"No patient record: {self.app.backend_error or 'no database'}. "
+                          "The regimen browser (F3) still works.")
+        else:
+            try:
+                self.rows = backend.patients()
+            except Exception as exc:
+                self.error = f"Cannot read the patients: {one_line(exc)}"
+        self.fill(self.query_one("#patient-search", Input).value)
+        if self.rows:
+            self.assess_readiness()
+
+    @work(exclusive=True, group="readiness")
+    async def assess_readiness(self) -> None:
+        backend = self.app.backend
+        table = self.query_one("#patient-table", DataTable)
+        for row in list(self.rows):
+            await asyncio.sleep(0)  # let keys through between patients
+            status = row.readiness if row.readiness is not None else backend.readiness_of(row.id)
+            self.ready[row.id] = status
+            try:
+                table.update_cell(str(row.id), "ready", badge(status, row.readiness_word))
+            except Exception:  # the row is filtered out of the table just now
+                pass
+
+    def fill(self, query: str) -> None:
+        table = self.query_one("#patient-table", DataTable)
+        message = self.query_one("#patient-message", Static)
+        table.clear()
+        if self.error:
+            message.update(Text(self.error, style="bold"))
+            return
+        shown = [p for p in self.rows if matches(query, p.name, p.mrn)]
+        for p in shown:
+            status = self.ready.get(p.id, p.readiness)
+            table.add_row(Text(p.mrn), Text(p.name), badge(status if status is not None else "checking",
+                                                             p.readiness_word),
+                          Text(p.next_text), Text(p.plan_text), key=str(p.id))
+        where = self.app.backend.describe()
+        if query.strip():
+            message.update(Text(f"{len(shown)} of {len(self.rows)} patients match {query.strip()!r} · {where}"))
+        else:
+            message.update(Text(f"{len(self.rows)} patients · {where}"))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "patient-search":
+            self.fill(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_open()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.app.open_patient(int(event.row_key.value))
+
+    def action_to_table(self) -> None:
+        self.query_one("#patient-table", DataTable).focus()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#patient-search", Input).focus()
+
+    def action_open(self) -> None:
+        table = self.query_one("#patient-table", DataTable)
+        if table.row_count == 0:
+            self.app.bell()
+            return
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        self.app.open_patient(int(row_key.value))

@@ -1,0 +1,224 @@
+"""Readiness (nurse): one row per threshold, the verdict in words and colour, new labs, sign-off."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.suggester import SuggestFromList
+from textual.widgets import DataTable, Footer, Input, Static
+
+from ..text import badge, one_line
+from ..widgets.badge import Badge
+from ..widgets.inputs import MAX_INPUT, EngineValidator
+from ..widgets.titlebar import TitleBar
+
+FIELDS = ("lab-analyte", "lab-value", "lab-uln")
+
+
+def _check_analyte(text: str) -> None:
+    from chemo.errors import ChemoError
+    from chemo.library import load_library
+
+    library = load_library()
+    if library.analyte(text) is None:
+        raise ChemoError(f"unknown analyte {text.strip()!r} (known: {', '.join(sorted(library.analytes))})",
+                         field="analyte")
+
+
+def _check_quantity(text: str) -> None:
+    """A number with a unit the registry knows; a bare number is left to the full check (ULN takes the value's unit)."""
+    from chemo.units import parse_quantity, split_number
+
+    _number, unit = split_number(text)
+    if unit.strip():
+        parse_quantity(text)
+
+
+class ReadinessScreen(Screen):
+    CSS_PATH = "readiness.tcss"
+    BINDINGS = [
+        Binding("escape", "app.back", "Back"),
+        Binding("ctrl+s", "sign", "Sign (nurse)", priority=True),
+        Binding("ctrl+r", "record", "Record lab", priority=True),
+        Binding("ctrl+l", "focus_lab", "New lab"),
+    ]
+
+    def __init__(self, patient_id: int) -> None:
+        super().__init__()
+        self.patient_id = patient_id
+        self.data = None
+        self.lab_ok = False
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar("Readiness", "labs before the next cycle")
+        with Horizontal(id="ready-head"):
+            yield Badge(None, id="ready-badge")
+            yield Static("", id="ready-verdict")
+        yield DataTable(id="ready-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="ready-detail")
+        with Vertical(id="lab-form"):
+            with Horizontal(id="lab-fields"):
+                analytes = self.app.backend.analytes() if self.app.backend else []
+                yield Input(placeholder="analyte (anc, hb…)", id="lab-analyte", max_length=32,
+                            suggester=SuggestFromList(analytes, case_sensitive=False),
+                            validators=[EngineValidator(_check_analyte)], valid_empty=True)
+                yield Input(placeholder="value with unit, 1.2 ×10⁹/L", id="lab-value", max_length=MAX_INPUT,
+                            validators=[EngineValidator(_check_quantity)], valid_empty=True)
+                yield Input(placeholder="ULN (bili, ALT, AST)", id="lab-uln", max_length=MAX_INPUT,
+                            validators=[EngineValidator(_check_quantity, allow_empty=True)], valid_empty=True)
+            yield Static("New lab: analyte, value with its unit, ULN where the threshold is a multiple of it; "
+                         "ctrl+r records.", id="lab-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#ready-table", DataTable)
+        table.add_column("Analyte", key="analyte")
+        table.add_column("Status", key="status")
+        table.add_column("Value as entered", key="value")
+        table.add_column("Threshold", key="threshold")
+        table.add_column("Age (max)", key="age")
+        self.load()
+        table.focus()
+
+    def load(self) -> None:
+        backend = self.app.backend
+        verdict = self.query_one("#ready-verdict", Static)
+        table = self.query_one("#ready-table", DataTable)
+        table.clear()
+        try:
+            self.data = backend.readiness(self.patient_id)
+            patient = backend.patient(self.patient_id)
+        except Exception as exc:
+            self.data = None
+            self.query_one("#ready-badge", Badge).set("unknown", "NO VERDICT")
+            verdict.update(Text(f"Cannot assess readiness: {one_line(exc)}", style="bold"))
+            return
+        title = self.query_one(TitleBar)
+        title.subtitle_text = f"{patient['name']} ({patient['mrn']})"
+        title.refresh_text()
+        d = self.data
+        for row in d.rows:
+            table.add_row(Text(row.analyte), badge(row.status), Text(row.entered), Text(row.threshold), Text(row.age),
+                          key=row.analyte)
+        self.query_one("#ready-badge", Badge).set("ready" if d.ready else "not-ready")
+        text = Text(d.verdict_words, style="bold")
+        if d.signed_by:
+            text.append(f" · readiness signed by {d.signed_by}", style="italic")
+        verdict.update(text)
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        d = self.data
+        if d is None:
+            return
+        table = self.query_one("#ready-table", DataTable)
+        lines = Text()
+        if d.rows and 0 <= table.cursor_row < len(d.rows):
+            row = d.rows[table.cursor_row]
+            lines.append(f"{row.analyte}: ", style="bold")
+            lines.append(row.message)
+        if d.recalculate:
+            lines.append("\n")
+            lines.append_text(badge("not-ready", "RECALCULATE"))
+            lines.append(" " + "; ".join(d.recalculate_reasons))
+        for s in d.suggestions:
+            lines.append(f"\nModification: {s}")
+        for w in d.warnings:
+            lines.append(f"\n! {w}", style="bold")
+        self.query_one("#ready-detail", Static).update(lines)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row starts a new result for that analyte."""
+        self.query_one("#lab-analyte", Input).value = str(event.row_key.value)
+        self.query_one("#lab-value", Input).focus()
+
+    # ------------------------------------------------------------------ new lab
+    def lab_values(self) -> tuple[str, str, str]:
+        return tuple(self.query_one(f"#{f}", Input).value.strip() for f in FIELDS)
+
+    def check_lab(self) -> str | None:
+        """The engine's message for the lab being typed, or None when it would be stored as it is."""
+        analyte, value, uln = self.lab_values()
+        for f in FIELDS:
+            field = self.query_one(f"#{f}", Input)
+            field.validate(field.value)
+        if not analyte or not value:
+            return "type an analyte and a value with its unit"
+        try:
+            self.app.backend.check_lab(analyte, value, uln or None)
+        except Exception as exc:
+            field = getattr(exc, "field", None) or "value"
+            target = {"analyte": "lab-analyte", "uln": "lab-uln"}.get(field, "lab-value")
+            self.query_one(f"#{target}", Input).add_class("-invalid")
+            return one_line(exc)
+        return None
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id not in FIELDS:
+            return
+        problem = self.check_lab()
+        self.lab_ok = problem is None
+        _analyte, value, uln = self.lab_values()
+        if not value and not uln:  # cleared after a record, or not started: keep the last word
+            return
+        message = self.query_one("#lab-message", Static)
+        if problem is None:
+            message.update(Text("✓ valid: ctrl+r (or Enter on the value) records it", style="bold"))
+        else:
+            message.update(Text(f"✗ {problem}", style="bold"))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id in ("lab-value", "lab-uln"):
+            self.action_record()
+        elif event.input.id == "lab-analyte":
+            self.query_one("#lab-value", Input).focus()
+
+    def action_focus_lab(self) -> None:
+        self.query_one("#lab-analyte", Input).focus()
+
+    def action_record(self) -> None:
+        message = self.query_one("#lab-message", Static)
+        problem = self.check_lab()
+        if problem is not None:
+            self.app.bell()
+            message.update(Text(f"✗ not recorded: {problem}", style="bold"))
+            return
+        analyte, value, uln = self.lab_values()
+        try:
+            done = self.app.backend.record_lab(self.patient_id, analyte, value, uln or None)
+        except Exception as exc:
+            self.app.bell()
+            message.update(Text(f"✗ not recorded: {one_line(exc)}", style="bold"))
+            return
+        for f in FIELDS[1:]:
+            self.query_one(f"#{f}", Input).value = ""
+        self.load()
+        message.update(Text(f"✓ {done}", style="bold"))
+        self.query_one("#lab-value", Input).focus()
+
+    # ------------------------------------------------------------------ sign-off
+    def action_sign(self) -> None:
+        verdict = self.query_one("#ready-verdict", Static)
+        d = self.data
+        if d is None or d.cycle is None:
+            self.app.bell()
+            self.notify("no cycle to sign for", severity="error", markup=False)
+            return
+        try:
+            done = self.app.backend.sign_nurse(self.patient_id, d.cycle)
+        except Exception as exc:
+            why = one_line(exc)
+            self.app.bell()
+            self.notify(why, title="Sign-off refused", severity="error", markup=False)
+            verdict.update(Text(f"Sign-off refused: {why}", style="bold"))
+            return
+        self.load()
+        self.query_one("#ready-badge", Badge).set("signed")
+        verdict.update(Text(done, style="bold"))
+        self.notify(done, title="Signed", markup=False)

@@ -1,0 +1,309 @@
+"""Dose verification (pharmacist): calculated doses day by day, ordered doses, verdicts, sign-off."""
+
+from __future__ import annotations
+
+import attrs
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from ..text import badge, one_line
+from ..verify_model import UNREAD, DoseContext, VerifySession, level_text, parse_level, refusal
+from ..widgets.badge import Badge
+from ..widgets.inputs import MAX_INPUT, EngineValidator, PasteInput, first_failure
+from ..widgets.titlebar import TitleBar
+
+
+def _check_dose(text: str) -> None:
+    from chemo.order import ordered_dose
+
+    dose = ordered_dose(text)
+    if dose.unit_problem:
+        from chemo.errors import UnitError
+
+        raise UnitError(dose.unit_problem)
+
+
+def _mg(value: float) -> str:
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{text} mg"
+
+
+class DoseRow(Vertical):
+    """One administration: day, drug, the dispensed dose; the ordered dose; its verdict and reason."""
+
+    def __init__(self, index: int, administration) -> None:
+        super().__init__(classes="dose-row")
+        self.index = index
+        self.a = administration
+
+    def label(self) -> Text:
+        a = self.a
+        return Text.assemble((f"d{a.day:<2} ", "bold"), (f"{a.drug:<12.12}", "bold"), f" {_mg(a.dose_mg):>10}")
+
+    def set_administration(self, administration) -> None:
+        self.a = administration
+        self.query_one(".dose-label", Static).update(self.label())
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="dose-line"):
+            yield Static(self.label(), classes="dose-label")
+            yield PasteInput(placeholder="ordered, e.g. 47 mg", id=f"order-{self.index}", classes="dose-input",
+                             validators=[EngineValidator(_check_dose, allow_empty=True)], valid_empty=True)
+            yield Badge(None, classes="dose-badge")
+        yield Static("", classes="dose-message")
+
+    def show(self, status: str, reasons: tuple, message: str) -> None:
+        badge_widget = self.query_one(Badge)
+        empty = "missing-drug" in reasons
+        if status == UNREAD:
+            badge_widget.set("hard-stop", "NOT A DOSE")
+        elif empty:
+            badge_widget.set("missing", "EMPTY")
+        else:
+            badge_widget.set(status)
+        head = f"{self.a.drug} day {self.a.day}: "
+        if message.startswith(head):
+            message = message[len(head):]
+        if empty:
+            message = "no dose typed yet; " + message.removesuffix(": missing").replace("no order line; ", "")
+        self.query_one(".dose-message", Static).update(Text(message, style="" if status == "ok" else "bold"))
+        self.set_class(status in ("hard-stop", UNREAD), "-stop")
+        self.set_class(status == "review", "-review")
+
+
+class VerifyScreen(Screen):
+    """The calculated doses of one cycle and the ordered doses checked against them as they are typed."""
+
+    CSS_PATH = "verify.tcss"
+    BINDINGS = [
+        Binding("escape", "app.back", "Back"),
+        Binding("ctrl+s", "sign", "Sign (pharmacist)", priority=True),
+        Binding("ctrl+l", "focus_level", "Dose level"),
+        Binding("down", "focus_next", "Next line", show=False),
+        Binding("up", "focus_previous", "Previous line", show=False),
+    ]
+
+    def __init__(self, context: DoseContext, backend=None) -> None:
+        super().__init__()
+        self.context = context
+        self.backend = backend
+        self.session: VerifySession | None = None
+        self.error: str | None = None
+        try:
+            self.session = VerifySession(context)
+        except Exception as exc:
+            self.error = one_line(exc)
+        self.verdicts: list = []
+        self.overall = "review"
+        self.signed = context.signed is not None
+        self.review_acknowledged = False
+        self.recheck_pending = False
+        self.cap_cache: dict = {}
+
+    def compose(self) -> ComposeResult:
+        ctx = self.context
+        yield TitleBar("Verify doses", ctx.patient_label)
+        with Vertical(id="verify-head"):
+            yield Static(self.head_text(), id="verify-context")
+            with Horizontal(id="verify-level-line"):
+                yield Static("Dose level ", id="verify-level-label")
+                yield Input(value=level_text(ctx.dose_level), id="dose-level", max_length=MAX_INPUT,
+                            validators=[EngineValidator(self._check_level)],
+                            placeholder="0, -1, or drug=-1, drug=-2")
+                yield Static("", id="verify-level-message")
+            with Horizontal(id="verify-summary"):
+                yield Badge("review", id="verify-overall")
+                yield Static("", id="verify-status")
+        with VerticalScroll(id="verify-rows", can_focus=False):
+            if self.session is None:
+                yield Static(Text(f"Cannot calculate this cycle: {self.error}", style="bold"), id="verify-error")
+            else:
+                for i, a in enumerate(self.session.rows):
+                    yield DoseRow(i, a)
+        yield Footer()
+
+    def head_text(self) -> Text:
+        ctx = self.context
+        r = ctx.regimen
+        text = Text.assemble((r.name, "bold"), f" · cycle {ctx.cycle} of {r.cycles}\n")
+        if self.session is not None:
+            body = self.session.body
+            measured = f" ({ctx.weight_date})" if ctx.weight_date else ""
+            sizes = []
+            if body.height_cm:
+                sizes.append(f"height {body.height_cm:g} cm")
+            if body.weight_kg:
+                sizes.append(f"weight {body.weight_kg:g} kg{measured}")
+            text.append(f"{body.describe()}; {', '.join(sizes)}\n")
+            cycle = self.session.cycle
+            text.append(f"Rounded {cycle.rounding_mode} to each increment, within {cycle.tolerance * 100:g} %. "
+                        "Type or paste each ordered dose with its unit.", style="dim")
+        return text
+
+    def on_mount(self) -> None:
+        if self.session is not None:
+            self.recheck()
+            first = self.query(PasteInput)
+            if first:
+                first.first().focus()
+        else:
+            self.query_one("#verify-overall", Badge).set("hard-stop", "NO DOSES")
+            self.query_one("#verify-status", Static).update(Text("Sign-off is not possible: the cycle cannot be calculated.", style="bold"))
+
+    # ------------------------------------------------------------------ checking
+    def texts(self) -> list[str]:
+        inputs = {w.id: w.value for w in self.query(PasteInput)}
+        return [inputs.get(f"order-{i}", "") for i in range(len(self.session.rows))]
+
+    def recheck(self) -> None:
+        if self.session is None:
+            return
+        try:
+            self.verdicts, self.overall = self.session.check(self.texts())
+        except Exception as exc:  # never crash on what was typed
+            self.verdicts, self.overall = [], "hard-stop"
+            self.query_one("#verify-status", Static).update(Text(one_line(exc), style="bold"))
+            self.query_one("#verify-overall", Badge).set("hard-stop")
+            return
+        rows = list(self.query(DoseRow))
+        for row, verdict in zip(rows, self.verdicts):
+            row.show(verdict.status, verdict.reasons, verdict.message)
+        counts = {s: sum(1 for v in self.verdicts if v.status == s) for s in ("ok", "review", "hard-stop", UNREAD)}
+        self.query_one("#verify-overall", Badge).set("signed" if self.signed else self.overall)
+        why = refusal(self.verdicts, self.cap_problem())
+        summary = (f"{counts['ok']} ok, {counts['review']} review, {counts['hard-stop'] + counts[UNREAD]} hard stop"
+                   f" of {len(self.verdicts)} lines. ")
+        if self.signed:
+            summary += f"Signed off by {self.context.signed}." if self.context.signed else "Signed."
+        elif why:
+            summary += why[0].upper() + why[1:] + "."
+        else:
+            summary += "Ready to sign (ctrl+s)." if self.overall == "ok" else "Review, then sign (ctrl+s twice)."
+        self.query_one("#verify-status", Static).update(Text(summary))
+
+    def cap_problem(self, fresh: bool = False) -> str | None:
+        """Why the cap forbids this cycle (None: it does not); kept per dose level while typing, fresh to sign."""
+        if self.backend is None or self.session is None:
+            return None
+        key = level_text(self.context.dose_level)
+        if fresh or key not in self.cap_cache:
+            try:
+                self.cap_cache[key] = self.backend.cap_problem(self.context, self.session)
+            except Exception as exc:
+                self.cap_cache[key] = one_line(exc)
+        return self.cap_cache[key]
+
+    # ------------------------------------------------------------------ dose level
+    def action_focus_level(self) -> None:
+        self.query_one("#dose-level", Input).focus()
+
+    def _check_level(self, text: str) -> None:
+        """Valid when the level parses and every drug of the cycle has it (the cycle is calculated)."""
+        VerifySession(attrs.evolve(self.context, dose_level=parse_level(text, self.context.regimen)))
+
+    def change_level(self, text: str) -> None:
+        message = self.query_one("#verify-level-message", Static)
+        field = self.query_one("#dose-level", Input)
+        problem = first_failure(field.validate(text))
+        if problem:
+            message.update(Text(f"✗ {problem}; the doses shown stay at level {level_text(self.context.dose_level)}",
+                                style="bold"))
+            return
+        try:
+            level = parse_level(text, self.context.regimen)
+            if level == self.context.dose_level:
+                message.update("")
+                return
+            if self.signed:
+                message.update(Text("✗ this cycle is signed off: its level cannot change here", style="bold"))
+                return
+            context = attrs.evolve(self.context, dose_level=level)
+            session = VerifySession(context)
+        except Exception as exc:  # the validator accepted it; a failure here is named, never raised
+            message.update(Text(f"✗ {one_line(exc)}", style="bold"))
+            return
+        self.context, self.session = context, session
+        for row, a in zip(self.query(DoseRow), self.session.rows):
+            row.set_administration(a)
+        labels = sorted({a.level for a in self.session.rows if not a.derived_from})
+        message.update(Text(f"doses recalculated at {', '.join(labels)}", style="bold"))
+        self.review_acknowledged = False
+        self.recheck()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Check again once the changes queued so far are in (a paste changes many lines at once)."""
+        if event.input.id == "dose-level":
+            self.change_level(event.value)
+            return
+        if isinstance(event.input, PasteInput):
+            self.review_acknowledged = False
+            if not self.recheck_pending:
+                self.recheck_pending = True
+                self.call_later(self._recheck_later)
+
+    def _recheck_later(self) -> None:
+        self.recheck_pending = False
+        self.recheck()
+
+    def on_paste_input_multi_paste(self, event: PasteInput.MultiPaste) -> None:
+        if self.session is None:
+            return
+        start = int(event.input.id.split("-")[1])
+        placed = self.session.route_paste(start, event.lines)
+        for index, text in placed.items():
+            self.query_one(f"#order-{index}", PasteInput).value = text[:80]
+        self.recheck()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.focus_next()
+
+    # ------------------------------------------------------------------ sign-off
+    def action_sign(self) -> None:
+        status = self.query_one("#verify-status", Static)
+        if self.session is None:
+            self.app.bell()
+            status.update(Text(f"Cannot sign: {self.error}", style="bold"))
+            return
+        self.recheck()
+        if self.signed:
+            self.app.bell()
+            why = f"cycle {self.context.cycle} doses are already signed off" + (
+                f" by {self.context.signed}" if self.context.signed else "")
+            self.notify(why, title="Sign-off refused", severity="error", markup=False)
+            status.update(Text(why[0].upper() + why[1:] + ".", style="bold"))
+            return
+        why = refusal(self.verdicts, self.cap_problem(fresh=True))
+        if why:
+            self.app.bell()
+            self.notify(why, title="Sign-off refused", severity="error", markup=False)
+            status.update(Text(why[0].upper() + why[1:] + ".", style="bold"))
+            return
+        if self.backend is None:
+            self.notify("no patient record is open: nothing to sign", severity="error", markup=False)
+            return
+        reviews = [v for v in self.verdicts if v.status == "review"]
+        if reviews and not self.review_acknowledged:
+            self.review_acknowledged = True
+            v = reviews[0]
+            ask = (f"{len(reviews)} line{'s' * (len(reviews) > 1)} need{'s' * (len(reviews) == 1)} review "
+                   f"({v.drug} day {v.day}: {', '.join(v.reasons)}): press ctrl+s again to sign with "
+                   f"{'them' if len(reviews) > 1 else 'it'} acknowledged")
+            status.update(Text(ask[0].upper() + ask[1:] + ".", style="bold"))
+            self.notify(ask, title="Review before signing", severity="warning", markup=False)
+            return
+        try:
+            message = self.backend.sign_pharmacist(self.context, self.session, self.texts(), self.verdicts)
+        except Exception as exc:
+            why = one_line(exc)
+            self.app.bell()
+            self.notify(why, title="Sign-off refused", severity="error", markup=False)
+            status.update(Text(f"Sign-off refused: {why}", style="bold"))
+            return
+        self.signed = True
+        self.query_one("#verify-overall", Badge).set("signed")
+        status.update(Text(message, style="bold"))
+        self.notify(message, title="Signed", markup=False)
