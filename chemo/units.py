@@ -108,6 +108,8 @@ def _unit_factor(unit_text: str) -> pint.Quantity:
         raise UnitError(f"{unit_text!r} is a number, not a unit")
     if not math.isfinite(parsed.magnitude) or parsed.magnitude <= 0:
         raise UnitError(f"cannot read {unit_text!r} as a unit")
+    if any(power != int(power) or abs(power) > 4 for power in parsed.units._units.values()):
+        raise UnitError(f"unit {unit_text!r} has an exponent no chart would write")
     return parsed
 
 
@@ -162,6 +164,8 @@ def parse_quantity(text, expect: str | None = None, *, field: str | None = None)
         return q
     except UnitError as exc:
         raise exc.located(field=field) from None
+    except ArithmeticError:  # pint overflowing on an absurd unit or number
+        raise UnitError(f"{text!r} cannot be a clinical value", field=field) from None
 
 
 def magnitude(text, unit: str, *, field: str | None = None) -> float:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests derandomized: the same examples every run, so a red CI
+# always means a change broke a law.  On a developer's machine they explore anew
+# (and keep what they find in .hypothesis/).  No deadline: a loaded 2-core machine
+# must not turn a slow example into a failure.
+settings.register_profile("ci", derandomize=True, deadline=None, database=None)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIMENS = ROOT / "regimens"
