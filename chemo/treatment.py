@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 
+from attrs import frozen
+
 from . import audit
 from .cumulative import factor_of, passes_cap, report
 from .errors import ChemoError
@@ -79,8 +81,40 @@ def _anthracycline_mg_m2(library, model: str, doses: list[dict], bsa: float, ski
     return total
 
 
+@frozen
+class CapCheck:
+    """Cumulative anthracycline if a cycle is given as calculated."""
+
+    total_mg_m2: float  # given + earlier cycles still to give + this cycle
+    added_mg_m2: float  # the part still to give, up to and with this cycle
+    report: object  # the cumulative.Report it stands on
+    finding: str | None  # why the cap forbids the cycle, or None
+
+
+def cap_check(store: Store, mrn: str, plan: dict, cycle: int, doses: list[dict], bsa_m2: float, library) -> CapCheck:
+    """The sum the dose sign-off makes (and the TUI shows before it): doses of earlier
+    cycles not yet given count first, then this cycle's doses not yet given."""
+    cum = report(store, mrn)
+    done = {(r["cycle"], r["day"], r["drug"]) for r in store.query(
+        "SELECT cycle, day, drug FROM administrations WHERE plan_id = ?", (plan["id"],))}
+    added = _anthracycline_mg_m2(library, cum.model, doses, bsa_m2, done, cycle)
+    added += sum(v for c, v in cum.remaining_by_cycle.items() if c < cycle)
+    total = cum.given_mg_m2 + added
+    finding = None
+    if passes_cap(total, cum.cap_mg_m2):
+        finding = (f"cycle {cycle} would take the cumulative anthracycline dose to {total:.1f} mg/m² "
+                   f"doxorubicin-equivalent (given {cum.given_mg_m2:.1f} + {added:.1f} still to give up to and with "
+                   f"this cycle), past the cap of {cum.cap_mg_m2:g} mg/m² ({cum.model}: {cum.factors_text()})")
+    return CapCheck(total, added, cum, finding)
+
+
 def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, override_reason: str | None = None,
-            dose_level=0, as_of=None) -> dict:
+            dose_level=0, as_of=None, ordered: list | None = None) -> dict:
+    """A pharmacist's dose check or a nurse's readiness check of one cycle.
+
+    ``ordered``: the ordered lines as checked (e.g. by the TUI), kept in the
+    sign-off's audit row.
+    """
     from .dose import calculate_cycle
     from .library import load_library
     from .readiness import assess
@@ -126,25 +160,17 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
             doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=dose_level)
             dose_rows = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg, "calculated_mg": round(a.calculated_mg, 4),
                           "level": a.level} for a in doses.administrations]
-            cum = report(store, mrn)
-            done = {(r["cycle"], r["day"], r["drug"]) for r in store.query(
-                "SELECT cycle, day, drug FROM administrations WHERE plan_id = ?", (plan["id"],))}
-            added = _anthracycline_mg_m2(library, cum.model, dose_rows, body.bsa_m2, done, cycle)
-            # doses of earlier cycles still to be given come first: they count before this cycle
-            earlier = sum(v for c, v in cum.remaining_by_cycle.items() if c < cycle)
-            added += earlier
-            total = cum.given_mg_m2 + added
+            cap = cap_check(store, mrn, plan, cycle, dose_rows, body.bsa_m2, library)
             detail = {"bsa_m2": body.bsa_m2, "body": body.describe(), "dose_level": dose_level, "doses": dose_rows,
-                      "regimen_sha256": regimen.sha256, "cumulative_after_mg_m2": round(total, 2),
-                      "model": cum.model, "cap_mg_m2": cum.cap_mg_m2}
+                      "regimen_sha256": regimen.sha256, "cumulative_after_mg_m2": round(cap.total_mg_m2, 2),
+                      "model": cap.report.model, "cap_mg_m2": cap.report.cap_mg_m2}
             audit_new.update(detail)
-            if passes_cap(total, cum.cap_mg_m2):
-                text = (f"cycle {cycle} would take the cumulative anthracycline dose to {total:.1f} mg/m² "
-                        f"doxorubicin-equivalent (given {cum.given_mg_m2:.1f} + {added:.1f} still to give up to and with this cycle), past the cap of "
-                        f"{cum.cap_mg_m2:g} mg/m² ({cum.model}: {cum.factors_text()})")
+            if ordered is not None:
+                audit_new["ordered"] = ordered
+            if cap.finding:
                 if override_reason is None:
-                    raise CapRefused(text + "; a pharmacist may sign off with --override-reason", field="cycle")
-                audit_new["cap_override"] = {"reason": override_reason, "by": actor, "finding": text}
+                    raise CapRefused(cap.finding + "; a pharmacist may sign off with --override-reason", field="cycle")
+                audit_new["cap_override"] = {"reason": override_reason, "by": actor, "finding": cap.finding}
         else:
             verdict = assess(store, mrn, as_of)
             if not verdict.ready:

@@ -116,7 +116,7 @@ async def test_ten_fold_error_is_stopped_and_a_correct_order_is_signed(make, dem
         assert "signed off by demo-pharmacist (pharmacist)" in screen_text(app)
     assert _signoffs(demo_db, "DEMO-001") == [{"cycle": 1, "check_kind": "dose", "login": PHARMACIST}]
     actions = _audit_actions(demo_db)
-    assert actions[-2:] == ["signoff.dose", "signoff.dose.ordered"]
+    assert actions[-1] == "signoff.dose"  # one row: the sign-off and the ordered lines together
 
 
 async def test_a_review_line_is_signed_only_when_acknowledged(make, demo_db):
@@ -136,8 +136,8 @@ async def test_a_review_line_is_signed_only_when_acknowledged(make, demo_db):
         assert screen.signed
     assert _signoffs(demo_db, "DEMO-001") == [{"cycle": 1, "check_kind": "dose", "login": PHARMACIST}]
     with _store(demo_db) as store:
-        row = store.one("SELECT new FROM audit WHERE action = 'signoff.dose.ordered' ORDER BY id DESC LIMIT 1")
-    lines = json.loads(row["new"])["lines"]
+        row = store.one("SELECT new FROM audit WHERE action = 'signoff.dose' ORDER BY id DESC LIMIT 1")
+    lines = json.loads(row["new"])["ordered"]
     assert lines[0]["status"] == "review" and lines[0]["reasons"] == ["deviation"]
 
 

@@ -25,8 +25,10 @@ def freeze(mp: pytest.MonkeyPatch) -> None:
     """Every ``now_local`` of the record modules returns ``FROZEN``."""
     import importlib
 
-    for name in CLOCK_MODULES:
-        module = importlib.import_module(name)
+    # import them all first: a module imported while chemo.store.now_local is patched
+    # would bind the frozen clock as its own, and monkeypatch would "restore" that
+    modules = [importlib.import_module(name) for name in CLOCK_MODULES]
+    for module in modules:
         mp.setattr(module, "now_local", lambda: FROZEN)
 
 

@@ -446,42 +446,27 @@ class Backend:
             formula=plan["bsa_formula"], weight_date=f"plan of {plan['start_date']}", patient_id=p["id"], plan_id=plan["id"])
 
     def cap_problem(self, context, session) -> str | None:
-        """Why the cap forbids this cycle, or None (the same sum as the sign-off makes)."""
-        from chemo.cumulative import factor_of, passes_cap, report
+        """Why the cap forbids this cycle, or None: the sign-off's own sum (``chemo.treatment.cap_check``)."""
+        from chemo.treatment import cap_check
 
         p = self.patient(context.patient_id)
-        r = report(self.store, p["mrn"])
-        done = {(a["cycle"], a["day"], a["drug"]) for a in self._administrations(context.plan_id)}
-        added = 0.0
-        for a in session.cycle.administrations:
-            factor = factor_of(self.library, r.model, a.drug)
-            if factor and (context.cycle, a.day, a.drug) not in done:
-                added += a.dose_mg / session.body.bsa_m2 * factor
-        total = r.given_mg_m2 + added
-        if passes_cap(total, r.cap_mg_m2):
-            return (f"the cap stands: cycle {context.cycle} takes cumulative anthracycline to {total:.0f} mg/m² "
-                    f"(given {r.given_mg_m2:.0f} + {added:.0f}), past the cap of {r.cap_mg_m2:g} mg/m² ({r.model})")
-        return None
+        plan = self._plan(p)
+        doses = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg} for a in session.cycle.administrations]
+        cap = cap_check(self.store, p["mrn"], plan, context.cycle, doses, session.body.bsa_m2, self.library)
+        return f"the cap stands: {cap.finding}" if cap.finding else None
 
     def sign_pharmacist(self, context, session, texts: list[str], verdicts: list) -> str:
-        """The dose sign-off (``chemo.treatment.signoff``), then the ordered lines checked, in the audit log."""
-        from chemo import audit
+        """The dose sign-off (``chemo.treatment.signoff``), with the ordered lines as checked in its audit row."""
         from chemo.treatment import signoff
 
         p = self.patient(context.patient_id)
         self.changed(p["id"])
-        result = signoff(self.store, self.login, p["mrn"], context.cycle, "dose", dose_level=context.dose_level)
         ordered = [{"drug": v.drug, "day": v.day, "ordered": t.strip(), "status": v.status, "reasons": list(v.reasons)}
                    for t, v in zip(texts, verdicts)]
-        done = (f"Cycle {context.cycle} doses signed off by {self.login} (pharmacist) at "
-                f"{result['signed_at'].replace('T', ' ')}")
-        try:
-            with self.store.transaction():
-                audit.append(self.store, self.login, "signoff.dose.ordered", "signoffs", result["id"], None,
-                             {"cycle": context.cycle, "lines": ordered, "screen": "tui verify"})
-        except (ChemoError, sqlite3.Error) as exc:  # the sign-off stands (and is audited); say what is missing
-            return f"{done}; recorded in the audit log, but the ordered lines could not be added to it: {exc}"
-        return f"{done}; recorded in the audit log with the ordered lines"
+        result = signoff(self.store, self.login, p["mrn"], context.cycle, "dose", dose_level=context.dose_level,
+                         ordered=ordered)
+        return (f"Cycle {context.cycle} doses signed off by {self.login} (pharmacist) at "
+                f"{result['signed_at'].replace('T', ' ')}; recorded in the audit log with the ordered lines")
 
     # ------------------------------------------------------------------ readiness
     def readiness(self, patient_id: int) -> Readiness:
