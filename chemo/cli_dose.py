@@ -34,31 +34,9 @@ def _whole(text: str, option: str) -> int:
 
 def parse_dose_levels(values, regimen, library):
     """``--dose-level`` values: one whole number for every drug, and/or ``DRUG=LEVEL`` (repeatable)."""
-    from .errors import ChemoError
+    from .dose import parse_dose_levels as parse
 
-    if not values:
-        return 0
-    base = None
-    per = {}
-    for value in values:
-        if "=" in value:
-            name, _, level = value.partition("=")
-            drug = library.drug(name)
-            if drug is None or regimen.line(drug.id) is None:
-                known = ", ".join(line.drug for line in regimen.drugs)
-                raise ChemoError(f"{name.strip()!r} is not a drug of {regimen.id} with a dose level (its drugs: {known})",
-                                 field="--dose-level")
-            if drug.id in per:
-                raise ChemoError(f"{drug.id} is given twice", field="--dose-level")
-            per[drug.id] = _whole(level, f"--dose-level {drug.id}")
-        else:
-            if base is not None:
-                raise ChemoError("give one level for every drug at most once; use DRUG=LEVEL for one drug",
-                                 field="--dose-level")
-            base = _whole(value, "--dose-level")
-    if not per:
-        return base
-    return {line.drug: per.get(line.drug, base or 0) for line in regimen.drugs}
+    return parse(values or (), regimen, library, field="--dose-level")
 
 
 @click.command()

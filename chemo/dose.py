@@ -13,6 +13,7 @@ plain mg, mg/m² and m² numbers.
 from __future__ import annotations
 
 import functools
+import re
 from decimal import Decimal
 
 from attrs import frozen
@@ -264,6 +265,42 @@ def _amount_mg(daily: Dose, body: BodySize, drug: str) -> float:
     if body.weight_kg is None:
         raise DoseError(f"{drug} is dosed per kg: give the weight, not only a BSA", field="weight")
     return daily.amount * body.weight_kg
+
+
+_LEVEL_TEXT = re.compile(r"^\s*[+-]?\d{1,2}\s*$")
+
+
+def parse_dose_levels(parts, regimen: Regimen, library: Library | None = None, field: str = "dose_level"):
+    """Dose levels as people type them: ``["-1"]`` for every drug, ``["anlotinib=-1"]`` for one,
+    or both (``["-1", "doxorubicin=-2"]``); drugs not named stay at the plain number, else 0.
+    Returns an int, or {drug: level} for :func:`calculate_cycle`."""
+    library = library or load_library()
+    base, per = None, {}
+    for part in (str(p).strip() for p in parts):
+        if not part:
+            continue
+        name, eq, number = part.partition("=")
+        number = number if eq else name
+        if not _LEVEL_TEXT.match(number):
+            raise DoseError(f"{part!r}: a level is a whole number, 0 (full dose), -1, -2 ...", field=field)
+        level = int(number)
+        if not eq:
+            if base is not None:
+                raise DoseError("give one level for every drug at most once; name a drug for the others "
+                                "(doxorubicin=-1)", field=field)
+            base = level
+            continue
+        drug = library.drug(name.strip())
+        if drug is None or regimen.line(drug.id) is None:
+            known = ", ".join(line.drug for line in regimen.drugs)
+            raise DoseError(f"{name.strip()!r} is not a drug of {regimen.id} with a dose level (its drugs: {known})",
+                            field=field)
+        if drug.id in per:
+            raise DoseError(f"{drug.id} is given twice", field=field)
+        per[drug.id] = level
+    if not per:
+        return base or 0
+    return {line.drug: per.get(line.drug, base or 0) for line in regimen.drugs}
 
 
 def _levels(regimen: Regimen, dose_level) -> dict:

@@ -151,3 +151,12 @@ def clear_error(result: subprocess.CompletedProcess) -> tuple[bool, str]:
     if not CLEAR_LINE.match(lines[-1]):
         return False, f"unclear message: {lines[-1][:200]}"
     return True, ""
+
+
+def print_figures(figures, examples: int = 20) -> int:
+    """Each figure on a line (with its first examples); 0 when all pass, 1 otherwise: a part's own main()."""
+    for f in figures:
+        print(f"{f.status:7} {f.name}: {f.shown_value()} ({f.threshold}) {f.detail}")
+        for e in f.examples[:examples]:
+            print(f"          {e}")
+    return 0 if all(f.passed for f in figures) else 1

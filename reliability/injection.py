@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import Figure, chemo_env, clear_error, exactly, percent, require, require_command, run_chemo
+from .common import print_figures, Figure, chemo_env, clear_error, exactly, percent, require, require_command, run_chemo
 
 PAYLOADS = [
     "Robert'); DROP TABLE patients;--",
@@ -163,11 +163,7 @@ def run(quick: bool = False) -> list[Figure]:
 
 def main(argv=None) -> int:
     figures = run(quick="--quick" in (argv or sys.argv[1:]))
-    for f in figures:
-        print(f"{f.status:7} {f.name}: {f.shown_value()} ({f.threshold}) {f.detail}")
-        for e in f.examples[:20]:
-            print(f"          {e}")
-    return 0 if all(f.passed for f in figures) else 1
+    return print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import threading
 import time
 from pathlib import Path
 
-from .common import ROOT, Figure, at_least, exactly, require
+from .common import print_figures, ROOT, Figure, at_least, exactly, require
 
 ACTOR = "kill-pharmacist"
 NURSE = "kill-nurse"
@@ -311,11 +311,7 @@ def main(argv=None) -> int:
     parser.add_argument("--trials", type=int, default=500)
     args = parser.parse_args(argv)
     figures = run(trials=args.trials)
-    for f in figures:
-        print(f"{f.status:7} {f.name}: {f.shown_value()} ({f.threshold}) {f.detail}")
-        for e in f.examples[:5]:
-            print(f"          {e}")
-    return 0 if all(f.passed for f in figures) else 1
+    return print_figures(figures, examples=5)
 
 
 if __name__ == "__main__":

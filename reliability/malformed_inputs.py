@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import (Figure, at_least, chemo_env, clear_error, exactly, parallel, percent, require,
+from .common import (print_figures, Figure, at_least, chemo_env, clear_error, exactly, parallel, percent, require,
                      require_command, run_chemo)
 
 REGIMEN_IDS = ("doxorubicin-ifosfamide", "epirubicin-ifosfamide", "doxorubicin-dacarbazine", "pld-ifosfamide-anlotinib")
@@ -293,11 +293,7 @@ def main(argv=None) -> int:
     parser.add_argument("--labs", type=int, default=250)
     args = parser.parse_args(argv)
     figures = run(orders=args.orders, labs=args.labs)
-    for f in figures:
-        print(f"{f.status:7} {f.name}: {f.shown_value()} ({f.threshold}) {f.detail}")
-        for e in f.examples[:30]:
-            print(f"          {e}")
-    return 0 if all(f.passed for f in figures) else 1
+    return print_figures(figures, examples=30)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .common import REGIMENS, Figure, at_least, exactly, has_traceback, parallel, percent, run_chemo
+from .common import print_figures, REGIMENS, Figure, at_least, exactly, has_traceback, parallel, percent, run_chemo
 
 _KV = re.compile(r'^(?P<key>[A-Za-z_][\w-]*)\s*=\s*(?P<value>.+?)\s*$')
 _QTY = re.compile(r'^"(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>[^"]*)"$')
@@ -385,11 +385,7 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", type=Path, help="write the mutants here and keep them")
     args = parser.parse_args(argv)
     figures = run(count=args.count, keep=args.keep)
-    for f in figures:
-        print(f"{f.status:7} {f.name}: {f.shown_value()} ({f.threshold}) {f.detail}")
-        for e in f.examples[:20]:
-            print(f"          {e}")
-    return 0 if all(f.passed for f in figures) else 1
+    return print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import REGIMENS, Figure
+from .common import print_figures, REGIMENS, Figure
 
 LAWS = []
 
@@ -353,9 +353,7 @@ def main(argv=None) -> int:
     parser.add_argument("--examples", type=int, default=1000)
     args = parser.parse_args(argv)
     figures = run(examples=args.examples)
-    for f in figures:
-        print(f"{f.status:7} {f.name}: {f.shown_value()} ({f.threshold}) {f.detail}")
-    return 0 if all(f.passed for f in figures) else 1
+    return print_figures(figures, examples=0)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import Figure, Missing, chemo_env, exactly, percent, require, run_chemo
+from .common import print_figures, Figure, Missing, chemo_env, exactly, percent, require, run_chemo
 
 COLUMNS = ("at", "login", "action", "entity", "entity_key", "old", "new", "prev_hash", "hash")
 
@@ -159,11 +159,7 @@ def main(argv=None) -> int:
     parser.add_argument("--trials", type=int, default=300)
     args = parser.parse_args(argv)
     figures = run(trials=args.trials)
-    for f in figures:
-        print(f"{f.status:7} {f.name}: {f.shown_value()} ({f.threshold}) {f.detail}")
-        for e in f.examples[:10]:
-            print(f"          {e}")
-    return 0 if all(f.passed for f in figures) else 1
+    return print_figures(figures, examples=10)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .common import ROOT, Figure, Missing, at_least, chemo_env, clear_error, exactly, require, require_command, run_chemo
+from .common import print_figures, ROOT, Figure, Missing, at_least, chemo_env, clear_error, exactly, require, require_command, run_chemo
 
 ACTOR = "writer-admin"
 
@@ -162,11 +162,7 @@ def main(argv=None) -> int:
     parser.add_argument("--writes", type=int, default=500)
     args = parser.parse_args(argv)
     figures = run(writers=args.writers, writes=args.writes)
-    for f in figures:
-        print(f"{f.status:7} {f.name}: {f.shown_value()} ({f.threshold}) {f.detail}")
-        for e in f.examples[:5]:
-            print(f"          {e}")
-    return 0 if all(f.passed for f in figures) else 1
+    return print_figures(figures, examples=5)
 
 
 if __name__ == "__main__":

@@ -133,46 +133,20 @@ class VerifySession:
         return verdicts, overall
 
 
-_LEVEL = re.compile(r"^[+-]?\d{1,2}$")
 
 
 def parse_level(text: str, regimen, library=None):
     """A dose level as the pharmacist types it: ``0``, ``-1`` for every drug, or ``doxorubicin=-1, ifosfamide=-2``
     (drugs not named stay at 0, or at the one number given with them).  Checked against the
     library's levels by calculating the cycle."""
-    from chemo.dose import DoseError
+    from chemo.dose import parse_dose_levels
     from chemo.library import load_library
 
     library = library or load_library()
     text = str(text).strip()
     if not text:
         return 0
-    base, per = None, {}
-    for part in [p.strip() for p in re.split(r"[,;]", text) if p.strip()]:
-        name, eq, number = part.partition("=")
-        number = number.strip() if eq else name.strip()
-        if not _LEVEL.match(number):
-            raise DoseError(f"{part!r}: a level is a whole number, 0 (full dose), -1, -2 ...", field="dose level")
-        level = int(number)
-        if level > 0:
-            raise DoseError(f"{part!r}: levels above the protocol dose (0) are not given", field="dose level")
-        if not eq:
-            if base is not None:
-                raise DoseError("give one level for every drug at most once; name a drug for the others "
-                                "(doxorubicin=-1)", field="dose level")
-            base = level
-            continue
-        drug = library.drug(name.strip())
-        if drug is None or regimen.line(drug.id) is None:
-            known = ", ".join(line.drug for line in regimen.drugs)
-            raise DoseError(f"{name.strip()!r} is not a drug of {regimen.id} with a dose level (its drugs: {known})",
-                            field="dose level")
-        if drug.id in per:
-            raise DoseError(f"{drug.id} is given twice", field="dose level")
-        per[drug.id] = level
-    if not per:
-        return base or 0
-    return {line.drug: per.get(line.drug, base or 0) for line in regimen.drugs}
+    return parse_dose_levels(re.split(r"[,;]", text), regimen, library, field="dose level")
 
 
 def level_text(level) -> str:
