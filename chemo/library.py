@@ -151,11 +151,20 @@ class Rounding:
 
 
 @frozen
+class Verification:
+    """How order verification names a decimal error."""
+
+    decimal_error: float  # an order this many times the calculated dose, or this fraction of it
+    source: str
+
+
+@frozen
 class Library:
     drugs: dict
     models: dict
     analytes: dict
     rounding: Rounding
+    verification: "Verification"
     body_size: dict  # the parsed body-size.toml document
     files: dict  # kind -> path
 
@@ -180,8 +189,8 @@ class Library:
 
 # ------------------------------------------------------------------ readers
 
-def _read_drugs(doc: Table) -> tuple[dict, dict, Rounding | None]:
-    doc.allow("library", "source", "rounding", "models", "drugs")
+def _read_drugs(doc: Table) -> tuple[dict, dict, Rounding | None, "Verification | None"]:
+    doc.allow("library", "source", "rounding", "verification", "models", "drugs")
     doc.text("source")
     rounding = None
     rt = doc.table("rounding")
@@ -192,6 +201,14 @@ def _read_drugs(doc: Table) -> tuple[dict, dict, Rounding | None]:
         src = rt.text("source")
         if mode and tol is not None and src:
             rounding = Rounding(mode, tol, src)
+    verification = None
+    vt = doc.table("verification")
+    if vt and vt.ok:
+        vt.allow("decimal_error", "source")
+        ratio = vt.number("decimal_error", 2, 100)
+        src = vt.text("source")
+        if ratio and src:
+            verification = Verification(ratio, src)
     models = {}
     mt = doc.table("models")
     if mt and mt.ok:
@@ -211,7 +228,7 @@ def _read_drugs(doc: Table) -> tuple[dict, dict, Rounding | None]:
                 drug = _read_drug(did, t, models)
                 if drug:
                     drugs[did] = drug
-    return drugs, models, rounding
+    return drugs, models, rounding, verification
 
 
 def _read_drug(did: str, t: Table, models: dict) -> Drug | None:
@@ -410,11 +427,11 @@ def _load(directory: str) -> Library:
             continue
         parts[kind] = source.document
     raise_problems(problems)
-    drugs, models, rounding = _read_drugs(Table(parts["drugs"], "", problems, files["drugs"]))
+    drugs, models, rounding, verification = _read_drugs(Table(parts["drugs"], "", problems, files["drugs"]))
     analytes = _read_analytes(Table(parts["analytes"], "", problems, files["analytes"]))
     body_size = _read_body_size(Table(parts["body-size"], "", problems, files["body-size"]))
     raise_problems(problems)
-    return Library(drugs, models, analytes, rounding, body_size, files)
+    return Library(drugs, models, analytes, rounding, verification, body_size, files)
 
 
 def load_library(directory: str | os.PathLike | None = None) -> Library:

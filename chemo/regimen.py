@@ -375,10 +375,12 @@ def read_bound(t: Table, key: str, analyte, value=None) -> Bound | None:
         return None
     try:
         value = analyte.value_in(q, analyte.unit)
-    except ValueError:  # a de-indexed eGFR in mL/min: no fixed range without a BSA
-        value = None
+    except ValueError:  # a de-indexed eGFR in mL/min: a lab may be recorded so, a threshold may not
+        t.problem(f"{raw!r}: a threshold for {analyte.id} is written in {analyte.unit}; a value in "
+                  f"{analyte.deindexed_unit} would need each patient's BSA", at=key)
+        return None
     low, high = (analyte.value_in(b, analyte.unit) for b in analyte.plausible)
-    if value is not None and not low <= value <= high:
+    if not low <= value <= high:
         t.problem(f"{raw!r} is outside what {analyte.name} can be ({low:g}-{high:g} {analyte.unit})", at=key)
         return None
     return Bound(raw, q, None)
@@ -437,10 +439,28 @@ def _read_modifications(doc: Table, library: Library, lines: list[DrugLine], nam
         high = read_bound(t, high_key, analyte) if high_key else None
         give = t.fraction("give")
         src = t.text("source")
+        if low and high and not _band_is_open(t, analyte, low, high, low_key == "from" and high_key == "to"):
+            continue
         if did in regimen_drugs and analyte and (low or high) and give is not None and src:
             if (low_key is None or low) and (high_key is None or high):
                 modifications.append(Modification(did, aid, low, low_key == "from", high, high_key == "to", give, src))
     return modifications
+
+
+def _band_is_open(t: Table, analyte, low: Bound, high: Bound, closed: bool) -> bool:
+    """A band's lower bound lies below its upper one, both on the same scale (ULN or absolute)."""
+    if (low.uln_multiple is None) != (high.uln_multiple is None):
+        t.problem(f"the band mixes a multiple of ULN ({low.text if low.uln_multiple else high.text}) with an "
+                  "absolute value: write both bounds the same way", at="")
+        return False
+    if low.uln_multiple is not None:
+        a, b = low.uln_multiple, high.uln_multiple
+    else:
+        a, b = analyte.value_in(low.quantity, analyte.unit), analyte.value_in(high.quantity, analyte.unit)
+    if a > b or (a == b and not closed):
+        t.problem(f"the band from {low.text} to {high.text} is empty: no value can fall in it", at="")
+        return False
+    return True
 
 
 def _read_cumulative(doc: Table, library: Library, lines: list[DrugLine]) -> Cumulative | None:

@@ -97,6 +97,15 @@ def _unit_factor(unit_text: str) -> pint.Quantity:
         raise UnitError(f"unit {unit_text!r} has an exponent no chart would write")
     if not re.fullmatch(r"[A-Za-zμ_%0-9*/().\s+-]+", expr):
         raise UnitError(f"unit {unit_text!r} has characters that are not part of a unit")
+    # a number inside a unit ("mL/min/1.73", "m/100") silently rescales the value:
+    # only a leading count factor (10**9/L), a leading 1 (1/µL) and exponents may be numbers
+    bare = re.sub(r"^\s*(?:10\s*\*\*\s*-?\d+|1(?=\s*/))", "", expr)
+    bare = re.sub(r"\*\*\s*\(?\s*-?\d+\s*\)?", "", bare)
+    if re.search(r"\d", bare):
+        hint = " (an indexed GFR is written mL/min/1.73 m²)" if "1.73" in bare else ""
+        raise UnitError(f"unit {unit_text!r} has a number inside it{hint}")
+    if "%" in expr and expr.strip() != "%":
+        raise UnitError(f"unit {unit_text!r}: % stands alone, not inside another unit")
     try:
         parsed = ureg.parse_expression(expr)
     except pint.UndefinedUnitError as exc:

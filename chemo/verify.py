@@ -260,12 +260,17 @@ class Checker:
         if a.derived_from:
             parent = self.expected[(a.derived_from, a.day)]
             return f"{a.basis} {fmt(parent.calculated_mg, 1)} mg"
-        level = "" if a.level == "100 %" else f" at {a.level}"
+        amount, level = a.daily.amount, ""
+        line = self.regimen.line(a.drug)
+        if a.level.endswith("%") and a.level != "100 %" and line is not None:
+            amount, level = line.daily.amount, f" at {a.level}"  # the protocol dose, then the level: 1000 × 80 %
+        elif "(" in a.level:
+            level = " (" + a.level.split("(", 1)[1]  # a ladder step: "8 mg flat (ladder level -1)"
         if a.daily.basis is Basis.FLAT:
-            return f"{fmt(a.daily.amount)} mg flat{level}"
+            return f"{fmt(amount)} mg flat{level}"
         if a.daily.basis is Basis.PER_M2:
-            return f"{fmt(a.daily.amount)} mg/m² × {self.body.bsa_m2:.2f} m²{level}"
-        return f"{fmt(a.daily.amount)} mg/kg × {self.body.weight_kg:g} kg{level}"
+            return f"{fmt(amount)} mg/m² × {self.body.bsa_m2:.2f} m²{level}"
+        return f"{fmt(amount)} mg/kg × {self.body.weight_kg:g} kg{level}"
 
     def protocol_numbers(self, drug_id: str, a) -> list[float]:
         """The per-body-size numbers a prescriber could mistake for mg: daily and per cycle, at the level and at 100 %."""
@@ -359,7 +364,8 @@ class Checker:
         if self.within(ordered_mg, calc):
             return
         reasons.append("deviation")
-        if ratio >= 10 * (1 - tol) - EPS or ratio <= 0.1 * (1 + tol) + EPS:
+        fold = self.library.verification.decimal_error
+        if ratio >= fold * (1 - tol) - EPS or ratio <= (1 + tol) / fold + EPS:
             reasons.append("decimal-error")
             phrases.append(f"ten-fold error ({_times(ratio)} the calculated {fmt(calc, 1)} mg)")
         else:

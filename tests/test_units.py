@@ -313,3 +313,15 @@ def test_unit_like_junk_gives_a_quantity_or_a_unit_error(number, words):
         magnitude(text, "mg")
     except UnitError:
         pass
+
+
+@pytest.mark.parametrize("text", ["60 mL/min/1.73", "141 mg/1.73", "170 m/100", "170 %*m", "5 mg/2 L"])
+def test_a_number_or_percent_inside_a_unit_is_refused(text):
+    """A number inside the unit silently rescales the value (60 mL/min/1.73 is 34.7 mL/min)."""
+    with pytest.raises(UnitError):
+        parse_quantity(text)
+
+
+@pytest.mark.parametrize("text", ["1.5 ×10⁹/L", "1200 /uL", "62 mL/min/1.73 m²", "2 mg/m**2", "50 %"])
+def test_count_factors_leading_ones_and_exponents_are_not_numbers_inside_a_unit(text):
+    parse_quantity(text)

@@ -796,3 +796,40 @@ def test_fuzzed_regimens_give_problems_never_exceptions(tmp_path, rid):
             same = False
         if same:
             assert problems == [], (what, problems)
+
+
+# ---------------------------------------------------------------- ten-fold underdoses, bands, eGFR units
+
+@pytest.mark.parametrize("rid,edit,field,words", [
+    (DI, ('dose = "75 mg/m²"', 'dose = "7.5 mg/m²"'), "drugs[1].dose", ("below the smallest plausible dose",)),
+    (DI, ('dose = "9 g/m²"', 'dose = "0.9 g/m²"'), "drugs[2].dose", ("below the smallest plausible dose",)),
+    (PLD, ('dose = "40 mg/㎡"', 'dose = "4 mg/㎡"'), "drugs[1].dose", ("below the smallest plausible dose",)),
+    ("doxorubicin-dacarbazine", ('dose = "1 g/m²"', 'dose = "0.1 g/m²"'), "drugs[2].dose",
+     ("below the smallest plausible dose",)),
+    (DI, ('fraction = "60 %"', 'fraction = "6 %"'), "derived[1].fraction", ("outside the plausible 20-150 %",)),
+])
+def test_a_regimen_dose_divided_by_ten_is_refused(mutated, rid, edit, field, words):
+    """The library's smallest plausible doses catch a misplaced decimal point in a regimen file."""
+    the_problem(mutated(rid, edit), field, *words)
+
+
+def test_an_egfr_threshold_in_ml_per_min_is_refused(mutated):
+    """A de-indexed eGFR threshold would need each patient's BSA: thresholds are written indexed."""
+    path = mutated(DI, ('value = "50 mL/min/1.73 m²"', 'value = "50 mL/min"'))
+    the_problem(path, "thresholds[4].value", "mL/min/1.73 m²", "BSA")
+
+
+def test_an_egfr_threshold_without_the_square_metres_is_refused(mutated):
+    """'mL/min/1.73' (the lab-report shorthand) would silently divide by 1.73."""
+    path = mutated(DI, ('value = "50 mL/min/1.73 m²"', 'value = "50 mL/min/1.73"'))
+    the_problem(path, "thresholds[4].value", "number inside")
+
+
+def test_an_empty_band_is_refused(mutated):
+    path = mutated("doxorubicin-dacarbazine", ('above = "45 mL/min"\nto = "60 mL/min"', 'above = "60 mL/min"\nto = "45 mL/min"'))
+    the_problem(path, "modifications[4]", "empty")
+
+
+def test_a_band_mixing_uln_and_an_absolute_value_is_refused(mutated):
+    path = mutated("doxorubicin-dacarbazine", ('from = "1.2 mg/dL"\nto = "3 mg/dL"', 'from = "1.2 × ULN"\nto = "3 mg/dL"'))
+    the_problem(path, "modifications[1]", "mixes a multiple of ULN")

@@ -406,3 +406,10 @@ def test_json_shape():
     line = data["lines"][0]
     assert {"drug", "day", "ordered_mg", "expected_mg", "status", "reasons", "message"} <= set(line)
     assert line["ordered_mg"] == 1411 and line["expected_mg"] == 141
+
+
+def test_the_decimal_error_ratio_comes_from_the_drug_library():
+    from chemo.library import load_library
+
+    verification = load_library().verification
+    assert verification.decimal_error == 10 and "Issue 3" in verification.source
