@@ -303,18 +303,24 @@ def parse_dose_levels(parts, regimen: Regimen, library: Library | None = None, f
     return {line.drug: per.get(line.drug, base or 0) for line in regimen.drugs}
 
 
-def _levels(regimen: Regimen, dose_level) -> dict:
-    """``dose_level`` as {drug: level}: one int for every drug, or a mapping for some."""
+def _levels(regimen: Regimen, dose_level, library: Library) -> dict:
+    """``dose_level`` as {drug: level}: one int for every drug, or a mapping for some
+    (drug ids or the library's aliases: ``{"ADM": -1}``)."""
     def whole(value, where):
         if isinstance(value, bool) or not isinstance(value, int):
             raise DoseError(f"{value!r}: expected a whole number (0 full dose, -1, -2 ...)", field=where)
         return value
 
     if isinstance(dose_level, dict):
-        unknown = [d for d in dose_level if regimen.line(d) is None]
-        if unknown:
-            raise DoseError(f"{unknown[0]!r} is not a drug of {regimen.id} with a dose level", field="dose_level")
-        return {line.drug: whole(dose_level.get(line.drug, 0), f"dose_level.{line.drug}") for line in regimen.drugs}
+        by_id = {}
+        for name, level in dose_level.items():
+            drug = library.drug(str(name))
+            if drug is None or regimen.line(drug.id) is None:
+                raise DoseError(f"{name!r} is not a drug of {regimen.id} with a dose level", field="dose_level")
+            if drug.id in by_id:
+                raise DoseError(f"{drug.id} is given twice", field="dose_level")
+            by_id[drug.id] = level
+        return {line.drug: whole(by_id.get(line.drug, 0), f"dose_level.{line.drug}") for line in regimen.drugs}
     level = whole(dose_level, "dose_level")
     return {line.drug: level for line in regimen.drugs}
 
@@ -329,7 +335,7 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
     library = library or load_library()
     if isinstance(cycle, bool) or not isinstance(cycle, int) or not 1 <= cycle <= regimen.cycles:
         raise DoseError(f"{cycle!r}: {regimen.id} has cycles 1-{regimen.cycles}", field="cycle")
-    levels = _levels(regimen, dose_level)
+    levels = _levels(regimen, dose_level, library)
     rounding = library.rounding
     administrations = []
     calculated_by_drug: dict[str, dict[int, float]] = {}

@@ -206,3 +206,12 @@ def test_a_dose_above_the_plausible_limit_for_a_very_large_body_is_flagged():
     assert ok.warnings == ()
     big = calculate_cycle(regimen, body_size(bsa="3.7 m²"), 1, 0)
     assert any(w.startswith("doxorubicin: 278 mg") and "verification will stop it" in w for w in big.warnings)
+
+
+def test_a_dose_level_may_name_a_drug_by_its_alias():
+    """DTIC is dacarbazine: level -1 is 80 % (Kintzel & Dorr steps in the drug library)."""
+    regimen = load_regimen("doxorubicin-dacarbazine")
+    body = body_size(bsa="2.0 m²")
+    by_alias = calculate_cycle(regimen, body, 1, {"DTIC": -1})
+    assert by_alias.for_drug("dacarbazine")[0].dose_mg == 1600
+    assert by_alias.for_drug("doxorubicin")[0].dose_mg == 150
