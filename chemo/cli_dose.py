@@ -78,7 +78,7 @@ def dose(regimen, height, weight, bsa, cycle, dose_levels, formula, as_json):
     except ChemoError as exc:
         raise _as_option(exc) from None
     if as_json:
-        emit_json(result.as_json())
+        emit_json({**result.as_json(), "notes": [{"text": n.text, "source": n.source} for n in reg.notes]})
         return
     click.echo(format_cycle(result, reg, bsa_given=bsa))
 
@@ -128,6 +128,9 @@ def format_cycle(result, regimen, bsa_given=None) -> str:
     if notes:
         out.append("Notes:")
         out += [f"  {n}" for n in notes]
+    if regimen.notes:
+        out.append("Supportive care and cautions (regimen file):")
+        out += [f"  {n.text} ({n.source})" for n in regimen.notes]
     if result.warnings:
         out.append("WARNINGS:")
         out += [f"  {w}" for w in result.warnings]

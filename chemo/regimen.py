@@ -117,6 +117,14 @@ class Modification:
 
 
 @frozen
+class Note:
+    """Supportive care or a caution that goes with the doses (G-CSF prophylaxis, hydration)."""
+
+    text: str
+    source: str
+
+
+@frozen
 class Cumulative:
     model: str
     cap: float  # doxorubicin-equivalent mg/m²
@@ -142,6 +150,7 @@ class Regimen:
     bsa_cap_source: str | None
     path: str
     sha256: str
+    notes: tuple = ()  # Note: supportive care and cautions the pharmacist must see with the doses
 
     def line(self, drug: str) -> DrugLine | None:
         return next((d for d in self.drugs if d.drug == drug), None)
@@ -164,7 +173,7 @@ def _days_text(days) -> str:
 # ------------------------------------------------------------------ reading
 
 TOP_KEYS = ("id", "name", "indication", "source", "cycle_length", "cycles", "day_split", "bsa_cap",
-            "bsa_cap_source", "cumulative", "drugs", "derived", "thresholds", "modifications")
+            "bsa_cap_source", "cumulative", "drugs", "derived", "thresholds", "modifications", "notes")
 
 
 def check_regimen(source, library: Library | None = None) -> tuple[Regimen | None, list[Problem]]:
@@ -206,6 +215,13 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     thresholds = _read_thresholds(doc, library)
     modifications = _read_modifications(doc, library, drugs, named)
     cumulative = _read_cumulative(doc, library, drugs)
+    notes = []
+    for t in doc.tables("notes"):
+        if t.ok:
+            t.allow("text", "source")
+            text, src = t.text("text"), t.text("source")
+            if text and src:
+                notes.append(Note(text, src))
 
     if problems or None in (rid, name, indication, src, day_split, cycle_days, cycles, cumulative):
         return None, problems
@@ -213,7 +229,7 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
         id=rid, name=name, indication=indication, source=src, cycle_length_days=cycle_days, cycles=cycles,
         day_split=day_split, drugs=tuple(drugs), derived=tuple(derived), thresholds=tuple(thresholds),
         modifications=tuple(modifications), cumulative=cumulative, bsa_cap=bsa_cap,
-        bsa_cap_source=doc.data.get("bsa_cap_source"), path=source.path, sha256=source.sha256,
+        bsa_cap_source=doc.data.get("bsa_cap_source"), path=source.path, sha256=source.sha256, notes=tuple(notes),
     )
     return regimen, problems
 

@@ -91,3 +91,15 @@ def test_a_regimen_path():
 ])
 def test_bad_input_is_one_line(args, words):
     assert_one_line_error(run(*args), *words)
+
+
+def test_the_dose_table_shows_the_regimens_supportive_care_notes():
+    from click.testing import CliRunner
+
+    from chemo.cli import cli
+
+    result = CliRunner().invoke(cli, ["dose", "doxorubicin-ifosfamide", "--bsa", "1.9 m²"])
+    assert result.exit_code == 0
+    assert "G-CSF" in result.output
+    data = __import__("json").loads(CliRunner().invoke(cli, ["dose", "doxorubicin-ifosfamide", "--bsa", "1.9 m²", "--json"]).output)
+    assert any("G-CSF" in n["text"] for n in data["notes"])

@@ -218,3 +218,12 @@ def test_doses_sit_within_library_limits(regimens, library, rid):
         limits = library.drugs[line.drug].limits
         assert line.daily.amount <= limits.single[line.dose.basis]
         assert line.per_cycle.amount <= limits.cycle[line.dose.basis]
+
+
+def test_the_ifosfamide_regimens_carry_g_csf_prophylaxis_with_its_source():
+    """clinical.md: G-CSF primary prophylaxis when febrile-neutropenia risk ≥ 20 % (doxorubicin + ifosfamide qualifies)."""
+    from chemo.regimen import load_regimen
+
+    for rid in ("doxorubicin-ifosfamide", "epirubicin-ifosfamide"):
+        notes = load_regimen(rid).notes
+        assert any("G-CSF" in n.text and "20 %" in n.source for n in notes), rid

@@ -139,6 +139,9 @@ def render_regimen(entry: RegimenEntry) -> Group:
                       f"{cite(c.source)}"))
     if r.bsa_cap is not None:
         parts.append(Text(f"BSA cap {r.bsa_cap:g} m² {cite(r.bsa_cap_source or r.source)}"))
+    if r.notes:
+        parts.append(Text("Supportive care and cautions", style="bold underline"))
+        parts += [Text(f"• {n.text} {cite(n.source)}") for n in r.notes]
     parts.append(Text("Sources", style="bold underline"))
     parts += [Text(f"[{i}] {s}", style="dim") for i, s in enumerate(notes, 1)]
     return Group(*parts)
