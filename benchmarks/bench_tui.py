@@ -95,10 +95,9 @@ def measure(runs: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="chemo-bench-tui-") as tmp:
         env = {k: v for k, v in os.environ.items() if k not in ("CHEMO_DB", "CHEMO_USER")}
         env.update(XDG_DATA_HOME=tmp, TERM="xterm-256color", COLUMNS="80", LINES="24")
-        demo = Path(tmp) / "chemo" / "demo.db"
-        first_run = launch_to_first_screen(env)  # builds the demo database
-        if not demo.exists():
-            raise RuntimeError(f"the first run did not create {demo}")
+        first_run = launch_to_first_screen(env)  # builds the demo database (demo-<date>-<regimens>.db)
+        if not list((Path(tmp) / "chemo").glob("demo-*.db")):
+            raise RuntimeError(f"the first run did not create a demo database in {tmp}/chemo")
         launches, imports = [], []
         for _ in range(runs):
             base = run_measured([sys.executable, "-c", "import textual.app"])

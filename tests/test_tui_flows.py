@@ -418,3 +418,16 @@ def test_tui_command_refuses_a_bad_login_in_one_line(runner, chemo_cli):
     result = runner.invoke(chemo_cli, ["tui", "--user", "no such login!"])
     assert result.exit_code == 2
     assert "is not a login" in result.output and "Traceback" not in result.output
+
+
+def test_the_demo_database_is_one_per_day_and_regimen_version(tmp_path, monkeypatch):
+    """Yesterday's demo has stale labs and an edited regimen file changes every plan's hash:
+    the default demo path changes with either, so a new demo is built."""
+    import datetime as dt
+
+    from tui.backend import demo_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    today, tomorrow = demo_path(dt.date(2026, 6, 15)), demo_path(dt.date(2026, 6, 16))
+    assert today != tomorrow and today.parent == tomorrow.parent
+    assert today.name.startswith("demo-2026-06-15-") and today.suffix == ".db"

@@ -106,11 +106,21 @@ def matches(query: str, *fields: str) -> bool:
 
 # ------------------------------------------------------------------ opening
 
-def demo_path() -> Path:
-    """The TUI's own demo database: ``demo.db`` beside the default database."""
+def demo_path(today: dt.date | None = None) -> Path:
+    """The TUI's own demo database beside the default database, one per day and per
+    version of the regimen files: the demo's labs are dated from the day it is built
+    (yesterday's would be stale) and its plans carry the regimen files' hashes (an
+    edited file would refuse every sign-off), so either change builds a new one."""
+    import hashlib
+
+    from chemo.regimen import available_regimens, regimen_path
     from chemo.store import user_data_dir
 
-    return user_data_dir() / DEMO_FILENAME
+    digest = hashlib.sha256()
+    for rid in available_regimens():
+        digest.update(regimen_path(rid).read_bytes())
+    stem = DEMO_FILENAME.removesuffix(".db")
+    return user_data_dir() / f"{stem}-{(today or dt.date.today()).isoformat()}-{digest.hexdigest()[:8]}.db"
 
 
 def open_backend(db_path=None, user: str | None = None, today: dt.date | None = None, *, demo: bool = False) -> "Backend":
@@ -121,9 +131,13 @@ def open_backend(db_path=None, user: str | None = None, today: dt.date | None = 
     login = acting_user(user)
     today = today or dt.date.today()
     if demo:
-        path = Path(db_path) if db_path else demo_path()
+        path = Path(db_path) if db_path else demo_path(today)
         if not path.exists():
             build_demo(path)
+            if not db_path:  # the demos of other days or regimen versions are stale
+                for old in path.parent.glob(f"{DEMO_FILENAME.removesuffix('.db')}-*.db*"):
+                    if not old.name.startswith(path.name):
+                        old.unlink(missing_ok=True)
         store = open_store(path)
     else:  # a configured database must exist: a mistyped --db never creates an empty record
         path = resolve_db_path(db_path)
