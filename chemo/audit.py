@@ -12,6 +12,16 @@ values *and the previous row's hash*, so:
 This is tamper-*evident* against edits made with a SQLite tool, not proof
 against someone who recomputes the whole chain: there is no secret key.
 
+:func:`verify` also checks the rows the chain describes: every row of an
+audited table (users, roles, patients, measurements, labs, prior exposure,
+plans, sign-offs, administrations) must still hold what its audit rows say it
+became (their ``new`` values, folded in order), no such row may exist without
+an audit row (inserted behind the program's back) and none the audit records
+may be missing (deleted).  Fields an older audit row did not record are not
+checked.  Rows without audit rows are listed one by one up to
+:data:`LIST_LIMIT` per table, then counted in one line (a bulk-loaded
+benchmark database has millions).
+
 :func:`append` must run inside the caller's ``BEGIN IMMEDIATE`` transaction
 (the one that makes the change), so the change and its audit row commit or
 vanish together, and two writers can never both extend the chain from the
@@ -73,7 +83,8 @@ def append(store: Store, login: str, action: str, entity: str, key=None, old=Non
 
 
 def verify(store: Store) -> tuple[int, list[str]]:
-    """(rows checked, problems): every broken hash, link, gap, and a head that does not match."""
+    """(audit rows checked, problems): every broken hash, link, gap, a head that does not match, and every
+    audited row that differs from its audit rows, has none, or is missing (:func:`check_rows`)."""
     problems: list[str] = []
     prev_hash = GENESIS
     expected_id = 1
@@ -82,9 +93,12 @@ def verify(store: Store) -> tuple[int, list[str]]:
     cursor = store.conn.execute(
         "SELECT id, at, login, action, entity, entity_key, old, new, prev_hash, hash FROM audit ORDER BY id")
     names = [d[0] for d in cursor.description]
+    described: list[dict] = []
     for values in cursor:
         row = dict(zip(names, values))
         count += 1
+        if row["entity"] in _ENTITIES:
+            described.append(row)
         if row["id"] != expected_id:
             problems.append(f"audit row {row['id']}: expected row {expected_id} here (a row was deleted or renumbered)")
         if row["prev_hash"] != prev_hash:
@@ -104,4 +118,219 @@ def verify(store: Store) -> tuple[int, list[str]]:
                             "(the last rows were deleted or edited)")
         if head["rows"] != count:
             problems.append(f"audit_head counts {head['rows']} rows, the table has {count}")
+    rows = check_rows(store, described)
+    if rows and count == 0:
+        problems.append("the audit is empty but the audited tables hold rows: a database loaded without the program "
+                        "(e.g. by benchmarks/bench_store.py) has no audit trail to verify")
+    problems += rows
     return count, problems
+
+
+# ------------------------------------------------------------------ the rows the chain describes
+
+LIST_LIMIT = 20  # rows of one table listed one by one per kind of problem; more are counted in one line
+_ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "signoffs", "administrations")
+_ENTITIES = frozenset(_ID_TABLES + ("roles",))  # the audit's entity names; user.add rows also describe users
+# keys of a sign-off's audit row that are not part of its ``detail`` column (nor is any ``*_override``)
+_SIGNOFF_OWN = frozenset(("plan_id", "cycle", "check", "role", "ordered", "signed_at", "override_reason"))
+
+
+def _signoff_fields(row: dict, new: dict) -> dict | None:
+    """The ``signoffs`` columns a sign-off's audit row records (``None``: a note on a sign-off, not the sign-off)."""
+    if "check" not in new:
+        return None
+    fields = {"login": row["login"], "check_kind": new["check"],
+              "detail": {k: v for k, v in new.items() if k not in _SIGNOFF_OWN and not k.endswith("_override")}}
+    for k in ("plan_id", "cycle", "role", "signed_at"):
+        if k in new:
+            fields[k] = new[k]
+    if "override_reason" in new:
+        fields["override_reason"] = new["override_reason"]
+    else:  # an audit row written before the reason was recorded on its own: the reason of an override it carries
+        reasons = [v["reason"] for k, v in sorted(new.items()) if k.endswith("_override") and isinstance(v, dict)
+                   and "reason" in v]
+        if reasons:
+            fields["override_reason"] = reasons[0]
+    return fields
+
+
+def _recorded(audit_rows: list[dict]) -> dict[str, dict]:
+    """table -> row key -> {"audit": newest audit id, "action": its action, "fields": column -> value}."""
+    state: dict[str, dict] = {t: {} for t in _ID_TABLES + ("users", "roles")}
+
+    def put(table, key, row, fields):
+        entry = state[table].setdefault(key, {"fields": {}})
+        entry["fields"].update(fields)
+        entry["audit"], entry["action"] = row["id"], row["action"]
+
+    for row in audit_rows:
+        try:
+            new = json.loads(row["new"]) if row["new"] else None
+        except ValueError:
+            continue  # an edited audit row: the chain check reports it
+        if not isinstance(new, dict):
+            continue
+        entity = row["entity"]
+        if entity == "roles":
+            login, role = new.get("login"), new.get("role")
+            if login is None or role is None:
+                continue
+            if login not in state["users"]:  # the first role of a login created its users row
+                user = {"login": login, "added_by": row["login"]}
+                if "added_at" in new:
+                    user["added_at"] = new["added_at"]
+                put("users", login, row, user)
+            put("roles", (login, role), row, {"login": login, "role": role})
+            continue
+        fields = _signoff_fields(row, new) if entity == "signoffs" else new
+        if fields is not None:
+            put(entity, row["entity_key"], row, fields)
+    return state
+
+
+def _same(recorded, found) -> bool:
+    if isinstance(recorded, bool) or isinstance(found, bool):
+        return recorded is found
+    if isinstance(recorded, (int, float)) and isinstance(found, (int, float)):
+        return recorded == found
+    return type(recorded) is type(found) and recorded == found
+
+
+class _Absent:
+    def __repr__(self):
+        return "(nothing)"
+
+
+_ABSENT = _Absent()
+
+
+def _first_difference(found, recorded, path: str):
+    """(path, found part, recorded part) of the first place two JSON values differ, or (None, None, None)."""
+    if isinstance(found, dict) and isinstance(recorded, dict):
+        for k in sorted(set(found) | set(recorded), key=str):
+            hit = _first_difference(found.get(k, _ABSENT), recorded.get(k, _ABSENT), f"{path}.{k}")
+            if hit[0] is not None:
+                return hit
+        return None, None, None
+    if isinstance(found, list) and isinstance(recorded, list) and len(found) == len(recorded):
+        for i, (a, b) in enumerate(zip(found, recorded)):
+            hit = _first_difference(a, b, f"{path}[{i}]")
+            if hit[0] is not None:
+                return hit
+        return None, None, None
+    if isinstance(found, (dict, list)) or isinstance(recorded, (dict, list)):
+        same = json.dumps(found, sort_keys=True, default=str) == json.dumps(recorded, sort_keys=True, default=str)
+    else:
+        same = _same(recorded, found)
+    return (None, None, None) if same else (path, found, recorded)
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _differences(table: str, key, entry: dict, found: dict) -> list[str]:
+    out = []
+    name = f"{table} row {_key_text(key)}"
+    for column, recorded in entry["fields"].items():
+        if column not in found:
+            continue  # a key of the audit row that is not a column (cap_override, first_user)
+        value = found[column]
+        if table == "signoffs" and column == "detail":
+            try:
+                stored = json.loads(value)
+            except (TypeError, ValueError):
+                stored = None
+            if not isinstance(stored, dict):
+                out.append(f"{name}: detail is not the JSON the sign-off wrote: {_shown(value)} "
+                           f"(changed outside chemo; audit row {entry['audit']})")
+                continue
+            for k in sorted(set(stored) | set(recorded)):
+                where, now, then = _first_difference(stored.get(k, _ABSENT), recorded.get(k, _ABSENT), f"detail.{k}")
+                if where is not None:
+                    out.append(f"{name}: {where} is {_shown(now)}, its audit row {entry['audit']} recorded "
+                               f"{_shown(then)} (changed outside chemo)")
+            continue
+        if not _same(recorded, value):
+            out.append(f"{name}: {column} is {_shown(value)}, its audit row {entry['audit']} recorded "
+                       f"{_shown(recorded)} (changed outside chemo)")
+    return out
+
+
+def _key_text(key) -> str:
+    return "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
+
+
+def _listed(table: str, kind: str, keys: list, total: int, line) -> list[str]:
+    """One line per row up to LIST_LIMIT, else one line with the count and the first keys."""
+    if total <= LIST_LIMIT:
+        return [line(k) for k in keys]
+    first = ", ".join(_key_text(k) for k in keys[:5])
+    return [f"{table}: {total:,} rows {kind} (rows {first}, ...)"]
+
+
+def check_rows(store: Store, audit_rows: list[dict]) -> list[str]:
+    """Problems of the audited tables against the audit rows that describe them (see the module text)."""
+    state = _recorded(audit_rows)
+    problems: list[str] = []
+    unaudited = "have no audit row (inserted outside chemo, or bulk-loaded without an audit trail)"
+
+    def no_audit(table):
+        return lambda k: f"{table} row {_key_text(k)}: no audit row (inserted outside chemo)"
+
+    def missing_line(table, recorded):
+        return lambda k: (f"{table} row {_key_text(k)}: missing, its audit row {recorded[k]['audit']} "
+                          f"({recorded[k]['action']}) records it (deleted outside chemo)")
+
+    for table in _ID_TABLES:
+        recorded = state[table]
+        ids = {}
+        for key in recorded:
+            try:
+                ids[int(key)] = key
+            except (TypeError, ValueError):
+                pass
+        cursor = store.conn.execute(f"SELECT * FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+                                    (json.dumps(sorted(ids)),))
+        names = [d[0] for d in cursor.description]
+        seen = set()
+        changed = []
+        for values in cursor:
+            found = dict(zip(names, values))
+            key = ids[found["id"]]
+            seen.add(key)
+            diff = _differences(table, key, recorded[key], found)
+            if diff:
+                changed.append(diff)
+        for diff in changed[:LIST_LIMIT]:
+            problems += diff
+        if len(changed) > LIST_LIMIT:
+            problems.append(f"{table}: {len(changed) - LIST_LIMIT:,} more rows differ from their audit rows")
+        gone = sorted((k for k in recorded if k not in seen), key=lambda k: (len(str(k)), str(k)))
+        problems += _listed(table, "recorded by the audit are missing (deleted outside chemo)", gone, len(gone),
+                            missing_line(table, recorded))
+        total = store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if total > len(seen):
+            extra = [r[0] for r in store.conn.execute(
+                f"SELECT id FROM {table} WHERE id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
+                (json.dumps(sorted(ids)), LIST_LIMIT + 1))]
+            problems += _listed(table, unaudited, extra, total - len(seen), no_audit(table))
+
+    for table, columns, key_of in (("users", "login, added_at, added_by", lambda r: r["login"]),
+                                   ("roles", "login, role", lambda r: (r["login"], r["role"]))):
+        recorded = state[table]
+        rows = store.query(f"SELECT {columns} FROM {table} ORDER BY {columns.split(',')[0]}")
+        seen, extra = set(), []
+        for found in rows:
+            key = key_of(found)
+            if key not in recorded:
+                extra.append(key)
+                continue
+            seen.add(key)
+            problems += _differences(table, key, recorded[key], found)
+        gone = [k for k in recorded if k not in seen]
+        problems += _listed(table, "recorded by the audit are missing (deleted outside chemo)", gone, len(gone),
+                            missing_line(table, recorded))
+        problems += _listed(table, unaudited, extra, len(extra), no_audit(table))
+    return problems

@@ -287,7 +287,7 @@ def readiness(mrn, as_of, db_path, as_json):
             click.echo("  RECALCULATE doses: " + "; ".join(result.recalculate_reasons))
         for w in result.warnings:
             click.echo(f"  WARNING {w}")
-        click.echo("READY" if result.ready else "NOT READY")
+        click.echo(result.verdict())
     if not result.ready:
         raise click.exceptions.Exit(1)
 
@@ -338,9 +338,12 @@ def user_list(db_path, as_json):
 @click.argument("mrn")
 @click.option("--cycle", type=int, required=True)
 @click.option("--check", type=click.Choice(["dose", "readiness"]), required=True)
-@click.option("--override-reason", default=None, help="Pharmacist's reason to pass the cap (goes to the audit log).")
-@click.option("--dose-level", type=int, default=0, show_default=True,
-              help="Dose level of every drug: 0 full dose, -1 one step down (dose check only).")
+@click.option("--override-reason", default=None,
+              help="Pharmacist's reason to sign off past the cap, a weight that calls for recalculation or a "
+                   "dose-modification band (goes to the audit log, with what it overrode).")
+@click.option("--dose-level", "dose_level", multiple=True, metavar="L|DRUG=L",
+              help="Dose level (dose check only): 0 full dose (default), -1 one step down, for every drug, or "
+                   "DRUG=LEVEL for one drug (repeatable): --dose-level doxorubicin=-2.")
 @db_option
 @user_option
 @json_option
@@ -349,7 +352,7 @@ def signoff(mrn, cycle, check, override_reason, dose_level, db_path, user, as_js
 
     actor = _actor(user)
     with _open(db_path) as store:
-        row = sign(store, actor, mrn, cycle, check, override_reason=override_reason, dose_level=dose_level)
+        row = sign(store, actor, mrn, cycle, check, override_reason=override_reason, dose_level=tuple(dose_level))
     if as_json:
         emit_json({"cycle": row["cycle"], "check": row["check_kind"], "user": row["login"], "role": row["role"],
                    "signed_at": row["signed_at"], "override_reason": row["override_reason"], "detail": row["detail"]})
@@ -361,13 +364,20 @@ def signoff(mrn, cycle, check, override_reason, dose_level, db_path, user, as_js
                    f"{d['cap_mg_m2']:g} mg/m² ({d['model']})")
         for dose in d["doses"]:
             click.echo(f"  day {dose['day']:>2}  {dose['drug']:<12} {dose['dose_mg']:g} mg ({dose['level']})")
-        if override_reason:
-            click.echo(f"  CAP OVERRIDE recorded: {override_reason}")
+        labels = {"cap": "CAP OVERRIDE", "recalculate": "RECALCULATE OVERRIDE",
+                  "modification": "DOSE-MODIFICATION OVERRIDE"}
+        for kind in d.get("overrides", []):
+            click.echo(f"  {labels.get(kind, kind.upper() + ' OVERRIDE')} recorded: {override_reason}")
+        if override_reason and not d.get("overrides"):
+            click.echo(f"  no override was needed: nothing overridden (reason kept: {override_reason})")
 
 
 @click.command(help=_help(
     "Record the signed-off doses of one day of a cycle, or of every day when --day is not given (a nurse). "
-    "Refused without both sign-offs, or when the cumulative cap would be passed without a pharmacist's override."))
+    "Refused without both sign-offs, while a readiness gate does not pass at the time given, while a dose of an "
+    "earlier cycle is not given, while a dose-modification band applies that the sign-off did not meet or "
+    "override, or when the cumulative cap would be passed without a pharmacist's cap override. The BSA stored "
+    "with each dose is the patient's BSA that day."))
 @click.argument("mrn")
 @click.option("--cycle", type=int, required=True)
 @click.option("--day", type=int, default=None)
@@ -417,12 +427,19 @@ def cumulative(mrn, db_path, as_json):
 
 # ------------------------------------------------------------------ audit
 
+AUDIT_PRINT_LIMIT = 50  # problem lines `audit verify` prints; --json gives them all
+
+
 @click.group(help=_help("The audit trail."))
 def audit():
     pass
 
 
-@audit.command("verify", help="Check the audit hash chain and the database file.\n\n"
+@audit.command("verify", help="Check the audit hash chain, that every audited row (users, roles, patients, "
+                              "measurements, labs, prior exposure, plans, sign-offs, administrations) still holds "
+                              "what its audit rows recorded and that none was added or deleted outside chemo, "
+                              "and the database file.\n\n"
+                              "Prints one line per problem (at most 50, then a count).\n\n"
                               "Exit codes: 0 intact; 1 an edited, deleted or reordered row (or a damaged file); "
                               "3 database unusable.")
 @db_option
@@ -437,8 +454,10 @@ def audit_verify(db_path, as_json):
     if as_json:
         emit_json({"intact": not problems, "rows": count, "problems": problems})
     else:
-        for p in problems:
+        for p in problems[:AUDIT_PRINT_LIMIT]:
             click.echo(p)
+        if len(problems) > AUDIT_PRINT_LIMIT:
+            click.echo(f"... and {len(problems) - AUDIT_PRINT_LIMIT} more problems (--json lists them all)")
         click.echo(f"audit: {count} rows, " + ("intact" if not problems else f"{len(problems)} problems: NOT intact"))
     if problems:
         raise click.exceptions.Exit(1)

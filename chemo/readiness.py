@@ -36,7 +36,7 @@ from .store import Store, now_local
 
 STATUSES = ("pass", "fail", "missing", "stale")
 REL_EPSILON = 1e-9
-_LEADING_NUMBER = re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)\s*")
+_LEADING_NUMBER = re.compile(r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\s*")
 
 
 @frozen
@@ -91,8 +91,23 @@ class ReadinessReport:
     def ready(self) -> bool:
         return bool(self.gates) and all(g.status == "pass" for g in self.gates)
 
+    @property
+    def modification_applies(self) -> bool:
+        return bool(self.suggestions)
+
+    def verdict(self) -> str:
+        """``READY``, ``NOT READY``, or READY with the dose modifications that apply named."""
+        word = "READY" if self.ready else "NOT READY"
+        if not self.suggestions:
+            return word
+        shown = "; ".join(f"{s.drug} {'do not give' if s.give == 0 else f'give {s.give * 100:g} %'}"
+                          for s in self.suggestions)
+        return (f"{word}: DOSE MODIFICATION APPLIES ({shown}): the dose sign-off is refused at a higher dose "
+                "level unless overridden")
+
     def as_json(self) -> dict:
-        return {"ready": self.ready, "mrn": self.mrn, "regimen": self.regimen_id, "as_of": self.as_of,
+        return {"ready": self.ready, "verdict": self.verdict(), "modification_applies": self.modification_applies,
+                "mrn": self.mrn, "regimen": self.regimen_id, "as_of": self.as_of,
                 "gates": [g.as_json() for g in self.gates], "recalculate": self.recalculate,
                 "recalculate_reasons": list(self.recalculate_reasons), "recalculate_source": self.recalculate_source,
                 "modifications": [s.as_json() for s in self.suggestions], "warnings": list(self.warnings)}
@@ -260,9 +275,10 @@ def _gate(ctx: _Context, threshold) -> Gate:
     src = threshold.source
     try:
         value = ctx.value(threshold.analyte)
-    except ChemoError as exc:  # e.g. an adult-only equation for an under-18 patient
+    except (ChemoError, ValueError) as exc:  # e.g. an adult-only equation for an under-18 patient
+        why = exc.message if isinstance(exc, ChemoError) else str(exc)
         return Gate(threshold.analyte, "missing", None, described,
-                    f"{analyte.name}: cannot be evaluated: {exc.message}", src)
+                    f"{analyte.name}: cannot be evaluated: {why}", src)
     if value is None or value.q is None:
         why = value.method if value is not None else f"no {analyte.name} result"
         return Gate(threshold.analyte, "missing", None, described,
@@ -285,7 +301,13 @@ def _gate(ctx: _Context, threshold) -> Gate:
         limit = f"{bound.uln_multiple:g} × ULN"
     else:
         number, _ = bound_number(bound)
-        converted = in_bound_unit(analyte, value.q, bound)
+        try:
+            converted = in_bound_unit(analyte, value.q, bound)
+        except (ValueError, ChemoError) as exc:
+            why = exc.message if isinstance(exc, ChemoError) else str(exc)
+            return Gate(threshold.analyte, "missing", None, described,
+                        f"{analyte.name} {value.entered} cannot be compared with {bound.text}: {why}", src,
+                        value.entered, value.collected_at, value.method)
         unit = bound_unit(bound.text)
         shown = f"{_fmt(converted)} {unit}"
         ok = compare(converted, threshold.op, number)
@@ -310,7 +332,19 @@ def _gate(ctx: _Context, threshold) -> Gate:
                 value.collected_at, value.method)
 
 
-def _in_band(ctx: _Context, mod) -> Suggestion | None:
+def _in_band(ctx: _Context, mod) -> "Suggestion | Gate | None":
+    """The suggestion when the newest value lies in the band; a ``missing`` Gate when the band
+    cannot be compared with the value (whether a modification applies is then unknown)."""
+    try:
+        return _in_band_or_raise(ctx, mod)
+    except (ValueError, ChemoError) as exc:
+        why = exc.message if isinstance(exc, ChemoError) else str(exc)
+        return Gate(mod.analyte, "missing", None, mod.describe(),
+                    f"the dose-modification band {mod.describe()} cannot be compared: {why} ({mod.source})",
+                    mod.source)
+
+
+def _in_band_or_raise(ctx: _Context, mod) -> Suggestion | None:
     analyte = ctx.library.analytes[mod.analyte]
     try:
         value = ctx.value(mod.analyte)
@@ -374,9 +408,12 @@ def parse_as_of(text) -> _dt.datetime:
         return now_local()
     raw = str(text).strip()
     if len(raw) == 10:
-        day = _dt.date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
-        if day is None:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
             raise ChemoError(f"{text!r}: expected a date as YYYY-MM-DD", field="date")
+        try:
+            day = _dt.date.fromisoformat(raw)
+        except ValueError as exc:
+            raise ChemoError(f"{text!r} is not a date ({exc})", field="date") from None
         return _dt.datetime.combine(day, _dt.time(23, 59, 59))
     return parse_when(raw, "date", allow_future=True)
 
@@ -393,7 +430,9 @@ def assess(store: Store, mrn: str, as_of=None) -> ReadinessReport:
     suggestions = []
     for mod in regimen.modifications:
         s = _in_band(ctx, mod)
-        if s is not None:
+        if isinstance(s, Gate):  # a band that cannot be compared: not ready until it can
+            gates += (s,)
+        elif s is not None:
             suggestions.append(s)
     recalc, reasons, rsource = _recalculate(ctx)
     warnings = []

@@ -21,7 +21,11 @@ from .roles import ANY, REGISTRARS, require
 from .store import NotFound, Store, now_local
 
 SEXES = ("female", "male")
-_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-|–|to|\.\.)\s*(\d+(?:\.\d+)?)\s*(.*)$")
+_RANGE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:-|–|to|\.\.)\s*([0-9]+(?:\.[0-9]+)?)\s*(.*)$")
+# ASCII digits only (``\d`` would take full-width and other Unicode digits)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+                       r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
 CLOCK_SKEW = _dt.timedelta(minutes=5)  # a lab time this far ahead of the clock is accepted (clocks differ)
 
 
@@ -35,10 +39,13 @@ def parse_date(text, field: str, *, allow_future: bool = False) -> _dt.date:
     if isinstance(text, _dt.date) and not isinstance(text, _dt.datetime):
         day = text
     else:
+        raw = str(text).strip()
+        if not _DATE.fullmatch(raw):
+            raise ChemoError(f"{text!r}: expected a date as YYYY-MM-DD", field=field)
         try:
-            day = _dt.date.fromisoformat(str(text).strip())
-        except ValueError:
-            raise ChemoError(f"{text!r}: expected a date as YYYY-MM-DD", field=field) from None
+            day = _dt.date.fromisoformat(raw)
+        except ValueError as exc:
+            raise ChemoError(f"{text!r} is not a date ({exc})", field=field) from None
     if day.year < 1900:
         raise ChemoError(f"{text!r} is before 1900", field=field)
     if not allow_future and day > _dt.date.today():
@@ -52,10 +59,12 @@ def parse_when(text, field: str, *, allow_future: bool = False) -> _dt.datetime:
         when = text
     else:
         raw = str(text).strip()
+        if not _DATETIME.fullmatch(raw):
+            raise ChemoError(f"{text!r}: expected a date-time as YYYY-MM-DDTHH:MM (or a date)", field=field)
         try:
             when = _dt.datetime.fromisoformat(raw)
-        except ValueError:
-            raise ChemoError(f"{text!r}: expected a date-time as YYYY-MM-DDTHH:MM (or a date)", field=field) from None
+        except ValueError as exc:
+            raise ChemoError(f"{text!r} is not a date-time ({exc})", field=field) from None
     if when.tzinfo is not None:
         when = when.astimezone().replace(tzinfo=None)  # stored as local clinic time
     when = when.replace(microsecond=0)
@@ -189,7 +198,8 @@ def parse_lab(analyte_ref: str, value_text: str, uln_text: str | None = None, ra
         low_text = f"{match.group(1)} {match.group(3)}".strip()
         high_text = f"{match.group(2)} {match.group(3)}".strip()
         if not match.group(3).strip():
-            low_text, high_text = _with_unit(low_text, value_text), _with_unit(high_text, value_text)
+            low_text = _with_unit(low_text, value_text, analyte, "range", range_text)
+            high_text = _with_unit(high_text, value_text, analyte, "range", range_text)
         low, _ = convert_lab(analyte, low_text, "range", check_plausible=False)
         high, high_unit = convert_lab(analyte, high_text, "range", check_plausible=False)
         if high_unit != unit or low >= high:
@@ -198,28 +208,49 @@ def parse_lab(analyte_ref: str, value_text: str, uln_text: str | None = None, ra
             uln_text = high_text
     uln = None
     if uln_text is not None:
-        uln_text = _with_unit(str(uln_text), value_text)
+        uln_text = _with_unit(str(uln_text), value_text, analyte, "uln")
         uln, uln_unit = convert_lab(analyte, uln_text, "uln", check_plausible=False)
         if uln_unit != unit:
             raise LabError(f"{uln_text!r} does not fit the value's unit {unit}", field="uln")
         if uln <= 0:
             raise LabError(f"{uln_text!r}: an upper limit of normal must be more than 0", field="uln")
+        low, high = (analyte.value_in(b, analyte.unit) for b in analyte.plausible)
+        if not low <= uln <= high + 1e-12:
+            raise LabError(f"{analyte.id}: an upper limit of normal of {uln_text!r} (= {uln:.4g} {unit}) is outside "
+                           f"the possible range {low:g}-{high:g} {unit}: check the number and its unit", field="uln")
     return {"analyte": analyte.id, "value_text": str(value_text), "value": value, "unit": unit,
             "uln_text": uln_text, "uln": uln, "range_text": range_text}
 
 
-def _with_unit(text: str, value_text: str) -> str:
-    """A bare number (``--uln 40``) takes the unit of the value it goes with."""
-    from .units import split_number
+def _with_unit(text: str, value_text: str, analyte, field: str = "uln", shown: str | None = None) -> str:
+    """A bare number (``--uln 40``) takes the value's unit only where that cannot be a different unit:
+    for an analyte without mass/substance conversions whose value is written in the analyte's own
+    unit (ALT ``60 U/L`` with ``--uln 40``).  Bilirubin, creatinine and haemoglobin (mg/dL or µmol/L,
+    g/dL or mmol/L) need the unit written: a lab's "21" is µmol/L as often as not."""
+    from .units import parse_quantity, split_number
 
+    what = "upper limit of normal" if field == "uln" else "reference range"
+    shown = text if shown is None else shown
     try:
         number, unit = split_number(text)
     except UnitError as exc:
-        raise LabError(exc.message, field="uln") from None
+        raise LabError(exc.message, field=field) from None
     if unit.strip():
         return text
-    _, value_unit = split_number(value_text)
-    return f"{text.strip()} {value_unit.strip()}" if value_unit.strip() else text
+    if analyte.conversions:
+        raise LabError(f"{analyte.id}: {shown!r} has no unit: write the unit of the {what} (e.g. '{number:g} "
+                       f"{analyte.unit}' or in the unit the lab reports), since {analyte.name} is reported in more "
+                       "than one unit", field=field)
+    try:
+        _, value_unit = split_number(value_text)
+        same = bool(value_unit.strip()) and parse_quantity(value_text).units == parse_quantity(
+            f"1 {analyte.unit}").units
+    except UnitError:
+        same = False
+    if not same:
+        raise LabError(f"{analyte.id}: {shown!r} has no unit, and the value {value_text!r} is not written in "
+                       f"{analyte.unit}: write the unit of the {what} (e.g. '{number:g} {analyte.unit}')", field=field)
+    return f"{text.strip()} {value_unit.strip()}"
 
 
 def convert_lab(analyte, text: str, field: str, *, check_plausible: bool = True) -> tuple[float, str]:

@@ -84,12 +84,13 @@ def add_user(store: Store, actor: str, login: str, role: str) -> dict:
             require(store, actor, ("pharmacist",), "adding a user")
         if role in roles_of(store, login):
             raise ChemoError(f"{login!r} already has the role {role}", field="role")
+        new = {"login": login, "role": role, "first_user": empty}
         if store.one("SELECT login FROM users WHERE login = ?", (login,)) is None:
+            new["added_at"] = now_local().isoformat()  # the users row, checked by audit.verify with its added_by
             store.conn.execute("INSERT INTO users (login, added_at, added_by) VALUES (?, ?, ?)",
-                               (login, now_local().isoformat(), actor))
+                               (login, new["added_at"], actor))
         store.conn.execute("INSERT INTO roles (login, role) VALUES (?, ?)", (login, role))
-        audit.append(store, actor, "user.add", "roles", login, None,
-                     {"login": login, "role": role, "first_user": empty})
+        audit.append(store, actor, "user.add", "roles", login, None, new)
     return {"login": login, "role": role, "first_user": empty}
 
 

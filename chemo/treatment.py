@@ -6,13 +6,25 @@
   anthracycline dose past the regimen's cap, unless the pharmacist records an
   override with a reason (it goes into the audit log).
   Also refused while the weight calls for a recalculation (changed by the
-  library's threshold from the plan's dosing weight, or too old), unless
-  overridden the same way.
+  library's threshold from the plan's dosing weight, or too old), and while a
+  dose-modification band of the regimen applies (readiness's suggestions) and
+  the sign-off's dose level of that drug gives more than the band allows (or
+  the band says do not give), unless overridden the same way.  Each override
+  is recorded as what it covered: ``overrides`` in the sign-off's detail
+  (``cap``, ``recalculate``, ``modification``) and its own audit entry.
 * The **readiness check** (a nurse): refused while the readiness gates are not all ``pass``.
 * The two checks of one cycle need two different people.
 * An **administration** (a nurse) records the signed-off doses of a day (or of
-  every day of the cycle): refused without both sign-offs, or when the cap
-  would be passed and the dose sign-off carries no override.
+  every day of the cycle): refused without both sign-offs; while the readiness
+  gates do not all pass at the time given (on a later day of a cycle already
+  started, a result grown too old since is accepted; a failing one never is); while a dose of an earlier cycle
+  of the plan is not given; while a modification band applies that the signed
+  dose level does not meet and the sign-off did not override; or when the cap
+  would be passed and the dose sign-off recorded no *cap* override.  The BSA
+  stored with each dose is the patient's BSA that day (the newest height and
+  weight on or before it, with the plan's formula), so the cumulative dose is
+  counted as mg given ÷ BSA on that day; the dose given is the one signed off.
+  No minimum interval between cycles is enforced (no sourced window).
 
 Each of these runs in one ``BEGIN IMMEDIATE`` transaction: all checks, the
 rows and their audit rows commit together, or nothing is written.
@@ -52,6 +64,85 @@ class RecalculateRefused(Refusal):
 
 class SignoffMissing(Refusal):
     """An administration without both sign-offs (exit 1)."""
+
+
+class ModificationRefused(Refusal):
+    """A dose sign-off or administration above a dose-modification band that applies (exit 1)."""
+
+
+class OutOfOrder(Refusal):
+    """An administration while a dose of an earlier cycle is not given (exit 1)."""
+
+
+OVERRIDE_KINDS = ("cap", "recalculate", "modification")
+FRACTION_EPSILON = 1e-9
+
+
+def _band_findings(regimen, dose_level, suggestions, library) -> list[dict]:
+    """The modification bands (readiness suggestions) the dose level does not meet.
+
+    A band is met when the drug's level gives at most the band's fraction (the
+    fraction :func:`chemo.dose.level_factor` gives); a band of 0 % (do not
+    give) is never met.  Each finding names the lab value, the band, its source
+    and the level that would meet it (or that none does).
+    """
+    from .dose import _levels, level_factor
+    from .errors import ChemoError as _Err
+
+    if not suggestions:
+        return []
+    levels = _levels(regimen, dose_level, library)
+    findings = []
+    for s in suggestions:
+        line = regimen.line(s.drug)
+        drug = library.drugs.get(s.drug)
+        if line is None or drug is None:  # not a drug line of this regimen: nothing this sign-off sets
+            continue
+        level = levels.get(s.drug, 0)
+        fraction = level_factor(drug, level, line.daily)[0]
+        if s.give > 0 and fraction <= s.give + FRACTION_EPSILON:
+            continue
+        action = "do not give" if s.give == 0 else f"give at most {s.give * 100:g} %"
+        text = (f"{s.drug}: {s.analyte} {s.value} is in the band {s.band} ({action}; {s.source}), "
+                f"and this sign-off gives {fraction * 100:g} % (level {level})")
+        if s.give == 0:
+            text += "; no dose level satisfies a band that says do not give"
+            suggestion = None
+        else:
+            suggestion, lowest = None, (fraction, level)
+            step = 0
+            while True:
+                try:
+                    f = level_factor(drug, step, line.daily)[0]
+                except _Err:
+                    break
+                lowest = (f, step)
+                if f <= s.give + FRACTION_EPSILON:
+                    suggestion = step
+                    break
+                step -= 1
+            if suggestion is not None:
+                text += f"; sign off with --dose-level {s.drug}={suggestion} ({lowest[0] * 100:g} %)"
+            else:
+                text += (f"; no dose level of {s.drug} reaches {s.give * 100:g} % (the lowest is "
+                         f"{lowest[0] * 100:g} % at level {lowest[1]}): a further reduction is a prescriber's decision")
+        findings.append({"drug": s.drug, "analyte": s.analyte, "value": s.value, "band": s.band, "give_pct": s.give * 100,
+                         "source": s.source, "level": level, "level_pct": fraction * 100,
+                         "satisfied_by_level": suggestion, "finding": text})
+    return findings
+
+
+def _signoff_overrides(store: Store, signoff_row: dict, detail: dict) -> list:
+    """What the dose sign-off's override covered; for rows written before ``overrides`` was kept,
+    what its audit row recorded."""
+    if "overrides" in detail:
+        return list(detail["overrides"])
+    if not signoff_row["override_reason"]:
+        return []
+    row = store.one("SELECT new FROM audit WHERE entity = 'signoffs' AND entity_key = ? ORDER BY id LIMIT 1",
+                    (str(signoff_row["id"]),))
+    new = json.loads(row["new"]) if row and row["new"] else {}
+    return [k for k in OVERRIDE_KINDS if new.get(f"{k}_override")]
 
 
 def _cycle_number(plan: dict, cycle) -> int:
@@ -156,6 +247,10 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
                         finding + "; record a new weight ('chemo measure') and start a new plan ('chemo plan start'), "
                         "or sign off with --override-reason", field="weight")
                 audit_new["recalculate_override"] = {"reason": override_reason, "by": actor, "finding": finding}
+            if isinstance(dose_level, (list, tuple)):  # as typed: ("-1",) or ("doxorubicin=-2",)
+                from .dose import parse_dose_levels
+
+                dose_level = parse_dose_levels(dose_level, regimen, library, field="dose-level")
             body = plan_body(plan, regimen)
             doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=dose_level)
             dose_rows = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg, "calculated_mg": round(a.calculated_mg, 4),
@@ -167,10 +262,23 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
             audit_new.update(detail)
             if ordered is not None:
                 audit_new["ordered"] = ordered
+            bands = _band_findings(regimen, dose_level, weight.suggestions, library)
+            if bands:
+                if override_reason is None:
+                    raise ModificationRefused(
+                        f"cycle {cycle}: a dose modification applies: " + "; ".join(b["finding"] for b in bands)
+                        + "; or a pharmacist may sign off with --override-reason", field="dose-level")
+                audit_new["modification_override"] = {"reason": override_reason, "by": actor,
+                                                      "findings": [b["finding"] for b in bands]}
+                detail["modification_bands"] = [[b["drug"], b["band"], b["give_pct"]] for b in bands]
             if cap.finding:
                 if override_reason is None:
                     raise CapRefused(cap.finding + "; a pharmacist may sign off with --override-reason", field="cycle")
                 audit_new["cap_override"] = {"reason": override_reason, "by": actor, "finding": cap.finding}
+            detail["overrides"] = [k for k in OVERRIDE_KINDS if f"{k}_override" in audit_new]
+            audit_new["overrides"] = detail["overrides"]
+            if "modification_bands" in detail:
+                audit_new["modification_bands"] = detail["modification_bands"]
         else:
             verdict = assess(store, mrn, as_of)
             if not verdict.ready:
@@ -185,13 +293,55 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
                   "detail": json.dumps(detail, ensure_ascii=False)}
         sid = store.insert("signoffs", record)
         action = ("signoff.cap-override" if audit_new.get("cap_override")
-                  else "signoff.recalculate-override" if audit_new.get("recalculate_override") else f"signoff.{check}")
+                  else "signoff.recalculate-override" if audit_new.get("recalculate_override")
+                  else "signoff.modification-override" if audit_new.get("modification_override")
+                  else f"signoff.{check}")
+        audit_new.update(signed_at=record["signed_at"], override_reason=override_reason)  # checked by audit.verify
         audit.append(store, actor, action, "signoffs", sid, None, audit_new)
     return {"id": sid, **record, "detail": detail}
 
 
+def _earlier_not_given(store: Store, plan: dict, cycle: int, regimen, library) -> list[str]:
+    """Each earlier cycle of the plan with a dose not given: "cycle 1 (doxorubicin day 2, ...)"."""
+    from .cumulative import planned_doses
+    from .records import plan_body
+
+    if cycle <= 1:
+        return []
+    done = {(r["cycle"], r["day"], r["drug"]) for r in store.query(
+        "SELECT cycle, day, drug FROM administrations WHERE plan_id = ? AND cycle < ?", (plan["id"], cycle))}
+    body = None
+    out = []
+    for c in range(1, cycle):
+        signed = store.one("SELECT 1 FROM signoffs WHERE plan_id = ? AND cycle = ? AND check_kind = 'dose'",
+                           (plan["id"], c))
+        if signed is None and not any(k[0] == c for k in done):
+            out.append(f"cycle {c} (nothing given)")
+            continue
+        if body is None:
+            body = plan_body(plan, regimen)
+        doses, _ = planned_doses(store, plan, regimen, body, c)
+        missing = [f"{d['drug']} day {d['day']}" for d in doses if (c, d["day"], d["drug"]) not in done]
+        if missing:
+            out.append(f"cycle {c} ({', '.join(missing)} not given)")
+    return out
+
+
+def _bsa_on(store: Store, plan: dict, patient: dict, day) -> tuple[float, dict]:
+    """The patient's BSA on ``day``: the newest height and weight on or before it, with the plan's formula."""
+    from .bodysize import bsa_m2
+    from .records import latest_body
+
+    body = latest_body(store, patient["id"], day)
+    if body["height_cm"] is None or body["weight_kg"] is None:
+        raise Refusal(f"{patient['mrn']}: no height and weight recorded on or before {day.isoformat()}, so the BSA of "
+                      "the day of administration is unknown (record them with 'chemo measure --date')", field="at")
+    return bsa_m2(body["height_cm"], body["weight_kg"], plan["bsa_formula"]), body
+
+
 def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None = None, *, at=None) -> dict:
     from .library import load_library
+    from .readiness import assess
 
     when = parse_when(at, "at") if at else now_local()
     library = load_library()
@@ -214,7 +364,6 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
             raise Refusal(f"cycle {cycle}: the doses were signed off on another version of {regimen.path}",
                           field="regimen")
         doses = detail["doses"]
-        bsa = detail["bsa_m2"]
         if day is not None:
             if isinstance(day, bool) or not isinstance(day, int) or day < 1:
                 raise ChemoError(f"{day!r}: expected a day number", field="day")
@@ -231,20 +380,49 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
             g = given[(again[0]["day"], again[0]["drug"])]
             raise Refusal(f"cycle {cycle} day {again[0]['day']}: {again[0]['drug']} was recorded at {g['given_at']} "
                           f"by {g['given_by']}", field="day")
+        earlier = _earlier_not_given(store, plan, cycle, regimen, library)
+        if earlier:
+            raise OutOfOrder(f"cycle {cycle} cannot be given before the earlier cycles: {'; '.join(earlier)}",
+                             field="cycle")
+        verdict = assess(store, mrn, when)
+        # a later day of a cycle already started (ifosfamide d1-5, anlotinib d1-14) does not need new blood
+        # tests: a result grown too old since the cycle started counts, a result that fails never does
+        started = bool(given)
+        tolerated = {"pass", "stale"} if started else {"pass"}
+        if not verdict.gates or any(g.status not in tolerated for g in verdict.gates):
+            failing = [f"{g.analyte} {g.status}" for g in verdict.gates if g.status not in tolerated] or ["no thresholds"]
+            raise NotReady(f"cycle {cycle}: not ready at {when.isoformat(sep=' ')} ({', '.join(failing)}); "
+                           f"see 'chemo readiness {mrn} --date {when.isoformat()}'", field="cycle")
+        overrides = _signoff_overrides(store, checks["dose"], detail)
+        covered = {(b[0], b[1]) for b in detail.get("modification_bands", [])}
+        bands = [b for b in _band_findings(regimen, detail.get("dose_level", 0), verdict.suggestions, library)
+                 if (b["drug"], b["band"]) not in covered and b["drug"] in {d["drug"] for d in doses}]
+        if bands:
+            raise ModificationRefused(
+                f"cycle {cycle}: a dose modification applies now that the dose sign-off did not cover: "
+                + "; ".join(b["finding"].split("; sign off with")[0] for b in bands)
+                + "; the signed-off doses cannot be given: have the prescriber start a new plan ('chemo plan start') "
+                "and the pharmacist sign off its doses at a level that meets the band", field="cycle")
+        bsa, body = _bsa_on(store, plan, patient, when.date())
         cum = report(store, mrn)
         added = _anthracycline_mg_m2(library, cum.model, doses, bsa)
         total = cum.given_mg_m2 + added
         override = checks["dose"]["override_reason"]
-        if passes_cap(total, cum.cap_mg_m2) and not override:
+        cap_override = "cap" in overrides
+        if passes_cap(total, cum.cap_mg_m2) and not cap_override:
             raise CapRefused(f"cycle {cycle}: giving these doses takes the cumulative anthracycline dose to "
                              f"{total:.1f} mg/m², past the cap of {cum.cap_mg_m2:g} mg/m² ({cum.model}), and the dose "
-                             "sign-off has no override", field="cycle")
+                             "sign-off has no override of the cap" + (f" (its override covered: {', '.join(overrides)})"
+                                                               if overrides else ""), field="cycle")
         rows = []
         for d in doses:
             record = {"plan_id": plan["id"], "cycle": cycle, "day": d["day"], "drug": d["drug"], "dose_mg": d["dose_mg"],
                       "bsa_m2": bsa, "given_at": when.isoformat(), "given_by": actor}
             aid = store.insert("administrations", record)
             new = dict(record)
+            new["bsa_basis"] = {"height_cm": body["height_cm"], "height_on": body["height_on"],
+                                "weight_kg": body["weight_kg"], "weight_on": body["weight_on"],
+                                "formula": plan["bsa_formula"], "signed_off_bsa_m2": detail["bsa_m2"]}
             if passes_cap(total, cum.cap_mg_m2):
                 new["cap_override"] = {"reason": override, "by": checks["dose"]["login"]}
             audit.append(store, actor, "administration.add", "administrations", aid, None, new)

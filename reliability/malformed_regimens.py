@@ -205,7 +205,8 @@ def m_table_name(doc, rng):
     i = rng.choice(headers)
     old = doc.lines[i].strip()
     new = old.replace("drugs", "drug").replace("thresholds", "threshold").replace(
-        "modifications", "modification").replace("derived", "derive").replace("cumulative", "cumulatives")
+        "modifications", "modification").replace("derived", "derive").replace("cumulative", "cumulatives").replace(
+        "notes", "note")
     return f"table {old} renamed {new}", doc.replace_line(i, new)
 
 

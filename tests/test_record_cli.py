@@ -39,7 +39,7 @@ def ready(run):
     assert run("plan", "start", "M1", "doxorubicin-ifosfamide", user="pete").exit_code == 0
     for analyte, value, uln in (("hemoglobin", "12 g/dL", None), ("anc", "1200 /uL", None),
                                 ("platelets", "1.8e5 /uL", None), ("creatinine", "70 µmol/L", None),
-                                ("bilirubin", "10 µmol/L", "21"), ("alt", "20 U/L", "40"), ("ast", "20 U/L", "40"),
+                                ("bilirubin", "10 µmol/L", "21 µmol/L"), ("alt", "20 U/L", "40"), ("ast", "20 U/L", "40"),
                                 ("lvef", "60 %", None)):
         args = ["labs", "add", "M1", analyte, value] + (["--uln", uln] if uln else [])
         result = run(*args, user="nora")

@@ -426,7 +426,7 @@ def test_unknown_key_valeu(mutated):
     assert "unknown key" in unknown.message and "'value'" in unknown.message  # did you mean 'value'?
 
 
-@pytest.mark.parametrize("key", ["cycle_lenght", "Cycles", "notes"])
+@pytest.mark.parametrize("key", ["cycle_lenght", "Cycles", "note"])
 def test_unknown_top_level_key(mutated, key):
     path = mutated(DI, append=f'\n{key} = "x"\n')
     # a table header earlier in the file would swallow an appended key: put it first
