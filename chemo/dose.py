@@ -233,20 +233,18 @@ def limit_mg(drug, which: str, body: BodySize) -> tuple | None:
 
 def _over_limits(administrations, library: Library, body: BodySize) -> tuple:
     """Words for every calculated dose above its drug's plausible single or cycle limit."""
-    warnings = []
+    largest: dict[str, float] = {}
     totals: dict[str, float] = {}
     for a in administrations:
         totals[a.drug] = totals.get(a.drug, 0.0) + a.dose_mg
-    seen = set()
-    for a in administrations:
-        drug = library.drugs[a.drug]
-        single = limit_mg(drug, "single", body)
-        if single and a.dose_mg > single[0] * (1 + 1e-9) and a.drug not in seen:
-            seen.add(a.drug)
-            warnings.append(f"{a.drug}: {a.dose_mg:g} mg a day is above the largest plausible single dose "
-                            f"({single[0]:.0f} mg; {drug.limits.source}): verification will stop it")
+        largest[a.drug] = max(largest.get(a.drug, 0.0), a.dose_mg)
+    warnings = []
     for drug_id, total in totals.items():
         drug = library.drugs[drug_id]
+        single = limit_mg(drug, "single", body)
+        if single and largest[drug_id] > single[0] * (1 + 1e-9):
+            warnings.append(f"{drug_id}: {largest[drug_id]:g} mg a day is above the largest plausible single dose "
+                            f"({single[0]:.0f} mg; {drug.limits.source}): verification will stop it")
         cycle = limit_mg(drug, "cycle", body)
         if cycle and total > cycle[0] * (1 + 1e-9):
             warnings.append(f"{drug_id}: {total:g} mg per cycle is above the largest plausible cycle dose "
