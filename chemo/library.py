@@ -113,6 +113,8 @@ class Analyte:
     ambiguous: tuple  # Units refused for this analyte
     ambiguous_message: str | None
     deindexed_unit: str | None
+    uln_range: tuple | None = None  # (low, high) Quantities: an upper limit of normal outside it is a mistake
+    uln_source: str | None = None
 
     def value_in(self, q, unit: str) -> float:
         """``q`` as a number of the written ``unit``, across mass and substance
@@ -340,7 +342,7 @@ def _read_analytes(doc: Table) -> dict:
         if not (t and t.ok):
             continue
         t.allow("name", "aliases", "unit", "plausible", "conversions", "ambiguous",
-                "ambiguous_message", "deindexed_unit")
+                "ambiguous_message", "deindexed_unit", "uln")
         name, unit = t.text("name"), t.text("unit")
         conversions = []
         for c in t.tables("conversions"):
@@ -358,6 +360,17 @@ def _read_analytes(doc: Table) -> dict:
         if ambiguous:
             t.text("ambiguous_message")
         deindexed = t.text("deindexed_unit", required=False)
+        uln_range = uln_source = None
+        ut = t.table("uln", required=False)
+        if ut and ut.ok:
+            ut.allow("range", "source")
+            texts = ut.texts("range", required=True)
+            pair = [ut.quantity(f"range[{i + 1}]", None, value=v) for i, v in enumerate(texts)]
+            uln_source = ut.text("source")
+            if len(pair) != 2:
+                ut.problem("expected [low, high]", at="range")
+            elif None not in pair:
+                uln_range = tuple(pair)
         if not (name and unit) or len(bounds) != 2 or None in bounds:
             if len(plausible) != 2:
                 t.problem("expected [low, high]", at="plausible")
@@ -367,10 +380,14 @@ def _read_analytes(doc: Table) -> dict:
             id=aid, name=name, aliases=tuple(a.lower() for a in t.texts("aliases")), unit=unit,
             plausible=tuple(bounds), conversions=tuple(conversions), ambiguous=tuple(ambiguous),
             ambiguous_message=t.data.get("ambiguous_message"), deindexed_unit=deindexed,
+            uln_range=uln_range, uln_source=uln_source,
         )
         for i, b in enumerate(bounds):
             if not analyte.accepts(b):
                 t.problem(f"{plausible[i]!r} does not fit the unit {unit!r}", at=f"plausible[{i + 1}]")
+        for i, b in enumerate(uln_range or ()):
+            if not analyte.accepts(b):
+                t.problem(f"{b} does not fit the unit {unit!r}", at=f"uln.range[{i + 1}]")
         if canonical is not None:
             analytes[aid] = analyte
     return analytes

@@ -218,6 +218,12 @@ def parse_lab(analyte_ref: str, value_text: str, uln_text: str | None = None, ra
         if not low <= uln <= high + 1e-12:
             raise LabError(f"{analyte.id}: an upper limit of normal of {uln_text!r} (= {uln:.4g} {unit}) is outside "
                            f"the possible range {low:g}-{high:g} {unit}: check the number and its unit", field="uln")
+        if analyte.uln_range:
+            low, high = (analyte.value_in(b, analyte.unit) for b in analyte.uln_range)
+            if not low <= uln <= high + 1e-12:
+                raise LabError(f"{analyte.id}: an upper limit of normal of {uln_text!r} (= {uln:.4g} {unit}) is "
+                               f"outside {low:g}-{high:g} {unit}, where reference ranges put it "
+                               f"({analyte.uln_source}): check the number and its unit", field="uln")
     return {"analyte": analyte.id, "value_text": str(value_text), "value": value, "unit": unit,
             "uln_text": uln_text, "uln": uln, "range_text": range_text}
 

@@ -380,6 +380,12 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
             g = given[(again[0]["day"], again[0]["drug"])]
             raise Refusal(f"cycle {cycle} day {again[0]['day']}: {again[0]['drug']} was recorded at {g['given_at']} "
                           f"by {g['given_by']}", field="day")
+        if day is not None:
+            before = sorted({d["day"] for d in detail["doses"] if d["day"] < day
+                             and not any((d["day"], d["drug"]) == (g_day, g_drug) for g_day, g_drug in given)})
+            if before:
+                raise OutOfOrder(f"cycle {cycle} day {day} cannot be given before day {before[0]} of the cycle "
+                                 f"(not yet recorded)", field="day")
         earlier = _earlier_not_given(store, plan, cycle, regimen, library)
         if earlier:
             raise OutOfOrder(f"cycle {cycle} cannot be given before the earlier cycles: {'; '.join(earlier)}",

@@ -352,7 +352,46 @@ def test_later_days_of_a_started_cycle_accept_results_grown_old_but_not_a_failin
     signoff(store, NURSE, "L1", 1, "readiness", as_of=now - dt.timedelta(days=12, hours=23))
     administer(store, NURSE, "L1", 1, 1, at=(now - dt.timedelta(days=12, hours=22)).isoformat())
     assert next(g for g in assess(store, "L1", now - dt.timedelta(days=8)).gates if g.analyte == "anc").status == "stale"
+    for day in (2, 3, 4):  # the days of a cycle are recorded in order
+        administer(store, NURSE, "L1", 1, day, at=(now - dt.timedelta(days=13 - day, hours=1)).isoformat())
     administer(store, NURSE, "L1", 1, 5, at=(now - dt.timedelta(days=8)).isoformat())  # 5-day-old results: accepted
     add_lab(store, NURSE, "L1", "anc", "0.3 10^9/L", at=now - dt.timedelta(days=7))
     with pytest.raises(NotReady, match="anc fail"):
         administer(store, NURSE, "L1", 1, 6, at=(now - dt.timedelta(days=6)).isoformat())
+
+
+def test_a_later_day_of_a_cycle_waits_for_the_earlier_days(store):
+    """PLD + ifosfamide + anlotinib: day 3 cannot be recorded before days 1 and 2."""
+    from chemo.demo import GOOD
+    from chemo.treatment import OutOfOrder
+
+    add_patient(store, PRESCRIBER, mrn="D1", name="Synthetic D1", sex="female", born="1970-05-01", height="170 cm",
+                weight="70 kg")
+    start_plan(store, PRESCRIBER, "D1", "pld-ifosfamide-anlotinib")
+    for analyte, (value, uln) in GOOD.items():
+        add_lab(store, NURSE, "D1", analyte, value, uln=uln)
+    signoff(store, PHARMACIST, "D1", 1, "dose")
+    signoff(store, NURSE, "D1", 1, "readiness")
+    before = counts(store)
+    with pytest.raises(OutOfOrder, match="day 3 cannot be given before day 1"):
+        administer(store, NURSE, "D1", 1, 3)
+    assert counts(store) == before
+    administer(store, NURSE, "D1", 1, 1)
+    administer(store, NURSE, "D1", 1, 2)
+    administer(store, NURSE, "D1", 1, 3)
+
+
+@pytest.mark.parametrize("analyte,value,uln", [
+    ("alt", "500 U/L", "400 U/L"),        # the value typed as its ULN: 500 would pass as 1.25 × ULN
+    ("bilirubin", "4.5 mg/dL", "12 mg/dL"),
+    ("creatinine", "1.0 mg/dL", "10 mg/dL"),
+])
+def test_an_upper_limit_of_normal_outside_reference_ranges_is_refused(analyte, value, uln):
+    """ALT 500 U/L is about 12 × a usual ULN of 40: a ULN of 400 would turn a failing liver test into a pass."""
+    with pytest.raises(LabError, match="where reference ranges put it"):
+        parse_lab(analyte, value, uln_text=uln)
+
+
+def test_a_usual_upper_limit_of_normal_is_accepted_in_either_unit():
+    assert parse_lab("bilirubin", "1.0 mg/dL", uln_text="21 µmol/L")["uln"] == pytest.approx(21 / 17.1)
+    assert parse_lab("alt", "30 U/L", uln_text="40 U/L")["uln"] == 40
