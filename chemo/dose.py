@@ -301,7 +301,7 @@ def parse_dose_levels(parts, regimen: Regimen, library: Library | None = None, f
     return {line.drug: per.get(line.drug, base or 0) for line in regimen.drugs}
 
 
-def _levels(regimen: Regimen, dose_level, library: Library) -> dict:
+def levels_by_drug(regimen: Regimen, dose_level, library: Library) -> dict:
     """``dose_level`` as {drug: level}: one int for every drug, or a mapping for some
     (drug ids or the library's aliases: ``{"ADM": -1}``)."""
     def whole(value, where):
@@ -333,7 +333,7 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
     library = library or load_library()
     if isinstance(cycle, bool) or not isinstance(cycle, int) or not 1 <= cycle <= regimen.cycles:
         raise DoseError(f"{cycle!r}: {regimen.id} has cycles 1-{regimen.cycles}", field="cycle")
-    levels = _levels(regimen, dose_level, library)
+    levels = levels_by_drug(regimen, dose_level, library)
     rounding = library.rounding
     administrations = []
     calculated_by_drug: dict[str, dict[int, float]] = {}

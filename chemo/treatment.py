@@ -78,7 +78,7 @@ OVERRIDE_KINDS = ("cap", "recalculate", "modification")
 FRACTION_EPSILON = 1e-9
 
 
-def _band_findings(regimen, dose_level, suggestions, library) -> list[dict]:
+def band_findings(regimen, dose_level, suggestions, library) -> list[dict]:
     """The modification bands (readiness suggestions) the dose level does not meet.
 
     A band is met when the drug's level gives at most the band's fraction (the
@@ -86,12 +86,12 @@ def _band_findings(regimen, dose_level, suggestions, library) -> list[dict]:
     give) is never met.  Each finding names the lab value, the band, its source
     and the level that would meet it (or that none does).
     """
-    from .dose import _levels, level_factor
+    from .dose import level_factor, levels_by_drug
     from .errors import ChemoError as _Err
 
     if not suggestions:
         return []
-    levels = _levels(regimen, dose_level, library)
+    levels = levels_by_drug(regimen, dose_level, library)
     findings = []
     for s in suggestions:
         line = regimen.line(s.drug)
@@ -262,7 +262,7 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
             audit_new.update(detail)
             if ordered is not None:
                 audit_new["ordered"] = ordered
-            bands = _band_findings(regimen, dose_level, weight.suggestions, library)
+            bands = band_findings(regimen, dose_level, weight.suggestions, library)
             if bands:
                 if override_reason is None:
                     raise ModificationRefused(
@@ -401,7 +401,7 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
                            f"see 'chemo readiness {mrn} --date {when.isoformat()}'", field="cycle")
         overrides = _signoff_overrides(store, checks["dose"], detail)
         covered = {(b[0], b[1]) for b in detail.get("modification_bands", [])}
-        bands = [b for b in _band_findings(regimen, detail.get("dose_level", 0), verdict.suggestions, library)
+        bands = [b for b in band_findings(regimen, detail.get("dose_level", 0), verdict.suggestions, library)
                  if (b["drug"], b["band"]) not in covered and b["drug"] in {d["drug"] for d in doses}]
         if bands:
             raise ModificationRefused(

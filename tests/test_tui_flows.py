@@ -114,6 +114,13 @@ async def test_ten_fold_error_is_stopped_and_a_correct_order_is_signed(make, dem
         await pilot.pause()
         assert screen.signed
         assert "signed off by demo-pharmacist (pharmacist)" in screen_text(app)
+        # signed: the ordered doses and the level are read-only (no [HARD STOP] under [SIGNED])
+        assert all(field.disabled for field in screen.query("PasteInput"))
+        assert screen.query_one("#dose-level").disabled
+        await pilot.press("0")
+        await pilot.pause()
+        assert screen.query_one("#order-0").value == f"{first.dose_mg:g} mg"
+        assert "[HARD STOP]" not in screen_text(app) and "[SIGNED]" in screen_text(app)
     assert _signoffs(demo_db, "DEMO-001") == [{"cycle": 1, "check_kind": "dose", "login": PHARMACIST}]
     actions = _audit_actions(demo_db)
     assert actions[-1] == "signoff.dose"  # one row: the sign-off and the ordered lines together

@@ -96,6 +96,44 @@ class Readiness:
     suggestions: tuple  # one line each
     warnings: tuple
     signed_by: str | None
+    modifications: tuple = ()  # "doxorubicin give 50 %": the dose-modification bands that apply
+
+
+def modification_words(suggestion) -> str:
+    """``doxorubicin give 50 %`` (or ``do not give``): a readiness suggestion in a few words."""
+    action = "do not give" if suggestion.give == 0 else f"give {suggestion.give * 100:g} %"
+    return f"{suggestion.drug} {action}"
+
+
+@frozen
+class SignProblem:
+    """Why the engine will refuse (or refused) a dose sign-off, and what the pharmacist can do in the TUI."""
+
+    kind: str  # cap, recalculate, modification, other
+    finding: str  # the engine's words
+    level: str | None = None  # the dose level the engine names ("doxorubicin=-2"), for a modification
+    short: str | None = None  # the finding in a few words, where the screen shows the rest elsewhere
+
+
+@frozen
+class SignCheck:
+    problems: tuple  # SignProblem: each refuses the sign-off
+    bands: tuple  # (message, met at this level) for each dose-modification band that applies
+
+
+def engine_problem(exc: BaseException) -> SignProblem | None:
+    """The engine's refusal of a dose sign-off as a SignProblem; None for any other refusal."""
+    import re
+
+    from chemo.treatment import CapRefused, ModificationRefused, RecalculateRefused
+
+    kind = ("modification" if isinstance(exc, ModificationRefused) else "cap" if isinstance(exc, CapRefused)
+            else "recalculate" if isinstance(exc, RecalculateRefused) else None)
+    if kind is None:
+        return None
+    text = getattr(exc, "message", None) or str(exc)
+    named = re.findall(r"--dose-level (\S+?=-?\d+)", text)
+    return SignProblem(kind, text, ", ".join(named) or None)
 
 
 def matches(query: str, *fields: str) -> bool:
@@ -275,7 +313,8 @@ class Backend:
                           ready, None)
 
     def readiness_of(self, patient_id: int) -> str:
-        """``ready``, ``not-ready`` or ``unknown`` (the assessment could not be made).
+        """``ready``, ``ready-modify`` (ready, and a dose-modification band applies), ``not-ready``
+        or ``unknown`` (the assessment could not be made).
 
         Kept for the patient list while nothing in the database changed (SQLite's
         ``data_version`` sees other connections' commits; this one's own writes
@@ -295,7 +334,7 @@ class Backend:
         try:
             p = self.patient(patient_id)
             report = assess(self.store, p["mrn"], self.as_of())
-            status = "ready" if report.ready else "not-ready"
+            status = "not-ready" if not report.ready else "ready-modify" if report.modification_applies else "ready"
         except ChemoError:
             status = "unknown"
         self._readiness_cache[patient_id] = (status, now)
@@ -438,7 +477,11 @@ class Backend:
 
     # ------------------------------------------------------------------ dose verification
     def dose_context(self, patient_id: int, cycle: int | None = None, dose_level=0):
-        """The cycle to verify (the next one by default), dosed on the plan's dosing body size."""
+        """The cycle to verify (the next one by default), dosed on the plan's dosing body size.
+
+        A cycle whose doses are signed off is shown as signed: at the dose level
+        the sign-off recorded, with the doses it recorded (its ``detail``).
+        """
         from .verify_model import DoseContext
 
         p = self.patient(patient_id)
@@ -451,13 +494,70 @@ class Backend:
             cycle = next((s.cycle for s in states if s.status != "given"), None)
             if cycle is None:
                 raise ChemoError(f"{p['mrn']}: every cycle of the plan is given", field="cycle")
-        signed = next((f"{s['login']} at {s['signed_at'].replace('T', ' ')}" for s in self._signoffs(plan["id"])
-                       if s["cycle"] == cycle and s["check_kind"] == "dose"), None)
+        row = next((s for s in self._signoffs(plan["id"]) if s["cycle"] == cycle and s["check_kind"] == "dose"), None)
+        signed, signed_doses = None, ()
+        if row is not None:
+            signed = f"{row['login']} at {row['signed_at'].replace('T', ' ')}"
+            try:
+                detail = json.loads(row["detail"] or "{}")
+            except ValueError:
+                detail = {}
+            dose_level = detail.get("dose_level", dose_level)
+            signed_doses = tuple((d["drug"], d["day"], d["dose_mg"], d.get("level")) for d in detail.get("doses", ())
+                                 if isinstance(d, dict) and {"drug", "day", "dose_mg"} <= d.keys())
         return DoseContext(
             patient_label=f"{p['name']} ({p['mrn']})", regimen=regimen, cycle=cycle, dose_level=dose_level,
-            signed=signed,
+            signed=signed, signed_doses=signed_doses, mrn=p["mrn"],
             height=f"{plan['dosing_height_cm']} cm", weight=f"{plan['dosing_weight_kg']} kg",
             formula=plan["bsa_formula"], weight_date=f"plan of {plan['start_date']}", patient_id=p["id"], plan_id=plan["id"])
+
+    def sign_check(self, context, session) -> "SignCheck":
+        """What the engine's dose sign-off will say about this cycle at this dose level, before it is tried.
+
+        The same checks as ``chemo.treatment.signoff``: a weight that calls for
+        recalculation, the dose-modification bands of the readiness
+        assessment that the level does not meet (``band_findings``) and the
+        cumulative cap (``cap_check``).  ``bands`` lists every band that
+        applies, met or not, for the screen to show before signing.
+        """
+        from chemo.readiness import assess
+        from chemo.treatment import band_findings, cap_check
+
+        p = self.patient(context.patient_id)
+        plan = self._plan(p)
+        report = assess(self.store, p["mrn"], self.as_of())
+        problems = []
+        if report.recalculate:
+            problems.append(SignProblem("recalculate", f"the doses must be recalculated: "
+                                        f"{'; '.join(report.recalculate_reasons)} ({report.recalculate_source}); record a new weight "
+                                        "('chemo measure') and start a new plan ('chemo plan start')"))
+        findings = band_findings(context.regimen, context.dose_level, report.suggestions, self.library)
+        unmet = {f["drug"] for f in findings}
+        for f in findings:
+            level = None
+            if f.get("satisfied_by_level") is not None:
+                level = self.offer_level(context, {f["drug"]: f["satisfied_by_level"]})
+            short = (f"a dose modification applies: {f['drug']} at {f['level_pct']:g} % (level {f['level']}) is "
+                     f"above the band's " + ("do not give" if not f["give_pct"] else f"{f['give_pct']:g} %"))
+            problems.append(SignProblem("modification", f"a dose modification applies: {f['finding']}", level,
+                                        short))
+        bands = tuple((s.message(), s.drug not in unmet) for s in report.suggestions)
+        doses = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg} for a in session.cycle.administrations]
+        cap = cap_check(self.store, p["mrn"], plan, context.cycle, doses, session.body.bsa_m2, self.library)
+        if cap.finding:
+            problems.append(SignProblem("cap", f"the cap stands: {cap.finding}"))
+        return SignCheck(tuple(problems), bands)
+
+    def offer_level(self, context, change: dict) -> str:
+        """The dose level typed in the level field: the current one with ``change`` ({drug: level}) applied."""
+        from .verify_model import level_text
+
+        from chemo.dose import levels_by_drug
+
+        levels = dict(levels_by_drug(context.regimen, context.dose_level, self.library))
+        levels.update(change)
+        shown = {drug: level for drug, level in levels.items() if level != 0 or drug in change}
+        return level_text(shown)
 
     def cap_problem(self, context, session) -> str | None:
         """Why the cap forbids this cycle, or None: the sign-off's own sum (``chemo.treatment.cap_check``)."""
@@ -509,14 +609,20 @@ class Backend:
             entered = g.entered or "—"
             rows.append(ReadinessRow(g.analyte, entered, threshold, age, g.status, g.message))
         failing = [r for r in rows if r.status != "pass"]
-        if report.ready:
-            words = f"READY for cycle {cycle}: every threshold passes" if cycle else "READY: every threshold passes"
+        modifications = tuple(modification_words(s) for s in report.suggestions)
+        modify = f" — DOSE MODIFICATION APPLIES ({'; '.join(modifications)})" if modifications else ""
+        for_cycle = f" for cycle {cycle}" if cycle else ""
+        if report.ready and modify:
+            words = (f"READY{modify}{for_cycle}: every threshold passes; the dose sign-off is refused above "
+                     "the band's dose")
+        elif report.ready:
+            words = f"READY{for_cycle}: every threshold passes"
         else:
             parts = ", ".join(f"{r.analyte} {r.status}" for r in failing)
-            words = f"NOT READY for cycle {cycle}: {parts}" if cycle else f"NOT READY: {parts}"
+            words = f"NOT READY{for_cycle}: {parts}" + (f"{modify.replace(' — ', '; ')}" if modify else "")
         return Readiness(p["mrn"], cycle, report.ready, tuple(rows), words, report.recalculate,
                          report.recalculate_reasons, tuple(s.message() for s in report.suggestions),
-                         report.warnings, signed_by)
+                         report.warnings, signed_by, modifications)
 
     def analytes(self) -> list[str]:
         return sorted(self.library.analytes)

@@ -15,6 +15,7 @@ STYLES = {
     "review": ("REVIEW", "bold black on yellow"),
     "hard-stop": ("HARD STOP", "bold white on red"),
     "ready": ("READY", "bold black on green"),
+    "ready-modify": ("READY·MODIFY", "bold black on yellow"),  # ready, and a dose-modification band applies
     "not-ready": ("NOT READY", "bold white on red"),
     "pass": ("PASS", "bold black on green"),
     "fail": ("FAIL", "bold white on red"),

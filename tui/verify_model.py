@@ -36,6 +36,8 @@ class DoseContext:
     patient_id: object = None
     plan_id: object = None
     signed: str | None = None  # "demo-pharmacist at 2026-06-15 10:00" when the cycle's doses are signed off
+    signed_doses: tuple = ()  # (drug, day, dose_mg, level) as the dose sign-off recorded them
+    mrn: str | None = None
 
 
 @frozen
@@ -60,6 +62,13 @@ class VerifySession:
                               self.library)
         self.cycle = calculate_cycle(context.regimen, self.body, context.cycle, context.dose_level, self.library)
         self.rows = list(self.cycle.administrations)
+        if context.signed_doses:  # a signed cycle shows the doses its sign-off recorded
+            import attrs
+
+            signed = {(drug, day): (dose, level) for drug, day, dose, level in context.signed_doses}
+            self.rows = [attrs.evolve(a, dose_mg=signed[(a.drug, a.day)][0],
+                                      level=signed[(a.drug, a.day)][1] or a.level)
+                         if (a.drug, a.day) in signed else a for a in self.rows]
         self.keys = [(a.drug, a.day) for a in self.rows]
 
     def route_paste(self, start: int, lines: list[str]) -> dict[int, str]:
@@ -155,8 +164,13 @@ def level_text(level) -> str:
     return str(level)
 
 
-def refusal(verdicts: list[RowVerdict], cap_problem: str | None) -> str | None:
-    """Why the pharmacist may not sign, in one line; None when they may."""
+def refusal(verdicts: list[RowVerdict], cap_problem=None) -> str | None:
+    """Why the pharmacist may not sign, in one line; None when they may.
+
+    ``cap_problem``: the engine's objection (a string), or the list of
+    ``backend.SignProblem`` the sign-off would refuse (the first is named)."""
+    if isinstance(cap_problem, (list, tuple)):
+        cap_problem = cap_problem[0].finding if cap_problem else None
     unread = [v for v in verdicts if v.status == UNREAD]
     if unread:
         v = unread[0]
@@ -173,3 +187,31 @@ def refusal(verdicts: list[RowVerdict], cap_problem: str | None) -> str | None:
     if cap_problem:
         return f"cannot sign: {cap_problem}"
     return None
+
+
+_CLI_OVERRIDE = re.compile(r"[;,]\s*(or\s+)?(a pharmacist may\s+)?sign off with --override-reason\s*$")
+_CLI_LEVEL = re.compile(r";\s*sign off with --dose-level \S+ \([^)]*\)")
+
+
+def cli_command(context: DoseContext) -> str:
+    """The command line that signs this cycle with an override (the TUI has none)."""
+    level = context.dose_level
+    if isinstance(level, dict):
+        levels = "".join(f" --dose-level {drug}={value}" for drug, value in level.items() if value)
+    else:
+        levels = f" --dose-level {level}" if level else ""
+    return (f"chemo signoff {context.mrn or 'MRN'} --cycle {context.cycle} --check dose{levels} "
+            "--override-reason \"...\"")
+
+
+def refused_words(problem, context: DoseContext, offer: str | None = None, *, tried: bool = False) -> str:
+    """The refusal of a dose sign-off in words: the engine's finding without its command-line advice, what the
+    pharmacist can do here (the dose level the engine names, ctrl+l), and that an override is the command line's."""
+    finding = _CLI_OVERRIDE.sub("", (getattr(problem, "short", None) or problem.finding).strip()).rstrip(" .;")
+    finding = _CLI_LEVEL.sub("", finding)
+    head = "SIGN-OFF REFUSED" if tried else "CANNOT SIGN"
+    text = f"{head}: {finding}."
+    if offer:
+        text += f" ctrl+l sets the dose level the engine names: {offer}."
+    text += " The TUI offers no override; override from the command line: " + cli_command(context)
+    return text

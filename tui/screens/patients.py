@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -22,6 +22,21 @@ from ..text import badge, one_line
 from ..widgets.titlebar import TitleBar
 
 MAX_QUERY = 64
+
+
+class SearchInput(Input):
+    """The search field: its text is selected when it takes the focus (typing replaces it), except when the
+    focus comes from a key typed on the table, which is added to the text."""
+
+    keep_cursor = False
+
+    def _on_focus(self, event: events.Focus) -> None:  # runs before Input's own handler, which selects
+        if self.keep_cursor:
+            self.keep_cursor = False
+            self.select_on_focus = False
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self.select_on_focus = True
 
 
 class PatientListScreen(Screen):
@@ -40,7 +55,7 @@ class PatientListScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Patients", "type a name or MRN; Enter opens")
-        yield Input(placeholder="search name or MRN", id="patient-search", max_length=MAX_QUERY)
+        yield SearchInput(placeholder="search name or MRN", id="patient-search", max_length=MAX_QUERY)
         yield Static("", id="patient-message", classes="message")
         yield DataTable(id="patient-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -84,7 +99,7 @@ class PatientListScreen(Screen):
             status = row.readiness if row.readiness is not None else backend.readiness_of(row.id)
             self.ready[row.id] = status
             try:
-                table.update_cell(str(row.id), "ready", badge(status, row.readiness_word))
+                table.update_cell(str(row.id), "ready", badge(status, row.readiness_word), update_width=True)
             except Exception:  # the row is filtered out of the table just now
                 pass
 
@@ -116,6 +131,20 @@ class PatientListScreen(Screen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.app.open_patient(int(event.row_key.value))
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key pressed while the table has the focus goes to the search (the table has no use for
+        it): typing always searches, and Enter then opens what the search found."""
+        table = self.query_one("#patient-table", DataTable)
+        if self.focused is not table or not event.is_printable or not event.character:
+            return
+        event.stop()
+        event.prevent_default()
+        search = self.query_one("#patient-search", SearchInput)
+        search.keep_cursor = True  # its focus event (handled later) must not select the text for replacing
+        search.focus()
+        search.cursor_position = len(search.value)
+        search.insert_text_at_cursor(event.character)
 
     def action_to_table(self) -> None:
         self.query_one("#patient-table", DataTable).focus()

@@ -103,7 +103,8 @@ class ReadinessScreen(Screen):
         for row in d.rows:
             table.add_row(Text(row.analyte), badge(row.status), Text(row.entered), Text(row.threshold), Text(row.age),
                           key=row.analyte)
-        self.query_one("#ready-badge", Badge).set("ready" if d.ready else "not-ready")
+        self.query_one("#ready-badge", Badge).set(
+            "not-ready" if not d.ready else "ready-modify" if d.modifications else "ready")
         text = Text(d.verdict_words, style="bold")
         if d.signed_by:
             text.append(f" · readiness signed by {d.signed_by}", style="italic")

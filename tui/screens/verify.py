@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from ..text import badge, one_line
-from ..verify_model import UNREAD, DoseContext, VerifySession, level_text, parse_level, refusal
+from ..verify_model import UNREAD, DoseContext, VerifySession, level_text, parse_level, refusal, refused_words
 from ..widgets.badge import Badge
 from ..widgets.inputs import MAX_INPUT, EngineValidator, PasteInput, first_failure
 from ..widgets.titlebar import TitleBar
@@ -35,10 +35,11 @@ def _mg(value: float) -> str:
 class DoseRow(Vertical):
     """One administration: day, drug, the dispensed dose; the ordered dose; its verdict and reason."""
 
-    def __init__(self, index: int, administration) -> None:
+    def __init__(self, index: int, administration, locked: bool = False) -> None:
         super().__init__(classes="dose-row")
         self.index = index
         self.a = administration
+        self.locked = locked  # the cycle is signed off: the ordered dose is read-only
 
     def label(self) -> Text:
         a = self.a
@@ -52,7 +53,8 @@ class DoseRow(Vertical):
         with Horizontal(classes="dose-line"):
             yield Static(self.label(), classes="dose-label")
             yield PasteInput(placeholder="ordered, e.g. 47 mg", id=f"order-{self.index}", classes="dose-input",
-                             validators=[EngineValidator(_check_dose, allow_empty=True)], valid_empty=True)
+                             validators=[EngineValidator(_check_dose, allow_empty=True)], valid_empty=True,
+                             disabled=self.locked)
             yield Badge(None, classes="dose-badge")
         yield Static("", classes="dose-message")
 
@@ -102,7 +104,9 @@ class VerifyScreen(Screen):
         self.signed = context.signed is not None
         self.review_acknowledged = False
         self.recheck_pending = False
-        self.cap_cache: dict = {}
+        self.check_cache: dict = {}  # dose level -> backend.SignCheck (or the message of its failure)
+        self.offer: str | None = None  # the dose level the engine names for a modification band
+        self.refused: str | None = None  # the engine's refusal of the last ctrl+s, until something changes
 
     def compose(self) -> ComposeResult:
         ctx = self.context
@@ -113,8 +117,11 @@ class VerifyScreen(Screen):
                 yield Static("Dose level ", id="verify-level-label")
                 yield Input(value=level_text(ctx.dose_level), id="dose-level", max_length=MAX_INPUT,
                             validators=[EngineValidator(self._check_level)],
-                            placeholder="0, -1, or drug=-1, drug=-2")
+                            placeholder="0, -1, or drug=-1, drug=-2", disabled=self.signed)
                 yield Static("", id="verify-level-message")
+            bands = Static("", id="verify-bands")  # the dose-modification bands that apply, when any
+            bands.display = False
+            yield bands
             with Horizontal(id="verify-summary"):
                 yield Badge("review", id="verify-overall")
                 yield Static("", id="verify-status")
@@ -123,7 +130,7 @@ class VerifyScreen(Screen):
                 yield Static(Text(f"Cannot calculate this cycle: {self.error}", style="bold"), id="verify-error")
             else:
                 for i, a in enumerate(self.session.rows):
-                    yield DoseRow(i, a)
+                    yield DoseRow(i, a, locked=self.signed)
         yield Footer()
 
     def head_text(self) -> Text:
@@ -173,33 +180,111 @@ class VerifyScreen(Screen):
         for row, verdict in zip(rows, self.verdicts):
             row.show(verdict.status, verdict.reasons, verdict.message)
         counts = {s: sum(1 for v in self.verdicts if v.status == s) for s in ("ok", "review", "hard-stop", UNREAD)}
-        self.query_one("#verify-overall", Badge).set("signed" if self.signed else self.overall)
-        why = refusal(self.verdicts, self.cap_problem())
+        problems = [] if self.signed else self.problems()
+        self.show_bands()
+        why = refusal(self.verdicts, problems)
+        overall = self.query_one("#verify-overall", Badge)
+        if self.signed:
+            overall.set("signed")
+        elif self.refused:
+            overall.set("hard-stop", "REFUSED")
+        elif problems and self.overall in ("ok", "review"):  # the lines match, but the engine would refuse
+            overall.set("hard-stop", "CANNOT SIGN")
+        else:
+            overall.set(self.overall)
         summary = (f"{counts['ok']} ok, {counts['review']} review, {counts['hard-stop'] + counts[UNREAD]} hard stop"
                    f" of {len(self.verdicts)} lines. ")
         if self.signed:
             summary += f"Signed off by {self.context.signed}." if self.context.signed else "Signed."
-        elif why:
+            self.query_one("#verify-status", Static).update(Text(summary))
+            return
+        if self.refused:
+            self.query_one("#verify-status", Static).update(Text(self.refused, style="bold"))
+            return
+        if problems and why and why.removeprefix("cannot sign: ") == problems[0].finding:
+            text = Text(summary)
+            text.append(refused_words(problems[0], self.context, self.offer), style="bold")
+            self.query_one("#verify-status", Static).update(text)
+            return
+        if why:
             summary += why[0].upper() + why[1:] + "."
         else:
             summary += "Ready to sign (ctrl+s)." if self.overall == "ok" else "Review, then sign (ctrl+s twice)."
         self.query_one("#verify-status", Static).update(Text(summary))
 
-    def cap_problem(self, fresh: bool = False) -> str | None:
-        """Why the cap forbids this cycle (None: it does not); kept per dose level while typing, fresh to sign."""
+    def sign_check(self, fresh: bool = False):
+        """What the engine's sign-off would refuse at this dose level (``backend.sign_check``), or the message of
+        its failure; kept per dose level while typing, fresh to sign."""
         if self.backend is None or self.session is None:
             return None
         key = level_text(self.context.dose_level)
-        if fresh or key not in self.cap_cache:
+        if fresh or key not in self.check_cache:
             try:
-                self.cap_cache[key] = self.backend.cap_problem(self.context, self.session)
+                self.check_cache[key] = self.backend.sign_check(self.context, self.session)
             except Exception as exc:
-                self.cap_cache[key] = one_line(exc)
-        return self.cap_cache[key]
+                self.check_cache[key] = one_line(exc)
+        return self.check_cache[key]
+
+    def problems(self, fresh: bool = False) -> list:
+        """The engine's objections to signing at this level (``backend.SignProblem``); sets the level to offer."""
+        from ..backend import SignProblem
+
+        check = self.sign_check(fresh)
+        if check is None:
+            return []
+        if isinstance(check, str):
+            return [SignProblem("other", check)]
+        offers = [p.level for p in check.problems if p.kind == "modification" and p.level]
+        self.offer = self._combine(offers) if offers else None
+        return list(check.problems)
+
+    def cap_problem(self, fresh: bool = False) -> str | None:
+        """The first of the engine's objections, in its words (None: it would sign)."""
+        problems = self.problems(fresh)
+        return problems[0].finding if problems else None
+
+    def _combine(self, offers: list[str]) -> str:
+        """Several named levels (``doxorubicin=-2``, ``ifosfamide=-1``) as one level on top of the current one."""
+        change = {}
+        for offer in offers:
+            for part in offer.split(","):
+                drug, _, value = part.strip().partition("=")
+                if value.strip().lstrip("-").isdigit():
+                    change[drug.strip()] = int(value)
+        if not change or self.backend is None:
+            return ", ".join(offers)
+        return self.backend.offer_level(self.context, change)
+
+    def show_bands(self) -> None:
+        """Each dose-modification band that applies, and whether the level shown meets it."""
+        field = self.query_one("#verify-bands", Static)
+        check = self.sign_check() if self.session is not None else None
+        bands = getattr(check, "bands", ())
+        field.display = bool(bands)
+        text = Text()
+        for message, met in bands:
+            if text:
+                text.append("\n")
+            text.append("DOSE MODIFICATION APPLIES: ", style="bold")
+            text.append(message)
+            if self.signed:
+                continue
+            text.append(" — met at this dose level" if met else " — NOT met at this dose level", style="bold")
+        field.update(text)
 
     # ------------------------------------------------------------------ dose level
     def action_focus_level(self) -> None:
-        self.query_one("#dose-level", Input).focus()
+        """The dose level field; when the engine names a level for a modification band, it is filled in."""
+        field = self.query_one("#dose-level", Input)
+        if self.signed:
+            self.app.bell()
+            self.query_one("#verify-level-message", Static).update(
+                Text("✗ this cycle is signed off: its level cannot change here", style="bold"))
+            return
+        field.focus()
+        if self.offer and field.value.strip() != self.offer:
+            field.value = self.offer
+            field.cursor_position = len(field.value)
 
     def _check_level(self, text: str) -> None:
         """Valid when the level parses and every drug of the cycle has it (the cycle is calculated)."""
@@ -227,6 +312,7 @@ class VerifyScreen(Screen):
             message.update(Text(f"✗ {one_line(exc)}", style="bold"))
             return
         self.context, self.session = context, session
+        self.refused = None
         for row, a in zip(self.query(DoseRow), self.session.rows):
             row.set_administration(a)
         labels = sorted({a.level for a in self.session.rows if not a.derived_from})
@@ -241,6 +327,7 @@ class VerifyScreen(Screen):
             return
         if isinstance(event.input, PasteInput):
             self.review_acknowledged = False
+            self.refused = None
             if not self.recheck_pending:
                 self.recheck_pending = True
                 self.call_later(self._recheck_later)
@@ -250,7 +337,7 @@ class VerifyScreen(Screen):
         self.recheck()
 
     def on_paste_input_multi_paste(self, event: PasteInput.MultiPaste) -> None:
-        if self.session is None:
+        if self.session is None or self.signed:  # a signed cycle's ordered doses are read-only
             return
         start = int(event.input.id.split("-")[1])
         placed = self.session.route_paste(start, event.lines)
@@ -276,11 +363,15 @@ class VerifyScreen(Screen):
             self.notify(why, title="Sign-off refused", severity="error", markup=False)
             status.update(Text(why[0].upper() + why[1:] + ".", style="bold"))
             return
-        why = refusal(self.verdicts, self.cap_problem(fresh=True))
+        problems = self.problems(fresh=True)
+        why = refusal(self.verdicts, problems)
         if why:
             self.app.bell()
             self.notify(why, title="Sign-off refused", severity="error", markup=False)
-            status.update(Text(why[0].upper() + why[1:] + ".", style="bold"))
+            if problems and why.removeprefix("cannot sign: ") == problems[0].finding:
+                self.refuse(refused_words(problems[0], self.context, self.offer, tried=True))
+            else:
+                status.update(Text(why[0].upper() + why[1:] + ".", style="bold"))
             return
         if self.backend is None:
             self.notify("no patient record is open: nothing to sign", severity="error", markup=False)
@@ -298,12 +389,35 @@ class VerifyScreen(Screen):
         try:
             message = self.backend.sign_pharmacist(self.context, self.session, self.texts(), self.verdicts)
         except Exception as exc:
+            from ..backend import engine_problem
+
             why = one_line(exc)
             self.app.bell()
             self.notify(why, title="Sign-off refused", severity="error", markup=False)
-            status.update(Text(f"Sign-off refused: {why}", style="bold"))
+            problem = engine_problem(exc)
+            if problem is None:
+                self.refuse(f"SIGN-OFF REFUSED: {why}")
+                return
+            if problem.level:
+                self.offer = self._combine([problem.level])
+            self.refuse(refused_words(problem, self.context, self.offer, tried=True))
             return
         self.signed = True
+        self.lock_inputs()
         self.query_one("#verify-overall", Badge).set("signed")
         status.update(Text(message, style="bold"))
         self.notify(message, title="Signed", markup=False)
+
+    def refuse(self, words: str) -> None:
+        """A refused sign-off: the overall badge says so (never a signable [OK]) and the words stay until
+        the order or the level changes."""
+        self.refused = words
+        self.query_one("#verify-overall", Badge).set("hard-stop", "REFUSED")
+        self.query_one("#verify-status", Static).update(Text(words, style="bold"))
+
+    def lock_inputs(self) -> None:
+        """A signed cycle: its ordered doses and dose level are read-only."""
+        for field in self.query(PasteInput):
+            field.disabled = True
+        self.query_one("#dose-level", Input).disabled = True
+        self.show_bands()
