@@ -25,7 +25,6 @@ from .regimen import Regimen
 from .units import Basis, Dose
 
 DEFAULT_FORMULA = "mosteller"
-FALLBACK_INCREMENTS_MG = (Decimal("1"), Decimal("0.1"))  # finer steps when an increment is too coarse
 
 
 class DoseError(ChemoError):
@@ -185,19 +184,22 @@ def level_factor(drug, level: int, regimen_dose: Dose) -> tuple[float, str, Dose
     return fraction, f"{fraction * 100:g} %", Dose(regimen_dose.amount * fraction, regimen_dose.basis, regimen_dose.text)
 
 
-def dispense(calculated_mg: float, increment_mg: float | None, tolerance: float, mode: str) -> tuple[float, float | None, str | None]:
+def dispense(calculated_mg: float, increment_mg: float | None, tolerance: float, mode: str,
+             fallback_mg: tuple | None = None) -> tuple[float, float | None, str | None]:
     """Round ``calculated_mg`` to the increment; (dose, increment used, note).
 
     Rounding never moves a dose by more than ``tolerance``: when the drug's
-    increment is too coarse for a small dose, 1 mg and then 0.1 mg are used,
-    and the note says so.
+    increment is too coarse for a small dose, the library's finer steps
+    (``[rounding] fallback``: 1 mg, then 0.1 mg) are used, and the note says so.
     """
     if increment_mg is None:
         return calculated_mg, None, None
     exact = Decimal(repr(calculated_mg))
     note = None
     first, limit = _decimal(increment_mg), exact * _decimal(tolerance)
-    for step in (first,) + FALLBACK_INCREMENTS_MG:
+    if fallback_mg is None:
+        fallback_mg = load_library().rounding.fallback_mg
+    for step in (first,) + tuple(_decimal(f) for f in fallback_mg):
         rounded = (exact / step).to_integral_value(rounding=mode) * step
         if rounded > 0 and abs(rounded - exact) <= limit:
             if step != first:
@@ -343,7 +345,8 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
         fraction, label, daily = level_factor(drug, levels[line.drug], line.daily)
         daily_by_drug[line.drug] = daily
         calculated = _amount_mg(daily, body, line.drug)  # the same every day of the line: rounded once
-        dose_mg, step, note = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode)
+        dose_mg, step, note = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode,
+                                       rounding.fallback_mg)
         for day in line.days:
             calculated_by_drug.setdefault(line.drug, {})[day] = calculated
             administrations.append(Administration(
@@ -359,7 +362,8 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
         for day in derived.days:
             calculated = calculated_by_drug[derived.from_drug][day] * derived.fraction
             if calculated not in rounded:
-                rounded[calculated] = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode)
+                rounded[calculated] = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode,
+                                               rounding.fallback_mg)
             dose_mg, step, note = rounded[calculated]
             administrations.append(Administration(
                 drug=derived.drug, day=day, route=derived.route,

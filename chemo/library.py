@@ -146,6 +146,7 @@ class Rounding:
     mode: str
     tolerance: float  # fraction
     source: str
+    fallback_mg: tuple = ()  # finer increments, in order, when a drug's own is too coarse for a small dose
 
     @property
     def decimal_mode(self) -> str:
@@ -197,12 +198,16 @@ def _read_drugs(doc: Table) -> tuple[dict, dict, Rounding | None, "Verification 
     rounding = None
     rt = doc.table("rounding")
     if rt and rt.ok:
-        rt.allow("mode", "tolerance", "source")
+        rt.allow("mode", "tolerance", "fallback", "source")
         mode = rt.text("mode", choices=tuple(ROUNDING_MODES))
         tol = rt.fraction("tolerance", high=0.25)
         src = rt.text("source")
+        steps = [rt.quantity(f"fallback[{i + 1}]", "mg", value=v) for i, v in enumerate(rt.texts("fallback"))]
+        fallback = tuple(q.to("mg").magnitude for q in steps if q is not None)
+        if any(b >= a for a, b in zip(fallback, fallback[1:])) or any(f <= 0 for f in fallback):
+            rt.problem("must be more than 0 mg and fall step by step", at="fallback")
         if mode and tol is not None and src:
-            rounding = Rounding(mode, tol, src)
+            rounding = Rounding(mode, tol, src, fallback)
     verification = None
     vt = doc.table("verification")
     if vt and vt.ok:
