@@ -141,9 +141,6 @@ class CycleDoses:
     def for_drug(self, drug: str) -> list[Administration]:
         return [a for a in self.administrations if a.drug == drug]
 
-    def on_day(self, day: int) -> list[Administration]:
-        return [a for a in self.administrations if a.day == day]
-
     def as_json(self) -> dict:
         body = self.body
         return {

@@ -269,11 +269,6 @@ class Backend:
 
         return [get_patient(self.store, p["mrn"]) for p in list_patients(self.store)]
 
-    def patient_count(self) -> int:
-        from chemo.records import list_patients
-
-        return len(list_patients(self.store))
-
     def patient(self, patient_id: int) -> dict:
         from chemo.records import get_patient
         from chemo.store import NotFound
