@@ -54,7 +54,7 @@ def row_hash(row: dict) -> str:
 
 def append(store: Store, login: str, action: str, entity: str, key=None, old=None, new=None) -> int:
     """Append one audit row (inside the caller's transaction); returns its id."""
-    if not store.conn.in_transaction:
+    if not store.in_transaction:
         raise RuntimeError("audit.append outside a transaction")  # a bug, not user input
     head = store.one("SELECT last_id, last_hash, rows FROM audit_head WHERE one = 1")
     last = store.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
@@ -71,11 +71,11 @@ def append(store: Store, login: str, action: str, entity: str, key=None, old=Non
         "prev_hash": prev,
     }
     row["hash"] = row_hash(row)
-    store.conn.execute(
+    store.execute(
         "INSERT INTO audit (id, at, login, action, entity, entity_key, old, new, prev_hash, hash) "
         "VALUES (:id, :at, :login, :action, :entity, :entity_key, :old, :new, :prev_hash, :hash)", row)
     rows = (head["rows"] if head else 0) + 1
-    store.conn.execute(
+    store.execute(
         "INSERT INTO audit_head (one, last_id, last_hash, rows) VALUES (1, ?, ?, ?) "
         "ON CONFLICT(one) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash, "
         "rows = excluded.rows", (row["id"], row["hash"], rows))
@@ -90,12 +90,9 @@ def verify(store: Store) -> tuple[int, list[str]]:
     expected_id = 1
     count = 0
     last = None
-    cursor = store.conn.execute(
-        "SELECT id, at, login, action, entity, entity_key, old, new, prev_hash, hash FROM audit ORDER BY id")
-    names = [d[0] for d in cursor.description]
     described: list[dict] = []
-    for values in cursor:
-        row = dict(zip(names, values))
+    for row in store.query(
+            "SELECT id, at, login, action, entity, entity_key, old, new, prev_hash, hash FROM audit ORDER BY id"):
         count += 1
         if row["entity"] in _ENTITIES:
             described.append(row)
@@ -291,13 +288,9 @@ def check_rows(store: Store, audit_rows: list[dict]) -> list[str]:
                 ids[int(key)] = key
             except (TypeError, ValueError):
                 pass
-        cursor = store.conn.execute(f"SELECT * FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
-                                    (json.dumps(sorted(ids)),))
-        names = [d[0] for d in cursor.description]
         seen = set()
         changed = []
-        for values in cursor:
-            found = dict(zip(names, values))
+        for found in store.query(f"SELECT * FROM {table} WHERE id IN ({store.ids_in})", (json.dumps(sorted(ids)),)):
             key = ids[found["id"]]
             seen.add(key)
             diff = _differences(table, key, recorded[key], found)
@@ -310,10 +303,10 @@ def check_rows(store: Store, audit_rows: list[dict]) -> list[str]:
         gone = sorted((k for k in recorded if k not in seen), key=lambda k: (len(str(k)), str(k)))
         problems += _listed(table, "recorded by the audit are missing (deleted outside chemo)", gone, len(gone),
                             missing_line(table, recorded))
-        total = store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        total = store.one(f"SELECT count(*) AS n FROM {table}")["n"]
         if total > len(seen):
-            extra = [r[0] for r in store.conn.execute(
-                f"SELECT id FROM {table} WHERE id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
+            extra = [r["id"] for r in store.query(
+                f"SELECT id FROM {table} WHERE id NOT IN ({store.ids_in}) ORDER BY id LIMIT ?",
                 (json.dumps(sorted(ids)), LIST_LIMIT + 1))]
             problems += _listed(table, unaudited, extra, total - len(seen), no_audit(table))
 

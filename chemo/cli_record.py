@@ -29,8 +29,9 @@ EXIT_CODES = ("Exit codes: 0 done; 1 refused (role, two-person rule, cap, not re
 
 
 def db_option(f):
-    return click.option("--db", "db_path", metavar="PATH", default=None,
-                        help="Database file (default: $CHEMO_DB, else chemo.db in the user's data folder).")(f)
+    return click.option("--db", "db_path", metavar="PATH|URL", default=None,
+                        help="Database: a file, sqlite:///path or postgresql://user@host:5432/dbname (default: "
+                             "$CHEMO_DB, else chemo.db in the user's data folder).")(f)
 
 
 def user_option(f):

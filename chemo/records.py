@@ -360,7 +360,7 @@ def start_plan(store: Store, actor: str, mrn: str, regimen_ref: str, *, start=No
         old = store.query("SELECT id, regimen_id FROM plans WHERE patient_id = ? AND status = 'active'",
                           (patient["id"],))
         for plan in old:
-            store.conn.execute("UPDATE plans SET status = 'superseded' WHERE id = ?", (plan["id"],))
+            store.execute("UPDATE plans SET status = 'superseded' WHERE id = ?", (plan["id"],))
             audit.append(store, actor, "plan.supersede", "plans", plan["id"], {"status": "active"},
                          {"status": "superseded"})
         record = {"patient_id": patient["id"], "regimen_id": regimen.id,

@@ -87,16 +87,17 @@ def add_user(store: Store, actor: str, login: str, role: str) -> dict:
         new = {"login": login, "role": role, "first_user": empty}
         if store.one("SELECT login FROM users WHERE login = ?", (login,)) is None:
             new["added_at"] = now_local().isoformat()  # the users row, checked by audit.verify with its added_by
-            store.conn.execute("INSERT INTO users (login, added_at, added_by) VALUES (?, ?, ?)",
-                               (login, new["added_at"], actor))
-        store.conn.execute("INSERT INTO roles (login, role) VALUES (?, ?)", (login, role))
+            store.execute("INSERT INTO users (login, added_at, added_by) VALUES (?, ?, ?)",
+                          (login, new["added_at"], actor))
+        store.execute("INSERT INTO roles (login, role) VALUES (?, ?)", (login, role))
         audit.append(store, actor, "user.add", "roles", login, None, new)
     return {"login": login, "role": role, "first_user": empty}
 
 
 def list_users(store: Store) -> list[dict]:
-    rows = store.query("SELECT u.login, group_concat(r.role, ',') AS roles, u.added_at, u.added_by "
-                       "FROM users u LEFT JOIN roles r ON r.login = u.login GROUP BY u.login ORDER BY u.login")
-    for row in rows:
-        row["roles"] = sorted((row["roles"] or "").split(",")) if row["roles"] else []
-    return rows
+    roles: dict[str, list] = {}
+    for r in store.query("SELECT login, role FROM roles"):
+        roles.setdefault(r["login"], []).append(r["role"])
+    rows = store.query("SELECT login, added_at, added_by FROM users ORDER BY login")
+    return [{"login": u["login"], "roles": sorted(roles.get(u["login"], [])), "added_at": u["added_at"],
+             "added_by": u["added_by"]} for u in rows]

@@ -1,4 +1,4 @@
-"""The database schema, versioned with ``sqlite_utils.Migrations``.
+"""The database schema: one description, migrated on SQLite and on PostgreSQL.
 
 A value is stored as it was entered (``value_text``: ``"1200 /uL"``) with the
 converted number beside it in the analyte's canonical unit (``value``,
@@ -6,14 +6,27 @@ converted number beside it in the analyte's canonical unit (``value``,
 original can always be shown.  Dates are ISO text (``YYYY-MM-DD``), times
 local ISO to the second (``YYYY-MM-DDTHH:MM:SS``), audit times UTC.
 
-Add a migration for every change; never edit one that has shipped.
+How to change the schema (issue 10 adds lab columns, issue 13 may add to
+administrations): append one ``(name, statements)`` pair to :data:`VERSIONS`,
+named ``"000N_what"``, e.g.::
+
+    VERSIONS.append(("0002_lab_source", [
+        "ALTER TABLE labs ADD COLUMN source TEXT",
+        "ALTER TABLE labs ADD COLUMN source_id TEXT",
+    ]))
+
+Never edit or reorder a version that has shipped.  Write statements in the
+plain SQL both engines read, with only the types ``INTEGER``, ``REAL`` and
+``TEXT`` (``INTEGER PRIMARY KEY`` for an id): SQLite runs them as written
+(through ``sqlite_utils.Migrations``, whose history ``chemo.db`` files already
+carry); :func:`postgresql` rewrites the types for PostgreSQL (``BIGINT``,
+``DOUBLE PRECISION``, ``TEXT COLLATE "C"`` so text sorts and compares byte by
+byte as in SQLite), where the applied names are kept in ``chemo_migrations``.
 """
 
 from __future__ import annotations
 
-from sqlite_utils import Migrations
-
-MIGRATIONS = Migrations("chemo")
+import re
 
 _V1 = [
     """CREATE TABLE users (
@@ -136,7 +149,40 @@ _V1 = [
 ]
 
 
-@MIGRATIONS(name="0001_initial")
-def _initial(db) -> None:
-    for statement in _V1:
-        db.execute(statement)
+# (name, statements), oldest first: see the module text before adding one
+VERSIONS: list[tuple[str, list[str]]] = [
+    ("0001_initial", _V1),
+]
+
+_PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),
+             (re.compile(r"\bINTEGER\b"), "BIGINT"),
+             (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+             (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'))
+
+
+def postgresql(statement: str) -> str:
+    """One statement of :data:`VERSIONS` as PostgreSQL runs it (types only; the rest is common SQL)."""
+    for pattern, replacement in _PG_TYPES:
+        statement = pattern.sub(replacement, statement)
+    return statement
+
+
+def sqlite_migrations():
+    """:data:`VERSIONS` as ``sqlite_utils.Migrations`` (set ``chemo``: the names older files recorded)."""
+    from sqlite_utils import Migrations
+
+    migrations = Migrations("chemo")
+    for name, statements in VERSIONS:
+        def run(db, statements=statements) -> None:
+            for statement in statements:
+                db.execute(statement)
+        migrations(name=name)(run)
+    return migrations
+
+
+def __getattr__(name):  # MIGRATIONS, built on first use so importing the schema costs nothing
+    if name == "MIGRATIONS":
+        global MIGRATIONS
+        MIGRATIONS = sqlite_migrations()
+        return MIGRATIONS
+    raise AttributeError(name)

@@ -1,6 +1,6 @@
-"""The patient record: one SQLite file, opened the same safe way every time.
+"""The patient record: an SQLite file or a PostgreSQL database, behind one interface.
 
-Where the database is: the path given (``--db``), else ``$CHEMO_DB``, else
+Where the record is: the ``--db`` given, else ``$CHEMO_DB``, else
 ``chemo.db`` in the user's data directory (``$XDG_DATA_HOME/chemo`` or
 ``~/.local/share/chemo`` on Linux, ``~/Library/Application Support/chemo`` on
 macOS, ``%APPDATA%\\chemo`` on Windows; the same places ``click.get_app_dir``
@@ -14,6 +14,13 @@ timeout, and the schema brought up to date with ``sqlite_utils.Migrations``
 while holding the write lock, so two processes opening a new file at once do
 not both migrate it.
 
+``--db`` and ``$CHEMO_DB`` take a path, ``sqlite:///path`` or
+``postgresql://user@host:5432/dbname`` (any libpq URI; ``postgres://`` too).
+The engine modules talk only to :class:`Store` (``query``, ``one``,
+``execute``, ``insert``, ``transaction`` and a few named helpers); which
+database is behind it is this module's business (and :mod:`chemo.pgstore`'s,
+which holds the PostgreSQL side and imports psycopg only when a URL asks).
+
 Every read-modify-write runs in :meth:`Store.transaction`: ``BEGIN IMMEDIATE``
 takes the write lock before the first read, so what was read is still true at
 ``COMMIT``; an exception rolls everything back, so a refused or failed command
@@ -26,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import os
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -68,14 +76,44 @@ def user_data_dir(app: str = APP_NAME) -> Path:
     return Path(base) / app
 
 
+_PG_URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
+_SQLITE_URL = "sqlite://"
+
+
+def resolve_db(target: str | os.PathLike | None = None) -> str | Path:
+    """``--db``, else ``$CHEMO_DB``, else the user's data folder: a Path (SQLite) or a postgresql:// URL."""
+    text = os.fspath(target) if target else os.environ.get("CHEMO_DB") or ""
+    if not text:
+        return user_data_dir() / DB_FILENAME
+    if is_postgresql(text):
+        return text
+    if text.lower().startswith(_SQLITE_URL):  # as SQLAlchemy reads it: sqlite:///rel.db, sqlite:////abs.db
+        text = text[len(_SQLITE_URL):]
+        if not text.startswith("/") or text == "/":
+            raise StoreError(f"{os.fspath(target or os.environ.get('CHEMO_DB'))!r}: expected sqlite:///path/to/file.db "
+                             "(or a plain path)", field="db")
+        text = text[1:]
+    elif "://" in text:
+        raise StoreError(f"{text!r}: expected a file path, sqlite:///path or postgresql://user@host:5432/dbname",
+                         field="db")
+    return Path(text).expanduser()
+
+
+def is_postgresql(target) -> bool:
+    return isinstance(target, str) and bool(_PG_URL.match(target))
+
+
 def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
-    """``--db``, else ``$CHEMO_DB``, else the user's data folder."""
-    if path:
-        return Path(path).expanduser()
-    env = os.environ.get("CHEMO_DB")
-    if env:
-        return Path(env).expanduser()
-    return user_data_dir() / DB_FILENAME
+    """The SQLite file of ``--db``/``$CHEMO_DB``/the data folder (a PostgreSQL URL is not a path)."""
+    found = resolve_db(path)
+    if isinstance(found, str):
+        raise StoreError(f"{redact(found)!r} is a PostgreSQL database, not a file", field="db")
+    return found
+
+
+def redact(url: str) -> str:
+    """A URL as messages show it: never the password."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 def _create_file(path: Path) -> None:
@@ -108,12 +146,22 @@ def utc_stamp() -> str:
 # ------------------------------------------------------------------ the store
 
 class Store:
-    """An open database: ``.db`` (sqlite_utils.Database), ``.conn`` and ``.path``."""
+    """An open record.  What the engine modules may use:
+
+    ``query``/``one``/``execute`` (SQL with ``?`` or ``:name`` parameters, in the
+    SQL both engines read), ``insert``, ``transaction``, ``in_transaction``,
+    ``ids_in`` (a set of ids from one parameter), ``data_version``,
+    ``integrity_problems``, ``table_names``, ``where`` (for messages) and
+    ``close``.  ``path`` is the file (SQLite) or the redacted URL (PostgreSQL).
+    """
+
+    engine = "sqlite"
 
     def __init__(self, db, path: Path):
         self.db = db
         self.conn = db.conn
         self.path = path
+        self.where = str(path)
 
     def close(self) -> None:
         self.conn.close()
@@ -123,6 +171,10 @@ class Store:
 
     def __exit__(self, *exc):
         self.close()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
 
     @contextlib.contextmanager
     def transaction(self):
@@ -150,6 +202,9 @@ class Store:
                 self.conn.execute("ROLLBACK")
             raise _store_error(exc, self.path) from None
 
+    def execute(self, sql: str, params=()) -> None:
+        self.conn.execute(sql, params)
+
     def query(self, sql: str, params=()) -> list[dict]:
         cursor = self.conn.execute(sql, params)
         names = [d[0] for d in cursor.description]
@@ -163,27 +218,64 @@ class Store:
         return dict(zip([d[0] for d in cursor.description], row))
 
     def insert(self, table: str, record: dict) -> int:
-        """Insert one row (inside a transaction) and return its rowid."""
+        """Insert one row (inside a transaction) and return its id (the next after the largest)."""
         return self.db[table].insert(record).last_rowid
+
+    # SQL for "the ids in one parameter", the parameter being a JSON array of integers
+    ids_in = "SELECT value FROM json_each(?)"
+
+    def data_version(self):
+        """A value that changes when another connection commits (this one's own writes need not change it)."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def integrity_problems(self) -> list[str]:
+        """Problems the database finds in itself: ``integrity_check`` and ``foreign_key_check``."""
+        problems = []
+        rows = [r[0] for r in self.conn.execute("PRAGMA integrity_check").fetchall()]
+        if rows != ["ok"]:
+            problems += [f"integrity_check: {r}" for r in rows]
+        for row in self.conn.execute("PRAGMA foreign_key_check").fetchall():
+            problems.append(f"foreign_key_check: {row[0]} row {row[1]} refers to a missing {row[2]}")
+        return problems
+
+    def table_names(self) -> list[str]:
+        return self.db.table_names()
+
+    def applied_versions(self) -> list[str]:
+        from .schema import MIGRATIONS
+
+        return [m.name for m in MIGRATIONS.applied(self.db)]
 
 
 def _store_error(exc: sqlite3.Error, path) -> StoreError:
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return StoreError(f"the database {str(path)!r} is busy (another writer held it for "
-                          f"{BUSY_TIMEOUT_MS / 1000:g} s); try again", field="db")
+        return busy_error(path)
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{str(path)!r} is not a chemo database (or is damaged): {text}", field="db")
     return StoreError(f"database {str(path)!r}: {text}", field="db")
 
 
+def busy_error(where) -> StoreError:
+    return StoreError(f"the database {str(where)!r} is busy (another writer held it for "
+                      f"{BUSY_TIMEOUT_MS / 1000:g} s); try again", field="db")
+
+
 def open_store(path: str | os.PathLike | None = None, *, create: bool = True) -> Store:
-    """Open (and if needed create and migrate) the database; see the module text."""
+    """Open (and if needed create and migrate) the record; see the module text."""
+    target = resolve_db(path)
+    if isinstance(target, str):
+        from .pgstore import open_postgresql
+
+        return open_postgresql(target, create=create)
+    return _open_sqlite(target, create)
+
+
+def _open_sqlite(target: Path, create: bool) -> Store:
     from sqlite_utils import Database
 
     from .schema import MIGRATIONS
 
-    target = resolve_db_path(path)
     if target.is_dir():
         raise StoreError(f"{str(target)!r} is a folder, expected a database file", field="db")
     if not target.exists():
@@ -218,11 +310,5 @@ def open_store(path: str | os.PathLike | None = None, *, create: bool = True) ->
 
 
 def check_integrity(store: Store) -> list[str]:
-    """Problems SQLite finds in the file: ``integrity_check`` and ``foreign_key_check``."""
-    problems = []
-    rows = [r[0] for r in store.conn.execute("PRAGMA integrity_check").fetchall()]
-    if rows != ["ok"]:
-        problems += [f"integrity_check: {r}" for r in rows]
-    for row in store.conn.execute("PRAGMA foreign_key_check").fetchall():
-        problems.append(f"foreign_key_check: {row[0]} row {row[1]} refers to a missing {row[2]}")
-    return problems
+    """Problems the database finds in itself (SQLite: ``integrity_check`` and ``foreign_key_check``)."""
+    return store.integrity_problems()

@@ -3,6 +3,7 @@
 import os
 import sqlite3
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,39 @@ def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
 def test_a_folder_is_not_a_database(tmp_path):
     with pytest.raises(StoreError, match="is a folder"):
         open_store(tmp_path)
+
+
+def test_db_takes_a_path_a_sqlite_url_or_a_postgresql_url(tmp_path, monkeypatch):
+    from chemo.store import resolve_db
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_db("ward.db") == Path("ward.db")
+    assert resolve_db("sqlite:///ward.db") == Path("ward.db")  # relative, as SQLAlchemy reads it
+    assert resolve_db(f"sqlite:///{tmp_path}/ward.db") == tmp_path / "ward.db"
+    url = "postgresql://pharm1@db.example:5432/chemo"
+    assert resolve_db(url) == url
+    monkeypatch.setenv("CHEMO_DB", "postgres://pharm1@db.example/chemo")
+    assert resolve_db(None) == "postgres://pharm1@db.example/chemo"
+
+
+@pytest.mark.parametrize("bad", ["mysql://root@db/chemo", "sqlite://ward.db", "sqlite:///"])
+def test_a_url_of_another_kind_is_one_clear_error(bad):
+    from chemo.store import resolve_db
+
+    with pytest.raises(StoreError, match="expected") as err:
+        resolve_db(bad)
+    assert err.value.exit_code == 3
+
+
+def test_a_password_never_shows_in_a_message():
+    from chemo.store import redact
+
+    assert redact("postgresql://pharm1:s3cret@db:5432/chemo") == "postgresql://pharm1:***@db:5432/chemo"
+
+
+def test_an_unreachable_server_is_one_line_and_exit_3(runner, chemo_cli):
+    result = runner.invoke(chemo_cli, ["patient", "list", "--db", "postgresql://nobody:pw@127.0.0.1:1/none"])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("chemo: db: cannot reach the PostgreSQL server for "
+                                    "'postgresql://nobody:***@127.0.0.1:1/none'")
+    assert result.stderr.count("\n") == 1 and "pw" not in result.stderr

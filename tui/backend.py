@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 from pathlib import Path
 
@@ -164,7 +163,7 @@ def demo_path(today: dt.date | None = None) -> Path:
 def open_backend(db_path=None, user: str | None = None, today: dt.date | None = None, *, demo: bool = False) -> "Backend":
     """Open the configured database; with ``demo``, the demo database (built on first run)."""
     from chemo.roles import acting_user
-    from chemo.store import open_store, resolve_db_path
+    from chemo.store import open_store, resolve_db
 
     login = acting_user(user)
     today = today or dt.date.today()
@@ -178,8 +177,9 @@ def open_backend(db_path=None, user: str | None = None, today: dt.date | None = 
                         old.unlink(missing_ok=True)
         store = open_store(path)
     else:  # a configured database must exist: a mistyped --db never creates an empty record
-        path = resolve_db_path(db_path)
+        path = resolve_db(db_path)
         store = open_store(path, create=False)
+        path = store.path
     return Backend(store, login, today, path, demo)
 
 
@@ -208,13 +208,13 @@ def build_demo(path: Path) -> None:
 
 
 class Backend:
-    def __init__(self, store, login: str, today: dt.date, path: Path, demo: bool):
+    def __init__(self, store, login: str, today: dt.date, path, demo: bool):
         from chemo.library import load_library
 
         self.store = store
         self.login = login
         self.today = today
-        self.path = Path(path)
+        self.path = path if isinstance(path, str) else Path(path)  # a file, or a PostgreSQL URL (no password)
         self.demo = demo
         self.library = load_library()
         self._readiness_cache: dict = {}
@@ -252,7 +252,7 @@ class Backend:
 
     def describe(self) -> str:
         kind = "demo database" if self.demo else "database"
-        text = f"{kind} {self.path.name}"
+        text = f"{kind} {self.path if isinstance(self.path, str) else self.path.name}"
         if not self.roles():
             users = ", ".join(u["login"] for u in self._users()[:4])
             text += f" · {self.login} is not registered here: sign-offs are refused (users: {users}; --user)"
@@ -311,14 +311,14 @@ class Backend:
         """``ready``, ``ready-modify`` (ready, and a dose-modification band applies), ``not-ready``
         or ``unknown`` (the assessment could not be made).
 
-        Kept for the patient list while nothing in the database changed (SQLite's
-        ``data_version`` sees other connections' commits; this one's own writes
-        clear the patient) and for at most ``READINESS_TTL`` seconds, since
+        Kept for the patient list while nothing in the database changed (the
+        store's ``data_version`` sees other connections' commits; this one's own
+        writes clear the patient) and for at most ``READINESS_TTL`` seconds, since
         results grow old with time.
         """
         from chemo.readiness import assess
 
-        version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self.store.data_version()
         now = time.monotonic()
         if version != self._ready_version:
             self._readiness_cache.clear()

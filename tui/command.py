@@ -6,8 +6,9 @@ import click
 
 
 @click.command()
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="The database (default: $CHEMO_DB, else the embedded demo database, created on first run).")
+@click.option("--db", "db_path", metavar="PATH|URL", default=None,
+              help="The database: a file, sqlite:///path or postgresql://user@host:5432/dbname (default: $CHEMO_DB, "
+                   "else the embedded demo database, created on first run).")
 @click.option("--user", default=None, help="Who signs (default: $CHEMO_USER, else the login name).")
 def tui(db_path, user):
     """Open the terminal UI (pharmacist and nurse screens).

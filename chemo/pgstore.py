@@ -1,0 +1,232 @@
+"""The record on a PostgreSQL server: the same :class:`chemo.store.Store`, through psycopg 3.
+
+Imported only when ``--db``/``$CHEMO_DB`` is a ``postgresql://`` URL, so SQLite
+users never load psycopg.  What SQLite gives by being one file, this store
+gives the same way on a server:
+
+* one writer at a time: :meth:`PostgresStore.transaction` takes a
+  transaction-level advisory lock (one per schema) before its first read, as
+  ``BEGIN IMMEDIATE`` does, so what a write checked is still true at
+  ``COMMIT``, two writers never extend the audit chain from the same row, and
+  a new row's id is the next after the largest, as in SQLite.  Readers never
+  wait.  A writer that waits longer than the busy timeout gets the same
+  "busy" line as on SQLite (exit 3);
+* the schema of :mod:`chemo.schema`, migrated under that lock, the applied
+  versions kept in ``chemo_migrations``;
+* SQL written for both engines: ``?`` and ``:name`` parameters become
+  psycopg's ``%s`` and ``%(name)s`` here;
+* an unreachable server or a connection lost mid-command is one line and exit 3;
+  a connection lost while committing says that the write may or may not have
+  been recorded.
+
+The schema is the one ``search_path`` names (``?options=-csearch_path%3Dward4``
+in the URL picks another), so one server can hold several records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import functools
+import re
+
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+
+from .store import BUSY_TIMEOUT_MS, Store, StoreError, busy_error, redact
+
+LOCK_CLASS = 0x63686D6F  # "chmo": the advisory-lock class of chemo's writers; the second key is the schema's
+MIGRATIONS_TABLE = "chemo_migrations"
+CONNECT_TIMEOUT_S = 10
+
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|%|\?|(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@functools.lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """SQL with ``?``/``:name`` parameters as psycopg writes them (``%s``/``%(name)s``; a literal ``%`` doubled)."""
+
+    def one(match: re.Match) -> str:
+        token = match.group(0)
+        if token[0] in "'\"":
+            return token.replace("%", "%%")
+        if token == "::":
+            return token
+        if token == "%":
+            return "%%"
+        if token == "?":
+            return "%s"
+        return f"%({match.group(1)})s"
+
+    return _TOKEN.sub(one, sql)
+
+
+def _line(exc: BaseException) -> str:
+    """A driver message as one line."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+class PostgresStore(Store):
+    engine = "postgresql"
+
+    def __init__(self, conn, url: str):
+        self.db = None
+        self.conn = conn
+        self.url = url
+        self.path = self.where = redact(url)
+        self._lock_key = None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.info.transaction_status != TransactionStatus.IDLE
+
+    # ------------------------------------------------------------------ statements
+    def _run(self, sql: str, params=()):
+        try:
+            return self.conn.execute(translate(sql), params if params else None)
+        except pgerrors.LockNotAvailable:
+            raise busy_error(self.where) from None
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from None
+
+    def _lost(self, exc) -> StoreError:
+        if self.conn.closed or isinstance(exc, (pgerrors.AdminShutdown, pgerrors.CrashShutdown)):
+            return StoreError(f"database {self.where!r}: the connection to the server was lost ({_line(exc)}); "
+                              "nothing of this command was recorded", field="db")
+        return StoreError(f"database {self.where!r}: {_line(exc)}", field="db")
+
+    def execute(self, sql: str, params=()) -> None:
+        self._run(sql, params)
+
+    def query(self, sql: str, params=()) -> list[dict]:
+        return self._run(sql, params).fetchall()
+
+    def one(self, sql: str, params=()) -> dict | None:
+        return self._run(sql, params).fetchone()
+
+    def insert(self, table: str, record: dict) -> int:
+        """Insert one row (inside a transaction, so under the writers' lock); its id is the next after the largest."""
+        columns = [c for c in record if c != "id"]
+        names = ", ".join(["id"] + columns)
+        values = ", ".join([f"%(id)s" if "id" in record else f"(SELECT coalesce(max(id), 0) + 1 FROM {table})"]
+                           + [f"%({c})s" for c in columns])
+        try:
+            row = self.conn.execute(f"INSERT INTO {table} ({names}) VALUES ({values}) RETURNING id", record).fetchone()
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from None
+        return row["id"]
+
+    ids_in = "SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT)"
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """``BEGIN``, the writers' lock, ... ``COMMIT``; ``ROLLBACK`` on any exception (see the module text)."""
+        if self.in_transaction:
+            raise RuntimeError("transaction() does not nest")  # a bug, not user input
+        try:
+            self.conn.execute("BEGIN")
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, self._schema_key()))
+        except pgerrors.LockNotAvailable:
+            self._rollback()
+            raise busy_error(self.where) from None
+        except psycopg.OperationalError as exc:
+            self._rollback()
+            raise self._lost(exc) from None
+        try:
+            yield self
+        except BaseException:
+            self._rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except psycopg.OperationalError as exc:
+            self._rollback()
+            raise StoreError(f"database {self.where!r}: the connection to the server was lost while committing "
+                             f"({_line(exc)}); this write may or may not have been recorded: check with "
+                             "'chemo audit show'", field="db") from None
+
+    def _rollback(self) -> None:
+        if not self.conn.closed and self.in_transaction:
+            with contextlib.suppress(psycopg.Error):
+                self.conn.execute("ROLLBACK")
+
+    def _schema_key(self) -> int:
+        if self._lock_key is None:
+            self._lock_key = self.conn.execute("SELECT hashtext(current_schema()) AS k").fetchone()["k"]
+        return self._lock_key
+
+    # ------------------------------------------------------------------ the rest of the interface
+    def data_version(self):
+        """The newest audit row: every write of chemo appends one."""
+        row = self.one("SELECT last_id FROM audit_head WHERE one = 1")
+        return row["last_id"] if row else 0
+
+    def integrity_problems(self) -> list[str]:
+        """PostgreSQL enforces keys and checks itself; a constraint it has not validated is reported."""
+        return [f"constraint {r['name']} of {r['tbl']} is not validated" for r in self.query(
+            "SELECT conname AS name, CAST(conrelid AS regclass) AS tbl FROM pg_constraint "
+            "WHERE NOT convalidated AND connamespace = CAST(current_schema() AS regnamespace)")]
+
+    def table_names(self) -> list[str]:
+        return [r["table_name"] for r in self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+            "ORDER BY table_name")]
+
+    def applied_versions(self) -> list[str]:
+        if not self._has_migrations_table():
+            return []
+        return [r["name"] for r in self.query(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY applied_at, name")]
+
+    def _has_migrations_table(self) -> bool:
+        return self.one("SELECT to_regclass(?) IS NOT NULL AS found", (MIGRATIONS_TABLE,))["found"]
+
+    def migrate(self) -> None:
+        """Apply the versions of :data:`chemo.schema.VERSIONS` not applied yet, under the writers' lock."""
+        from .schema import VERSIONS, postgresql
+
+        if self._has_migrations_table() and not self._pending(VERSIONS):
+            return
+        with self.transaction():
+            self.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            for name, statements in self._pending(VERSIONS):
+                for statement in statements:
+                    self.execute(postgresql(statement))
+                stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+                self.execute(f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)", (name, stamp))
+
+    def _pending(self, versions):
+        done = set(self.applied_versions())
+        return [(name, statements) for name, statements in versions if name not in done]
+
+
+def open_postgresql(url: str, *, create: bool = True) -> PostgresStore:
+    """Connect, set the busy timeout, and bring the schema up to date (``create``: may create it)."""
+    shown = redact(url)
+    extra = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
+    try:
+        conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, application_name="chemo", **extra)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot reach the PostgreSQL server for {shown!r}: {_line(exc)}", field="db") from None
+    store = PostgresStore(conn, url)
+    try:
+        conn.execute(f"SET lock_timeout = {int(BUSY_TIMEOUT_MS)}")
+        if not create and not store._has_migrations_table():
+            raise StoreError(f"no database at {shown!r}", field="db")
+        store.migrate()
+        return store
+    except psycopg.Error as exc:
+        store.close()
+        if isinstance(exc, pgerrors.DuplicateTable):
+            raise StoreError(f"{shown!r} is not a chemo database (it holds other tables): {_line(exc)}",
+                             field="db") from None
+        raise StoreError(f"database {shown!r}: {_line(exc)}", field="db") from None
+    except BaseException:
+        store.close()
+        raise
