@@ -32,6 +32,7 @@ COMMANDS = {
     "cumulative": ("chemo.cli_record:cumulative", "Cumulative anthracycline exposure against the cap."),
     "audit": ("chemo.cli_record:audit", "Verify the audit trail's hash chain."),
     "demo": ("chemo.cli_record:demo", "Build a demo database of synthetic patients."),
+    "db": ("chemo.cli_record:db", "Copy a record between databases (SQLite, PostgreSQL)."),
     "tui": ("tui.command:tui", "Open the terminal UI (pharmacist and nurse screens)."),
 }
 

@@ -497,3 +497,38 @@ def demo(db_path, as_json):
         click.echo(f"{case['mrn']:<10} {case['regimen']:<28} {case['case']}")
     click.echo(f"demo database {summary['db']}: {len(summary['patients'])} patients; users "
                + ", ".join(f"{u} ({r})" for u, r in summary["users"].items()))
+
+
+# ------------------------------------------------------------------ db
+
+@click.group(help=_help("Move a record between databases."))
+def db():
+    pass
+
+
+@db.command("copy", help="Copy the record at FROM_URL into the empty database at TO_URL: SQLite to PostgreSQL "
+                         "or back (each a path, sqlite:///path or postgresql://user@host:5432/dbname).\n\n"
+                         "The source's audit chain must verify before anything is written, the target must hold "
+                         "no row, and afterwards the copy's chain must verify and every table must count the same "
+                         "rows, with the same head hash of the chain, on both sides; it prints them. Stop the "
+                         "workstations while copying.\n\n"
+                         "Exit codes: 0 copied; 1 refused (the target is not empty, a chain does not verify); "
+                         "3 a database unusable. No row is written to the target unless the exit code is 0.")
+@click.argument("from_url")
+@click.argument("to_url")
+@json_option
+def db_copy(from_url, to_url, as_json):
+    from .dbcopy import TABLES, check_chain, copy_record
+
+    with _open(from_url, create=False) as source:
+        check_chain(source, "source")
+        with _open(to_url) as target:
+            result = copy_record(source, target, source_checked=True)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"copied {result['from']['db']} -> {result['to']['db']}")
+    click.echo(f"{'table':<18}{'from':>10}{'to':>10}")
+    for table in TABLES:
+        click.echo(f"{table:<18}{result['from']['rows'][table]:>10,}{result['to']['rows'][table]:>10,}")
+    click.echo(f"audit head {result['to']['head']} (the same on both sides)")

@@ -123,6 +123,18 @@ class PostgresStore(Store):
             raise self._lost(exc) from None
         return row["id"]
 
+    def insert_rows(self, table: str, rows: list[dict]) -> None:
+        """Insert rows as they are, ids included (``chemo db copy``; inside a transaction)."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('%s' for _ in columns)})"
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from None
+
     ids_in = "SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT)"
 
     @contextlib.contextmanager

@@ -221,6 +221,13 @@ class Store:
         """Insert one row (inside a transaction) and return its id (the next after the largest)."""
         return self.db[table].insert(record).last_rowid
 
+    def insert_rows(self, table: str, rows: list[dict]) -> None:
+        """Insert rows as they are, ids included (``chemo db copy``; inside a transaction)."""
+        if rows:
+            columns = list(rows[0])
+            self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                                  f"({', '.join('?' for _ in columns)})", [tuple(r[c] for c in columns) for r in rows])
+
     # SQL for "the ids in one parameter", the parameter being a JSON array of integers
     ids_in = "SELECT value FROM json_each(?)"
 
@@ -242,9 +249,9 @@ class Store:
         return self.db.table_names()
 
     def applied_versions(self) -> list[str]:
-        from .schema import MIGRATIONS
+        from .schema import sqlite_migrations
 
-        return [m.name for m in MIGRATIONS.applied(self.db)]
+        return [m.name for m in sqlite_migrations().applied(self.db)]
 
 
 def _store_error(exc: sqlite3.Error, path) -> StoreError:
@@ -274,7 +281,9 @@ def open_store(path: str | os.PathLike | None = None, *, create: bool = True) ->
 def _open_sqlite(target: Path, create: bool) -> Store:
     from sqlite_utils import Database
 
-    from .schema import MIGRATIONS
+    from .schema import sqlite_migrations
+
+    MIGRATIONS = sqlite_migrations()
 
     if target.is_dir():
         raise StoreError(f"{str(target)!r} is a folder, expected a database file", field="db")

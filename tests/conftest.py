@@ -97,3 +97,119 @@ def chemo_cli():
     from chemo.cli import cli
 
     return cli
+
+
+# ------------------------------------------------------------------ both engines
+# The record's suites run on SQLite and on a real PostgreSQL server.  The server is
+# named by $CHEMO_TEST_POSTGRES (CI's .ci/run exports it, and there an unreachable
+# server fails the run); without it the PostgreSQL half is left out with one line
+# saying how to run it.  Every PostgreSQL test gets its own schema, dropped after.
+
+PG_ENV = "CHEMO_TEST_POSTGRES"
+PG_HOWTO = f"set {PG_ENV}=postgresql://postgres@127.0.0.1:5432/test (a server where that user may create schemas)"
+_PG_LEFT_OUT: list = []
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgresql: runs against the PostgreSQL server of $CHEMO_TEST_POSTGRES")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get(PG_ENV):
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"CI must run the PostgreSQL tests: {PG_HOWTO}")
+    left = [item for item in items if item.get_closest_marker("postgresql")]
+    if left:
+        _PG_LEFT_OUT.extend(left)
+        config.hook.pytest_deselected(items=left)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _PG_LEFT_OUT:
+        terminalreporter.write_line(f"PostgreSQL half skipped ({len(_PG_LEFT_OUT)} tests): to run it, {PG_HOWTO}")
+
+
+def _pg_url(schema: str) -> str:
+    base = os.environ[PG_ENV]
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def pg_admin():
+    """A connection to $CHEMO_TEST_POSTGRES that creates and drops the tests' schemas."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(os.environ[PG_ENV], autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        pytest.fail(f"{PG_ENV}={os.environ[PG_ENV]!r} is not reachable: {' '.join(str(exc).split())}",
+                    pytrace=False)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def pg_schema(pg_admin):
+    """``pg_schema()`` -> the URL of a new, empty schema on the test server (dropped after the test)."""
+    import uuid
+
+    made = []
+
+    def make() -> str:
+        name = f"chemo_test_{uuid.uuid4().hex[:12]}"
+        pg_admin.execute(f"CREATE SCHEMA {name}")
+        made.append(name)
+        return _pg_url(name)
+
+    yield make
+    for name in made:
+        pg_admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+ENGINES = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql))
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    return request.param
+
+
+@pytest.fixture
+def new_db(engine, tmp_path, request):
+    """``new_db("name.db")`` -> where a new record of this test lives: a file under tmp_path (SQLite) or the
+    URL of a new schema (PostgreSQL).  The same name gives the same place within a test."""
+    made: dict = {}
+
+    def make(name: str = "chemo.db"):
+        if name not in made:
+            made[name] = tmp_path / name if engine == "sqlite" else request.getfixturevalue("pg_schema")()
+        return made[name]
+
+    return make
+
+
+def clone_db(template: Path, engine: str, tmp_path: Path, request, name: str = "copy.db"):
+    """A copy of the SQLite record ``template`` for this test, on ``engine`` (PostgreSQL: with chemo db copy)."""
+    import shutil
+
+    if engine == "sqlite":
+        target = tmp_path / name
+        shutil.copyfile(template, target)
+        return target
+    from chemo.dbcopy import copy_record
+    from chemo.store import open_store
+
+    url = request.getfixturevalue("pg_schema")()
+    with open_store(template, create=False) as source, open_store(url) as target:
+        copy_record(source, target)
+    return url
+
+
+def raw_execute(where, sql: str, params=()) -> None:
+    """Change the record behind chemo's back (a tampering test): one statement, committed."""
+    from chemo.store import open_store
+
+    with open_store(where, create=False) as store:
+        store.execute(sql, params)

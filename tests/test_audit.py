@@ -11,8 +11,8 @@ from chemo.store import open_store
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "audit.db") as s:
+def store(new_db):
+    with open_store(new_db("audit.db")) as s:
         add_users(s)
         add_ready_patient(s, "A1")
         yield s
@@ -36,7 +36,7 @@ def test_an_untouched_chain_verifies(store):
 
 
 def _tamper(store, sql, params=()):
-    store.conn.execute(sql, params)
+    store.execute(sql, params)
 
 
 def test_an_edited_row_is_found(store):
@@ -104,17 +104,15 @@ def demo_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("audit-demo") / "demo.db"
     with open_store(path) as s:
         build_demo(s)
-        s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        s.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
 
 @pytest.fixture
-def demo_path(demo_template, tmp_path):
-    import shutil
+def demo_path(demo_template, engine, tmp_path, request):
+    from conftest import clone_db
 
-    target = tmp_path / "demo.db"
-    shutil.copyfile(demo_template, target)
-    return target
+    return clone_db(demo_template, engine, tmp_path, request, "demo.db")
 
 
 @pytest.fixture
@@ -135,7 +133,7 @@ def test_an_untouched_demo_database_verifies_intact(demo):
 
 def test_an_edited_lab_value_is_found(demo):
     lab = demo.one("SELECT id FROM labs WHERE analyte = 'anc' ORDER BY collected_at DESC, id DESC LIMIT 1")
-    demo.conn.execute("UPDATE labs SET value = 50, value_text = '50 10^9/L' WHERE id = ?", (lab["id"],))
+    demo.execute("UPDATE labs SET value = 50, value_text = '50 10^9/L' WHERE id = ?", (lab["id"],))
     found = _row_problems(demo, f"labs row {lab['id']}:")
     assert any(p.startswith(f"labs row {lab['id']}: value is 50.0,") and "changed outside chemo" in p for p in found)
     assert any(p.startswith(f"labs row {lab['id']}: value_text is '50 10^9/L',") for p in found)
@@ -144,7 +142,7 @@ def test_an_edited_lab_value_is_found(demo):
 
 def test_an_edited_administration_dose_is_found(demo):
     row = demo.one("SELECT id, dose_mg FROM administrations ORDER BY id LIMIT 1")
-    demo.conn.execute("UPDATE administrations SET dose_mg = dose_mg * 2 WHERE id = ?", (row["id"],))
+    demo.execute("UPDATE administrations SET dose_mg = dose_mg * 2 WHERE id = ?", (row["id"],))
     found = _row_problems(demo, f"administrations row {row['id']}:")
     assert found == [f"administrations row {row['id']}: dose_mg is {row['dose_mg'] * 2!r}, its audit row "
                      f"{_audit_id(demo, 'administrations', row['id'])} recorded {row['dose_mg']!r} (changed outside chemo)"]
@@ -156,7 +154,7 @@ def _audit_id(store, entity, key):
 
 def test_a_deleted_prior_exposure_is_found(demo):
     row = demo.one("SELECT id FROM prior_exposure ORDER BY id LIMIT 1")
-    demo.conn.execute("DELETE FROM prior_exposure WHERE id = ?", (row["id"],))
+    demo.execute("DELETE FROM prior_exposure WHERE id = ?", (row["id"],))
     found = _row_problems(demo, "prior_exposure")
     assert found == [f"prior_exposure row {row['id']}: missing, its audit row {_audit_id(demo, 'prior_exposure', row['id'])} "
                      "(prior.add) records it (deleted outside chemo)"]
@@ -164,30 +162,29 @@ def test_a_deleted_prior_exposure_is_found(demo):
 
 def test_an_edited_prior_exposure_is_found(demo):
     row = demo.one("SELECT id FROM prior_exposure ORDER BY id LIMIT 1")
-    demo.conn.execute("UPDATE prior_exposure SET mg_m2 = 10, dose_text = '10 mg/m²' WHERE id = ?", (row["id"],))
+    demo.execute("UPDATE prior_exposure SET mg_m2 = 10, dose_text = '10 mg/m²' WHERE id = ?", (row["id"],))
     fields = {p.split(": ")[1].split(" is ")[0] for p in _row_problems(demo, f"prior_exposure row {row['id']}:")}
     assert fields == {"mg_m2", "dose_text"}
 
 
 def test_an_inserted_lab_row_without_audit_is_found(demo):
-    lid = demo.conn.execute(
-        "INSERT INTO labs (patient_id, analyte, value_text, value, unit, collected_at, recorded_at, recorded_by) "
-        "VALUES (1, 'anc', '9 10^9/L', 9, '10^9/L', '2030-01-01T00:00:00', '2030-01-01T00:00:00', 'demo-nurse')"
-    ).lastrowid
+    with demo.transaction():  # straight into the table, as a database tool would, without an audit row
+        lid = demo.insert("labs", {**_bench_lab(1), "value_text": "9 10^9/L", "value": 9,
+                                   "collected_at": "2030-01-01T00:00:00", "recorded_by": "demo-nurse"})
     assert _row_problems(demo, "labs") == [f"labs row {lid}: no audit row (inserted outside chemo)"]
 
 
 def test_a_renumbered_row_is_found_as_deleted_and_inserted(demo):
-    demo.conn.execute("UPDATE labs SET id = 100000 WHERE id = 3")
+    demo.execute("UPDATE labs SET id = 100000 WHERE id = 3")
     found = _row_problems(demo, "labs")
     assert any(p.startswith("labs row 3: missing") for p in found)
     assert any(p.startswith("labs row 100000: no audit row") for p in found)
 
 
 def test_edited_measurement_plan_and_patient_are_found(demo):
-    demo.conn.execute("UPDATE measurements SET weight_kg = weight_kg + 10 WHERE id = 1")
-    demo.conn.execute("UPDATE plans SET dosing_height_cm = 190 WHERE id = 2")
-    demo.conn.execute("UPDATE patients SET born = '1930-01-01' WHERE id = 3")
+    demo.execute("UPDATE measurements SET weight_kg = weight_kg + 10 WHERE id = 1")
+    demo.execute("UPDATE plans SET dosing_height_cm = 190 WHERE id = 2")
+    demo.execute("UPDATE patients SET born = '1930-01-01' WHERE id = 3")
     _, problems = audit.verify(demo)
     assert any(p.startswith("measurements row 1: weight_kg is") for p in problems)
     assert any(p.startswith("plans row 2: dosing_height_cm is 190.0") for p in problems)
@@ -201,7 +198,7 @@ def test_a_superseded_plan_verifies_and_a_reactivated_one_is_found(store):
     start_plan(store, PRESCRIBER, "A1", "doxorubicin-dacarbazine")
     assert audit.verify(store)[1] == []
     old = store.one("SELECT id FROM plans WHERE status = 'superseded'")["id"]
-    store.conn.execute("UPDATE plans SET status = 'active' WHERE id = ?", (old,))
+    store.execute("UPDATE plans SET status = 'active' WHERE id = ?", (old,))
     found = _row_problems(store, f"plans row {old}:")
     assert len(found) == 1 and found[0].startswith(f"plans row {old}: status is 'active', its audit row ")
     assert "recorded 'superseded'" in found[0]
@@ -212,7 +209,7 @@ def test_an_edited_signoff_is_found(demo):
     detail = json.loads(row["detail"])
     first = detail["doses"][0]["dose_mg"]
     detail["doses"][0]["dose_mg"] = first * 3
-    demo.conn.execute("UPDATE signoffs SET detail = ?, override_reason = 'a reason typed in later' WHERE id = ?",
+    demo.execute("UPDATE signoffs SET detail = ?, override_reason = 'a reason typed in later' WHERE id = ?",
                       (json.dumps(detail), row["id"]))
     found = _row_problems(demo, f"signoffs row {row['id']}:")
     assert any(p.startswith(f"signoffs row {row['id']}: detail.doses[0].dose_mg is {first * 3!r}") for p in found)
@@ -220,8 +217,8 @@ def test_an_edited_signoff_is_found(demo):
 
 
 def test_users_and_roles_are_checked(demo):
-    demo.conn.execute("INSERT INTO roles (login, role) VALUES ('demo-nurse', 'pharmacist')")
-    demo.conn.execute("UPDATE users SET added_at = '2000-01-01T00:00:00' WHERE login = 'demo-prescriber'")
+    demo.execute("INSERT INTO roles (login, role) VALUES ('demo-nurse', 'pharmacist')")
+    demo.execute("UPDATE users SET added_at = '2000-01-01T00:00:00' WHERE login = 'demo-prescriber'")
     _, problems = audit.verify(demo)
     assert "roles row demo-nurse/pharmacist: no audit row (inserted outside chemo)" in problems
     assert any(p.startswith("users row demo-prescriber: added_at is '2000-01-01T00:00:00'") for p in problems)
@@ -230,9 +227,9 @@ def test_users_and_roles_are_checked(demo):
 def test_audit_rows_that_recorded_fewer_fields_still_verify(store):
     """An audit row written before a field was recorded (users.added_at) checks what it did record."""
     with store.transaction():
-        store.conn.execute("INSERT INTO users (login, added_at, added_by) VALUES ('old-nurse', '2020-01-01', ?)",
+        store.execute("INSERT INTO users (login, added_at, added_by) VALUES ('old-nurse', '2020-01-01', ?)",
                            (NURSE.replace("nurse", "pharmacist"),))
-        store.conn.execute("INSERT INTO roles (login, role) VALUES ('old-nurse', 'nurse')")
+        store.execute("INSERT INTO roles (login, role) VALUES ('old-nurse', 'nurse')")
         audit.append(store, NURSE.replace("nurse", "pharmacist"), "user.add", "roles", "old-nurse", None,
                      {"login": "old-nurse", "role": "nurse", "first_user": False})
     assert audit.verify(store)[1] == []
@@ -242,23 +239,26 @@ def test_many_rows_without_audit_are_counted_in_one_line(store):
     """A bulk load (benchmarks/bench_store.py writes no audit rows) is summed up per table, not listed row by row."""
     pid = store.one("SELECT id FROM patients")["id"]
     n = audit.LIST_LIMIT + 30
-    store.conn.executemany(
-        "INSERT INTO labs (patient_id, analyte, value_text, value, unit, collected_at, recorded_at, recorded_by) "
-        "VALUES (?, 'anc', '3 10^9/L', 3, '10^9/L', '2024-01-01T00:00:00', '2024-01-01T00:00:00', 'bench')",
-        [(pid,)] * n)
+    with store.transaction():
+        for _ in range(n):
+            store.insert("labs", _bench_lab(pid))
     found = _row_problems(store, "labs")
     assert len(found) == 1 and found[0].startswith(f"labs: {n:,} rows have no audit row")
 
 
-def test_a_database_without_any_audit_row_says_so(tmp_path):
-    with open_store(tmp_path / "bulk.db") as s:
+def _bench_lab(pid):
+    return {"patient_id": pid, "analyte": "anc", "value_text": "3 10^9/L", "value": 3, "unit": "10^9/L",
+            "collected_at": "2024-01-01T00:00:00", "recorded_at": "2024-01-01T00:00:00", "recorded_by": "bench"}
+
+
+def test_a_database_without_any_audit_row_says_so(new_db):
+    with open_store(new_db("bulk.db")) as s:
         with s.transaction():
-            s.conn.execute("INSERT INTO users VALUES ('bench', '2024-01-01', 'bench')")
-            s.conn.execute("INSERT INTO patients (id, mrn, name, sex, born, created_at, created_by) "
+            s.execute("INSERT INTO users VALUES ('bench', '2024-01-01', 'bench')")
+            s.execute("INSERT INTO patients (id, mrn, name, sex, born, created_at, created_by) "
                            "VALUES (1, 'B1', 'Bench', 'female', '1970-01-01', '2024-01-01', 'bench')")
-            s.conn.executemany("INSERT INTO labs (patient_id, analyte, value_text, value, unit, collected_at, "
-                               "recorded_at, recorded_by) VALUES (1, 'anc', '3 10^9/L', 3, '10^9/L', "
-                               "'2024-01-01T00:00:00', '2024-01-01T00:00:00', 'bench')", [()] * 500)
+            for _ in range(500):
+                s.insert("labs", _bench_lab(1))
         count, problems = audit.verify(s)
     assert count == 0
     assert problems[0].startswith("the audit is empty but the audited tables hold rows")
@@ -267,16 +267,14 @@ def test_a_database_without_any_audit_row_says_so(tmp_path):
 
 
 def test_audit_verify_command_names_each_problem_and_caps_the_lines(demo_path, runner, chemo_cli):
-    import sqlite3
+    from conftest import raw_execute
 
     assert runner.invoke(chemo_cli, ["audit", "verify", "--db", str(demo_path)]).exit_code == 0
-    conn = sqlite3.connect(str(demo_path), isolation_level=None)
     # every lab, patient and measurement: one problem line per row up to LIST_LIMIT per table, then a count
-    conn.execute("UPDATE labs SET value = value + 1")
-    conn.execute("UPDATE patients SET name = name || ' x'")
-    conn.execute("UPDATE measurements SET weight_kg = weight_kg + 1")
-    conn.execute("UPDATE administrations SET dose_mg = 1 WHERE id = 1")
-    conn.close()
+    raw_execute(demo_path, "UPDATE labs SET value = value + 1")
+    raw_execute(demo_path, "UPDATE patients SET name = name || ' x'")
+    raw_execute(demo_path, "UPDATE measurements SET weight_kg = weight_kg + 1")
+    raw_execute(demo_path, "UPDATE administrations SET dose_mg = 1 WHERE id = 1")
     result = runner.invoke(chemo_cli, ["audit", "verify", "--db", str(demo_path)])
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()

@@ -1,4 +1,5 @@
-"""Crash safety and concurrent writers: what SQLite in WAL with BEGIN IMMEDIATE must guarantee.
+"""Crash safety and concurrent writers: what SQLite in WAL with BEGIN IMMEDIATE, and PostgreSQL with the
+writers' advisory lock, must guarantee (every test runs on both).
 
 A writer killed with SIGKILL in the middle of a transaction leaves a database whose integrity_check and
 foreign_key_check are clean, that holds every row whose commit the writer reported, and whose audit chain
@@ -41,8 +42,8 @@ with open_store(db) as store:
 
 
 @pytest.fixture
-def db(tmp_path):
-    path = tmp_path / "crash.db"
+def db(new_db):
+    path = new_db("crash.db")
     with open_store(path) as store:
         add_users(store)
         add_ready_patient(store, "K1")

@@ -22,8 +22,8 @@ CYCLE = 3 * DAY
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "cum.db") as s:
+def store(new_db):
+    with open_store(new_db("cum.db")) as s:
         add_users(s)
         add_ready_patient(s, "C1")
         yield s

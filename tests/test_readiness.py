@@ -12,8 +12,8 @@ from chemo.store import now_local, open_store
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "ready.db") as s:
+def store(new_db):
+    with open_store(new_db("ready.db")) as s:
         add_users(s)
         yield s
 

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHEMO_DB", str(tmp_path / "cli.db"))
+def run(tmp_path, monkeypatch, new_db):
+    monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
     monkeypatch.delenv("CHEMO_USER", raising=False)
     runner = CliRunner()
 
@@ -92,11 +92,11 @@ def test_the_cap_refusal_and_override_through_the_cli(ready):
     assert result.exit_code == 0 and "CAP OVERRIDE" in result.stdout
 
 
-def test_bad_input_is_one_line_a_non_zero_exit_and_nothing_written(ready, tmp_path):
+def test_bad_input_is_one_line_a_non_zero_exit_and_nothing_written(ready, tmp_path, new_db):
     from chemo.store import open_store
 
     def counts():
-        with open_store(tmp_path / "cli.db") as s:
+        with open_store(new_db("cli.db")) as s:
             return [s.one(f"SELECT count(*) AS n FROM {t}")["n"] for t in ("labs", "audit", "patients", "plans")]
 
     before = counts()
@@ -131,20 +131,17 @@ def test_an_edited_regimen_file_stops_sign_off_until_a_new_plan(ready, tmp_path)
     one_line_error(ready("signoff", "M1", "--cycle", "1", "--check", "dose", user="phil"), 1, "has changed")
 
 
-def test_audit_verify_exits_1_after_tampering(ready, tmp_path):
-    import sqlite3
+def test_audit_verify_exits_1_after_tampering(ready, tmp_path, new_db):
+    from conftest import raw_execute
 
     assert ready("audit", "verify").exit_code == 0
-    conn = sqlite3.connect(tmp_path / "cli.db")
-    conn.execute("UPDATE audit SET login = 'someone-else' WHERE id = 2")
-    conn.commit()
-    conn.close()
+    raw_execute(new_db("cli.db"), "UPDATE audit SET login = 'someone-else' WHERE id = 2")
     result = ready("audit", "verify", "--json")
     assert result.exit_code == 1 and json.loads(result.stdout)["intact"] is False
 
 
-def test_the_demo_has_at_least_20_synthetic_patients_on_every_regimen(run, tmp_path):
-    result = run("demo", "--db", tmp_path / "demo.db", "--json")
+def test_the_demo_has_at_least_20_synthetic_patients_on_every_regimen(run, tmp_path, new_db):
+    result = run("demo", "--db", new_db("demo.db"), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert len(data["patients"]) >= 20
@@ -153,13 +150,13 @@ def test_the_demo_has_at_least_20_synthetic_patients_on_every_regimen(run, tmp_p
     assert all(p["mrn"].startswith("DEMO-") for p in data["patients"])
     statuses = set()
     for p in data["patients"]:
-        r = run("readiness", p["mrn"], "--db", tmp_path / "demo.db", "--json")
+        r = run("readiness", p["mrn"], "--db", new_db("demo.db"), "--json")
         assert r.exit_code in (0, 1)
         d = json.loads(r.stdout)
         statuses |= {g["status"] for g in d["gates"]} | ({"recalculate"} if d["recalculate"] else set())
     assert statuses == {"pass", "fail", "missing", "stale", "recalculate"}
-    assert run("audit", "verify", "--db", tmp_path / "demo.db").exit_code == 0
-    assert run("demo", "--db", tmp_path / "demo.db").exit_code == 2  # refuses a database in use
+    assert run("audit", "verify", "--db", new_db("demo.db")).exit_code == 0
+    assert run("demo", "--db", new_db("demo.db")).exit_code == 2  # refuses a database in use
 
 
 def test_chemo_help_imports_neither_sqlite_utils_nor_pint():

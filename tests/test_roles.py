@@ -10,8 +10,8 @@ from chemo.treatment import SignoffMissing, TwoPersonRefused, administer, signof
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "roles.db") as s:
+def store(new_db):
+    with open_store(new_db("roles.db")) as s:
         add_users(s)
         add_ready_patient(s, "R1")
         yield s
@@ -21,8 +21,8 @@ def count(store, table):
     return store.one(f"SELECT count(*) AS n FROM {table}")["n"]
 
 
-def test_the_first_user_of_an_empty_database_may_be_added_by_anyone(tmp_path):
-    with open_store(tmp_path / "empty.db") as s:
+def test_the_first_user_of_an_empty_database_may_be_added_by_anyone(new_db):
+    with open_store(new_db("empty.db")) as s:
         add_user(s, "whoever", "ph1", "pharmacist")
         with pytest.raises(RoleRefused, match="not a registered user"):
             add_user(s, "whoever", "n1", "nurse")

@@ -14,8 +14,8 @@ from chemo.treatment import RecalculateRefused, signoff
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "w.db") as s:
+def store(new_db):
+    with open_store(new_db("w.db")) as s:
         add_users(s)
         add_ready_patient(s, "W1")
         yield s

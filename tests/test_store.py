@@ -122,3 +122,83 @@ def test_an_unreachable_server_is_one_line_and_exit_3(runner, chemo_cli):
     assert result.stderr.startswith("chemo: db: cannot reach the PostgreSQL server for "
                                     "'postgresql://nobody:***@127.0.0.1:1/none'")
     assert result.stderr.count("\n") == 1 and "pw" not in result.stderr
+
+
+# ------------------------------------------------------------------ on both engines
+
+def test_the_schema_is_migrated_once_from_its_one_description(new_db):
+    from chemo.schema import VERSIONS
+
+    where = new_db("m.db")
+    open_store(where).close()
+    with open_store(where) as store:
+        assert store.applied_versions() == [name for name, _ in VERSIONS]
+        assert {"patients", "measurements", "labs", "plans", "administrations", "prior_exposure", "signoffs",
+                "roles", "users", "audit", "audit_head"} <= set(store.table_names())
+
+
+def test_a_new_schema_version_is_applied_to_an_existing_record(new_db, monkeypatch):
+    from chemo import schema
+
+    where = new_db("v.db")
+    open_store(where).close()
+    monkeypatch.setattr(schema, "VERSIONS", schema.VERSIONS + [("0099_lab_source", [
+        "ALTER TABLE labs ADD COLUMN source TEXT", "ALTER TABLE labs ADD COLUMN source_rank INTEGER"])])
+    with open_store(where) as store:
+        assert store.applied_versions()[-1] == "0099_lab_source"
+        with store.transaction():
+            store.execute("INSERT INTO users (login, added_at, added_by) VALUES ('x', 'now', 'x')")
+        assert store.query("SELECT source, source_rank FROM labs") == []
+
+
+def test_a_failed_transaction_writes_nothing_on_either_engine(new_db):
+    with open_store(new_db("t.db")) as store:
+        with pytest.raises(RuntimeError):
+            with store.transaction():
+                store.execute("INSERT INTO users (login, added_at, added_by) VALUES ('x', 'now', 'x')")
+                raise RuntimeError("refused half-way")
+        assert store.one("SELECT count(*) AS n FROM users")["n"] == 0
+        assert not store.in_transaction
+
+
+def test_a_row_pointing_at_a_missing_patient_is_rejected_on_either_engine(new_db):
+    with open_store(new_db("fk.db")) as store:
+        with pytest.raises(Exception) as err:
+            with store.transaction():
+                store.insert("labs", {"patient_id": 999, "analyte": "anc", "value_text": "1 10^9/L", "value": 1,
+                                      "unit": "10^9/L", "collected_at": "x", "recorded_at": "x", "recorded_by": "x"})
+        assert any(c.__name__ == "IntegrityError" for c in type(err.value).__mro__)
+        assert store.one("SELECT count(*) AS n FROM labs")["n"] == 0
+
+
+def test_text_sorts_byte_by_byte_on_either_engine(new_db):
+    with open_store(new_db("sort.db")) as store:
+        with store.transaction():
+            for login in ("b", "B", "a-2", "a_1", "A"):
+                store.execute("INSERT INTO users (login, added_at, added_by) VALUES (?, 'now', 'x')", (login,))
+        assert [r["login"] for r in store.query("SELECT login FROM users ORDER BY login")] == [
+            "A", "B", "a-2", "a_1", "b"]
+
+
+@pytest.mark.postgresql
+def test_a_writer_kept_waiting_on_postgresql_gets_the_busy_line(pg_schema):
+    url = pg_schema()
+    with open_store(url) as first, open_store(url) as second:
+        second.execute("SET lock_timeout = 200")  # the real wait is BUSY_TIMEOUT_MS
+        with first.transaction():
+            with pytest.raises(StoreError) as err:
+                with second.transaction():
+                    pass
+        assert str(err.value).startswith("db: the database 'postgresql://") and "is busy" in str(err.value)
+        assert err.value.exit_code == 3 and not second.in_transaction
+        with second.transaction():  # and once the first has committed, it writes
+            second.execute("INSERT INTO users (login, added_at, added_by) VALUES ('x', 'now', 'x')")
+
+
+@pytest.mark.postgresql
+def test_reading_a_postgresql_schema_without_a_record_is_an_error_and_creates_nothing(pg_schema, runner, chemo_cli):
+    url = pg_schema()
+    result = runner.invoke(chemo_cli, ["readiness", "M1", "--db", url])
+    assert result.exit_code == 3 and result.stderr == f"chemo: db: no database at {url!r}\n"
+    with pytest.raises(StoreError, match="no database at"):
+        open_store(url, create=False)

@@ -30,8 +30,8 @@ DOX_DAC = "doxorubicin-dacarbazine"  # doxorubicin 75 mg/m² d1, dacarbazine 1 g
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_store(tmp_path / "safety.db") as s:
+def store(new_db):
+    with open_store(new_db("safety.db")) as s:
         add_users(s)
         yield s
 
@@ -68,9 +68,9 @@ def test_bilirubin_1_2_mg_dl_refuses_a_full_doxorubicin_dose_and_names_the_level
     assert row["detail"]["overrides"] == []
 
 
-def test_the_signoff_cli_takes_the_level_the_refusal_names(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHEMO_DB", str(tmp_path / "cli.db"))
-    with open_store(tmp_path / "cli.db") as s:
+def test_the_signoff_cli_takes_the_level_the_refusal_names(tmp_path, monkeypatch, new_db):
+    monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
+    with open_store(new_db("cli.db")) as s:
         add_users(s)
         add_ready_patient(s, "B1", DOX_DAC, labs={"bilirubin": ("1.2 mg/dL", "1.2 mg/dL")})
     runner = CliRunner()
@@ -83,9 +83,9 @@ def test_the_signoff_cli_takes_the_level_the_refusal_names(tmp_path, monkeypatch
     assert {d["drug"]: d["level"] for d in json.loads(ok.stdout)["detail"]["doses"]}["doxorubicin"] == "50 %"
 
 
-def test_readiness_says_a_modification_applies_in_text_and_json(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHEMO_DB", str(tmp_path / "cli.db"))
-    with open_store(tmp_path / "cli.db") as s:
+def test_readiness_says_a_modification_applies_in_text_and_json(tmp_path, monkeypatch, new_db):
+    monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
+    with open_store(new_db("cli.db")) as s:
         add_users(s)
         add_ready_patient(s, "B1", DOX_DAC, labs={"bilirubin": ("1.2 mg/dL", "1.2 mg/dL")})
         add_ready_patient(s, "B2", DOX_DAC)
@@ -151,15 +151,15 @@ def test_a_bare_uln_is_kept_for_alt_in_u_per_l_and_a_uln_with_its_unit_for_bilir
     assert row["uln"] == pytest.approx(21 / 17.1)
 
 
-def test_the_cli_refuses_a_unitless_bilirubin_uln_and_writes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHEMO_DB", str(tmp_path / "cli.db"))
-    with open_store(tmp_path / "cli.db") as s:
+def test_the_cli_refuses_a_unitless_bilirubin_uln_and_writes_nothing(tmp_path, monkeypatch, new_db):
+    monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
+    with open_store(new_db("cli.db")) as s:
         add_users(s)
         add_ready_patient(s, "U1")
         before = s.one("SELECT count(*) AS n FROM labs")["n"]
     result = CliRunner().invoke(cli, ["labs", "add", "U1", "bilirubin", "1.2 mg/dL", "--uln", "21", "--user", NURSE])
     assert result.exit_code == 2 and "uln" in result.stderr and "unit" in result.stderr
-    with open_store(tmp_path / "cli.db") as s:
+    with open_store(new_db("cli.db")) as s:
         assert s.one("SELECT count(*) AS n FROM labs")["n"] == before
 
 
@@ -233,9 +233,9 @@ def test_a_cap_override_still_lets_the_administration_pass_the_cap(store):
     assert administer(store, NURSE, "O2", 1)["cumulative_after_mg_m2"] > 450
 
 
-def test_the_cli_names_the_override_it_recorded(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHEMO_DB", str(tmp_path / "cli.db"))
-    with open_store(tmp_path / "cli.db") as s:
+def test_the_cli_names_the_override_it_recorded(tmp_path, monkeypatch, new_db):
+    monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
+    with open_store(new_db("cli.db")) as s:
         add_users(s)
         add_ready_patient(s, "O3", weight="70 kg")
         add_measurement(s, PRESCRIBER, "O3", weight="78 kg")
@@ -248,9 +248,9 @@ def test_the_cli_names_the_override_it_recorded(tmp_path, monkeypatch):
 # ------------------------------------------------------------------ 5. dates
 
 @pytest.mark.parametrize("date", ["2026-02-30", "２０２６-１１-２３", "2026-13-01"])
-def test_an_impossible_or_non_ascii_readiness_date_is_one_line_naming_date(tmp_path, monkeypatch, date):
-    monkeypatch.setenv("CHEMO_DB", str(tmp_path / "cli.db"))
-    with open_store(tmp_path / "cli.db") as s:
+def test_an_impossible_or_non_ascii_readiness_date_is_one_line_naming_date(tmp_path, monkeypatch, date, new_db):
+    monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
+    with open_store(new_db("cli.db")) as s:
         add_users(s)
         add_ready_patient(s, "D1")
     result = CliRunner().invoke(cli, ["readiness", "D1", "--date", date])

@@ -1,0 +1,81 @@
+"""``chemo db copy``: move a record between databases (SQLite to PostgreSQL and back).
+
+Nothing is lost and nothing is trusted blindly: the source's audit chain must
+verify before anything is written, the target must hold no row at all, every
+table is copied row by row with its ids in one transaction of the target, and
+before that commits the target's chain must verify, every table must count the
+same rows on both sides and the chain's head hash must be the same (else it
+rolls back: a refused or failed copy writes no row).  Both sides are :class:`chemo.store.Store`: the copy
+does not know which engine either is.
+"""
+
+from __future__ import annotations
+
+from . import audit
+from .store import Refusal, Store, StoreError
+
+# every table of the record, parents before children (the foreign keys)
+TABLES = ("users", "roles", "patients", "measurements", "labs", "prior_exposure", "plans", "signoffs",
+          "administrations", "audit", "audit_head")
+KEYS = {"users": "login", "roles": "login, role", "audit_head": "one"}  # the rest are ordered by id
+BATCH = 5_000
+
+
+def counts(store: Store) -> dict[str, int]:
+    return {t: store.one(f"SELECT count(*) AS n FROM {t}")["n"] for t in TABLES}
+
+
+def head_hash(store: Store) -> str:
+    row = store.one("SELECT last_hash FROM audit_head WHERE one = 1")
+    return row["last_hash"] if row else audit.GENESIS
+
+
+def check_chain(store: Store, side: str) -> None:
+    """Refuse (exit 1) a record whose audit chain or rows do not verify."""
+    _, problems = audit.verify(store)
+    problems += store.integrity_problems()
+    if problems:
+        more = f" (and {len(problems) - 1} more; see 'chemo audit verify')" if len(problems) > 1 else ""
+        raise Refusal(f"the {side} record {store.where!r} does not verify: {problems[0]}{more}", field="db")
+
+
+def _rows(store: Store, table: str):
+    """Every row of ``table`` in key order, in batches (a 100,000-patient record does not fit in one list)."""
+    if table in KEYS:
+        yield store.query(f"SELECT * FROM {table} ORDER BY {KEYS[table]}")
+        return
+    last = None
+    while True:
+        if last is None:
+            batch = store.query(f"SELECT * FROM {table} ORDER BY id LIMIT ?", (BATCH,))
+        else:
+            batch = store.query(f"SELECT * FROM {table} WHERE id > ? ORDER BY id LIMIT ?", (last, BATCH))
+        if not batch:
+            return
+        yield batch
+        last = batch[-1]["id"]
+
+
+def copy_record(source: Store, target: Store, *, source_checked: bool = False) -> dict:
+    """Copy every row of ``source`` into the empty ``target``; returns the counts and the head hash of both."""
+    if source.where == target.where:
+        raise StoreError(f"{source.where!r}: the source and the target are the same database", field="db")
+    if not source_checked:
+        check_chain(source, "source")
+    with target.transaction():  # a refused or failed copy leaves the target as it was
+        before = counts(target)
+        if any(before.values()):
+            filled = ", ".join(f"{t} {n}" for t, n in before.items() if n)
+            raise Refusal(f"the target {target.where!r} is not empty ({filled}): chemo db copy writes only into an "
+                          "empty record", field="db")
+        for table in TABLES:
+            for batch in _rows(source, table):
+                target.insert_rows(table, batch)
+        check_chain(target, "copied")
+        result = {"from": {"db": source.where, "rows": counts(source), "head": head_hash(source)},
+                  "to": {"db": target.where, "rows": counts(target), "head": head_hash(target)}}
+        if result["from"]["rows"] != result["to"]["rows"] or result["from"]["head"] != result["to"]["head"]:
+            raise StoreError(f"the copy differs from its source (rows {result['to']['rows']}, head "
+                             f"{result['to']['head']}; was the source written to while copying?): nothing was copied",
+                             field="db")
+    return result
