@@ -56,6 +56,13 @@ def _actor(user):
     return acting_user(user)
 
 
+def _signed_in(store, user, actor):
+    """On PostgreSQL the database user, or the ``--user`` a pharmacist mapped to it (``chemo user map``)."""
+    from .roles import session_login
+
+    return session_login(store, user, actor)
+
+
 def _help(text: str) -> str:
     return text.rstrip() + "\n\n" + EXIT_CODES
 
@@ -83,6 +90,7 @@ def patient_add(mrn, name, sex, born, height, weight, on, db_path, user, as_json
 
     actor = _actor(user)
     with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
         row = add_patient(store, actor, mrn=mrn, name=name, sex=sex.lower(), born=born, height=height, weight=weight,
                           measured_on=on)
     if as_json:
@@ -148,6 +156,7 @@ def measure(mrn, weight, height, on, db_path, user, as_json):
 
     actor = _actor(user)
     with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
         row = add_measurement(store, actor, mrn, weight=weight, height=height, on=on)
     if as_json:
         emit_json({k: row[k] for k in ("measured_on", "weight_text", "weight_kg", "height_text", "height_cm")})
@@ -180,6 +189,7 @@ def labs_add(mrn, analyte, value, uln, range_text, at, db_path, user, as_json):
 
     actor = _actor(user)
     with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
         row = add_lab(store, actor, mrn, analyte, value, uln=uln, range_text=range_text, at=at)
     if as_json:
         emit_json({k: row[k] for k in ("analyte", "value_text", "value", "unit", "uln_text", "uln", "collected_at")})
@@ -227,6 +237,7 @@ def prior_add(mrn, drug, dose, note, db_path, user):
 
     actor = _actor(user)
     with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
         row = add_prior(store, actor, mrn, drug, dose, note)
     click.echo(f"{mrn}: prior {row['drug']} {row['mg_m2']:g} mg/m²" + (f" ({note})" if note else ""))
 
@@ -252,6 +263,7 @@ def plan_start(mrn, regimen, start, cycles, db_path, user, as_json):
 
     actor = _actor(user)
     with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
         row = start_plan(store, actor, mrn, regimen, start=start, cycles=cycles)
     if as_json:
         emit_json({k: row[k] for k in ("id", "regimen_id", "regimen_sha256", "start_date", "planned_cycles",
@@ -311,8 +323,26 @@ def user_add(login, role, db_path, user):
 
     actor = _actor(user)
     with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
         row = add_user(store, actor, login, role)
     click.echo(f"{row['login']} is a {row['role']}" + (" (the first user)" if row["first_user"] else ""))
+
+
+@user.command("map", help=_help("On PostgreSQL: let the database user DB_USER act as the registered LOGIN "
+                                "(with --user LOGIN or $CHEMO_USER); without a mapping a workstation acts as its "
+                                "database user's name. Only a pharmacist maps; the mapping is audited."))
+@click.argument("db_user")
+@click.argument("login")
+@db_option
+@user_option
+def user_map(db_user, login, db_path, user):
+    from .roles import map_login
+
+    actor = _actor(user)
+    with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
+        row = map_login(store, actor, db_user, login)
+    click.echo(f"the database user {row['db_user']} may act as {row['login']}")
 
 
 @user.command("list", help=_help("List users and their roles."))
@@ -353,6 +383,7 @@ def signoff(mrn, cycle, check, override_reason, dose_level, db_path, user, as_js
 
     actor = _actor(user)
     with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
         row = sign(store, actor, mrn, cycle, check, override_reason=override_reason, dose_level=tuple(dose_level))
     if as_json:
         emit_json({"cycle": row["cycle"], "check": row["check_kind"], "user": row["login"], "role": row["role"],
@@ -391,6 +422,7 @@ def administer(mrn, cycle, day, at, db_path, user, as_json):
 
     actor = _actor(user)
     with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
         result = give(store, actor, mrn, cycle, day, at=at)
     if as_json:
         emit_json(result)

@@ -191,6 +191,11 @@ class PostgresStore(Store):
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
             "ORDER BY table_name")]
 
+    def database_user(self) -> str | None:
+        """``current_user``; None for a superuser, who could rewrite every table anyway (the DBA, the tests)."""
+        row = self.one("SELECT current_user AS name, rolsuper FROM pg_roles WHERE rolname = current_user")
+        return None if row is None or row["rolsuper"] else row["name"]
+
     def applied_versions(self) -> list[str]:
         if not self._has_migrations_table():
             return []

@@ -101,3 +101,41 @@ def list_users(store: Store) -> list[dict]:
     rows = store.query("SELECT login, added_at, added_by FROM users ORDER BY login")
     return [{"login": u["login"], "roles": sorted(roles.get(u["login"], [])), "added_at": u["added_at"],
              "added_by": u["added_by"]} for u in rows]
+
+
+def session_login(store: Store, explicit: str | None, login: str) -> str:
+    """Who acts, on a database that authenticates its users (PostgreSQL).
+
+    The database user's name, unless ``--user`` (or ``$CHEMO_USER``) names a
+    login a pharmacist has mapped to that database user (:func:`map_login`).
+    On SQLite, and for a PostgreSQL superuser, ``login`` as resolved by
+    :func:`acting_user`.
+    """
+    db_user = store.database_user()
+    if db_user is None:
+        return login
+    wanted = explicit or os.environ.get("CHEMO_USER")
+    if not wanted or wanted == db_user:
+        return check_login(db_user)
+    if store.one("SELECT login FROM db_logins WHERE db_user = ? AND login = ?", (db_user, login)) is None:
+        raise RoleRefused(f"the database user {db_user!r} may not act as {login!r}: a pharmacist maps it with "
+                          f"'chemo user map {db_user} {login}'", field="user")
+    return login
+
+
+def map_login(store: Store, actor: str, db_user: str, login: str) -> dict:
+    """Let the database user ``db_user`` act as the registered ``login`` (a pharmacist's decision, audited)."""
+    from .errors import ChemoError
+
+    db_user, login = check_login(db_user), check_login(login)
+    with store.transaction():
+        require(store, actor, ("pharmacist",), "mapping a database user")
+        if not roles_of(store, login):
+            raise ChemoError(f"{login!r} is not a registered user (add it with 'chemo user add')", field="login")
+        if store.one("SELECT login FROM db_logins WHERE db_user = ? AND login = ?", (db_user, login)):
+            raise ChemoError(f"{db_user!r} may already act as {login!r}", field="login")
+        row = {"db_user": db_user, "login": login, "added_at": now_local().isoformat(), "added_by": actor}
+        store.execute("INSERT INTO db_logins (db_user, login, added_at, added_by) VALUES (?, ?, ?, ?)",
+                      (db_user, login, row["added_at"], actor))
+        audit.append(store, actor, "user.map", "db_logins", f"{db_user}/{login}", None, row)
+    return row

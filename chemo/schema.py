@@ -152,6 +152,14 @@ _V1 = [
 # (name, statements), oldest first: see the module text before adding one
 VERSIONS: list[tuple[str, list[str]]] = [
     ("0001_initial", _V1),
+    # which record logins a database user may act as (PostgreSQL; ``chemo user map``, set by a pharmacist)
+    ("0002_db_logins", ["""CREATE TABLE db_logins (
+        db_user TEXT NOT NULL CHECK (length(db_user) BETWEEN 1 AND 63),
+        login TEXT NOT NULL REFERENCES users(login),
+        added_at TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        PRIMARY KEY (db_user, login)
+    )"""]),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),

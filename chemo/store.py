@@ -248,6 +248,10 @@ class Store:
     def table_names(self) -> list[str]:
         return self.db.table_names()
 
+    def database_user(self) -> str | None:
+        """The user the database server authenticated, when it restricts who may act as whom (None: SQLite)."""
+        return None
+
     def applied_versions(self) -> list[str]:
         from .schema import sqlite_migrations
 

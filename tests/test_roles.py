@@ -102,3 +102,50 @@ def test_the_acting_user_is_the_option_then_the_environment_then_the_login(monke
     import getpass
 
     assert acting_user(None) == getpass.getuser()
+
+
+@pytest.mark.postgresql
+def test_on_postgresql_a_workstation_acts_as_its_database_user_unless_a_pharmacist_mapped_it(
+        pg_admin, pg_schema, runner, chemo_cli):
+    """Also the README's grants: SELECT and INSERT everywhere, UPDATE of plans and audit_head, nothing more."""
+    import uuid
+
+    url = pg_schema()
+    schema = url.rsplit("%3D", 1)[1]
+    role = f"chemo_ward_{uuid.uuid4().hex[:8]}"
+
+    def run(*args, db=url):
+        result = runner.invoke(chemo_cli, [*args, "--db", db])
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+        return result
+
+    def last_audit_login():
+        with open_store(url) as s:
+            return s.one("SELECT login FROM audit ORDER BY id DESC LIMIT 1")["login"]
+
+    for args in (("user", "add", "phil", "--role", "pharmacist"), ("user", "add", role, "--role", "nurse"),
+                 ("user", "add", "nora", "--role", "nurse"),
+                 ("patient", "add", "--mrn", "M1", "--name", "Synthetic One", "--sex", "female", "--born",
+                  "1970-05-01", "--height", "170 cm", "--weight", "70 kg")):
+        assert run(*args, "--user", "phil").exit_code == 0  # the test server's user is a superuser: --user as on SQLite
+    pg_admin.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        pg_admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        pg_admin.execute(f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        pg_admin.execute(f"GRANT UPDATE ON {schema}.plans, {schema}.audit_head TO {role}")
+        ward = url.replace("postgres@", f"{role}@", 1)
+        assert run("labs", "add", "M1", "anc", "2 10^9/L", db=ward).exit_code == 0
+        assert last_audit_login() == role  # the database user, not the workstation's login name
+        refused = run("labs", "add", "M1", "anc", "2 10^9/L", "--user", "nora", db=ward)
+        assert refused.exit_code == 1
+        assert refused.stderr == (f"chemo: user: the database user {role!r} may not act as 'nora': a pharmacist maps "
+                                  f"it with 'chemo user map {role} nora'\n")
+        assert run("user", "map", role, "nora", "--user", "nora", db=ward).exit_code == 1  # a nurse does not map
+        assert run("user", "map", role, "nora", "--user", "phil").exit_code == 0
+        assert run("labs", "add", "M1", "platelets", "200 10^9/L", "--user", "nora", db=ward).exit_code == 0
+        assert last_audit_login() == "nora"
+        assert run("plan", "start", "M1", "doxorubicin-ifosfamide", "--user", "phil").exit_code == 0
+        assert run("audit", "verify", db=ward).exit_code == 0
+    finally:
+        pg_admin.execute(f"DROP OWNED BY {role}")
+        pg_admin.execute(f"DROP ROLE {role}")

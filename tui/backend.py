@@ -162,7 +162,7 @@ def demo_path(today: dt.date | None = None) -> Path:
 
 def open_backend(db_path=None, user: str | None = None, today: dt.date | None = None, *, demo: bool = False) -> "Backend":
     """Open the configured database; with ``demo``, the demo database (built on first run)."""
-    from chemo.roles import acting_user
+    from chemo.roles import acting_user, session_login
     from chemo.store import open_store, resolve_db
 
     login = acting_user(user)
@@ -180,6 +180,11 @@ def open_backend(db_path=None, user: str | None = None, today: dt.date | None = 
         path = resolve_db(db_path)
         store = open_store(path, create=False)
         path = store.path
+    try:
+        login = session_login(store, user, login)
+    except BaseException:
+        store.close()
+        raise
     return Backend(store, login, today, path, demo)
 
 
