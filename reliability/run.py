@@ -33,6 +33,7 @@ PARTS = (
     ("injection", "SQL injection through every text field"),
     ("tamper", "audit tampering"),
     ("properties", "property tests"),
+    ("postgres", "the record on PostgreSQL: writers, signers, a server restart"),
 )
 
 

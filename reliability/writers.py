@@ -41,14 +41,14 @@ def setup(db: Path, writers: int) -> None:
                                 born="1970-01-01", height="170 cm", weight="70 kg")
 
 
-def child(db: str, writer: int, writes: int) -> int:
+def child(db: str, writer: int, writes: int, go: str | None = None) -> int:
     """One writer: ``writes`` lab results, one transaction each; prints ``ACK id value`` or ``ERR message``."""
     from chemo import records
     from chemo.errors import ChemoError
     from chemo.store import open_store
 
     print("READY", flush=True)
-    go = Path(db + ".go")
+    go = Path(go or db + ".go")
     while not go.exists():  # every writer starts at the same moment
         time.sleep(0.002)
     for i in range(writes):
@@ -62,13 +62,16 @@ def child(db: str, writer: int, writes: int) -> int:
     return 0
 
 
-def run_api(db: Path, writers: int, writes: int) -> dict:
-    procs = [subprocess.Popen([sys.executable, "-m", "reliability.writers", "--child", str(db), str(w), str(writes)],
+def run_api(db, writers: int, writes: int, go: Path | None = None) -> dict:
+    """``db``: a file, or a PostgreSQL URL with ``go`` the file that starts the writers at once."""
+    go = go or Path(str(db) + ".go")
+    procs = [subprocess.Popen([sys.executable, "-m", "reliability.writers", "--child", str(db), str(w), str(writes),
+                               str(go)],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for w in range(writers)]
     for p in procs:  # all imported and waiting
         p.stdout.readline()
-    Path(str(db) + ".go").touch()
+    go.touch()
     started = time.perf_counter()
     outs = [p.communicate(timeout=900) for p in procs]
     seconds = time.perf_counter() - started
@@ -156,7 +159,7 @@ def run(quick: bool = False, writers: int = 4, writes: int | None = None) -> lis
 
 def main(argv=None) -> int:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--child":
-        return child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--writes", type=int, default=500)
