@@ -12,7 +12,8 @@ running in its own process.  The other benchmarks of this folder are reused,
 not re-implemented: ``bench_verify.py`` (order verification against its
 plain-float reference; its ``Reference`` and orders also drive
 ``bench_dose.py``), ``bench_store.py`` (the 100,000-patient database) and
-``bench_tui.py`` (TUI launch).  A benchmark that is missing or fails is a row
+``bench_tui.py`` (TUI launch) and ``bench_sessions.py`` (16 concurrent
+sessions on SQLite and on PostgreSQL, side by side).  A benchmark that is missing or fails is a row
 that says "not available", never a failed run.
 
 Writes ``benchmarks/results/bench-<date>.json`` and ``benchmarks/results/latest.json``.
@@ -240,8 +241,37 @@ def tui(args) -> list[dict]:
     return [row]
 
 
+def sessions(args) -> list[dict]:
+    """bench_sessions.py: 16 concurrent sessions for 60 s on both engines, side by side (issue 9)."""
+    script = HERE / "bench_sessions.py"
+    n = args.patients or (2000 if args.quick else 100_000)
+    seconds = 10 if args.quick else 60
+    if not script.exists():
+        return [na("16 sessions", "benchmarks/bench_sessions.py missing (issue 9)")]
+    m = run_measured([PY, str(script), "--patients", str(n), "--seconds", str(seconds), "--json"], timeout=7200)
+    if m.returncode != 0:
+        return [na("16 sessions", f"bench_sessions.py exit {m.returncode}: {_tail(m.stderr)}")]
+    rows = []
+    for r in json.loads(m.stdout.strip().splitlines()[-1]):
+        label = f"16 sessions, {r['engine']}, {n:,} patients"
+        if "unavailable" in r:
+            rows.append(na(label, r["unavailable"]))
+            continue
+        note = (f"{r['reads_per_s']:.0f} reads/s, {r['writes_per_s']:.0f} writes/s, {r['errors']} errors, "
+                f"{seconds} s")
+        for key, what in (("read_p50_ms", "read p50"), ("read_p99_ms", "read p99"), ("write_p50_ms", "write p50"),
+                          ("write_p99_ms", "write p99"), ("lock_wait_p99_ms", "lock wait p99")):
+            if r[key] is None:
+                rows.append(na(f"{label}: {what}", "no sample"))
+                continue
+            rows.append({"figure": f"{label}: {what}", "status": "ok", "unit": "ms", "value": r[key],
+                         "baseline": None, "ratio": None, "peak_rss_mb": None, "note": note,
+                         "source": "bench_sessions.py", "result": r})
+    return rows
+
+
 BENCHMARKS = (("startup", startup), ("validate", validate), ("dose", dose), ("verify", verify),
-              ("store", store), ("tui", tui))
+              ("store", store), ("sessions", sessions), ("tui", tui))
 
 
 # ------------------------------------------------------------------ the table

@@ -29,6 +29,7 @@ import contextlib
 import datetime as _dt
 import functools
 import re
+import time
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -128,10 +129,10 @@ class PostgresStore(Store):
         if not rows:
             return
         columns = list(rows[0])
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('%s' for _ in columns)})"
         try:
-            with self.conn.cursor() as cursor:
-                cursor.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
+            with self.conn.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(tuple(r[c] for c in columns))
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
 
@@ -144,7 +145,9 @@ class PostgresStore(Store):
             raise RuntimeError("transaction() does not nest")  # a bug, not user input
         try:
             self.conn.execute("BEGIN")
+            started = time.perf_counter()
             self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, self._schema_key()))
+            self.lock_wait_s = time.perf_counter() - started
         except pgerrors.LockNotAvailable:
             self._rollback()
             raise busy_error(self.where) from None

@@ -36,6 +36,7 @@ import os
 import re
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 from .errors import ChemoError
@@ -156,6 +157,7 @@ class Store:
     """
 
     engine = "sqlite"
+    lock_wait_s = 0.0  # the wait for the write lock of the last transaction (benchmarks/bench_sessions.py)
 
     def __init__(self, db, path: Path):
         self.db = db
@@ -186,7 +188,9 @@ class Store:
         if self.conn.in_transaction:
             raise RuntimeError("transaction() does not nest")  # a bug, not user input
         try:
+            started = time.perf_counter()
             self.conn.execute("BEGIN IMMEDIATE")
+            self.lock_wait_s = time.perf_counter() - started  # how long this writer waited for the others (bench)
         except sqlite3.OperationalError as exc:
             raise _store_error(exc, self.path) from None
         try:
