@@ -202,3 +202,30 @@ def test_reading_a_postgresql_schema_without_a_record_is_an_error_and_creates_no
     assert result.exit_code == 3 and result.stderr == f"chemo: db: no database at {url!r}\n"
     with pytest.raises(StoreError, match="no database at"):
         open_store(url, create=False)
+
+
+def test_a_chemo_db_made_before_the_schema_was_described_once_still_opens(tmp_path):
+    """A file whose history is only 0001_initial (sqlite_utils.Migrations set "chemo") gets the newer versions."""
+    import sqlite3 as _sqlite3
+
+    from sqlite_utils import Database, Migrations
+
+    from chemo.schema import VERSIONS
+
+    old = Migrations("chemo")
+
+    @old(name="0001_initial")
+    def _initial(db):
+        for statement in VERSIONS[0][1]:
+            db.execute(statement)
+
+    path = tmp_path / "old.db"
+    conn = _sqlite3.connect(path)
+    old.apply(Database(conn))
+    conn.execute("INSERT INTO users VALUES ('phil', '2026-01-01T00:00:00', 'phil')")
+    conn.commit()
+    conn.close()
+    with open_store(path, create=False) as store:
+        assert store.applied_versions() == [name for name, _ in VERSIONS]
+        assert store.one("SELECT login FROM users")["login"] == "phil"
+        assert "db_logins" in store.table_names()
