@@ -91,7 +91,7 @@ class PostgresStore(Store):
     # ------------------------------------------------------------------ statements
     def _run(self, sql: str, params=()):
         try:
-            return self.conn.execute(translate(sql), params if params else None)
+            return self.conn.execute(translate(sql), params or ())  # () too: "%%" must become "%"
         except pgerrors.LockNotAvailable:
             raise busy_error(self.where) from None
         except psycopg.OperationalError as exc:

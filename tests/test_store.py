@@ -229,3 +229,14 @@ def test_a_chemo_db_made_before_the_schema_was_described_once_still_opens(tmp_pa
         assert store.applied_versions() == [name for name, _ in VERSIONS]
         assert store.one("SELECT login FROM users")["login"] == "phil"
         assert "db_logins" in store.table_names()
+
+
+def test_percent_and_question_marks_in_sql_text_are_text_on_either_engine(new_db):
+    with open_store(new_db("pct.db")) as store:
+        with store.transaction():
+            store.execute("INSERT INTO users (login, added_at, added_by) VALUES ('a%b', 'x?', 'x')")
+            store.execute("INSERT INTO users (login, added_at, added_by) VALUES (?, ?, 'x')", ("a%%b", "y"))
+        assert [r["login"] for r in store.query("SELECT login FROM users WHERE login LIKE 'a%b' ORDER BY login")] == [
+            "a%%b", "a%b"]
+        assert store.one("SELECT added_at FROM users WHERE login = 'a%b'")["added_at"] == "x?"
+        assert store.one("SELECT count(*) AS n FROM users WHERE added_at = :at", {"at": "y"})["n"] == 1

@@ -5,8 +5,15 @@ from __future__ import annotations
 import click
 
 
+def _db(ctx, param, value):
+    """A path is checked as before (not a folder); a postgresql:// or sqlite:/// URL is passed on."""
+    if value is None or "://" in value:
+        return value
+    return click.Path(dir_okay=False).convert(value, param, ctx)
+
+
 @click.command()
-@click.option("--db", "db_path", metavar="PATH|URL", default=None,
+@click.option("--db", "db_path", metavar="PATH|URL", default=None, callback=_db,
               help="The database: a file, sqlite:///path or postgresql://user@host:5432/dbname (default: $CHEMO_DB, "
                    "else the embedded demo database, created on first run).")
 @click.option("--user", default=None, help="Who signs (default: $CHEMO_USER, else the login name).")
