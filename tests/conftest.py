@@ -114,6 +114,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql: runs against the PostgreSQL server of $CHEMO_TEST_POSTGRES")
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m: count only what would have run
 def pytest_collection_modifyitems(config, items):
     if os.environ.get(PG_ENV):
         return
@@ -128,7 +129,8 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_terminal_summary(terminalreporter):
     if _PG_LEFT_OUT:
-        terminalreporter.write_line(f"PostgreSQL half skipped ({len(_PG_LEFT_OUT)} tests): to run it, {PG_HOWTO}")
+        n = len(_PG_LEFT_OUT)
+        terminalreporter.write_line(f"PostgreSQL half skipped ({n} test{'s' * (n != 1)}): to run it, {PG_HOWTO}")
 
 
 def _pg_url(schema: str) -> str:
