@@ -79,8 +79,10 @@ class PostgresStore(Store):
         self.url = url
         self.path = self.where = redact(url)
         self._lock_key = None
+        self._closed = False
 
     def close(self) -> None:
+        self._closed = True
         with contextlib.suppress(Exception):
             self.conn.close()
 
@@ -89,7 +91,13 @@ class PostgresStore(Store):
         return self.conn.info.transaction_status != TransactionStatus.IDLE
 
     # ------------------------------------------------------------------ statements
+    def _ensure(self) -> None:
+        """A session whose server went away (a restart) connects again at its next command (a TUI stays usable)."""
+        if self.conn.closed and not self._closed:
+            self.conn = _connect(self.url)
+
     def _run(self, sql: str, params=()):
+        self._ensure()
         try:
             return self.conn.execute(translate(sql), params or ())  # () too: "%%" must become "%"
         except pgerrors.LockNotAvailable:
@@ -143,6 +151,7 @@ class PostgresStore(Store):
         """``BEGIN``, the writers' lock, ... ``COMMIT``; ``ROLLBACK`` on any exception (see the module text)."""
         if self.in_transaction:
             raise RuntimeError("transaction() does not nest")  # a bug, not user input
+        self._ensure()
         try:
             self.conn.execute("BEGIN")
             started = time.perf_counter()
@@ -226,17 +235,23 @@ class PostgresStore(Store):
         return [(name, statements) for name, statements in versions if name not in done]
 
 
-def open_postgresql(url: str, *, create: bool = True) -> PostgresStore:
-    """Connect, set the busy timeout, and bring the schema up to date (``create``: may create it)."""
-    shown = redact(url)
+def _connect(url: str):
+    """A connection with chemo's settings (autocommit: :meth:`PostgresStore.transaction` says BEGIN; the busy timeout)."""
     extra = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
         conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, application_name="chemo", **extra)
+        conn.execute(f"SET lock_timeout = {int(BUSY_TIMEOUT_MS)}")
     except psycopg.Error as exc:
-        raise StoreError(f"cannot reach the PostgreSQL server for {shown!r}: {_line(exc)}", field="db") from None
+        raise StoreError(f"cannot reach the PostgreSQL server for {redact(url)!r}: {_line(exc)}", field="db") from None
+    return conn
+
+
+def open_postgresql(url: str, *, create: bool = True) -> PostgresStore:
+    """Connect, set the busy timeout, and bring the schema up to date (``create``: may create it)."""
+    shown = redact(url)
+    conn = _connect(url)
     store = PostgresStore(conn, url)
     try:
-        conn.execute(f"SET lock_timeout = {int(BUSY_TIMEOUT_MS)}")
         if not create and not store._has_migrations_table():
             raise StoreError(f"no database at {shown!r}", field="db")
         store.migrate()

@@ -240,3 +240,23 @@ def test_percent_and_question_marks_in_sql_text_are_text_on_either_engine(new_db
             "a%%b", "a%b"]
         assert store.one("SELECT added_at FROM users WHERE login = 'a%b'")["added_at"] == "x?"
         assert store.one("SELECT count(*) AS n FROM users WHERE added_at = :at", {"at": "y"})["n"] == 1
+
+
+@pytest.mark.postgresql
+def test_a_session_cut_off_by_the_server_says_so_in_one_line_and_then_works_again(pg_schema, pg_admin):
+    """A TUI left open across a server restart: one clear error, then the next command reconnects."""
+    from chemo.demo import add_users
+
+    url = pg_schema()
+    with open_store(url) as store:
+        add_users(store)
+        pid = store.one("SELECT pg_backend_pid() AS pid")["pid"]
+        pg_admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(StoreError) as err:
+            store.query("SELECT login FROM users")
+        assert "the connection to the server was lost" in str(err.value) and "\n" not in str(err.value)
+        assert err.value.exit_code == 3
+        assert len(store.query("SELECT login FROM users")) == 3
+        with store.transaction():
+            store.execute("INSERT INTO users (login, added_at, added_by) VALUES ('x', 'now', 'x')")
+        assert store.one("SELECT pg_backend_pid() AS pid")["pid"] != pid
