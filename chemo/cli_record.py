@@ -373,27 +373,38 @@ def signoff(mrn, cycle, check, override_reason, dose_level, db_path, user, as_js
 
 
 @click.command(help=_help(
-    "Record the signed-off doses of one day of a cycle, or of every day when --day is not given (a nurse). "
-    "Refused without both sign-offs, while a readiness gate does not pass at the time given, while a dose of an "
-    "earlier cycle is not given, while a dose-modification band applies that the sign-off did not meet or "
-    "override, or when the cumulative cap would be passed without a pharmacist's cap override. The BSA stored "
-    "with each dose is the patient's BSA that day."))
+    "Record the signed-off doses of one day of a cycle as given (a nurse): --day D, else the next day not yet "
+    "given, which is named (refused before that day is due: day 2 falls the calendar day after day 1 was given). "
+    "--all-days records every day not yet given, the first at --at (default now) and each later day a calendar "
+    "day after it, and prints each time; refused when a day would fall in the future. A day is given once; --at "
+    "is never in the future. Refused without both sign-offs, while a readiness gate does not pass at the time "
+    "given, while a dose of an earlier cycle is not given, while a dose-modification band applies that the "
+    "sign-off did not meet or override, or when the cumulative cap would be passed without a pharmacist's cap "
+    "override. The BSA stored with each dose is the patient's BSA that day."))
 @click.argument("mrn")
 @click.option("--cycle", type=int, required=True)
-@click.option("--day", type=int, default=None)
-@click.option("--at", default=None, metavar="DATETIME", help="Time given (default now).")
+@click.option("--day", type=int, default=None, help="The day of the cycle (default: the next day not yet given).")
+@click.option("--all-days", "all_days", is_flag=True,
+              help="Every day not yet given, each a calendar day after the one before, the first at --at.")
+@click.option("--at", default=None, metavar="DATETIME", help="Time given (default now; with --all-days, of the first day).")
 @db_option
 @user_option
 @json_option
-def administer(mrn, cycle, day, at, db_path, user, as_json):
+def administer(mrn, cycle, day, all_days, at, db_path, user, as_json):
     from .treatment import administer as give
 
     actor = _actor(user)
     with _open(db_path) as store:
-        result = give(store, actor, mrn, cycle, day, at=at)
+        result = give(store, actor, mrn, cycle, day, at=at, all_days=all_days)
     if as_json:
         emit_json(result)
         return
+    days = result["days"]
+    if result["implied_day"]:
+        click.echo(f"{mrn}: cycle {cycle} day {days[0]}, the next day not yet given (give --day to name another)")
+    elif all_days:
+        click.echo(f"{mrn}: cycle {cycle} days {', '.join(map(str, days))} recorded with --all-days at "
+                   + "; ".join(f"day {d} {result['times'][str(d)].replace('T', ' ')}" for d in days))
     for r in result["administrations"]:
         click.echo(f"{mrn}: cycle {cycle} day {r['day']} {r['drug']} {r['dose_mg']:g} mg (BSA {r['bsa_m2']:.2f} m²) "
                    f"given {r['given_at']} by {r['given_by']}")
