@@ -30,18 +30,25 @@ def _range(texts: tuple, unit: str) -> tuple[float, float]:
     return low, high
 
 
+_WHAT = {"height": "a height", "weight": "a weight", "bsa": "a body surface area"}
+
+
 def _in_range(value, key: str, unit: str, what: str) -> float:
     """``value`` in ``unit``, checked against the library's plausible range."""
     try:
         number = magnitude(value, unit, field=what)  # cached per unit text: a hot path
     except ChemoError as exc:
+        if isinstance(value, str) and value.strip().startswith("-"):
+            raise BodySizeError(f"{value!r}: a negative value is not possible for {_WHAT.get(what, what)}",
+                                field=what) from None
         raise BodySizeError(exc.message, field=what) from None
     low, high = _range(tuple(_limits()[key]), unit)
     if number <= 0:
         raise BodySizeError(f"{value!r} must be more than 0", field=what)
     if not low <= number <= high:
+        shown = unit.replace("**2", "²")
         raise BodySizeError(
-            f"{value!r} ({number:.4g} {unit}) is outside the plausible range {low:g}-{high:g} {unit}", field=what)
+            f"{value!r} ({number:.4g} {shown}) is outside the plausible range {low:g}-{high:g} {shown}", field=what)
     return number
 
 

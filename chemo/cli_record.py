@@ -162,7 +162,7 @@ def labs():
     pass
 
 
-@labs.command("add", help=_help(
+@labs.command("add", context_settings={"ignore_unknown_options": True}, help=_help(
     'Record a lab result (any registered user). VALUE with its unit: "1.2 10^9/L", "1200 /uL", "5.4 mmol/L". '
     "Analytes: hemoglobin, anc, wbc, platelets, bilirubin, alt, ast, creatinine, egfr, crcl, lvef (and aliases)."))
 @click.argument("mrn")

@@ -207,6 +207,9 @@ def parse_lab(analyte_ref: str, value_text: str, uln_text: str | None = None, ra
         if uln_text is None:
             uln_text = high_text
     uln = None
+    if uln_text is not None and str(uln_text).strip().startswith("-"):
+        raise LabError(f"{str(uln_text)!r}: a negative value is not possible for the upper limit of normal of "
+                       f"{analyte.id}", field="uln")
     if uln_text is not None:
         uln_text = _with_unit(str(uln_text), value_text, analyte, "uln")
         uln, uln_unit = convert_lab(analyte, uln_text, "uln", check_plausible=False)
@@ -263,6 +266,8 @@ def convert_lab(analyte, text: str, field: str, *, check_plausible: bool = True)
     """(number, unit): ``text`` in the analyte's canonical unit, or in its de-indexed unit (eGFR in mL/min)."""
     from .units import format_quantity, in_unit, parse_quantity
 
+    if isinstance(text, str) and text.strip().startswith("-"):
+        raise LabError(f"{text!r}: a negative value is not possible for {analyte.id}", field=field)
     try:
         q = parse_quantity(text, None, field=field)
     except UnitError as exc:

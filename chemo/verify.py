@@ -195,7 +195,8 @@ def verify_order(order: Order, library: Library | None = None, base_dir: str | N
     try:
         regimen = cached_regimen(order.regimen, library, base_dir)
         if order.cycle > regimen.cycles:
-            raise OrderError(f"{order.cycle}: {regimen.id} has cycles 1-{regimen.cycles}", field="cycle")
+            raise OrderError(f"{order.cycle}: {regimen.id} has {regimen.cycles} cycle{'s' * (regimen.cycles != 1)} "
+                             f"(cycles 1-{regimen.cycles})", field="cycle")
         body = body_size(order.height, order.weight, order.bsa, order.formula, regimen, library)
         cycle = calculate_cycle(regimen, body, order.cycle, order.dose_level, library)
     except ChemoError as exc:
