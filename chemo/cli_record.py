@@ -134,25 +134,36 @@ def patient_show(mrn, db_path, as_json):
 
 # ------------------------------------------------------------------ measure
 
-@click.command(help=_help("Record a weight (and height) for a patient (prescriber or pharmacist)."))
+@click.command(help=_help(
+    "Record a weight (and height) for a patient (prescriber or pharmacist). Warns when the weight moved by the "
+    "recalculation threshold from the previous weight or the active plan's dosing weight; refuses (exit 1) a "
+    "change beyond the plausible limit within its window unless --confirm is given, and a weight that with the "
+    "height gives a BMI outside the plausible adult range (exit 2)."))
 @click.argument("mrn")
 @click.option("--weight", required=True, help='With its unit: "75 kg".')
 @click.option("--height", default=None, help='With its unit: "170 cm".')
 @click.option("--date", "on", default=None, metavar="YYYY-MM-DD", help="Default today.")
+@click.option("--confirm", is_flag=True,
+              help="Record a weight that moved by the plausible change limit or more within its window "
+                   "(regimens/library/body-size.toml [plausibility]); the confirmation is audited.")
 @db_option
 @user_option
 @json_option
-def measure(mrn, weight, height, on, db_path, user, as_json):
+def measure(mrn, weight, height, on, confirm, db_path, user, as_json):
     from .records import add_measurement
 
     actor = _actor(user)
     with _open(db_path) as store:
-        row = add_measurement(store, actor, mrn, weight=weight, height=height, on=on)
+        row = add_measurement(store, actor, mrn, weight=weight, height=height, on=on, confirm=confirm)
     if as_json:
-        emit_json({k: row[k] for k in ("measured_on", "weight_text", "weight_kg", "height_text", "height_cm")})
+        emit_json({k: row[k] for k in ("measured_on", "weight_text", "weight_kg", "height_text", "height_cm",
+                                       "warnings", "confirmed")})
     else:
         click.echo(f"{mrn}: weight {row['weight_kg']:.1f} kg" +
-                   (f", height {row['height_cm']:.1f} cm" if row["height_cm"] else "") + f" on {row['measured_on']}")
+                   (f", height {row['height_cm']:.1f} cm" if row["height_cm"] else "") + f" on {row['measured_on']}"
+                   + (" (change confirmed)" if row["confirmed"] else ""))
+        for w in row["warnings"]:
+            click.echo(f"  WARNING {w}")
 
 
 # ------------------------------------------------------------------ labs
