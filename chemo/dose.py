@@ -22,7 +22,7 @@ from .bodysize import bsa_given, bsa_m2, check_pair, height_cm, weight_kg
 from .errors import BodySizeError, ChemoError
 from .library import Library, load_library
 from .regimen import Regimen
-from .units import Basis, Dose
+from .units import Basis, Dose, display_text
 
 DEFAULT_FORMULA = "mosteller"
 
@@ -350,7 +350,7 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
         for day in line.days:
             calculated_by_drug.setdefault(line.drug, {})[day] = calculated
             administrations.append(Administration(
-                drug=line.drug, day=day, route=line.route, basis=line.dose.text, per=line.per, daily=daily, level=label,
+                drug=line.drug, day=day, route=line.route, basis=display_text(line.dose.text), per=line.per, daily=daily, level=label,
                 calculated_mg=calculated, dose_mg=dose_mg, increment_mg=step,
                 deviation=dose_mg / calculated - 1 if calculated else 0.0, infusion=line.infusion, note=note))
     for derived in regimen.derived:
