@@ -224,7 +224,7 @@ def prior():
     pass
 
 
-@prior.command("add", help=_help('Record a lifetime prior anthracycline dose, e.g. epirubicin "300 mg/m²" '
+@prior.command("add", context_settings={"ignore_unknown_options": True}, help=_help('Record a lifetime prior anthracycline dose, e.g. epirubicin "300 mg/m²" '
                                  "(prescriber or pharmacist)."))
 @click.argument("mrn")
 @click.argument("drug")

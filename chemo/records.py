@@ -229,7 +229,8 @@ def add_measurement(store: Store, actor: str, mrn: str, *, weight, height=None, 
         warnings, implausible = weight_findings(store, patient["id"], w, day)
         if implausible and not confirm:
             raise WeightChangeRefused(
-                f"{weight!r} ({w:g} kg) is {implausible['change'] * 100:.0f} % away from the weight "
+                f"{weight!r}{'' if str(weight).strip() == f'{w:g} kg' else f' ({w:g} kg)'} is "
+                f"{implausible['change'] * 100:.0f} % away from the weight "
                 f"{implausible['weight_kg']:g} kg measured on {implausible['measured_on']}: a change of "
                 f"{implausible['limit']} or more within {implausible['window']} is not plausible; check the number "
                 "and its unit, or record it with --confirm if it is right", field="weight")
@@ -413,6 +414,8 @@ def add_prior(store: Store, actor: str, mrn: str, drug_ref: str, dose_text: str,
         raise ChemoError(f"unknown drug {drug_ref!r}", field="drug")
     if not drug.is_anthracycline:
         raise ChemoError(f"{drug.id} is not an anthracycline: prior exposure counts anthracyclines only", field="drug")
+    if isinstance(dose_text, str) and dose_text.strip().startswith("-"):
+        raise ChemoError(f"{dose_text!r}: a negative value is not possible for a prior {drug.id} dose", field="dose")
     dose = parse_dose(dose_text, field="dose")
     if dose.basis is not Basis.PER_M2:
         raise ChemoError(f"{dose_text!r}: give the lifetime dose in mg/m² (a cumulative dose is counted per body "

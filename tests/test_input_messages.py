@@ -109,8 +109,11 @@ def test_a_negative_lab_value_is_taken_as_a_value_and_refused_for_its_analyte(db
              "a negative value is not possible for anc")
     one_line(chemo("labs", "add", "M1", "alt", "20 U/L", "--uln", "-40", "--user", NURSE), 2,
              "a negative value is not possible for the upper limit of normal of alt")
+    one_line(chemo("prior", "add", "M1", "epirubicin", "-300 mg/m²", "--user", "demo-prescriber"), 2,
+             "a negative value is not possible for a prior epirubicin dose")
     with open_store(db) as store:
         assert store.one("SELECT count(*) AS n FROM labs")["n"] == 0
+        assert store.one("SELECT count(*) AS n FROM prior_exposure")["n"] == 0
 
 
 def test_a_negative_weight_says_a_weight_cannot_be_negative():
