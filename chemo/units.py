@@ -19,6 +19,12 @@ Deliberate choices, each a trap in plain pint:
   comma cannot be told apart.
 * A dose's basis (flat, per m², per kg) is kept as its own field, because pint
   calls mg/kg dimensionless.
+* Unit symbols are case-sensitive.  An unknown symbol is folded to the one chart
+  symbol it matches ignoring case (``KG`` -> kg, ``CM`` -> cm), never when it starts
+  with a capital M or G (mega or milli, giga or gram): ``MG`` is refused with a line
+  saying to write mg, and a mega- or giga-prefixed unit pint would accept (``Mg``,
+  ``ML``) is refused too, as is ``kilos`` (kiloseconds).
+* Output writes ``m²`` (:func:`display_text`); ``㎡`` is accepted on input.
 """
 
 from __future__ import annotations
@@ -147,7 +153,7 @@ def _known(token: str) -> bool:
 
 
 def _usual(unit_text: str) -> str:
-    """The chart symbols a miscased unit stands for: "Mg/M2" -> "mg/m2"; "" when there is no single answer."""
+    """The chart symbols a miscased unit stands for ("MG/DL" -> "mg/dL"); "" when there is no single answer."""
     out, changed = [], False
     for token in _TOKEN.findall(unit_text):
         matches = _FOLD.get(token.casefold(), set())
