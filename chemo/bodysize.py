@@ -30,18 +30,25 @@ def _range(texts: tuple, unit: str) -> tuple[float, float]:
     return low, high
 
 
+_WHAT = {"height": "a height", "weight": "a weight", "bsa": "a body surface area"}
+
+
 def _in_range(value, key: str, unit: str, what: str) -> float:
     """``value`` in ``unit``, checked against the library's plausible range."""
     try:
         number = magnitude(value, unit, field=what)  # cached per unit text: a hot path
     except ChemoError as exc:
+        if isinstance(value, str) and value.strip().startswith("-"):
+            raise BodySizeError(f"{value!r}: a negative value is not possible for {_WHAT.get(what, what)}",
+                                field=what) from None
         raise BodySizeError(exc.message, field=what) from None
     low, high = _range(tuple(_limits()[key]), unit)
     if number <= 0:
         raise BodySizeError(f"{value!r} must be more than 0", field=what)
     if not low <= number <= high:
+        shown = unit.replace("**2", "²")
         raise BodySizeError(
-            f"{value!r} ({number:.4g} {unit}) is outside the plausible range {low:g}-{high:g} {unit}", field=what)
+            f"{value!r} ({number:.4g} {shown}) is outside the plausible range {low:g}-{high:g} {shown}", field=what)
     return number
 
 
@@ -56,6 +63,47 @@ def weight_kg(weight) -> float:
 def bsa_given(area) -> float:
     """A BSA entered directly, in m², checked against the library's plausible range."""
     return _in_range(area, "bsa", "m**2", "bsa")
+
+
+def bmi(h: float, w: float) -> float:
+    """Body mass index in kg/m² from height (cm) and weight (kg)."""
+    return w / (h / 100) ** 2
+
+
+def check_pair(h: float, w: float, area: float | None = None, formula: str | None = None) -> float:
+    """Height and weight checked against each other: the BMI within the library's plausible adult range
+    (``[plausibility] bmi``) and a BSA computed from them within the range a BSA given directly must meet
+    (``[limits] bsa``).  Returns the BMI; raises :class:`BodySizeError` (naming the weight) otherwise."""
+    body = load_library().body_size
+    value = bmi(h, w)
+    plausible = body.get("plausibility")
+    if plausible:
+        low, high = _range(tuple(plausible["bmi"]), "kg/m**2")
+        if not low <= value <= high:
+            raise BodySizeError(
+                f"a weight of {w:g} kg with a height of {h:g} cm is a BMI of {value:.3g} kg/m², outside the plausible "
+                f"adult range {low:g}-{high:g} kg/m² ({plausible['bmi_source'].split(':')[0]}): check the weight, the "
+                "height and their units", field="weight")
+    if area is not None:
+        low, high = _range(tuple(_limits()["bsa"]), "m**2")
+        if not low <= area <= high:
+            name = formulas()[formula]["name"] if formula in formulas() else formula
+            raise BodySizeError(
+                f"a height of {h:g} cm and a weight of {w:g} kg give a BSA of {area:.2f} m² ({name}), outside the "
+                f"plausible range {low:g}-{high:g} m² that a BSA given directly must meet: check the height, the "
+                "weight and their units", field="weight")
+    return value
+
+
+def obesity_note(value: float | None) -> dict | None:
+    """The library's note for an obese adult (``[obesity]``: ASCO 2021) when ``value`` (BMI) reaches its BMI."""
+    note = load_library().body_size.get("obesity")
+    if value is None or not note:
+        return None
+    threshold = parse_quantity(note["bmi"]).to("kg/m**2").magnitude
+    if value < threshold - 1e-9:
+        return None
+    return {"text": f"BMI {value:.1f} kg/m² (≥ {threshold:g}): {note['note']}", "source": note["source"]}
 
 
 def formulas() -> dict:

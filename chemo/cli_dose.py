@@ -78,7 +78,11 @@ def dose(regimen, height, weight, bsa, cycle, dose_levels, formula, as_json):
     except ChemoError as exc:
         raise _as_option(exc) from None
     if as_json:
-        emit_json({**result.as_json(), "notes": [{"text": n.text, "source": n.source} for n in reg.notes]})
+        from .bodysize import obesity_note
+
+        obese = obesity_note(result.body.bmi)
+        emit_json({**result.as_json(), "notes": [{"text": n.text, "source": n.source} for n in reg.notes]
+                   + ([obese] if obese else [])})
         return
     click.echo(format_cycle(result, reg, bsa_given=bsa))
 
@@ -101,6 +105,11 @@ def format_cycle(result, regimen, bsa_given=None) -> str:
         out.append(f"BSA cap: {body.uncapped_m2:.2f} m² capped at {body.cap_m2:.2f} m² ({regimen.bsa_cap_source or 'regimen file'})")
     else:
         out.append("BSA cap: none (the regimen declares none)")
+    from .bodysize import obesity_note
+
+    obese = obesity_note(body.bmi)
+    if obese:
+        out.append(f"Dosing weight: {obese['text']} ({obese['source']})")
     out.append(f"Rounding: {result.rounding_mode} to each drug's increment, never more than "
                f"{result.tolerance * 100:g} % from the calculated dose (source: {result.rounding_source})")
     out.append("")

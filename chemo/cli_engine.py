@@ -43,17 +43,26 @@ FORMULAS = ("mosteller", "dubois", "haycock", "gehan-george", "boyd")
 @click.option("--height", required=True, help='Height with its unit: "170 cm", "1.7 m", "5 ft 7 in".')
 @click.option("--weight", required=True, help='Weight with its unit: "75 kg", "165 lb".')
 @click.option("--formula", default="mosteller", show_default=True, type=click.Choice(FORMULAS, case_sensitive=False))
-@click.option("--json", "as_json", is_flag=True, help='Print {"formula": ..., "bsa_m2": ...}.')
+@click.option("--json", "as_json", is_flag=True, help='Print {"formula": ..., "bsa_m2": ..., "bmi": ..., "notes": [...]}.')
 def bsa(height, weight, formula, as_json):
     """Body surface area from height and weight.
 
+    Height and weight are checked against each other: a BMI outside the plausible adult range, or a BSA
+    outside the range a BSA given directly must meet, is refused; at a BMI of 30 or more the ASCO 2021 note
+    (full weight-based dosing, no routine cap) is printed.
+
     Exit codes: 0 computed, 2 impossible or implausible input.
     """
-    from .bodysize import bsa as compute, height_cm, weight_kg
+    from .bodysize import bsa as compute, check_pair, height_cm, obesity_note, weight_kg
 
     area = compute(height, weight, formula.lower()).to("m**2").magnitude
+    h, w = height_cm(height), weight_kg(weight)
+    index = check_pair(h, w, area, formula.lower())  # the plausibility of a BSA given, and the BMI
+    obese = obesity_note(index)
     if as_json:
-        emit_json({"formula": formula.lower(), "bsa_m2": round(area, 4),
-                   "height_cm": round(height_cm(height), 2), "weight_kg": round(weight_kg(weight), 3)})
+        emit_json({"formula": formula.lower(), "bsa_m2": round(area, 4), "height_cm": round(h, 2),
+                   "weight_kg": round(w, 3), "bmi": round(index, 1), "notes": [obese] if obese else []})
     else:
-        click.echo(f"BSA {area:.2f} m² ({formula.lower()}; height {height_cm(height):.1f} cm, weight {weight_kg(weight):.1f} kg)")
+        click.echo(f"BSA {area:.2f} m² ({formula.lower()}; height {h:.1f} cm, weight {w:.1f} kg)")
+        if obese:
+            click.echo(f"{obese['text']} ({obese['source']})")

@@ -143,26 +143,37 @@ def patient_show(mrn, db_path, as_json):
 
 # ------------------------------------------------------------------ measure
 
-@click.command(help=_help("Record a weight (and height) for a patient (prescriber or pharmacist)."))
+@click.command(help=_help(
+    "Record a weight (and height) for a patient (prescriber or pharmacist). Warns when the weight moved by the "
+    "recalculation threshold from the previous weight or the active plan's dosing weight; refuses (exit 1) a "
+    "change beyond the plausible limit within its window unless --confirm is given, and a weight that with the "
+    "height gives a BMI outside the plausible adult range (exit 2)."))
 @click.argument("mrn")
 @click.option("--weight", required=True, help='With its unit: "75 kg".')
 @click.option("--height", default=None, help='With its unit: "170 cm".')
 @click.option("--date", "on", default=None, metavar="YYYY-MM-DD", help="Default today.")
+@click.option("--confirm", is_flag=True,
+              help="Record a weight that moved by the plausible change limit or more within its window "
+                   "(regimens/library/body-size.toml [plausibility]); the confirmation is audited.")
 @db_option
 @user_option
 @json_option
-def measure(mrn, weight, height, on, db_path, user, as_json):
+def measure(mrn, weight, height, on, confirm, db_path, user, as_json):
     from .records import add_measurement
 
     actor = _actor(user)
     with _open(db_path) as store:
         actor = _signed_in(store, user, actor)
-        row = add_measurement(store, actor, mrn, weight=weight, height=height, on=on)
+        row = add_measurement(store, actor, mrn, weight=weight, height=height, on=on, confirm=confirm)
     if as_json:
-        emit_json({k: row[k] for k in ("measured_on", "weight_text", "weight_kg", "height_text", "height_cm")})
+        emit_json({k: row[k] for k in ("measured_on", "weight_text", "weight_kg", "height_text", "height_cm",
+                                       "warnings", "confirmed")})
     else:
         click.echo(f"{mrn}: weight {row['weight_kg']:.1f} kg" +
-                   (f", height {row['height_cm']:.1f} cm" if row["height_cm"] else "") + f" on {row['measured_on']}")
+                   (f", height {row['height_cm']:.1f} cm" if row["height_cm"] else "") + f" on {row['measured_on']}"
+                   + (" (change confirmed)" if row["confirmed"] else ""))
+        for w in row["warnings"]:
+            click.echo(f"  WARNING {w}")
 
 
 # ------------------------------------------------------------------ labs
@@ -172,7 +183,7 @@ def labs():
     pass
 
 
-@labs.command("add", help=_help(
+@labs.command("add", context_settings={"ignore_unknown_options": True}, help=_help(
     'Record a lab result (any registered user). VALUE with its unit: "1.2 10^9/L", "1200 /uL", "5.4 mmol/L". '
     "Analytes: hemoglobin, anc, wbc, platelets, bilirubin, alt, ast, creatinine, egfr, crcl, lvef (and aliases)."))
 @click.argument("mrn")
@@ -224,7 +235,7 @@ def prior():
     pass
 
 
-@prior.command("add", help=_help('Record a lifetime prior anthracycline dose, e.g. epirubicin "300 mg/m²" '
+@prior.command("add", context_settings={"ignore_unknown_options": True}, help=_help('Record a lifetime prior anthracycline dose, e.g. epirubicin "300 mg/m²" '
                                  "(prescriber or pharmacist)."))
 @click.argument("mrn")
 @click.argument("drug")
@@ -405,28 +416,39 @@ def signoff(mrn, cycle, check, override_reason, dose_level, db_path, user, as_js
 
 
 @click.command(help=_help(
-    "Record the signed-off doses of one day of a cycle, or of every day when --day is not given (a nurse). "
-    "Refused without both sign-offs, while a readiness gate does not pass at the time given, while a dose of an "
-    "earlier cycle is not given, while a dose-modification band applies that the sign-off did not meet or "
-    "override, or when the cumulative cap would be passed without a pharmacist's cap override. The BSA stored "
-    "with each dose is the patient's BSA that day."))
+    "Record the signed-off doses of one day of a cycle as given (a nurse): --day D, else the next day not yet "
+    "given, which is named (refused before that day is due: day 2 falls the calendar day after day 1 was given). "
+    "--all-days records every day not yet given, the first at --at (default now) and each later day a calendar "
+    "day after it, and prints each time; refused when a day would fall in the future. A day is given once; --at "
+    "is never in the future. Refused without both sign-offs, while a readiness gate does not pass at the time "
+    "given, while a dose of an earlier cycle is not given, while a dose-modification band applies that the "
+    "sign-off did not meet or override, or when the cumulative cap would be passed without a pharmacist's cap "
+    "override. The BSA stored with each dose is the patient's BSA that day."))
 @click.argument("mrn")
 @click.option("--cycle", type=int, required=True)
-@click.option("--day", type=int, default=None)
-@click.option("--at", default=None, metavar="DATETIME", help="Time given (default now).")
+@click.option("--day", type=int, default=None, help="The day of the cycle (default: the next day not yet given).")
+@click.option("--all-days", "all_days", is_flag=True,
+              help="Every day not yet given, each a calendar day after the one before, the first at --at.")
+@click.option("--at", default=None, metavar="DATETIME", help="Time given (default now; with --all-days, of the first day).")
 @db_option
 @user_option
 @json_option
-def administer(mrn, cycle, day, at, db_path, user, as_json):
+def administer(mrn, cycle, day, all_days, at, db_path, user, as_json):
     from .treatment import administer as give
 
     actor = _actor(user)
     with _open(db_path) as store:
         actor = _signed_in(store, user, actor)
-        result = give(store, actor, mrn, cycle, day, at=at)
+        result = give(store, actor, mrn, cycle, day, at=at, all_days=all_days)
     if as_json:
         emit_json(result)
         return
+    days = result["days"]
+    if result["implied_day"]:
+        click.echo(f"{mrn}: cycle {cycle} day {days[0]}, the next day not yet given (give --day to name another)")
+    elif all_days:
+        click.echo(f"{mrn}: cycle {cycle} days {', '.join(map(str, days))} recorded with --all-days at "
+                   + "; ".join(f"day {d} {result['times'][str(d)].replace('T', ' ')}" for d in days))
     for r in result["administrations"]:
         click.echo(f"{mrn}: cycle {cycle} day {r['day']} {r['drug']} {r['dose_mg']:g} mg (BSA {r['bsa_m2']:.2f} m²) "
                    f"given {r['given_at']} by {r['given_by']}")

@@ -18,11 +18,11 @@ from decimal import Decimal
 
 from attrs import frozen
 
-from .bodysize import bsa_given, bsa_m2, height_cm, weight_kg
+from .bodysize import bsa_given, bsa_m2, check_pair, height_cm, weight_kg
 from .errors import BodySizeError, ChemoError
 from .library import Library, load_library
 from .regimen import Regimen
-from .units import Basis, Dose
+from .units import Basis, Dose, display_text
 
 DEFAULT_FORMULA = "mosteller"
 
@@ -43,6 +43,7 @@ class BodySize:
     cap_m2: float | None = None
     formula_m2: float | None = None  # with a BSA given and height and weight too: what the formula gives
     formula_name: str | None = None  # ... and which formula that was
+    bmi: float | None = None  # kg/m², when height and weight are both known
 
     @property
     def capped(self) -> bool:
@@ -63,23 +64,25 @@ def body_size(height=None, weight=None, bsa=None, formula: str = DEFAULT_FORMULA
     library = library or load_library()
     h = height_cm(height) if height is not None else None
     w = weight_kg(weight) if weight is not None else None
-    formula_m2 = formula_name = None
+    formula_m2 = formula_name = index = None
     if bsa is not None:
         area = bsa_given(bsa)
         used = "given"
         if h is not None and w is not None:
             formula_name = _formula_key(formula, library)
             formula_m2 = bsa_m2(h, w, formula_name)
+            index = check_pair(h, w)
     else:
         if h is None or w is None:
             missing = "height" if h is None else "weight"
             raise BodySizeError("missing: give height and weight, or a BSA", field=missing)
         used = _formula_key(formula, library)
         area = bsa_m2(h, w, used)
+        index = check_pair(h, w, area, used)  # the same plausibility as a BSA given, and the BMI
     if regimen is not None and regimen.bsa_cap is not None and area > regimen.bsa_cap:
         return BodySize(regimen.bsa_cap, used, h, w, uncapped_m2=area, cap_m2=regimen.bsa_cap,
-                        formula_m2=formula_m2, formula_name=formula_name)
-    return BodySize(area, used, h, w, formula_m2=formula_m2, formula_name=formula_name)
+                        formula_m2=formula_m2, formula_name=formula_name, bmi=index)
+    return BodySize(area, used, h, w, formula_m2=formula_m2, formula_name=formula_name, bmi=index)
 
 
 def _formula_key(formula, library: Library) -> str:
@@ -347,7 +350,7 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
         for day in line.days:
             calculated_by_drug.setdefault(line.drug, {})[day] = calculated
             administrations.append(Administration(
-                drug=line.drug, day=day, route=line.route, basis=line.dose.text, per=line.per, daily=daily, level=label,
+                drug=line.drug, day=day, route=line.route, basis=display_text(line.dose.text), per=line.per, daily=daily, level=label,
                 calculated_mg=calculated, dose_mg=dose_mg, increment_mg=step,
                 deviation=dose_mg / calculated - 1 if calculated else 0.0, infusion=line.infusion, note=note))
     for derived in regimen.derived:

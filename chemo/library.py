@@ -399,8 +399,29 @@ def _read_analytes(doc: Table) -> dict:
 
 
 def _read_body_size(doc: Table) -> dict:
-    doc.allow("library", "source", "limits", "bsa", "crcl", "egfr", "recalculate")
+    doc.allow("library", "source", "limits", "bsa", "crcl", "egfr", "recalculate", "plausibility", "obesity")
     doc.text("source")
+    pt = doc.table("plausibility", required=False)
+    if pt and pt.ok:
+        pt.allow("bmi", "bmi_source", "weight_change", "weight_change_window", "weight_change_source")
+        pair = pt.texts("bmi", required=True)
+        if len(pair) != 2:
+            pt.problem("expected [low, high]", at="bmi")
+        for i, v in enumerate(pair):
+            pt.quantity(f"bmi[{i + 1}]", "kg/m**2", value=v)
+        if pt.fraction("weight_change") == 0:
+            pt.problem("must be more than 0 %", at="weight_change")
+        window = pt.quantity("weight_change_window", "day")
+        if window is not None and window.to("day").magnitude <= 0:
+            pt.problem("must be more than 0 days", at="weight_change_window")
+        pt.text("bmi_source")
+        pt.text("weight_change_source")
+    ot = doc.table("obesity", required=False)
+    if ot and ot.ok:
+        ot.allow("bmi", "note", "source")
+        ot.quantity("bmi", "kg/m**2")
+        ot.text("note")
+        ot.text("source")
     rc = doc.table("recalculate", required=False)
     if rc and rc.ok:
         rc.allow("weight_change", "max_weight_age", "source")

@@ -41,6 +41,7 @@ TOP_KEYS = ("regimen", "cycle", "dose_level", "height", "weight", "bsa", "formul
 LINE_KEYS = ("drug", "day", "dose", "note")
 MAX_LINES = 200  # three regimens of at most 4 drugs × 21 days fit many times over
 MAX_DAY = 84  # the longest cycle a regimen file may declare
+MAX_CYCLE = 1000  # a larger cycle number is no cycle of any regimen: refused here, before the regimen is read
 
 
 class OrderError(ChemoError):
@@ -153,7 +154,7 @@ def order_from_document(document, name: str = "(order)", problems: list | None =
     doc = Table(document, "", problems, name)
     doc.allow(*TOP_KEYS)
     regimen = doc.text("regimen")
-    cycle = doc.integer("cycle", 1, 12)
+    cycle = doc.integer("cycle", 1, MAX_CYCLE)  # the regimen's own count is checked with the regimen (verify)
     dose_level = _dose_level(doc)
     height = doc.get("height", str, False, 'text with a unit (e.g. "170 cm")')
     weight = doc.get("weight", str, False, 'text with a unit (e.g. "75 kg")')

@@ -18,7 +18,7 @@ from pathlib import Path
 from . import audit
 from .errors import ChemoError, UnitError
 from .roles import ANY, REGISTRARS, require
-from .store import NotFound, Store, now_local
+from .store import NotFound, Refusal, Store, now_local
 
 SEXES = ("female", "male")
 _RANGE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:-|–|to|\.\.)\s*([0-9]+(?:\.[0-9]+)?)\s*(.*)$")
@@ -123,6 +123,7 @@ def add_patient(store: Store, actor: str, *, mrn: str, name: str, sex: str, born
     if age > oldest:
         raise ChemoError(f"{born!r} makes the patient {age} years old (more than {oldest})", field="born")
     h, w = check_height(height), check_weight(weight)
+    _check_pair(h, w)
     day = parse_date(measured_on, "date") if measured_on else _dt.date.today()
     stamp = now_local().isoformat()
     with store.transaction():
@@ -150,20 +151,107 @@ def age_years(born: _dt.date, on: _dt.date) -> int:
 
 # ------------------------------------------------------------------ measurements
 
-def add_measurement(store: Store, actor: str, mrn: str, *, weight, height=None, on=None) -> dict:
+class WeightChangeRefused(Refusal):
+    """A weight that moved beyond the plausible change from the weights around it, not confirmed (exit 1)."""
+
+
+def _check_pair(h: float, w: float) -> None:
+    from .bodysize import check_pair
+
+    check_pair(h, w)
+
+
+def _fraction(text: str) -> float:
+    from .units import parse_quantity
+
+    return parse_quantity(text, "%").to("").magnitude
+
+
+def weight_findings(store: Store, patient_id: int, w: float, day: _dt.date) -> tuple[list[str], dict | None]:
+    """(warnings, implausible change or None) for a new weight ``w`` measured on ``day``.
+
+    Warnings, at the sign-off's recalculation threshold (``[recalculate] weight_change``): the change from the
+    previous weight, and from the active plan's dosing weight.  The implausible change: the largest change from
+    a weight measured within ``[plausibility] weight_change_window`` of ``day`` that reaches
+    ``[plausibility] weight_change``.
+    """
+    body = _library().body_size
+    warnings = []
+    rule = body.get("recalculate")
+    threshold = _fraction(rule["weight_change"]) if rule else None
+    eps = 1e-9
+    previous = store.one("SELECT weight_kg, measured_on FROM measurements WHERE patient_id = ? AND measured_on <= ? "
+                         "ORDER BY measured_on DESC, id DESC LIMIT 1", (patient_id, day.isoformat()))
+    if threshold is not None and previous:
+        moved = abs(w - previous["weight_kg"]) / previous["weight_kg"]
+        if moved >= threshold - eps:
+            warnings.append(f"weight {w:g} kg differs from the previous weight {previous['weight_kg']:g} kg "
+                            f"({previous['measured_on']}) by {moved * 100:.1f} % (≥ {threshold * 100:g} %, the "
+                            "recalculation threshold)")
+    plan = store.one("SELECT regimen_id, dosing_weight_kg FROM plans WHERE patient_id = ? AND status = 'active' "
+                     "ORDER BY id DESC LIMIT 1", (patient_id,))
+    if threshold is not None and plan:
+        moved = abs(w - plan["dosing_weight_kg"]) / plan["dosing_weight_kg"]
+        if moved >= threshold - eps:
+            warnings.append(f"the active plan ({plan['regimen_id']}) was dosed on {plan['dosing_weight_kg']:g} kg, "
+                            f"{moved * 100:.1f} % from {w:g} kg: its doses must be recalculated (a new plan) before "
+                            f"the next dose sign-off ({rule['source'].split(':')[0]})")
+    limits = body.get("plausibility")
+    if not limits:
+        return warnings, None
+    from .units import parse_quantity
+
+    limit = _fraction(limits["weight_change"])
+    window = parse_quantity(limits["weight_change_window"], "day").to("day").magnitude
+    low, high = (day - _dt.timedelta(days=window)).isoformat(), (day + _dt.timedelta(days=window)).isoformat()
+    worst = None
+    for row in store.query("SELECT weight_kg, measured_on FROM measurements WHERE patient_id = ? AND measured_on "
+                           "BETWEEN ? AND ?", (patient_id, low, high)):
+        moved = abs(w - row["weight_kg"]) / row["weight_kg"]
+        if moved >= limit - eps and (worst is None or moved > worst["change"]):
+            worst = {"change": moved, "weight_kg": row["weight_kg"], "measured_on": row["measured_on"],
+                     "limit": limits["weight_change"], "window": limits["weight_change_window"]}
+    return warnings, worst
+
+
+def add_measurement(store: Store, actor: str, mrn: str, *, weight, height=None, on=None, confirm: bool = False) -> dict:
+    """A new weight (and height).  Refused (:class:`WeightChangeRefused`) when it moved by the plausible change
+    limit or more from a weight measured in the days around it, unless ``confirm``; the audit row then records
+    the confirmation.  The result's ``warnings`` name a change at the recalculation threshold."""
     w = check_weight(weight)
     h = check_height(height) if height is not None else None
     day = parse_date(on, "date") if on else _dt.date.today()
+    if h is not None:
+        _check_pair(h, w)
     with store.transaction():
         require(store, actor, REGISTRARS, "recording a measurement")
         patient = get_patient(store, mrn)
+        warnings, implausible = weight_findings(store, patient["id"], w, day)
+        if implausible and not confirm:
+            raise WeightChangeRefused(
+                f"{weight!r}{'' if str(weight).strip() == f'{w:g} kg' else f' ({w:g} kg)'} is "
+                f"{implausible['change'] * 100:.0f} % away from the weight "
+                f"{implausible['weight_kg']:g} kg measured on {implausible['measured_on']}: a change of "
+                f"{implausible['limit']} or more within {implausible['window']} is not plausible; check the number "
+                "and its unit, or record it with --confirm if it is right", field="weight")
+        if h is None:
+            known = latest_body(store, patient["id"], day)["height_cm"]
+            if known is not None:
+                _check_pair(known, w)
         record = {"patient_id": patient["id"], "measured_on": day.isoformat(),
                   "height_text": None if height is None else str(height), "height_cm": h,
                   "weight_text": str(weight), "weight_kg": w, "recorded_at": now_local().isoformat(),
                   "recorded_by": actor}
         mid = store.insert("measurements", record)
-        audit.append(store, actor, "measure.add", "measurements", mid, None, record)
-    return record
+        new = dict(record)
+        if implausible:
+            new["confirmed"] = {"by": actor, "change_pct": round(implausible["change"] * 100, 1),
+                                "from_kg": implausible["weight_kg"], "from_on": implausible["measured_on"],
+                                "limit": implausible["limit"], "window": implausible["window"]}
+        if warnings:
+            new["warnings"] = warnings
+        audit.append(store, actor, "measure.add", "measurements", mid, None, new)
+    return {**record, "warnings": warnings, "confirmed": bool(implausible)}
 
 
 def latest_body(store: Store, patient_id: int, on: _dt.date | None = None) -> dict:
@@ -207,6 +295,9 @@ def parse_lab(analyte_ref: str, value_text: str, uln_text: str | None = None, ra
         if uln_text is None:
             uln_text = high_text
     uln = None
+    if uln_text is not None and str(uln_text).strip().startswith("-"):
+        raise LabError(f"{str(uln_text)!r}: a negative value is not possible for the upper limit of normal of "
+                       f"{analyte.id}", field="uln")
     if uln_text is not None:
         uln_text = _with_unit(str(uln_text), value_text, analyte, "uln")
         uln, uln_unit = convert_lab(analyte, uln_text, "uln", check_plausible=False)
@@ -263,6 +354,8 @@ def convert_lab(analyte, text: str, field: str, *, check_plausible: bool = True)
     """(number, unit): ``text`` in the analyte's canonical unit, or in its de-indexed unit (eGFR in mL/min)."""
     from .units import format_quantity, in_unit, parse_quantity
 
+    if isinstance(text, str) and text.strip().startswith("-"):
+        raise LabError(f"{text!r}: a negative value is not possible for {analyte.id}", field=field)
     try:
         q = parse_quantity(text, None, field=field)
     except UnitError as exc:
@@ -321,6 +414,8 @@ def add_prior(store: Store, actor: str, mrn: str, drug_ref: str, dose_text: str,
         raise ChemoError(f"unknown drug {drug_ref!r}", field="drug")
     if not drug.is_anthracycline:
         raise ChemoError(f"{drug.id} is not an anthracycline: prior exposure counts anthracyclines only", field="drug")
+    if isinstance(dose_text, str) and dose_text.strip().startswith("-"):
+        raise ChemoError(f"{dose_text!r}: a negative value is not possible for a prior {drug.id} dose", field="dose")
     dose = parse_dose(dose_text, field="dose")
     if dose.basis is not Basis.PER_M2:
         raise ChemoError(f"{dose_text!r}: give the lifetime dose in mg/m² (a cumulative dose is counted per body "

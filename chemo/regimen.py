@@ -17,7 +17,7 @@ from attrs import frozen
 from .datafile import FILE, Problem, Table, raise_problems, read_toml
 from .errors import RegimenError
 from .library import Library, load_library, regimens_dir
-from .units import Basis, Dose
+from .units import Basis, Dose, display_text
 
 OPERATORS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<="}
 PER = ("day", "cycle")
@@ -65,8 +65,8 @@ class DrugLine:
     def describe(self) -> str:
         days = _days_text(self.days)
         if self.per == "cycle" and len(self.days) > 1:
-            return f"{self.dose.text} per cycle, {self.daily} a day on {days}"
-        return f"{self.dose.text} {'a day' if self.per == 'day' else 'per cycle'} on {days}"
+            return f"{display_text(self.dose.text)} per cycle, {self.daily} a day on {days}"
+        return f"{display_text(self.dose.text)} {'a day' if self.per == 'day' else 'per cycle'} on {days}"
 
 
 @frozen
@@ -92,7 +92,7 @@ class Threshold:
     source: str
 
     def describe(self) -> str:
-        return f"{self.analyte} {self.op_text} {self.value.text}"
+        return f"{self.analyte} {self.op_text} {display_text(self.value.text)}"
 
 
 @frozen
@@ -109,9 +109,9 @@ class Modification:
     def describe(self) -> str:
         parts = []
         if self.low:
-            parts.append(f"{'≥' if self.low_inclusive else '>'} {self.low.text}")
+            parts.append(f"{'≥' if self.low_inclusive else '>'} {display_text(self.low.text)}")
         if self.high:
-            parts.append(f"{'≤' if self.high_inclusive else '<'} {self.high.text}")
+            parts.append(f"{'≤' if self.high_inclusive else '<'} {display_text(self.high.text)}")
         action = "do not give" if self.give == 0 else f"give {self.give * 100:g} %"
         return f"{self.analyte} {' and '.join(parts)}: {self.drug} {action}"
 

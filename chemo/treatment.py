@@ -14,8 +14,12 @@
   (``cap``, ``recalculate``, ``modification``) and its own audit entry.
 * The **readiness check** (a nurse): refused while the readiness gates are not all ``pass``.
 * The two checks of one cycle need two different people.
-* An **administration** (a nurse) records the signed-off doses of a day (or of
-  every day of the cycle): refused without both sign-offs; while the readiness
+* An **administration** (a nurse) records the signed-off doses of one day: the
+  day named, else the next day of the cycle not yet given (refused before its
+  calendar day, so a second entry of today's doses never becomes tomorrow's);
+  every day not yet given only when asked (``all_days``), each at its own time
+  (a calendar day apart), never in the future.  A day is given once, at a time
+  not before the day recorded before it.  Refused without both sign-offs; while the readiness
   gates do not all pass at the time given (on a later day of a cycle already
   started, a result grown too old since is accepted; a failing one never is); while a dose of an earlier cycle
   of the plan is not given; while a modification band applies that the signed
@@ -32,6 +36,7 @@ rows and their audit rows commit together, or nothing is written.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 
 from attrs import frozen
@@ -39,7 +44,7 @@ from attrs import frozen
 from . import audit
 from .cumulative import factor_of, passes_cap, report
 from .errors import ChemoError
-from .records import active_plan, get_patient, parse_when, plan_body, plan_regimen
+from .records import CLOCK_SKEW, active_plan, get_patient, parse_when, plan_body, plan_regimen
 from .roles import require
 from .store import Refusal, Store, now_local
 
@@ -339,10 +344,28 @@ def _bsa_on(store: Store, plan: dict, patient: dict, day) -> tuple[float, dict]:
     return bsa_m2(body["height_cm"], body["weight_kg"], plan["bsa_formula"]), body
 
 
-def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None = None, *, at=None) -> dict:
+class DayRefused(Refusal):
+    """An administration of a day not yet due, given twice or out of time (exit 1)."""
+
+
+def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None = None, *, at=None,
+               all_days: bool = False) -> dict:
+    """Record the signed-off doses of one day of a cycle as given (or, with ``all_days``, of every day not yet given).
+
+    * ``day`` given: that day, at ``at`` (default now).
+    * Neither ``day`` nor ``all_days``: the next day of the cycle not yet given, which the result names
+      (``implied_day``); refused while that day is not yet due by the calendar (day 2 is due the calendar day
+      after day 1 was given), so a second entry of today's doses never becomes tomorrow's.
+    * ``all_days``: every day not yet given, the first at ``at`` (default now) and each later day of the cycle
+      that many calendar days later; refused when a day would fall in the future.
+
+    A time is never in the future and never before a day of the plan already recorded before it.
+    """
     from .library import load_library
     from .readiness import assess
 
+    if all_days and day is not None:
+        raise ChemoError("give --day or --all-days, not both", field="day")
     when = parse_when(at, "at") if at else now_local()
     library = load_library()
     with store.transaction():
@@ -363,55 +386,85 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
         if detail.get("regimen_sha256") != regimen.sha256:
             raise Refusal(f"cycle {cycle}: the doses were signed off on another version of {regimen.path}",
                           field="regimen")
-        doses = detail["doses"]
-        if day is not None:
-            if isinstance(day, bool) or not isinstance(day, int) or day < 1:
-                raise ChemoError(f"{day!r}: expected a day number", field="day")
-            doses = [d for d in doses if d["day"] == day]
-            if not doses:
-                days = sorted({d["day"] for d in detail["doses"]})
-                raise ChemoError(f"no doses on day {day} of cycle {cycle} (days: {', '.join(map(str, days))})",
-                                 field="day")
+        signed = detail["doses"]
+        cycle_days = sorted({d["day"] for d in signed})
         given = {(r["day"], r["drug"]): r for r in store.query(
             "SELECT day, drug, given_at, given_by FROM administrations WHERE plan_id = ? AND cycle = ?",
             (plan["id"], cycle))}
-        again = [d for d in doses if (d["day"], d["drug"]) in given]
+        given_days = sorted({k[0] for k in given})
+        open_days = [d for d in cycle_days if not any((d, x["drug"]) in given for x in signed if x["day"] == d)]
+        implied = day is None and not all_days
+        if day is not None:
+            if isinstance(day, bool) or not isinstance(day, int) or day < 1:
+                raise ChemoError(f"{day!r}: expected a day number", field="day")
+            if day not in cycle_days:
+                raise ChemoError(f"no doses on day {day} of cycle {cycle} (days: {', '.join(map(str, cycle_days))})",
+                                 field="day")
+            days = [day]
+        elif not open_days:
+            last = max(given.values(), key=lambda g: g["given_at"])
+            raise DayRefused(f"cycle {cycle}: every day ({', '.join(map(str, cycle_days))}) is already recorded, the "
+                             f"last at {last['given_at']} by {last['given_by']}", field="cycle")
+        elif all_days:
+            days = open_days
+        else:
+            days = open_days[:1]
+        times = {d: when + _dt.timedelta(days=d - days[0]) for d in days}
+        again = [d for d in signed if d["day"] in days and (d["day"], d["drug"]) in given]
         if again:
             g = given[(again[0]["day"], again[0]["drug"])]
-            raise Refusal(f"cycle {cycle} day {again[0]['day']}: {again[0]['drug']} was recorded at {g['given_at']} "
-                          f"by {g['given_by']}", field="day")
-        if day is not None:
-            before = sorted({d["day"] for d in detail["doses"] if d["day"] < day
-                             and not any((d["day"], d["drug"]) == (g_day, g_drug) for g_day, g_drug in given)})
-            if before:
-                raise OutOfOrder(f"cycle {cycle} day {day} cannot be given before day {before[0]} of the cycle "
-                                 f"(not yet recorded)", field="day")
+            raise DayRefused(f"cycle {cycle} day {again[0]['day']}: {again[0]['drug']} was recorded at {g['given_at']} "
+                             f"by {g['given_by']}", field="day")
+        before = [d for d in open_days if d < days[0]]
+        if before:
+            raise OutOfOrder(f"cycle {cycle} day {days[0]} cannot be given before day {before[0]} of the cycle "
+                             f"(not yet recorded)", field="day")
+        if implied and given_days:
+            _due(cycle, days[0], when, given, given_days)
+        latest = now_local() + CLOCK_SKEW
+        future = [d for d in days if times[d] > latest]
+        if future:
+            d = future[0]
+            raise DayRefused(
+                f"cycle {cycle}: with --all-days day {d} would be recorded at {times[d].isoformat(sep=' ')}, in the "
+                f"future (day {days[0]} at {when.isoformat(sep=' ')}, each later day a calendar day later): record "
+                "each day when it is given with --day, or give --at the time day "
+                f"{days[0]} was given", field="at")
         earlier = _earlier_not_given(store, plan, cycle, regimen, library)
         if earlier:
             raise OutOfOrder(f"cycle {cycle} cannot be given before the earlier cycles: {'; '.join(earlier)}",
                              field="cycle")
-        verdict = assess(store, mrn, when)
-        # a later day of a cycle already started (ifosfamide d1-5, anlotinib d1-14) does not need new blood
-        # tests: a result grown too old since the cycle started counts, a result that fails never does
-        started = bool(given)
-        tolerated = {"pass", "stale"} if started else {"pass"}
-        if not verdict.gates or any(g.status not in tolerated for g in verdict.gates):
-            failing = [f"{g.analyte} {g.status}" for g in verdict.gates if g.status not in tolerated] or ["no thresholds"]
-            raise NotReady(f"cycle {cycle}: not ready at {when.isoformat(sep=' ')} ({', '.join(failing)}); "
-                           f"see 'chemo readiness {mrn} --date {when.isoformat()}'", field="cycle")
         overrides = _signoff_overrides(store, checks["dose"], detail)
         covered = {(b[0], b[1]) for b in detail.get("modification_bands", [])}
-        bands = [b for b in band_findings(regimen, detail.get("dose_level", 0), verdict.suggestions, library)
-                 if (b["drug"], b["band"]) not in covered and b["drug"] in {d["drug"] for d in doses}]
-        if bands:
-            raise ModificationRefused(
-                f"cycle {cycle}: a dose modification applies now that the dose sign-off did not cover: "
-                + "; ".join(b["finding"].split("; sign off with")[0] for b in bands)
-                + "; the signed-off doses cannot be given: have the prescriber start a new plan ('chemo plan start') "
-                "and the pharmacist sign off its doses at a level that meets the band", field="cycle")
-        bsa, body = _bsa_on(store, plan, patient, when.date())
+        started = bool(given)
+        for d in days:
+            verdict = assess(store, mrn, times[d])
+            # a later day of a cycle already started (ifosfamide d1-5, anlotinib d1-14) does not need new blood
+            # tests: a result grown too old since the cycle started counts, a result that fails never does
+            tolerated = {"pass", "stale"} if started else {"pass"}
+            if not verdict.gates or any(g.status not in tolerated for g in verdict.gates):
+                failing = [f"{g.analyte} {g.status}" for g in verdict.gates if g.status not in tolerated] or [
+                    "no thresholds"]
+                at_text = times[d].isoformat(sep=" ")
+                raise NotReady(f"cycle {cycle}: not ready at {at_text}"
+                               + (f" (day {d})" if len(days) > 1 else "") + f" ({', '.join(failing)}); "
+                               f"see 'chemo readiness {mrn} --date {times[d].isoformat()}'", field="cycle")
+            started = True
+            day_drugs = {x["drug"] for x in signed if x["day"] == d}
+            bands = [b for b in band_findings(regimen, detail.get("dose_level", 0), verdict.suggestions, library)
+                     if (b["drug"], b["band"]) not in covered and b["drug"] in day_drugs]
+            if bands:
+                raise ModificationRefused(
+                    f"cycle {cycle}: a dose modification applies now that the dose sign-off did not cover: "
+                    + "; ".join(b["finding"].split("; sign off with")[0] for b in bands)
+                    + "; the signed-off doses cannot be given: have the prescriber start a new plan ('chemo plan start') "
+                    "and the pharmacist sign off its doses at a level that meets the band", field="cycle")
+        bodies = {d: _bsa_on(store, plan, patient, times[d].date()) for d in days}
+        _not_before(store, plan, cycle, days[0], when)
+        doses = [x for x in signed if x["day"] in days]
         cum = report(store, mrn)
-        added = _anthracycline_mg_m2(library, cum.model, doses, bsa)
+        added = sum(_anthracycline_mg_m2(library, cum.model, [x for x in doses if x["day"] == d], bodies[d][0])
+                    for d in days)
         total = cum.given_mg_m2 + added
         override = checks["dose"]["override_reason"]
         cap_override = "cap" in overrides
@@ -422,16 +475,45 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
                                                                if overrides else ""), field="cycle")
         rows = []
         for d in doses:
+            bsa, body = bodies[d["day"]]
             record = {"plan_id": plan["id"], "cycle": cycle, "day": d["day"], "drug": d["drug"], "dose_mg": d["dose_mg"],
-                      "bsa_m2": bsa, "given_at": when.isoformat(), "given_by": actor}
+                      "bsa_m2": bsa, "given_at": times[d["day"]].isoformat(), "given_by": actor}
             aid = store.insert("administrations", record)
             new = dict(record)
             new["bsa_basis"] = {"height_cm": body["height_cm"], "height_on": body["height_on"],
                                 "weight_kg": body["weight_kg"], "weight_on": body["weight_on"],
                                 "formula": plan["bsa_formula"], "signed_off_bsa_m2": detail["bsa_m2"]}
+            new["recorded_as"] = "all-days" if all_days else "next-day" if implied else "day"
             if passes_cap(total, cum.cap_mg_m2):
                 new["cap_override"] = {"reason": override, "by": checks["dose"]["login"]}
             audit.append(store, actor, "administration.add", "administrations", aid, None, new)
             rows.append(record)
-    return {"cycle": cycle, "day": day, "administrations": rows, "cumulative_after_mg_m2": round(total, 2),
-            "cap_mg_m2": cum.cap_mg_m2, "model": cum.model}
+    return {"cycle": cycle, "day": days[0] if len(days) == 1 and not all_days else None, "days": days,
+            "implied_day": implied, "times": {str(d): times[d].isoformat() for d in days},
+            "administrations": rows, "cumulative_after_mg_m2": round(total, 2), "cap_mg_m2": cum.cap_mg_m2,
+            "model": cum.model}
+
+
+def _due(cycle: int, day: int, when, given: dict, given_days: list) -> None:
+    """The next day not yet given, chosen for the nurse, is refused before its calendar day: day d falls
+    (d - p) calendar days after day p was given."""
+    prev = max(d for d in given_days if d < day) if any(d < day for d in given_days) else None
+    if prev is None:
+        return
+    row = max((g for k, g in given.items() if k[0] == prev), key=lambda g: g["given_at"])
+    prev_at = _dt.datetime.fromisoformat(row["given_at"])
+    due = prev_at.date() + _dt.timedelta(days=day - prev)
+    if when.date() < due:
+        raise DayRefused(
+            f"cycle {cycle}: the next day not yet given is day {day}, due on {due.isoformat()} (day {prev} was given "
+            f"at {row['given_at']} by {row['given_by']}); if day {prev} was meant it is already recorded; to record "
+            f"day {day} now give --day {day}", field="day")
+
+
+def _not_before(store: Store, plan: dict, cycle: int, day: int, when) -> None:
+    """A day is not recorded at a time before an earlier day of the plan was given."""
+    row = store.one("SELECT cycle, day, given_at FROM administrations WHERE plan_id = ? AND (cycle < ? OR "
+                    "(cycle = ? AND day < ?)) ORDER BY given_at DESC LIMIT 1", (plan["id"], cycle, cycle, day))
+    if row and _dt.datetime.fromisoformat(row["given_at"]) > when:
+        raise DayRefused(f"cycle {cycle} day {day} at {when.isoformat(sep=' ')} would be before cycle {row['cycle']} "
+                         f"day {row['day']}, recorded as given at {row['given_at']}", field="at")

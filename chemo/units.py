@@ -19,6 +19,12 @@ Deliberate choices, each a trap in plain pint:
   comma cannot be told apart.
 * A dose's basis (flat, per m², per kg) is kept as its own field, because pint
   calls mg/kg dimensionless.
+* Unit symbols are case-sensitive.  An unknown symbol is folded to the one chart
+  symbol it matches ignoring case (``KG`` -> kg, ``CM`` -> cm), never when it starts
+  with a capital M or G (mega or milli, giga or gram): ``MG`` is refused with a line
+  saying to write mg, and a mega- or giga-prefixed unit pint would accept (``Mg``,
+  ``ML``) is refused too, as is ``kilos`` (kiloseconds).
+* Output writes ``m²`` (:func:`display_text`); ``㎡`` is accepted on input.
 """
 
 from __future__ import annotations
@@ -109,10 +115,14 @@ def _unit_factor(unit_text: str) -> pint.Quantity:
     try:
         parsed = ureg.parse_expression(expr)
     except pint.UndefinedUnitError as exc:
-        names = ", ".join(exc.unit_names) if isinstance(exc.unit_names, (list, tuple)) else exc.unit_names
-        raise UnitError(f"unknown unit {names!r} in {unit_text!r}") from None
+        folded = _fold_case(expr, unit_text)  # "KG" -> "kg"; a capital M or G is refused (mega/milli, giga/gram)
+        if folded == expr:
+            names = ", ".join(exc.unit_names) if isinstance(exc.unit_names, (list, tuple)) else exc.unit_names
+            raise UnitError(f"unknown unit {names!r} in {unit_text!r}") from None
+        return _unit_factor(folded)
     except Exception:  # pint's parser raises many types on junk text
         raise UnitError(f"cannot read {unit_text!r} as a unit") from None
+    _refuse_unclinical(parsed, unit_text)
     if not isinstance(parsed, pint.Quantity):
         raise UnitError(f"{unit_text!r} is a number, not a unit")
     if not math.isfinite(parsed.magnitude) or parsed.magnitude <= 0:
@@ -120,6 +130,86 @@ def _unit_factor(unit_text: str) -> pint.Quantity:
     if any(power != int(power) or abs(power) > 4 for power in parsed.units._units.values()):
         raise UnitError(f"unit {unit_text!r} has an exponent no chart would write")
     return parsed
+
+
+# The unit symbols charts write, for folding case variants ("KG", "Kg" -> "kg").  A token is folded only
+# when exactly one of these matches it ignoring case, and never when it starts with a capital M or G: there
+# M is mega (10⁶) where m is milli (10⁻³), G giga where g is gram, so "MG", "ML", "Mg" are refused, not guessed.
+CHART_SYMBOLS = ("kg", "g", "mg", "µg", "ug", "mcg", "ng", "lb", "lbs", "cm", "mm", "m", "in", "ft", "L", "mL",
+                 "dL", "µL", "uL", "mol", "mmol", "µmol", "umol", "U", "IU", "min", "h", "day", "days", "week",
+                 "weeks", "kat", "µkat", "ukat")
+_FOLD: dict = {}
+for _symbol in CHART_SYMBOLS:
+    _FOLD.setdefault(_symbol.casefold(), set()).add(_symbol)
+_TOKEN = re.compile(r"[A-Za-zµμ_]+")
+
+
+def _known(token: str) -> bool:
+    try:
+        ureg.parse_units(token)
+        return True
+    except Exception:  # pint raises several types for an unknown name
+        return False
+
+
+def _usual(unit_text: str) -> str:
+    """The chart symbols a miscased unit stands for ("MG/DL" -> "mg/dL"); "" when there is no single answer."""
+    out, changed = [], False
+    for token in _TOKEN.findall(unit_text):
+        matches = _FOLD.get(token.casefold(), set())
+        if len(matches) != 1:
+            return ""
+        out.append(next(iter(matches)))
+        changed |= out[-1] != token
+    return _shown(_TOKEN.sub(lambda m, it=iter(out): next(it), unit_text.strip())) if changed else ""
+
+
+def _shown(unit_text: str) -> str:
+    """A normalised unit as people write it: ``mg/m**2`` -> ``mg/m²``."""
+    return unit_text.strip().replace("**2", "²").replace("**3", "³").replace("**", "^")
+
+
+def _fold_case(expr: str, unit_text: str) -> str:
+    """``expr`` with each unknown token replaced by the one chart symbol it matches ignoring case; refuses a
+    token that starts with a capital M or G (mega or milli, giga or gram) rather than guess."""
+
+    def fold(match) -> str:
+        token = match.group()
+        if _known(token):
+            return token
+        matches = _FOLD.get(token.casefold(), set())
+        if token[0] in "MG" and matches:
+            usual = _usual(unit_text) or " or ".join(sorted(matches))
+            if len(token) == 1:
+                why = ("a capital M is mega (10⁶) or molar, not metre" if token == "M"
+                       else "a capital G is giga (10⁹, as in G/L), not gram")
+            else:
+                why = (f"a capital {token[0]} at the start of a unit is the prefix "
+                       + ("mega (10⁶), not milli" if token[0] == "M" else "giga (10⁹), not gram"))
+            raise UnitError(f"unit {token!r} in {_shown(unit_text)!r}: unit symbols are case-sensitive, and {why}: "
+                            f"write {usual}")
+        if len(matches) == 1:
+            return next(iter(matches))
+        return token
+
+    return _TOKEN.sub(fold, expr)
+
+
+_UNCLINICAL = {"mega": "10⁶", "giga": "10⁹"}
+
+
+def _refuse_unclinical(parsed, unit_text: str) -> None:
+    """Units no chart writes, which a slip of the shift key makes: ``Mg`` (megagram for mg), ``ML``
+    (megalitre for mL), ``kilos`` (kiloseconds)."""
+    for name in parsed.units._units:
+        for prefix, factor in _UNCLINICAL.items():
+            if name.startswith(prefix):
+                usual = _usual(unit_text)
+                raise UnitError(f"unit {_shown(unit_text)!r} is {factor} {name[len(prefix):]}s (a {name}), which no "
+                                "chart writes: unit symbols are case-sensitive (mg is a milligram, Mg a megagram)"
+                                + (f": write {usual}" if usual else ""))
+        if name == "kilosecond":
+            raise UnitError(f"unit {_shown(unit_text)!r} reads as kiloseconds (a time): write kg for kilograms")
 
 
 def split_number(text: str) -> tuple[float, str]:
@@ -138,7 +228,7 @@ def split_number(text: str) -> tuple[float, str]:
     if not math.isfinite(value) or value > MAX_NUMBER:
         raise UnitError(f"{text!r} is too large to be a clinical value")
     if value < 0:
-        raise UnitError(f"{text!r} is negative")
+        raise UnitError(f"{text!r}: a negative value is not possible here")
     return value, match.group(2)
 
 
@@ -163,13 +253,19 @@ def parse_quantity(text, expect: str | None = None, *, field: str | None = None)
             else:
                 value, unit_text = split_number(text)
                 if not unit_text.strip():
-                    raise UnitError(f"{text!r} has no unit" + (f" (expected {describe(expect)})" if expect else ""))
-                factor = _unit_factor(unit_text)
+                    raise UnitError(f"{text!r} has no unit" + (f" (expected {describe(expect, value)})" if expect else ""))
+                try:
+                    factor = _unit_factor(unit_text)
+                except UnitError as exc:
+                    if expect is None:
+                        raise
+                    raise UnitError(f"{text!r}: {exc.message}; expected {describe(expect, value)}") from None
                 q = Q_(value * factor.magnitude, factor.units)
                 if not math.isfinite(q.magnitude):
                     raise UnitError(f"{text!r} is too large to be a clinical value")
         if expect is not None and not same_kind(q.units, unit_quantity(expect).units):
-            raise UnitError(f"{text!r} is {dimension_name(q)}, expected {describe(expect)}")
+            number = q.magnitude if isinstance(text, pint.Quantity) else split_number(text)[0]
+            raise UnitError(f"{text!r} is {dimension_name(q)}: expected {describe(expect, number)}")
         return q
     except UnitError as exc:
         raise exc.located(field=field) from None
@@ -254,13 +350,20 @@ def dimension_name(q) -> str:
     return f"in {q.units:~P}"
 
 
-def describe(unit: str | None) -> str:
+def describe(unit: str | None, number: float | None = None) -> str:
+    """What a field expects: "a mass (e.g. kg)", or with the number written, "a mass, e.g. 75 kg"."""
     if unit is None:
         return "a value with a unit"
+    shown = display_text(unit.replace("**2", "²").replace("**3", "³"))
     for kind_unit, words in _KIND_WORDS:
         if ureg.Unit(kind_unit).dimensionality == ureg.Unit(unit).dimensionality:
-            return f"{words} (e.g. {unit})"
-    return f"a value in {unit}"
+            return f"{words}, e.g. {number:g} {shown}" if number is not None else f"{words} (e.g. {shown})"
+    return f"a value in {shown}"
+
+
+def display_text(text: str) -> str:
+    """Text as output writes it: ``m²`` for the single character ``㎡`` (accepted on input, as seed 004 writes it)."""
+    return text.replace("㎡", "m²").replace("㎥", "m³")
 
 
 _KIND_WORDS = (

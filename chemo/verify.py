@@ -42,7 +42,7 @@ from .errors import ChemoError
 from .library import Library, load_library
 from .order import Order, OrderError, read_order
 from .regimen import Regimen, load_regimen, regimen_path
-from .units import Basis
+from .units import Basis, display_text
 
 OK, REVIEW, HARD_STOP = "ok", "review", "hard-stop"
 STATUS_RANK = {OK: 0, REVIEW: 1, HARD_STOP: 2}
@@ -195,7 +195,8 @@ def verify_order(order: Order, library: Library | None = None, base_dir: str | N
     try:
         regimen = cached_regimen(order.regimen, library, base_dir)
         if order.cycle > regimen.cycles:
-            raise OrderError(f"{order.cycle}: {regimen.id} has cycles 1-{regimen.cycles}", field="cycle")
+            raise OrderError(f"{order.cycle}: {regimen.id} has {regimen.cycles} cycle{'s' * (regimen.cycles != 1)} "
+                             f"(cycles 1-{regimen.cycles})", field="cycle")
         body = body_size(order.height, order.weight, order.bsa, order.formula, regimen, library)
         cycle = calculate_cycle(regimen, body, order.cycle, order.dose_level, library)
     except ChemoError as exc:
@@ -427,8 +428,8 @@ class Checker:
 
     def ordered_text(self, dose, ordered_mg) -> str:
         if dose.basis is Basis.FLAT or ordered_mg is None:
-            return f"ordered {dose.text}" if ordered_mg is None else f"ordered {fmt(ordered_mg)} mg"
-        return f"ordered {dose.text} = {fmt(ordered_mg, 1)} mg"
+            return f"ordered {display_text(dose.text)}" if ordered_mg is None else f"ordered {fmt(ordered_mg)} mg"
+        return f"ordered {display_text(dose.text)} = {fmt(ordered_mg, 1)} mg"
 
     def result(self, line, drug_id, written, ordered_mg, a, reasons, phrases) -> LineResult:
         status = OK
@@ -445,7 +446,7 @@ class Checker:
             return f"{drug_id} day {line.day}{name}: {self.ordered_text(line.dose, ordered_mg)}{expected}: {tail}"
 
         return LineResult(
-            drug=drug_id, day=line.day, line=line.index, ordered=line.dose.text, ordered_mg=ordered_mg,
+            drug=drug_id, day=line.day, line=line.index, ordered=display_text(line.dose.text), ordered_mg=ordered_mg,
             expected_mg=a.dose_mg if a else None, calculated_mg=a.calculated_mg if a else None, status=status,
             reasons=tuple(reasons), message=message, ordered_drug=written)
 

@@ -1,8 +1,9 @@
 """kill -9 at random points while a child process writes the record; nothing acknowledged is lost.
 
 Each trial starts a child that opens the database and writes in a loop
-through the record's public functions: administrations of a cycle day (when
-``chemo administer``'s code has landed), lab results and new patients (a
+through the record's public functions: administrations of a cycle day (``--day``,
+the next day not yet given, or ``--all-days``: every day of a cycle in one
+transaction, a calendar day apart), lab results and new patients (a
 patient, their first measurement and two audit rows in one transaction).  The
 child prints ``ACK`` after each write returns, i.e. after ``COMMIT``.  The
 parent sends SIGKILL at a random moment (most trials while writes run, some
@@ -63,51 +64,91 @@ def _administer_api():
 
 
 def child(db: str, tag: str, seed: int) -> int:
-    """Write for ever (until killed): each patient registered, planned, labs, both sign-offs, then
-    administrations day by day or a whole cycle at once; ``ACK`` after each write returns."""
-    from chemo import records
+    """Write for ever (until killed): each patient registered, measured again, planned, labs, both sign-offs,
+    then administrations day by day (``--day`` or the next day not yet given) or a whole cycle at once
+    (``--all-days``), each day at its own time; ``ACK`` after each write returns.
+
+    In half the trials the first patient is prepared up to its first administration before ``READY`` (those
+    writes are not acknowledged), so that kills soon after ``READY`` land among administrations too."""
     from chemo.errors import ChemoError
     from chemo.store import open_store
 
     rng = random.Random(seed)
     store = open_store(db)
     administer, _ = _administer_api()
+    first = _patient_writes(store, f"K{tag}-0", rng, administer)
+    try:
+        for ack in first if rng.random() < 0.5 else ():  # half the trials: prepared before READY
+            if ack is None:  # the next write is the first administration
+                break
+    except ChemoError as exc:
+        print(f"ERR {exc}", flush=True)
+        first = iter(())
     print("READY", flush=True)
     i = 0
+    writes = first
     while True:
-        i += 1
-        mrn = f"K{tag}-{i}"
         try:
-            records.add_patient(store, ACTOR, mrn=mrn, name=f"Kill trial {tag} {i}", sex="male",
-                                born="1960-05-05", height=f"{rng.randint(150, 195)} cm", weight=f"{rng.randint(50, 110)} kg")
-            print(f"ACK patient {mrn}", flush=True)
-            if administer is None:
-                row = records.add_lab(store, NURSE, mrn, "platelets", f"{rng.randint(50, 400)} 10^9/L")
-                print(f"ACK lab {row['id']} {row['value_text']}", flush=True)
-                continue
-            from chemo import treatment
-
-            records.start_plan(store, ACTOR, mrn, rng.choice(REGIMEN_IDS))
-            print(f"ACK plan {mrn}", flush=True)
-            for analyte, value, uln in LABS:
-                row = records.add_lab(store, NURSE, mrn, analyte, value, uln=uln)
-                print(f"ACK lab {row['id']} {row['value_text']}", flush=True)
-            for cycle in (1, 2):
-                treatment.signoff(store, ACTOR, mrn, cycle, "dose")
-                treatment.signoff(store, NURSE2, mrn, cycle, "readiness")
-                print(f"ACK signoff {mrn} {cycle}", flush=True)
-                if rng.random() < 0.5:
-                    administer(store, NURSE, mrn, cycle)
-                    print(f"ACK cycle {mrn} {cycle}", flush=True)
-                else:
-                    plan = store.one("SELECT p.regimen_id FROM plans p JOIN patients x ON x.id = p.patient_id "
-                                     "WHERE x.mrn = ? AND p.status = 'active'", (mrn,))
-                    days = sorted({d for line in _regimen(plan["regimen_id"]).drugs for d in line.days})
-                    for day in days:
-                        administer(store, NURSE, mrn, cycle, day)
-                        print(f"ACK day {mrn} {cycle} {day}", flush=True)
+            for ack in writes:
+                if ack is not None:
+                    print(f"ACK {ack}", flush=True)
         except ChemoError as exc:
             print(f"ERR {exc}", flush=True)
+        i += 1
+        writes = _patient_writes(store, f"K{tag}-{i}", rng, administer)
+
+
+def _patient_writes(store, mrn: str, rng, administer):
+    """One patient's writes, one at a time: yields what to acknowledge after each, and None before each
+    administration."""
+    import datetime as dt
+
+    from chemo import records
+
+    height, weight = f"{rng.randint(150, 195)} cm", f"{rng.randint(50, 110)} kg"
+    records.add_patient(store, ACTOR, mrn=mrn, name=f"Kill trial {mrn}", sex="male", born="1960-05-05",
+                        height=height, weight=weight)
+    yield f"patient {mrn}"
+    if administer is None:
+        row = records.add_lab(store, NURSE, mrn, "platelets", f"{rng.randint(50, 400)} 10^9/L")
+        yield f"lab {row['id']} {row['value_text']}"
+        return
+    from chemo import treatment
+    from chemo.store import now_local
+
+    # cycle 1 began 20 days ago, each day recorded at its own time; cycle 2 is recorded now, --day by --day
+    now = now_local()
+    start = now - dt.timedelta(days=20)
+    records.add_measurement(store, ACTOR, mrn, weight=weight, height=height,
+                            on=(start - dt.timedelta(days=1)).date().isoformat())
+    yield f"measure {mrn}"
+    records.start_plan(store, ACTOR, mrn, rng.choice(REGIMEN_IDS))
+    yield f"plan {mrn}"
+    for at in (start - dt.timedelta(hours=1), now - dt.timedelta(hours=1)):
+        for analyte, value, uln in LABS:
+            row = records.add_lab(store, NURSE, mrn, analyte, value, uln=uln, at=at)
+            yield f"lab {row['id']} {row['value_text']}"
+    plan = store.one("SELECT p.regimen_id FROM plans p JOIN patients x ON x.id = p.patient_id "
+                     "WHERE x.mrn = ? AND p.status = 'active'", (mrn,))
+    days = sorted({d for line in _regimen(plan["regimen_id"]).drugs for d in line.days})
+    for cycle in (1, 2):
+        treatment.signoff(store, ACTOR, mrn, cycle, "dose")
+        treatment.signoff(store, NURSE2, mrn, cycle, "readiness")
+        yield f"signoff {mrn} {cycle}"
+        mode = rng.random() if cycle == 1 else 0.5
+        yield None
+        if mode < 0.35:  # --all-days: every day in one transaction, a calendar day apart
+            administer(store, NURSE, mrn, cycle, at=start, all_days=True)
+            yield f"cycle {mrn} {cycle}"
+            continue
+        for day in days:  # --day D (cycle 1 on its own days, cycle 2 now), or the next day not yet given
+            if mode < 0.7:
+                administer(store, NURSE, mrn, cycle, day, at=start + dt.timedelta(days=day - 1) if cycle == 1
+                           else None)
+            else:
+                administer(store, NURSE, mrn, cycle, at=start + dt.timedelta(days=day - 1))
+            yield f"day {mrn} {cycle} {day}"
+            yield None
 
 
 _REGIMENS: dict = {}
@@ -186,6 +227,10 @@ def check(db: Path, acks: list) -> list[str]:
                 row = store.one("SELECT value_text FROM labs WHERE id = ?", (int(ack[2]),))
                 if row is None or row["value_text"] != " ".join(ack[3:]):
                     problems.append(f"acknowledged lab {ack[2]} missing or changed")
+            elif ack[1] == "measure":
+                if store.one("SELECT count(*) AS n FROM measurements m JOIN patients x ON x.id = m.patient_id "
+                             "WHERE x.mrn = ?", (ack[2],))["n"] != 2:
+                    problems.append(f"acknowledged measurement of {ack[2]} missing")
             elif ack[1] == "plan":
                 if not store.one("SELECT p.id FROM plans p JOIN patients x ON x.id = p.patient_id WHERE x.mrn = ?",
                                  (ack[2],)):

@@ -9,6 +9,13 @@ counted.  Afterwards every acknowledged row must be there with its value, the
 row count must be exact, the audit chain must verify and SQLite's own checks
 must pass.  A slice also runs through the command line (``chemo labs add``).
 
+Administrations at once: the same writers then record the days of cycle 1
+(doxorubicin + ifosfamide, days 1-3) of the same patients, every writer every
+day of every patient, in order (:func:`chemo.treatment.administer` with
+``--day``).  Each day must be recorded exactly once, by the writer that was
+told so; every other writer gets a refusal ("was recorded at ..."), never an
+error; and every day of every patient is there, in full.
+
     python -m reliability.writers [--writers 4] [--writes 500]
 """
 
@@ -60,6 +67,94 @@ def child(db: str, writer: int, writes: int, go: str | None = None) -> int:
         except ChemoError as exc:  # what a user would see
             print(f"ERR {exc}", flush=True)
     return 0
+
+
+ADMIN_REGIMEN = "doxorubicin-ifosfamide"  # doxorubicin, ifosfamide and mesna on days 1-3
+ADMIN_DAYS = (1, 2, 3)
+
+
+def setup_administrations(db: Path, writers: int, patients: int) -> None:
+    """``patients`` patients with passing labs and cycle 1 signed off by a pharmacist and a nurse."""
+    from chemo import treatment
+    from chemo.demo import add_ready_patient
+    from chemo.store import open_store
+
+    with open_store(db) as store:
+        for p in range(patients):
+            mrn = f"AD{p}"
+            add_ready_patient(store, mrn, ADMIN_REGIMEN, prescriber=ACTOR, nurse="nurse-0")
+            treatment.signoff(store, ACTOR, mrn, 1, "dose")
+            treatment.signoff(store, "nurse-0", mrn, 1, "readiness")
+
+
+def child_administrations(db: str, writer: int, patients: int) -> int:
+    """One writer: every day of cycle 1 of every patient, in order; ``ACK mrn day``, ``REFUSED mrn day`` (another
+    writer was first) or ``ERR message``."""
+    from chemo import treatment
+    from chemo.errors import ChemoError
+    from chemo.store import Refusal, open_store
+
+    print("READY", flush=True)
+    go = Path(db + ".go-admin")
+    while not go.exists():
+        time.sleep(0.002)
+    order = list(range(patients))
+    order = order[writer % patients:] + order[:writer % patients]  # writers start on different patients
+    for p in order:
+        for day in ADMIN_DAYS:
+            try:
+                with open_store(db) as store:
+                    treatment.administer(store, f"nurse-{writer}", f"AD{p}", 1, day)
+                print(f"ACK AD{p} {day}", flush=True)
+            except Refusal as exc:
+                print(f"REFUSED AD{p} {day} {exc}", flush=True)
+            except ChemoError as exc:
+                print(f"ERR {exc}", flush=True)
+    return 0
+
+
+def run_administrations(db: Path, writers: int, patients: int) -> dict:
+    procs = [subprocess.Popen([sys.executable, "-m", "reliability.writers", "--child-admin", str(db), str(w),
+                               str(patients)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for w in range(writers)]
+    for p in procs:
+        p.stdout.readline()
+    Path(str(db) + ".go-admin").touch()
+    outs = [p.communicate(timeout=900) for p in procs]
+    acks, refused, errors, crashes = [], [], [], []
+    for w, (p, (out, err)) in enumerate(zip(procs, outs)):
+        for line in out.splitlines():
+            if line.startswith("ACK "):
+                _, mrn, day = line.split(" ")
+                acks.append((mrn, int(day), f"nurse-{w}"))
+            elif line.startswith("REFUSED "):
+                refused.append(line[8:])
+            elif line.startswith("ERR "):
+                errors.append(line[4:])
+        if p.returncode != 0 or "Traceback" in err:
+            crashes.append(f"exit {p.returncode}: {err.strip()[-300:]}")
+    return {"acks": acks, "refused": refused, "errors": errors, "crashes": crashes}
+
+
+def check_administrations(db: Path, acks, patients: int) -> dict:
+    """Days recorded twice, acknowledged days missing or recorded by another writer, and days incomplete."""
+    from chemo.regimen import load_regimen
+    from chemo.store import open_store
+
+    regimen = load_regimen(ADMIN_REGIMEN)
+    want = {day: {line.drug for line in regimen.drugs if day in line.days}
+            | {x.drug for x in regimen.derived if day in x.days} for day in ADMIN_DAYS}
+    with open_store(db, create=False) as store:
+        rows = store.query("SELECT x.mrn, a.day, a.drug, a.given_by FROM administrations a JOIN plans p ON "
+                           "p.id = a.plan_id JOIN patients x ON x.id = p.patient_id WHERE x.mrn LIKE 'AD%'")
+    by_day: dict = {}
+    for r in rows:
+        by_day.setdefault((r["mrn"], r["day"]), []).append(r)
+    twice = [k for k, v in by_day.items() if len(v) != len({r["drug"] for r in v})]
+    incomplete = [f"{mrn} day {day}" for mrn, day in ((f"AD{p}", d) for p in range(patients) for d in ADMIN_DAYS)
+                  if {r["drug"] for r in by_day.get((mrn, day), [])} != want[day]]
+    wrong = [a for a in acks if {r["given_by"] for r in by_day.get((a[0], a[1]), [])} != {a[2]}]
+    return {"twice": twice, "incomplete": incomplete, "wrong": wrong}
 
 
 def run_api(db, writers: int, writes: int, go: Path | None = None) -> dict:
@@ -141,6 +236,29 @@ def run(quick: bool = False, writers: int = 4, writes: int | None = None) -> lis
             exactly("integrity_check / foreign_key_check problems after the writers",
                     len(state["integrity"]) + len(state["audit"]), 0, examples=(state["integrity"] + state["audit"])[:5]),
         ]
+        patients = 3 if quick else 10
+        admin_db = Path(tmp) / "administrations.db"  # its own file: the lab counts above stay exact
+        setup(admin_db, writers)
+        setup_administrations(admin_db, writers, patients)
+        admin = run_administrations(admin_db, writers, patients)
+        state = check_administrations(admin_db, admin["acks"], patients)
+        after = check_db(admin_db, [], writers)
+        days = patients * len(ADMIN_DAYS)
+        alabel = f"{writers} writers × {patients} patients × {len(ADMIN_DAYS)} days"
+        figures += [
+            exactly(f"concurrent administrations recorded, each day once ({alabel})", len(admin["acks"]), days,
+                    detail=f"{len(admin['refused'])} refused as already recorded"),
+            exactly("administered days recorded twice, incomplete, or by another writer than the one told so",
+                    len(state["twice"]) + len(state["incomplete"]) + len(state["wrong"]), 0,
+                    examples=[str(x) for x in (state["twice"] + state["incomplete"] + state["wrong"])[:5]]),
+            exactly(f"errors shown to the user while administering ({alabel})",
+                    len(admin["errors"]) + len(admin["crashes"]), 0, examples=(admin["errors"] + admin["crashes"])[:5]),
+            exactly("refusals other than 'already recorded' while administering",
+                    len([r for r in admin["refused"] if "was recorded at" not in r]), 0,
+                    examples=[r for r in admin["refused"] if "was recorded at" not in r][:5]),
+            exactly("integrity_check / audit problems after the administrations",
+                    len(after["integrity"]) + len(after["audit"]), 0, examples=(after["integrity"] + after["audit"])[:5]),
+        ]
         try:
             require_command("labs")
         except Missing as exc:
@@ -160,6 +278,8 @@ def run(quick: bool = False, writers: int = 4, writes: int | None = None) -> lis
 def main(argv=None) -> int:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--child":
         return child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None)
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--child-admin":
+        return child_administrations(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--writes", type=int, default=500)

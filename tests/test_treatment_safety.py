@@ -218,9 +218,11 @@ def test_a_weight_override_does_not_let_the_administration_pass_the_cap(store):
     assert row["detail"]["overrides"] == ["recalculate"]
     signoff(store, NURSE, "O1", 1, "readiness")
     add_prior(store, PRESCRIBER, "O1", "epirubicin", "800 mg/m²")  # 400 equivalent, learnt after the sign-off
+    administer(store, NURSE, "O1", 1, 1)  # 400 + 25 mg/m² a day (48 mg on 1.919 m²)
+    administer(store, NURSE, "O1", 1, 2)  # 450: at the cap, not past it
     before = counts(store)
     with pytest.raises(CapRefused, match="no override of the cap"):
-        administer(store, NURSE, "O1", 1)
+        administer(store, NURSE, "O1", 1, 3)
     assert counts(store) == before
 
 
@@ -230,7 +232,9 @@ def test_a_cap_override_still_lets_the_administration_pass_the_cap(store):
     row = signoff(store, PHARMACIST, "O2", 1, "dose", override_reason="cardio-oncology review, dexrazoxane")
     assert row["detail"]["overrides"] == ["cap"]
     signoff(store, NURSE, "O2", 1, "readiness")
-    assert administer(store, NURSE, "O2", 1)["cumulative_after_mg_m2"] > 450
+    administer(store, NURSE, "O2", 1, 1)
+    administer(store, NURSE, "O2", 1, 2)
+    assert administer(store, NURSE, "O2", 1, 3)["cumulative_after_mg_m2"] > 450
 
 
 def test_the_cli_names_the_override_it_recorded(tmp_path, monkeypatch, new_db):
@@ -306,7 +310,8 @@ def test_a_patient_dosed_at_78_kg_who_weighs_66_kg_on_the_day_is_counted_with_th
     row = signoff(store, PHARMACIST, "S1", 1, "dose", override_reason="weight loss reviewed; keep the plan doses")
     assert doses_of(row)["doxorubicin"] == 48  # 25 mg/m² × 1.919 = 47.98: the dose as signed off
     signoff(store, NURSE, "S1", 1, "readiness")
-    result = administer(store, NURSE, "S1", 1)
+    result = {"administrations": [r for day in (1, 2, 3) for r in administer(store, NURSE, "S1", 1, day)[
+        "administrations"]]}
     day_bsa = (170 * 66 / 3600) ** 0.5
     dox = [a for a in result["administrations"] if a["drug"] == "doxorubicin"]
     assert [a["dose_mg"] for a in dox] == [48, 48, 48]

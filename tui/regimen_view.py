@@ -90,6 +90,8 @@ def _table(*columns: str) -> Table:
 
 def render_regimen(entry: RegimenEntry) -> Group:
     """The whole regimen (or every problem of an invalid file) as one renderable."""
+    from chemo.units import display_text
+
     head = Text.assemble(badge("valid" if entry.valid else "invalid"), " ", (entry.title, "bold"))
     parts: list = [head, Text(f"file {_short(entry.path)}", style="dim")]
     if not entry.valid:
@@ -100,17 +102,18 @@ def render_regimen(entry: RegimenEntry) -> Group:
     notes: list[str] = []
 
     def cite(source: str) -> str:
+        source = display_text(source)
         if source not in notes:
             notes.append(source)
         return f"[{notes.index(source) + 1}]"
 
     parts.append(Text(f"sha256 {r.sha256[:16]}…  ·  {r.cycles} cycles of {r.cycle_length_days} days", style="dim"))
     parts.append(Text.assemble(("Indication ", "bold"), r.indication))
-    parts.append(Text.assemble(("Source ", "bold"), r.source))
+    parts.append(Text.assemble(("Source ", "bold"), display_text(r.source)))
 
     drugs = _table("drug", "dose as written", "per", "a day", "days", "route", "src")
     for line in r.drugs:
-        drugs.add_row(line.drug, line.dose.text, line.per, str(line.daily), _days(line.days), line.route, cite(line.source))
+        drugs.add_row(line.drug, display_text(line.dose.text), line.per, str(line.daily), _days(line.days), line.route, cite(line.source))
     for d in r.derived:
         drugs.add_row(d.drug, f"{d.fraction * 100:g} % of {d.from_drug}", "day", "follows", _days(d.days), d.route,
                       cite(d.source))
@@ -118,7 +121,7 @@ def render_regimen(entry: RegimenEntry) -> Group:
 
     thresholds = _table("analyte", "must be", "result at most", "src")
     for t in r.thresholds:
-        thresholds.add_row(t.analyte, f"{t.op_text} {t.value.text}", f"{t.max_age_days:g} days old", cite(t.source))
+        thresholds.add_row(t.analyte, f"{t.op_text} {display_text(t.value.text)}", f"{t.max_age_days:g} days old", cite(t.source))
     parts += [Text("Readiness thresholds (before each cycle)", style="bold underline"), thresholds]
 
     if r.modifications:
@@ -126,9 +129,9 @@ def render_regimen(entry: RegimenEntry) -> Group:
         for m in r.modifications:
             band = []
             if m.low:
-                band.append(f"{'≥' if m.low_inclusive else '>'} {m.low.text}")
+                band.append(f"{'≥' if m.low_inclusive else '>'} {display_text(m.low.text)}")
             if m.high:
-                band.append(f"{'≤' if m.high_inclusive else '<'} {m.high.text}")
+                band.append(f"{'≤' if m.high_inclusive else '<'} {display_text(m.high.text)}")
             give = "do not give" if m.give == 0 else f"{m.give * 100:g} %"
             mods.add_row(m.drug, f"{m.analyte} {' and '.join(band)}", give, cite(m.source))
         parts += [Text("Dose modifications", style="bold underline"), mods]
