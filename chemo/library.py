@@ -437,6 +437,22 @@ def _read_body_size(doc: Table) -> dict:
 
 @functools.lru_cache(maxsize=8)
 def _load(directory: str) -> Library:
+    """The library of ``directory``: from the on-disk cache (keyed on the files' bytes,
+    see :mod:`chemo.cache`) when it checked clean before, else read and checked."""
+    from . import cache
+
+    paths = [Path(directory) / f"{kind}.toml" for kind in LIBRARY_KINDS]
+    key = cache.key("library", paths)
+    library = cache.load("library", key)
+    if isinstance(library, Library):
+        return library
+    library = _read_library(directory)
+    if key is not None and cache.key("library", paths) == key:  # unchanged while it was read
+        cache.store("library", key, library)
+    return library
+
+
+def _read_library(directory: str) -> Library:
     problems: list[Problem] = []
     parts = {}
     files = {}
