@@ -232,8 +232,13 @@ class Reference:
                         cands = [daily, daily * len(days[drug])]
                         if drug in numbers:
                             cands += list(numbers[drug])
-                        confused = (basis != pbasis and any(within(amount, c) for c in cands)) or (
-                            basis != "flat" and (within(amount, calc) or within(amount, dispensed)))
+                        inc = self.drugs[drug]["inc"] or 0.0
+
+                        def same(v, t):  # a transcription: equal within the dispensing increment
+                            return t > 0 and abs(v - t) <= inc + t * 1e-9
+
+                        confused = (basis != pbasis and any(same(amount, c) for c in cands)) or (
+                            basis != "flat" and (same(amount, calc) or same(amount, dispensed)))
                         if confused:
                             reasons.append("basis-confusion")
                     self.over_max(drug, mg, bsa, weight, reasons, running)
