@@ -8,7 +8,6 @@ walk a parsed document with :class:`Table`, which records a problem and returns
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import tomllib
@@ -113,6 +112,8 @@ class Table:
         """Report keys that are not among ``keys`` (typos), with a suggestion."""
         for key in self.data:
             if key not in keys:
+                import difflib  # only for a misspelt key: not on every start-up
+
                 close = difflib.get_close_matches(str(key), keys, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else f" (expected one of: {', '.join(keys)})"
                 self.problem(f"unknown key{hint}", at=str(key))
