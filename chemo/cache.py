@@ -31,6 +31,24 @@ KEEP = 32  # entries kept in the folder (each a few kB)
 _CODE = ("library.py", "units.py", "units.txt", "datafile.py", "errors.py", "cache.py")
 
 
+def library_paths(directory=None) -> list[Path]:
+    """The three library files (as chemo.library reads them: ``$CHEMO_REGIMENS/library``, else
+    the project's ``regimens/library``), without importing chemo.library."""
+    if directory is None:
+        env = os.environ.get("CHEMO_REGIMENS")
+        base = Path(env) if env else Path(__file__).resolve().parent.parent / "regimens"
+        directory = base / "library"
+    return [Path(directory) / f"{kind}.toml" for kind in ("drugs", "analytes", "body-size")]
+
+
+def body_size():
+    """The body-size part of the checked drug library, for ``chemo bsa``: read from the cache
+    when the library files and code are exactly those of a library that checked clean (so
+    neither the library's classes nor its checks are needed), else None.  Stored by
+    chemo.library beside the library itself, under the same key, only from a clean check."""
+    return load("body-size", key("library", library_paths()))
+
+
 def folder() -> Path | None:
     """The cache folder, or None when the cache is off."""
     env = os.environ.get("CHEMO_CACHE_DIR")

@@ -441,14 +441,17 @@ def _load(directory: str) -> Library:
     see :mod:`chemo.cache`) when it checked clean before, else read and checked."""
     from . import cache
 
-    paths = [Path(directory) / f"{kind}.toml" for kind in LIBRARY_KINDS]
+    paths = cache.library_paths(directory)
     key = cache.key("library", paths)
     library = cache.load("library", key)
     if isinstance(library, Library):
+        if cache.load("body-size", key) is None:
+            cache.store("body-size", key, library.body_size)
         return library
     library = _read_library(directory)
     if key is not None and cache.key("library", paths) == key:  # unchanged while it was read
         cache.store("library", key, library)
+        cache.store("body-size", key, library.body_size)  # what chemo bsa needs, without this module
     return library
 
 

@@ -83,3 +83,21 @@ def test_a_truncated_entry_is_not_cached(library_copy, tmp_path):
     entry.write_bytes(entry.read_bytes()[:100])
     _load.cache_clear()
     assert _load(str(library_copy)) == first
+
+
+def test_body_size_for_chemo_bsa_only_for_the_files_that_checked_clean(tmp_path, monkeypatch):
+    """chemo bsa reads body-size.toml's table from the cache without the library's checks, so it
+    must be there only for exactly the bytes that checked clean: one edit and it is gone."""
+    regimens = tmp_path / "regimens"
+    shutil.copytree(LIBRARY, regimens / "library")
+    monkeypatch.setenv("CHEMO_REGIMENS", str(regimens))
+    monkeypatch.setenv("CHEMO_CACHE_DIR", str(tmp_path / "cache"))
+    _load.cache_clear()
+    assert cache.body_size() is None  # never checked: not served
+    library = _load(str(regimens / "library"))
+    assert cache.body_size() == library.body_size
+    assert cache.body_size()["bsa"]["mosteller"]["divisor"] == 3600
+    drugs = regimens / "library" / "drugs.toml"
+    drugs.write_text(drugs.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    assert cache.body_size() is None
+    _load.cache_clear()
