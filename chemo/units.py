@@ -31,8 +31,6 @@ import unicodedata
 from pathlib import Path
 
 import pint
-from attrs import frozen
-
 from .errors import UnitError
 
 _DEFINITIONS = Path(__file__).with_name("units.txt")
@@ -366,13 +364,51 @@ class Basis(enum.Enum):
         return {"flat": "mg", "per m²": "mg/m²", "per kg": "mg/kg", "AUC": "mg/mL·min (AUC)"}[self.value]
 
 
-@frozen
+class FrozenDoseError(AttributeError):
+    """A Dose is a value: it cannot be changed once made."""
+
+
 class Dose:
-    """A dose as a protocol writes it: ``75 mg/m²`` is 75 mg on the per-m² basis."""
+    """A dose as a protocol writes it: ``75 mg/m²`` is 75 mg on the per-m² basis.
+
+    A frozen value (equality, hash and repr as an attrs ``@frozen`` class would give them),
+    written by hand so that ``chemo bsa``, which parses units but no dose, does not import
+    attrs: its import and class generation cost more than the rest of the command."""
+
+    __slots__ = ("amount", "basis", "text", "__weakref__")
 
     amount: float  # mg, or mg per m², or mg per kg
     basis: Basis
     text: str
+
+    def __init__(self, amount: float, basis: Basis, text: str) -> None:
+        object.__setattr__(self, "amount", amount)
+        object.__setattr__(self, "basis", basis)
+        object.__setattr__(self, "text", text)
+
+    def __setattr__(self, name, value):
+        raise FrozenDoseError(f"a Dose cannot be changed ({name})")
+
+    def __delattr__(self, name):
+        raise FrozenDoseError(f"a Dose cannot be changed ({name})")
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.amount == other.amount and self.basis == other.basis and self.text == other.text
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self) -> int:
+        return hash((Dose, self.amount, self.basis, self.text))
+
+    def __repr__(self) -> str:
+        return f"Dose(amount={self.amount!r}, basis={self.basis!r}, text={self.text!r})"
+
+    def __reduce__(self):
+        return Dose, (self.amount, self.basis, self.text)
 
     def __str__(self) -> str:
         return f"{self.amount:g} {self.basis.label}"
