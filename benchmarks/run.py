@@ -16,7 +16,12 @@ plain-float reference; its ``Reference`` and orders also drive
 sessions on SQLite and on PostgreSQL, side by side).  A benchmark that is missing or fails is a row
 that says "not available", never a failed run.
 
-Writes ``benchmarks/results/bench-<date>.json`` and ``benchmarks/results/latest.json``.
+Prints the machine (CPU model, cores, Python, pint and textual versions, load average)
+above the table, and each figure's goal (issue 11) beside it.  Writes
+``benchmarks/results/bench-<date>.json`` and, for a full run of every benchmark at full
+size, ``benchmarks/results/latest.json``; both are kept in git (a quick or partial run
+writes ``bench-<date>-quick.json`` or ``bench-<date>-partial.json`` only, which git ignores
+like the per-benchmark files).
 """
 
 from __future__ import annotations
@@ -210,7 +215,7 @@ def store(args) -> list[dict]:
 
 def tui(args) -> list[dict]:
     """bench_tui.py (issue 5) measures launch-to-first-screen and its own same-run baseline
-    (``python -c "import textual.app"``) and writes results/tui.json; its peak RSS includes the TUI it spawns."""
+    (``python -c "import textual.app, pint"``) and writes results/tui.json; its peak RSS includes the TUI it spawns."""
     script = HERE / "bench_tui.py"
     figure = "TUI launch to first screen"
     if not script.exists():
@@ -226,7 +231,7 @@ def tui(args) -> list[dict]:
         value, baseline = data["first_screen_ms"]["median"], data["import_textual_ms"]["median"]
         source = "bench_tui.py → results/tui.json"
     else:  # an older or changed script: measure the baseline here, read the figure from what it wrote or printed
-        base = [run_measured([PY, "-c", "import textual.app"]) for _ in range(runs)]
+        base = [run_measured([PY, "-c", "import textual.app, pint"]) for _ in range(runs)]
         baseline = median([b.seconds for b in base]) * 1000
         numbers = _numbers(data) if data else {}
         pick = _pick(numbers, ("first", "median|p50"), ("launch", "median|p50"), ("first",), ("launch",))
@@ -234,7 +239,7 @@ def tui(args) -> list[dict]:
             return [na(figure, "not in bench_tui.py's output", peak_rss_mb=m.rss_mb)]
         value, source = _ms(*pick), f"bench_tui.py: {pick[0]}"
     row = {"figure": figure, "status": "ok", "unit": "ms", "value": value, "baseline": baseline,
-           "ratio": value / baseline, "baseline_label": 'python -c "import textual.app"', "peak_rss_mb": m.rss_mb,
+           "ratio": value / baseline, "baseline_label": 'python -c "import textual.app, pint"', "peak_rss_mb": m.rss_mb,
            "source": source, "runs": runs}
     if data and data.get("first_run_with_demo_build_ms"):
         row["first_run_with_demo_build_ms"] = data["first_run_with_demo_build_ms"]
@@ -270,6 +275,64 @@ def sessions(args) -> list[dict]:
     return rows
 
 
+# The goals of issue 11, by figure: (the ratio or the time in ms must be at most this, "ratio" or "ms").
+GOALS = (
+    ("start-up: chemo --help", 2.0, "ratio"),
+    ("start-up: chemo bsa", 1.2, "ratio"),
+    ("start-up: chemo dose", 1.2, "ratio"),
+    ("chemo validate", 2.0, "ratio"),
+    ("dose calculation", 3.0, "ratio"),
+    ("order verification", 2.5, "ratio"),
+    ("build the", 600_000.0, "ms"),
+    ("(p99)", 5.0, "ms"),
+    ("TUI launch", 1.2, "ratio"),
+)
+
+
+def goal(row: dict) -> str:
+    """``≤ 1.2× met`` / ``≤ 1.2× MISSED`` for a figure with a goal; "" for one without."""
+    for prefix, limit, kind in GOALS:
+        if row["figure"].startswith(prefix) or (prefix.startswith("(") and row["figure"].endswith(prefix)):
+            text = f"≤ {limit:g}×" if kind == "ratio" else f"≤ {_fmt_time(limit)}"
+            if row.get("status") != "ok":
+                return f"{text} not measured"
+            value = row.get("ratio") if kind == "ratio" else row.get("value")
+            if value is None:
+                return f"{text} not measured"
+            return f"{text} {'met' if value <= limit else 'MISSED'}"
+    return ""
+
+
+def machine() -> dict:
+    """What two runs must share to be compared: CPU, cores, Python and the two heavy libraries."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in ("pint", "textual"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "pint": versions["pint"], "textual": versions["textual"], "system": platform.platform(),
+            "load_average": [round(x, 2) for x in load] if load else None}
+
+
+def machine_line(m: dict) -> str:
+    load = f"; load average {m['load_average'][0]:.2f} at the start" if m.get("load_average") else ""
+    return (f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, pint {m['pint']}, "
+            f"textual {m['textual']}{load}")
+
+
 BENCHMARKS = (("startup", startup), ("validate", validate), ("dose", dose), ("verify", verify),
               ("store", store), ("sessions", sessions), ("tui", tui))
 
@@ -289,11 +352,11 @@ def _fmt_time(ms) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    header = ("figure", "this project", "baseline", "ratio", "peak RSS")
+    header = ("figure", "this project", "baseline", "ratio", "peak RSS", "goal")
     lines = []
     for r in rows:
         if r.get("status") != "ok":
-            lines.append((r["figure"], "not available", "", "", "", r.get("note", "")))
+            lines.append((r["figure"], "not available", "", "", "", goal(r), r.get("note", "")))
             continue
         base = r.get("baseline")
         label = r.get("baseline_label", "")
@@ -302,17 +365,17 @@ def table(rows: list[dict]) -> str:
             f"{_fmt_time(base)} ({label})" if base is not None else "—",
             f"{r['ratio']:.2f}×" if r.get("ratio") is not None else "—",
             f"{r['peak_rss_mb']:.0f} MiB" if r.get("peak_rss_mb") is not None else "—",
-            r.get("note", ""),
+            goal(r), r.get("note", ""),
         ))
-    widths = [max(len(str(x[i])) for x in lines + [header + ("",)]) for i in range(5)]
-    out = [" | ".join(h.ljust(w) for h, w in zip(header, widths)),
+    widths = [max(len(str(x[i])) for x in lines + [header + ("",)]) for i in range(6)]
+    out = [" | ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
            "-|-".join("-" * w for w in widths)]
     for line in lines:
         cells = [str(line[0]).ljust(widths[0])] + [str(c).rjust(w) if i in (0, 2, 3) else str(c).ljust(w)
-                                                   for i, (c, w) in enumerate(zip(line[1:5], widths[1:]))]
+                                                   for i, (c, w) in enumerate(zip(line[1:6], widths[1:]))]
         text = " | ".join(cells)
-        if line[5]:
-            text += f"   ({line[5]})"
+        if line[6]:
+            text += f"   ({line[6]})"
         out.append(text.rstrip())
     return "\n".join(out)
 
@@ -326,6 +389,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     chosen = [b for b in BENCHMARKS if not args.only or b[0] in args.only.split(",")]
     started = time.perf_counter()
+    host = machine()
     rows = []
     for name, function in chosen:
         t0 = time.perf_counter()
@@ -338,18 +402,26 @@ def main(argv=None) -> int:
             row.setdefault("benchmark", name)
         rows += got
         print(f"  {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
-    text = table(rows)
+    end_load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    if end_load:
+        host["load_average_end"] = [round(x, 2) for x in end_load]
+    text = machine_line(host) + (f", {end_load[0]:.2f} at the end" if end_load else "") + "\n" + table(rows)
     print(text)
     now = _dt.datetime.now()
     report = {
         "date": now.isoformat(timespec="seconds"), "quick": args.quick, "seconds": round(time.perf_counter() - started, 1),
         "python": platform.python_version(), "machine": platform.machine(), "system": platform.platform(),
-        "cpus": os.cpu_count(), "ratio": "this project / baseline (lower is better)", "rows": rows, "table": text,
+        "cpus": os.cpu_count(), "host": host, "ratio": "this project / baseline (lower is better)",
+        "rows": [{**row, "goal": goal(row)} for row in rows], "table": text,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
-    dated = RESULTS / f"bench-{now:%Y-%m-%d}{'-quick' if args.quick else ''}.json"
+    kind = "-quick" if args.quick else "-partial" if (args.only or args.patients) else ""
+    dated = RESULTS / f"bench-{now:%Y-%m-%d}{kind}.json"
     dated.write_text(payload, encoding="utf-8")
+    if args.quick or args.only or args.patients:  # latest.json is the last full reference run, kept in git
+        print(f"\nwrote {dated.relative_to(ROOT)} ({report['seconds']:.0f} s)")
+        return 0
     (RESULTS / "latest.json").write_text(payload, encoding="utf-8")
     print(f"\nwrote {dated.relative_to(ROOT)} and benchmarks/results/latest.json ({report['seconds']:.0f} s)")
     return 0

@@ -11,16 +11,34 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 from .errors import BodySizeError, ChemoError
-from .library import load_library
 from .units import Q_, magnitude, parse_quantity
 
 SEXES = ("female", "male")
 
 
+def load_library(directory=None):
+    """chemo.library.load_library, imported on first use: BSA alone does not need it."""
+    from .library import load_library as load
+
+    return load(directory)
+
+
+@functools.lru_cache(maxsize=8)
+def _body_size(env: str | None) -> dict:
+    """body-size.toml as the checked library holds it: from the cache when the library files
+    checked clean before (chemo.cache.body_size), else from load_library.  Per process and
+    $CHEMO_REGIMENS, as load_library is."""
+    from .cache import body_size
+
+    data = body_size()
+    return data if isinstance(data, dict) else load_library().body_size
+
+
 def _limits():
-    return load_library().body_size["limits"]
+    return _body_size(os.environ.get("CHEMO_REGIMENS"))["limits"]
 
 
 @functools.lru_cache(maxsize=32)
@@ -107,7 +125,7 @@ def obesity_note(value: float | None) -> dict | None:
 
 
 def formulas() -> dict:
-    return load_library().body_size["bsa"]
+    return _body_size(os.environ.get("CHEMO_REGIMENS"))["bsa"]
 
 
 def bsa(height, weight, formula: str = "mosteller"):

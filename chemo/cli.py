@@ -10,7 +10,6 @@ traceback.
 from __future__ import annotations
 
 import importlib
-import json
 
 import click
 
@@ -76,4 +75,6 @@ def cli():
 
 
 def emit_json(data) -> None:
+    import json  # not on the path of chemo --help
+
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -8,7 +8,6 @@ walk a parsed document with :class:`Table`, which records a problem and returns
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import tomllib
@@ -17,7 +16,7 @@ from pathlib import Path
 from attrs import field, frozen
 
 from .errors import ChemoError, RegimenError
-from .units import parse_dose, parse_quantity
+from .units import parse_dose, parse_quantity, to_magnitude
 
 MAX_FILE_BYTES = 256 * 1024  # a regimen is a few kB; anything this large is not one
 FILE = "(file)"  # the path given to problems of the file as a whole
@@ -113,6 +112,8 @@ class Table:
         """Report keys that are not among ``keys`` (typos), with a suggestion."""
         for key in self.data:
             if key not in keys:
+                import difflib  # only for a misspelt key: not on every start-up
+
                 close = difflib.get_close_matches(str(key), keys, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else f" (expected one of: {', '.join(keys)})"
                 self.problem(f"unknown key{hint}", at=str(key))
@@ -213,7 +214,7 @@ class Table:
         q = self.quantity(key, "%", required)
         if q is None:
             return None
-        value = q.to("").magnitude
+        value = to_magnitude(q, "")
         if not 0 <= value <= high:
             self.problem(f"{self.data[key]!r} is outside 0-{high * 100:g} %", at=key)
             return None

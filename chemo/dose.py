@@ -13,8 +13,9 @@ plain mg, mg/m² and m² numbers.
 from __future__ import annotations
 
 import functools
+import math
 import re
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from attrs import frozen
 
@@ -194,6 +195,9 @@ def dispense(calculated_mg: float, increment_mg: float | None, tolerance: float,
     """
     if increment_mg is None:
         return calculated_mg, None, None
+    fast = _dispense_whole_step(calculated_mg, increment_mg, tolerance, mode)
+    if fast is not None:
+        return fast
     exact = Decimal(repr(calculated_mg))
     note = None
     first, limit = _decimal(increment_mg), exact * _decimal(tolerance)
@@ -206,6 +210,72 @@ def dispense(calculated_mg: float, increment_mg: float | None, tolerance: float,
                 note = f"rounded to {step} mg: the {increment_mg:g} mg increment would move the dose by more than {tolerance * 100:g} %"
             return float(rounded), float(step), note
     return calculated_mg, None, "not rounded: no increment keeps the dose within the tolerance"
+
+
+_SLACK = 1e-9  # relative: nearer than this to a tie or to the tolerance, the Decimal path decides
+
+
+_LINES: dict = {}  # id(line) -> (line, {inputs: administrations}): see _line_administrations
+
+
+def _line_administrations(line, drug, daily: Dose, label: str, calculated: float, rounding) -> tuple:
+    """The administrations of one regimen line, one a day, at this calculated dose.
+
+    A line given on several days with the same inputs (a flat oral dose for 14 days,
+    the same patient's cycle asked again by verify, the TUI and the sign-off) is built
+    once: the tuple is kept per line object (held here, so its id cannot be reused)
+    under every input that shapes it, and Administrations are frozen."""
+    key = (daily.amount, daily.basis, daily.text, label, calculated, drug.rounding_mg,
+           rounding.tolerance, rounding.decimal_mode, rounding.fallback_mg)
+    entry = _LINES.get(id(line)) if len(line.days) > 1 else None
+    if entry is not None and entry[0] is line:
+        built = entry[1].get(key)
+        if built is not None:
+            return built
+    dose_mg, step, note = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode,
+                                   rounding.fallback_mg)
+    deviation = dose_mg / calculated - 1 if calculated else 0.0
+    built = tuple(Administration(
+        drug=line.drug, day=day, route=line.route, basis=display_text(line.dose.text), per=line.per, daily=daily, level=label,
+        calculated_mg=calculated, dose_mg=dose_mg, increment_mg=step,
+        deviation=deviation, infusion=line.infusion, note=note) for day in line.days)
+    if len(line.days) > 1:
+        if entry is None or entry[0] is not line:
+            if len(_LINES) >= 256:
+                _LINES.clear()
+            entry = _LINES[id(line)] = (line, {})
+        if len(entry[1]) >= 64:
+            entry[1].clear()
+        entry[1][key] = built
+    return built
+
+
+def _dispense_whole_step(calculated_mg: float, increment_mg: float, tolerance: float, mode: str):
+    """:func:`dispense` on floats, for the usual case: a whole-mg increment (1 mg, 10 mg) that keeps
+    the dose within the tolerance.  Returns what the Decimal path returns, or None whenever the
+    float arithmetic could decide otherwise (a value near a tie or near the tolerance, a finer
+    step, a fallback step): then the Decimal path decides.  tests/test_dose.py checks the two agree."""
+    if not (increment_mg >= 1.0 and increment_mg == int(increment_mg) and 0.0 < calculated_mg < 1e12):
+        return None
+    q = calculated_mg / increment_mg
+    whole = math.floor(q)
+    frac = q - whole
+    if mode == ROUND_HALF_UP or mode == ROUND_HALF_EVEN:
+        if abs(frac - 0.5) < _SLACK * max(q, 1.0):
+            return None
+        n = whole + 1 if frac > 0.5 else whole
+    elif mode == ROUND_FLOOR or mode == ROUND_CEILING:
+        if frac < _SLACK * max(q, 1.0) or frac > 1.0 - _SLACK * max(q, 1.0):
+            return None
+        n = whole if mode == ROUND_FLOOR else whole + 1
+    else:
+        return None
+    rounded = n * increment_mg  # exact: whole numbers far below 2**53
+    limit = calculated_mg * tolerance
+    distance = abs(rounded - calculated_mg)
+    if rounded <= 0 or abs(distance - limit) < _SLACK * calculated_mg or distance > limit:
+        return None
+    return rounded, increment_mg, None
 
 
 @functools.lru_cache(maxsize=64)
@@ -345,14 +415,8 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
         fraction, label, daily = level_factor(drug, levels[line.drug], line.daily)
         daily_by_drug[line.drug] = daily
         calculated = _amount_mg(daily, body, line.drug)  # the same every day of the line: rounded once
-        dose_mg, step, note = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode,
-                                       rounding.fallback_mg)
-        for day in line.days:
-            calculated_by_drug.setdefault(line.drug, {})[day] = calculated
-            administrations.append(Administration(
-                drug=line.drug, day=day, route=line.route, basis=display_text(line.dose.text), per=line.per, daily=daily, level=label,
-                calculated_mg=calculated, dose_mg=dose_mg, increment_mg=step,
-                deviation=dose_mg / calculated - 1 if calculated else 0.0, infusion=line.infusion, note=note))
+        calculated_by_drug.setdefault(line.drug, {}).update(dict.fromkeys(line.days, calculated))
+        administrations += _line_administrations(line, drug, daily, label, calculated, rounding)
     for derived in regimen.derived:
         drug = library.drugs[derived.drug]
         rounded: dict[float, tuple] = {}

@@ -17,7 +17,7 @@ from attrs import frozen
 from .datafile import FILE, Problem, Table, raise_problems, read_toml
 from .errors import RegimenError
 from .library import Library, load_library, regimens_dir
-from .units import Basis, Dose, display_text
+from .units import Basis, Dose, display_text, to_magnitude
 
 OPERATORS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<="}
 PER = ("day", "cycle")
@@ -192,7 +192,7 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     length = doc.quantity("cycle_length", "day")
     cycle_days = None
     if length is not None:
-        days = length.to("day").magnitude
+        days = to_magnitude(length, "day")
         if days != int(days) or not 1 <= days <= 84:
             doc.problem(f"{doc.data['cycle_length']!r}: expected a whole number of days, 1-84", at="cycle_length")
         else:
@@ -203,7 +203,7 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     if "bsa_cap" in doc.data:
         q = doc.quantity("bsa_cap", "m**2")
         if q is not None:
-            bsa_cap = q.to("m**2").magnitude
+            bsa_cap = to_magnitude(q, "m**2")
             if not 1.0 <= bsa_cap <= 3.0:
                 doc.problem(f"{doc.data['bsa_cap']!r} is outside 1-3 m²", at="bsa_cap")
                 bsa_cap = None
@@ -420,12 +420,12 @@ def _read_thresholds(doc: Table, library: Library) -> list[Threshold]:
             op = None
         bound = read_bound(t, "value", analyte)
         age = t.quantity("max_age", "day")
-        if age is not None and age.to("day").magnitude <= 0:
+        if age is not None and to_magnitude(age, "day") <= 0:
             t.problem("must be more than 0 days", at="max_age")
             age = None
         src = t.text("source")
         if analyte and op and bound and age is not None and src:
-            thresholds.append(Threshold(aid, OPERATORS[op], op, bound, age.to("day").magnitude, src))
+            thresholds.append(Threshold(aid, OPERATORS[op], op, bound, to_magnitude(age, "day"), src))
     return thresholds
 
 
@@ -491,7 +491,7 @@ def _read_cumulative(doc: Table, library: Library, lines: list[DrugLine]) -> Cum
     cap = t.quantity("cap", "mg/m**2")
     warn = t.quantity("warn_at", "mg/m**2")
     src = t.text("source")
-    if cap is not None and warn is not None and warn.to("mg/m**2").magnitude >= cap.to("mg/m**2").magnitude:
+    if cap is not None and warn is not None and to_magnitude(warn, "mg/m**2") >= to_magnitude(cap, "mg/m**2"):
         t.problem("the warning must come before the cap", at="warn_at")
         return None
     if model:
@@ -501,7 +501,7 @@ def _read_cumulative(doc: Table, library: Library, lines: list[DrugLine]) -> Cum
                 t.problem(f"model {model!r} has no doxorubicin-equivalence factor for {line.drug}", at="model")
                 return None
     if model and cap is not None and warn is not None and src:
-        return Cumulative(model, cap.to("mg/m**2").magnitude, warn.to("mg/m**2").magnitude, src)
+        return Cumulative(model, to_magnitude(cap, "mg/m**2"), to_magnitude(warn, "mg/m**2"), src)
     return None
 
 

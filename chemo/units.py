@@ -37,8 +37,6 @@ import unicodedata
 from pathlib import Path
 
 import pint
-from attrs import frozen
-
 from .errors import UnitError
 
 _DEFINITIONS = Path(__file__).with_name("units.txt")
@@ -232,7 +230,31 @@ def split_number(text: str) -> tuple[float, str]:
     return value, match.group(2)
 
 
+_PARSED: dict = {}  # (text, expect) -> Quantity: every text parses once per process
+_DOSES: dict = {}  # text -> Dose
+_CACHE_SIZE = 8192  # emptied when full: charts and regimen files repeat a few hundred texts
+
+
 def parse_quantity(text, expect: str | None = None, *, field: str | None = None) -> pint.Quantity:
+    """Parse ``"75 mg/m²"`` into a Quantity; check its dimension against ``expect``.
+
+    A text that parsed before is a dictionary look-up (the result is a pure function of
+    the text, ``expect`` and the one registry, which never changes once built); a text
+    that fails is parsed, and refused, every time, so its error names this ``field``.
+    """
+    if type(text) is str:
+        key = (text, expect)
+        hit = _PARSED.get(key)
+        if hit is None:
+            hit = _parse_quantity(text, expect, field=field)
+            if len(_PARSED) >= _CACHE_SIZE:
+                _PARSED.clear()
+            _PARSED[key] = hit
+        return hit
+    return _parse_quantity(text, expect, field=field)
+
+
+def _parse_quantity(text, expect: str | None = None, *, field: str | None = None) -> pint.Quantity:
     """Parse ``"75 mg/m²"`` into a Quantity; check its dimension against ``expect``.
 
     ``text`` may already be a Quantity of this registry.  ``expect`` is a unit
@@ -317,17 +339,45 @@ def unit_quantity(unit_text: str) -> pint.Quantity:
 
 def in_unit(q: pint.Quantity, unit_text: str) -> float:
     """How many of the written unit ``unit_text`` make ``q`` (``in_unit(q, "10^9/L")``)."""
-    factor = unit_quantity(unit_text)
-    return q.to(factor.units).magnitude / factor.magnitude
+    factor, scale = _in_unit_factors(q._units, unit_text)
+    return q.magnitude * factor / scale  # the same float operations as q.to(...).magnitude / scale
+
+
+@functools.lru_cache(maxsize=1024)
+def _in_unit_factors(units, unit_text: str) -> tuple[float, float]:
+    """Cached per (units, written unit): pint's conversion factor from ``units`` to the
+    written unit's units, and the written unit's own magnitude (10⁹ for ``10^9/L``).
+    Pure functions of the one registry, which never changes after start-up; a failed
+    conversion raises (pint's DimensionalityError) and is not cached."""
+    target = unit_quantity(unit_text)
+    return Q_(1.0, units).to(target.units).magnitude, target.magnitude
+
+
+def to_magnitude(q: pint.Quantity, unit: str) -> float:
+    """``q.to(unit).magnitude`` with the conversion factor cached per (units, unit)."""
+    return q.magnitude * _to_factor(q._units, unit)
+
+
+@functools.lru_cache(maxsize=1024)
+def _to_factor(units, unit: str) -> float:
+    return Q_(1.0, units).to(unit).magnitude
 
 
 def compatible(q: pint.Quantity, unit_text: str) -> bool:
-    return same_kind(q.units, unit_quantity(unit_text).units)
+    return _compatible(q._units, unit_text)
 
 
+@functools.lru_cache(maxsize=1024)
+def _compatible(units, unit_text: str) -> bool:
+    """Cached per (units, written unit): a pure function of the one registry."""
+    return same_kind(ureg.Unit(units), unit_quantity(unit_text).units)
+
+
+@functools.lru_cache(maxsize=4096)
 def same_kind(units, target) -> bool:
     """Convertible, and not by accident: pint calls mg/kg dimensionless, like %,
-    but a dose per body weight is no percentage."""
+    but a dose per body weight is no percentage.  (Cached per pair of units: a
+    pure function of the one registry.)"""
     if not (1 * units).is_compatible_with(target):
         return False
     if (1 * units).dimensionless:
@@ -417,13 +467,51 @@ class Basis(enum.Enum):
         return {"flat": "mg", "per m²": "mg/m²", "per kg": "mg/kg", "AUC": "mg/mL·min (AUC)"}[self.value]
 
 
-@frozen
+class FrozenDoseError(AttributeError):
+    """A Dose is a value: it cannot be changed once made."""
+
+
 class Dose:
-    """A dose as a protocol writes it: ``75 mg/m²`` is 75 mg on the per-m² basis."""
+    """A dose as a protocol writes it: ``75 mg/m²`` is 75 mg on the per-m² basis.
+
+    A frozen value (equality, hash and repr as an attrs ``@frozen`` class would give them),
+    written by hand so that ``chemo bsa``, which parses units but no dose, does not import
+    attrs: its import and class generation cost more than the rest of the command."""
+
+    __slots__ = ("amount", "basis", "text", "__weakref__")
 
     amount: float  # mg, or mg per m², or mg per kg
     basis: Basis
     text: str
+
+    def __init__(self, amount: float, basis: Basis, text: str) -> None:
+        object.__setattr__(self, "amount", amount)
+        object.__setattr__(self, "basis", basis)
+        object.__setattr__(self, "text", text)
+
+    def __setattr__(self, name, value):
+        raise FrozenDoseError(f"a Dose cannot be changed ({name})")
+
+    def __delattr__(self, name):
+        raise FrozenDoseError(f"a Dose cannot be changed ({name})")
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.amount == other.amount and self.basis == other.basis and self.text == other.text
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self) -> int:
+        return hash((Dose, self.amount, self.basis, self.text))
+
+    def __repr__(self) -> str:
+        return f"Dose(amount={self.amount!r}, basis={self.basis!r}, text={self.text!r})"
+
+    def __reduce__(self):
+        return Dose, (self.amount, self.basis, self.text)
 
     def __str__(self) -> str:
         return f"{self.amount:g} {self.basis.label}"
@@ -433,7 +521,22 @@ _AUC = re.compile(r"^\s*AUC\s*[=:]?\s*(\d+(?:\.\d+)?)\s*(?:mg\s*/\s*mL\s*[*·⋅
 
 
 def parse_dose(text, *, field: str | None = None) -> Dose:
-    """Parse ``"75 mg/m²"``, ``"1 g/㎡"``, ``"10 mg"``, ``"2 mg/kg"``, ``"AUC 5"`` into a :class:`Dose`."""
+    """Parse ``"75 mg/m²"``, ``"1 g/㎡"``, ``"10 mg"``, ``"2 mg/kg"``, ``"AUC 5"`` into a :class:`Dose`.
+
+    Cached like :func:`parse_quantity`: a text that parsed before is a look-up (a Dose
+    is frozen); a refused text is refused afresh each time, naming ``field``."""
+    if type(text) is str:
+        hit = _DOSES.get(text)
+        if hit is None:
+            hit = _parse_dose(text, field=field)
+            if len(_DOSES) >= _CACHE_SIZE:
+                _DOSES.clear()
+            _DOSES[text] = hit
+        return hit
+    return _parse_dose(text, field=field)
+
+
+def _parse_dose(text, *, field: str | None = None) -> Dose:
     try:
         auc = _AUC.match(text) if isinstance(text, str) else None
         if auc:

@@ -10,7 +10,7 @@ reason               status    when
 deviation            review    differs from the calculated dose by more than the tolerance
 decimal-error        hard-stop ten-fold or more, or a tenth or less, of the calculated dose
 per-cycle-as-daily   hard-stop a daily line equal to the cycle total of a multi-day drug
-basis-confusion      hard-stop the ordered number is the per-m²/per-kg number, or the reverse
+basis-confusion      hard-stop the ordered number is the per-m²/per-kg number, or the reverse (see below)
 over-max             hard-stop above the drug's largest plausible single (or cycle) dose
 wrong-drug           hard-stop a drug not in the regimen (PLD for doxorubicin, or the reverse)
 missing-drug         review    a regimen drug and day with no order line
@@ -25,6 +25,13 @@ calculated dose is ``ok``, the same rule that lets the pharmacy round a dose by
 up to 5 %.  Ten-fold is judged with the same tolerance: a correctly rounded dose
 with its decimal point moved (141 mg → 1411 mg, against 141.14 mg calculated, is
 9.997×) must count, so the thresholds are 10 × (1 − tol) and 0.1 × (1 + tol).
+
+Basis confusion is a transcription: the ordered number *is* the protocol's per-m² (or
+per-kg) number, equal to it within the drug's dispensing increment (drug library
+``rounding``; exactly, for a drug that is not rounded), written with the wrong unit, or
+the mg dose written per m².  An order that is merely near that number (within the
+tolerance of it but further than one increment) is judged by its deviation from the
+calculated dose alone: a review, not a hard stop.
 
 Units are converted once, when the order is read; inside, everything is plain
 mg, mg/m² and m² floats.
@@ -382,16 +389,22 @@ class Checker:
             reasons.append("basis-confusion")
             phrases.append(confusion)
 
+    def transcribes(self, value: float, number: float, drug_id: str) -> bool:
+        """``value`` is ``number`` written down: equal within the drug's dispensing increment."""
+        drug = self.library.drugs.get(drug_id)
+        increment = (drug.rounding_mg if drug else None) or 0.0
+        return number > 0 and abs(value - number) <= increment + number * EPS
+
     def basis_confusion(self, drug_id, a, dose) -> str | None:
         protocol = a.daily.basis
         if dose.basis is not protocol:
             for number in self.protocol_numbers(drug_id, a):
-                if self.within(dose.amount, number):
+                if self.transcribes(dose.amount, number, drug_id):
                     return (f"the ordered {fmt(dose.amount)} {dose.basis.label} is the protocol's "
                             f"{fmt(number)} {protocol.label}: {dose.basis.label} ordered where {protocol.label} is meant")
         if dose.basis is not Basis.FLAT:
             for mg in (a.calculated_mg, a.dose_mg):
-                if self.within(dose.amount, mg):
+                if self.transcribes(dose.amount, mg, drug_id):
                     return (f"the ordered {fmt(dose.amount)} {dose.basis.label} is the dose in mg "
                             f"({fmt(a.dose_mg)} mg): {dose.basis.label} written where mg is meant")
         return None

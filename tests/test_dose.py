@@ -216,3 +216,33 @@ def test_a_dose_level_may_name_a_drug_by_its_alias():
     by_alias = calculate_cycle(regimen, body, 1, {"DTIC": -1})
     assert by_alias.for_drug("dacarbazine")[0].dose_mg == 1600
     assert by_alias.for_drug("doxorubicin")[0].dose_mg == 150
+
+
+# ------------------------------------------------------------------ the float fast path of dispense (issue 11)
+
+def _decimal_only(calculated, increment, tolerance, mode):
+    """dispense with its float fast path switched off: the Decimal arithmetic alone."""
+    import chemo.dose as dose_module
+
+    fast = dose_module._dispense_whole_step
+    dose_module._dispense_whole_step = lambda *args: None
+    try:
+        return dispense(calculated, increment, tolerance, mode, (1.0, 0.1))
+    finally:
+        dose_module._dispense_whole_step = fast
+
+
+@settings(max_examples=400)
+@given(calculated=st.one_of(st.floats(0.01, 20000, allow_nan=False), st.integers(1, 20000).map(lambda n: n + 0.5),
+                            st.integers(1, 4000).map(lambda n: n * 0.05 * 10)),
+       increment=st.sampled_from((1.0, 5.0, 10.0, 50.0, 0.5, 0.1)),
+       mode=st.sampled_from(("ROUND_HALF_UP", "ROUND_HALF_EVEN", "ROUND_FLOOR", "ROUND_CEILING")))
+def test_the_float_fast_path_dispenses_exactly_what_the_decimal_path_does(calculated, increment, mode):
+    """Ties (141.5 mg), doses on the tolerance boundary and fine steps included: same dose, step and note."""
+    assert dispense(calculated, increment, 0.05, mode, (1.0, 0.1)) == _decimal_only(calculated, increment, 0.05, mode)
+
+
+def test_half_up_tie_and_tolerance_edge_by_hand():
+    assert dispense(141.5, 1.0, 0.05, ROUND_HALF_UP, (1.0, 0.1)) == (142.0, 1.0, None)
+    assert dispense(5645.0, 10.0, 0.05, ROUND_HALF_UP, (1.0, 0.1)) == (5650.0, 10.0, None)
+    assert dispense(9.5, 10.0, 0.05, ROUND_HALF_UP, (1.0, 0.1))[:2] == (9.5, 0.1)  # 10 mg would be +5.3 %, 1 mg too

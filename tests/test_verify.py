@@ -413,3 +413,66 @@ def test_the_decimal_error_ratio_comes_from_the_drug_library():
 
     verification = load_library().verification
     assert verification.decimal_error == 10 and "Issue 3" in verification.source
+
+
+# ------------------------------------------------------------------ basis confusion: a transcription, not a neighbourhood
+
+def per_m2_lines():
+    """(regimen, drug, first day, daily mg/m² number, dispensing increment mg) for every per-m² line of every regimen."""
+    library = load_library()
+    out = []
+    for regimen_id in REGIMENS:
+        for line in load_regimen(regimen_id).drugs:
+            if line.daily.basis.name == "PER_M2":
+                out.append((regimen_id, line.drug, line.days[0], line.daily.amount, library.drugs[line.drug].rounding_mg))
+    return out
+
+
+PER_M2_LINES = per_m2_lines()
+
+
+def test_every_regimen_has_a_per_m2_line_here():
+    assert {r for r, *_ in PER_M2_LINES} == set(REGIMENS)
+    assert ("doxorubicin-dacarbazine", "doxorubicin", 1, 75.0, 1.0) in PER_M2_LINES
+    assert ("doxorubicin-ifosfamide", "ifosfamide", 1, 3000.0, 10.0) in PER_M2_LINES  # 9 g/m² over 3 days
+
+
+@pytest.mark.parametrize("regimen_id, drug, day, number, increment", PER_M2_LINES)
+def test_the_per_m2_number_written_in_mg_is_a_hard_stop(regimen_id, drug, day, number, increment):
+    """At 1.88 m²: 75 mg for 75 mg/m², and 76 mg (one 1 mg increment off: still the number transcribed)."""
+    for ordered in (number, number + increment, number - increment):
+        line = line_for(verify(set_dose(correct_order(regimen_id), drug, day, f"{ordered:g} mg")), drug, day)
+        assert "basis-confusion" in line.reasons and line.status == "hard-stop", (ordered, line.message)
+        assert f"is the protocol's {number:g} mg/m²" in line.message
+
+
+@pytest.mark.parametrize("regimen_id, drug, day, number, increment", PER_M2_LINES)
+def test_near_the_per_m2_number_but_more_than_an_increment_off_is_a_deviation(regimen_id, drug, day, number, increment):
+    """At 1.88 m²: 76.2 mg for 75 mg/m² is within 5 % of the number but not the number: -46 % from the calculated
+    dose, a review (the rule before issue 11 made it a hard stop)."""
+    ordered = round(number + 1.2 * increment, 1)
+    assert abs(ordered - number) <= number * 0.05  # within the tolerance of the per-m² number
+    line = line_for(verify(set_dose(correct_order(regimen_id), drug, day, f"{ordered:g} mg")), drug, day)
+    assert line.reasons == ("deviation",) and line.status == "review", line.message
+
+
+@pytest.mark.parametrize("regimen_id, drug, day, number, increment", PER_M2_LINES)
+def test_a_few_percent_off_at_a_bsa_near_1_is_a_deviation_not_basis_confusion(regimen_id, drug, day, number, increment):
+    """At 1.02 m² the calculated dose is 1.02 × the number; an order 4.5 % under the number (71.6 mg for 75 mg/m²)
+    is 6.4 % under the calculated dose: a deviation (review), though it lands near the per-m² figure."""
+    doc = correct_order(regimen_id, bsa="1.02 m²")
+    ordered = round(number * 0.955, 1)
+    assert abs(ordered - number) > increment
+    line = line_for(verify(set_dose(doc, drug, day, f"{ordered:g} mg")), drug, day)
+    assert line.reasons == ("deviation",) and line.status == "review", line.message
+    assert line.deviation == pytest.approx(ordered / line.calculated_mg - 1)
+    assert -0.07 < line.deviation < -0.05
+
+
+def test_the_mg_dose_written_per_m2_within_the_increment_is_a_hard_stop_and_beyond_it_is_not():
+    """Doxorubicin 141 mg dispensed at 1.88 m²: 142 mg/m² is the mg number transcribed; 144 mg/m² is not
+    (both are far over the dose, so over-max stays)."""
+    hit = line_for(verify(set_dose(correct_order("doxorubicin-dacarbazine"), "doxorubicin", 1, "142 mg/m²")), "doxorubicin", 1)
+    assert "basis-confusion" in hit.reasons
+    miss = line_for(verify(set_dose(correct_order("doxorubicin-dacarbazine"), "doxorubicin", 1, "144 mg/m²")), "doxorubicin", 1)
+    assert "basis-confusion" not in miss.reasons and "over-max" in miss.reasons

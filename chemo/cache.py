@@ -1,0 +1,129 @@
+"""The on-disk cache of parsed data files: what every command would otherwise rebuild.
+
+Reading and checking the drug library (three TOML files, a few hundred unit texts)
+takes longer than the rest of ``chemo bsa``.  The checked result is kept as a pickle
+in ``$CHEMO_CACHE_DIR`` (default ``$XDG_CACHE_HOME/chemo``, else ``~/.cache/chemo``),
+under a key that is the SHA-256 of:
+
+* the bytes of every data file it was built from (and their paths): one changed byte
+  and the key is another, so a stale library is never served;
+* the code that builds it: the path, size and modification time of each module that
+  shapes the result (and the Python and pint versions), so an upgraded chemo never
+  reads an older chemo's objects.
+
+Only a library that checked clean is stored; a file with problems is read and refused
+afresh every time.  Anything unexpected (no cache folder, a folder others may write to,
+a truncated or foreign pickle) means "not cached": the files are read as if no cache
+existed.  ``CHEMO_CACHE_DIR=off`` turns the cache off.  At most :data:`KEEP` entries
+are kept; the oldest go first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import stat
+import sys
+from pathlib import Path
+
+KEEP = 32  # entries kept in the folder (each a few kB)
+_CODE = ("library.py", "units.py", "units.txt", "datafile.py", "errors.py", "cache.py")
+
+
+def library_paths(directory=None) -> list[Path]:
+    """The three library files (as chemo.library reads them: ``$CHEMO_REGIMENS/library``, else
+    the project's ``regimens/library``), without importing chemo.library."""
+    if directory is None:
+        env = os.environ.get("CHEMO_REGIMENS")
+        base = Path(env) if env else Path(__file__).resolve().parent.parent / "regimens"
+        directory = base / "library"
+    return [Path(directory) / f"{kind}.toml" for kind in ("drugs", "analytes", "body-size")]
+
+
+def body_size():
+    """The body-size part of the checked drug library, for ``chemo bsa``: read from the cache
+    when the library files and code are exactly those of a library that checked clean (so
+    neither the library's classes nor its checks are needed), else None.  Stored by
+    chemo.library beside the library itself, under the same key, only from a clean check."""
+    return load("body-size", key("library", library_paths()))
+
+
+def folder() -> Path | None:
+    """The cache folder, or None when the cache is off."""
+    env = os.environ.get("CHEMO_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in ("", "off", "0", "no") else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "chemo"
+
+
+def _code_fingerprint() -> bytes:
+    import pint  # already imported by chemo.units: a dictionary look-up
+
+    here = Path(__file__).parent
+    parts = [sys.version, getattr(pint, "__version__", "?")]
+    for name in _CODE:
+        st = os.stat(here / name)
+        parts.append(f"{here / name}:{st.st_size}:{st.st_mtime_ns}")
+    return "\n".join(parts).encode()
+
+
+def key(kind: str, files: list) -> str | None:
+    """The key of a result built from ``files`` (paths), or None if one cannot be read."""
+    digest = hashlib.sha256(kind.encode() + b"\0" + _code_fingerprint())
+    try:
+        for path in files:
+            digest.update(b"\0" + str(path).encode() + b"\0")
+            digest.update(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return digest.hexdigest()
+
+
+def _safe(directory: Path) -> bool:
+    """Ours and written by nobody else (a pickle runs code when loaded)."""
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return False
+    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
+            and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def load(kind: str, cache_key: str | None):
+    """The stored result for ``cache_key``, or None."""
+    directory = folder()
+    if cache_key is None or directory is None or not _safe(directory):
+        return None
+    try:
+        with open(directory / f"{kind}-{cache_key}.pickle", "rb") as f:
+            return pickle.load(f)
+    except Exception:  # missing, truncated, from another version: not cached
+        return None
+
+
+def store(kind: str, cache_key: str | None, value) -> None:
+    """Keep ``value`` under ``cache_key``; never fails the command that asked."""
+    directory = folder()
+    if cache_key is None or directory is None:
+        return
+    import tempfile
+
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _safe(directory):
+            return
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{kind}-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, directory / f"{kind}-{cache_key}.pickle")
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        entries = sorted(directory.glob(f"{kind}-*.pickle"), key=lambda p: p.stat().st_mtime_ns)
+        for old in entries[:-KEEP]:
+            old.unlink(missing_ok=True)
+    except Exception:  # a read-only home, a full disk, a race with another process
+        return
