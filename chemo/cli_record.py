@@ -202,8 +202,50 @@ def labs_show(mrn, db_path, as_json):
         return
     for r in rows:
         uln = f"  ULN {r['uln_text']}" if r["uln_text"] else ""
+        where = "" if r["source"] == "typed" else f"  [{r['source'].upper()} {r['source_id']}]"
+        state = "" if r["status"] == "final" else f"  {r['status']}"
+        state += f"  superseded by row {r['superseded_by']}" if r["superseded_by"] else ""
         click.echo(f"{r['collected_at'].replace('T', ' ')[:16]}  {r['analyte']:<11} {r['value_text']:<18} "
-                   f"= {r['value']:.4g} {r['unit']}{uln}")
+                   f"= {r['value']:.4g} {r['unit']}{uln}{where}{state}")
+
+
+@labs.command("import", help=
+    "Import lab results from the laboratory system: FHIR R4 JSON (an Observation, or a Bundle of them) or "
+    "HL7 v2 ORU^R01 messages. Patients are matched by MRN, analytes by LOINC code, units are UCUM. Each file is "
+    "imported whole in one transaction; a result imported before is a duplicate; a corrected result replaces the "
+    "old one (both kept); preliminary, cancelled and entered-in-error results never count for readiness.\n\n"
+    "Exit codes: 0 every result imported or a duplicate; 1 any result refused (the rest imported); "
+    "2 a file that cannot be read (nothing of it imported); 3 database unusable.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check and report, write nothing.")
+@db_option
+@user_option
+@json_option
+def labs_import(files, dry_run, db_path, user, as_json):
+    from .labimport import import_files
+
+    actor = _actor(user)
+    with _open(db_path, create=False) as store:
+        reports = import_files(store, actor, files, dry_run=dry_run)
+    rows = []
+    for report in reports:
+        if report.error:
+            click.echo(f"chemo: {report.file}: {report.error} (nothing imported)", err=True)
+            rows.append({"mrn": None, "analyte": None, "value": None, "unit": None, "at": None, "status": "unreadable",
+                         "source_id": None, "message": report.error, "file": report.file})
+            continue
+        for o in report.outcomes:
+            rows.append(o.as_json())
+            if not as_json:
+                click.echo(f"{report.file}: {o.line()}")
+    if as_json:
+        emit_json(rows)
+    elif dry_run:
+        click.echo("dry run: nothing written", err=True)
+    if any(r.error for r in reports):
+        raise click.exceptions.Exit(2)
+    if any(r.refused for r in reports):
+        raise click.exceptions.Exit(1)
 
 
 # ------------------------------------------------------------------ prior
