@@ -202,7 +202,8 @@ def labs_show(mrn, db_path, as_json):
         return
     for r in rows:
         uln = f"  ULN {r['uln_text']}" if r["uln_text"] else ""
-        where = "" if r["source"] == "typed" else f"  [{r['source'].upper()} {r['source_id']}]"
+        where = ("" if r["source"] == "typed" else
+                 f"  [{r['source'].upper()} {r['source_message'] if r['source'] == 'hl7' else r['source_id']}]")
         state = "" if r["status"] == "final" else f"  {r['status']}"
         state += f"  superseded by row {r['superseded_by']}" if r["superseded_by"] else ""
         click.echo(f"{r['collected_at'].replace('T', ' ')[:16]}  {r['analyte']:<11} {r['value_text']:<18} "

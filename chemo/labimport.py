@@ -343,6 +343,9 @@ def _collected(when: _dt.datetime, shown: str, key: str) -> tuple[str, _dt.datet
 def _fhir_value(result: LabResult, obs: dict, analyte) -> LabResult:
     from .ucum import UCUM_SYSTEM
 
+    values = [k for k in obs if k.startswith("value")]
+    if len(values) > 1:
+        raise _Problem(f"more than one value ({', '.join(values)}): an Observation has one value[x]")
     vq = obs.get("valueQuantity")
     if vq is None:
         others = [k for k in obs if k.startswith("value")]
