@@ -31,6 +31,7 @@ COMMANDS = {
     "administer": ("chemo.cli_record:administer", "Record the signed-off doses of a cycle as given."),
     "cumulative": ("chemo.cli_record:cumulative", "Cumulative anthracycline exposure against the cap."),
     "audit": ("chemo.cli_record:audit", "Verify the audit trail's hash chain."),
+    "worksheet": ("chemo.cli_record:worksheet", "Write a cycle's worksheet (PDF, HTML or text) for the checkers."),
     "demo": ("chemo.cli_record:demo", "Build a demo database of synthetic patients."),
     "tui": ("tui.command:tui", "Open the terminal UI (pharmacist and nurse screens)."),
 }

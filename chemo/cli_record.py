@@ -468,6 +468,33 @@ def cumulative(mrn, db_path, as_json):
         click.echo(f"  WARNING {w}")
 
 
+# ------------------------------------------------------------------ worksheet
+
+@click.command(help=_help(
+    "Write the worksheet of one cycle that the compounding and bedside checkers sign: patient, height, weight, "
+    "BSA, regimen and version, every administration day by day, mesna and supportive notes, readiness labs, "
+    "cumulative anthracycline, the sign-offs, and empty boxes for the checks. Without a dose sign-off every page "
+    "says DRAFT — NOT FOR COMPOUNDING. With neither --out nor --html the worksheet is printed as text."))
+@click.argument("mrn")
+@click.option("--cycle", type=int, required=True)
+@click.option("--out", "out_path", default=None, metavar="FILE.pdf", help="Write the worksheet as a PDF.")
+@click.option("--html", "html_path", default=None, metavar="FILE.html", help="Write the worksheet as HTML.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
+              help="Paper size of the PDF (and of the HTML when printed).")
+@db_option
+def worksheet(mrn, cycle, out_path, html_path, paper, db_path):
+    from .worksheet import build, write
+
+    with _open(db_path, create=False) as store:
+        sheet = build(store, mrn, cycle)
+    if out_path is None and html_path is None:
+        click.echo(sheet.text(), nl=False)
+        return
+    for path in write(sheet, pdf_path=out_path, html_path=html_path, paper=paper):
+        click.echo(f"{mrn}: cycle {cycle} worksheet written to {path}" + (" (DRAFT: no dose sign-off)"
+                                                                           if sheet.draft else ""))
+
+
 # ------------------------------------------------------------------ audit
 
 AUDIT_PRINT_LIMIT = 50  # problem lines `audit verify` prints; --json gives them all
