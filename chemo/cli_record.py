@@ -241,8 +241,13 @@ def labs_import(files, dry_run, db_path, user, as_json):
                 click.echo(f"{report.file}: {o.line()}")
     if as_json:
         emit_json(rows)
-    elif dry_run:
+    if dry_run:
         click.echo("dry run: nothing written", err=True)
+    for report in reports:
+        refused = sum(1 for o in report.outcomes if o.outcome == "refused")
+        if refused:
+            click.echo(f"chemo: {report.file}: {refused} of {len(report.outcomes)} result"
+                       f"{'s' * (len(report.outcomes) != 1)} refused (the rest imported)", err=True)
     if any(r.error for r in reports):
         raise click.exceptions.Exit(2)
     if any(r.refused for r in reports):
