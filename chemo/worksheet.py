@@ -76,7 +76,8 @@ def _table_text(header, rows) -> list[str]:
 
 # ------------------------------------------------------------------ building it
 
-def build(store: Store, mrn: str, cycle: int) -> Worksheet:
+def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
+    """The worksheet of ``cycle``; readiness as of ``as_of`` (default now), as ``chemo readiness --date``."""
     from .cli_dose import _level_text, _mg, _protocol_text
     from .dose import calculate_cycle
     from .library import load_library
@@ -141,7 +142,7 @@ def build(store: Store, mrn: str, cycle: int) -> Worksheet:
     if notes:
         sections.append(Section("Mesna and supportive care", rows=(), notes=tuple(notes)))
 
-    report = assess(store, mrn)
+    report = assess(store, mrn, as_of)
     lab_rows = []
     for g in report.gates:
         origin = {"typed": "typed", "fhir": "FHIR", "hl7": "HL7"}.get(g.origin or "", "")
