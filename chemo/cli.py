@@ -22,7 +22,7 @@ COMMANDS = {
     "verify": ("chemo.cli_dose:verify", "Check an order file against the regimen's doses."),
     "patient": ("chemo.cli_record:patient", "Register, list and show patients."),
     "measure": ("chemo.cli_record:measure", "Record a patient's weight (and height)."),
-    "labs": ("chemo.cli_record:labs", "Record and show lab results."),
+    "labs": ("chemo.cli_record:labs", "Record, import (FHIR, HL7 v2) and show lab results."),
     "prior": ("chemo.cli_record:prior", "Record prior anthracycline exposure."),
     "plan": ("chemo.cli_record:plan", "Start a treatment plan on a regimen."),
     "readiness": ("chemo.cli_record:readiness", "Is the patient ready for the next cycle? (exit 0 ready, 1 not)"),

@@ -1,5 +1,5 @@
 """The patient-record commands: patient, measure, labs, prior, plan, readiness,
-user, signoff, administer, cumulative, audit, demo.
+user, signoff, administer, cumulative, worksheet, audit, demo.
 
 Every command takes ``--db PATH`` (else ``$CHEMO_DB``, else the user's data
 folder) and every write takes ``--user LOGIN`` (else ``$CHEMO_USER``, else the
@@ -157,7 +157,7 @@ def measure(mrn, weight, height, on, db_path, user, as_json):
 
 # ------------------------------------------------------------------ labs
 
-@click.group(help=_help("Record and show lab results."))
+@click.group(help=_help("Record, import (FHIR R4, HL7 v2 ORU^R01) and show lab results."))
 def labs():
     pass
 

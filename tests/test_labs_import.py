@@ -358,3 +358,31 @@ def test_unknown_ucum_is_refused_not_guessed():
     for code in ("[IU]/L", "10*9/µL", "mg%", "G/L", ""):
         with pytest.raises(UnitError):
             chemo_unit(code)
+
+
+def test_a_database_of_the_first_schema_is_migrated_and_its_typed_results_read_as_typed_and_final(tmp_path):
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from chemo.demo import add_ready_patient, add_users
+    from chemo.readiness import assess
+    from chemo.schema import MIGRATIONS
+    from chemo.store import open_store
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    MIGRATIONS.apply(Database(conn), stop_before="0002_lab_sources")
+    conn.execute("INSERT INTO patients (mrn, name, sex, born, created_at, created_by) VALUES "
+                 "('OLD-1', 'Old', 'female', '1970-01-01', '2026-01-01T00:00:00', 'x')")
+    conn.execute("INSERT INTO labs (patient_id, analyte, value_text, value, unit, collected_at, recorded_at, "
+                 "recorded_by) VALUES (1, 'anc', '1.0 10^9/L', 1.0, '10^9/L', '2026-03-01T08:00:00', "
+                 "'2026-03-01T08:00:00', 'x')")
+    conn.close()
+    with open_store(path) as store:
+        row = store.one("SELECT source, status, superseded_by FROM labs")
+        assert row == {"source": "typed", "status": "final", "superseded_by": None}
+        add_users(store)
+        add_ready_patient(store, "NEW-1", labs={"anc": ("1.0 10^9/L", None)})
+        gates = {g.analyte: g for g in assess(store, "NEW-1").gates}
+        assert gates["anc"].status == "fail" and gates["anc"].origin == "typed"
