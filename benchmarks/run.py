@@ -240,8 +240,14 @@ def tui(args) -> list[dict]:
     return [row]
 
 
+def labs(args) -> list[dict]:
+    import bench_labs
+
+    return bench_labs.figures(results=200 if args.quick else 1000, runs=2 if args.quick else 5)
+
+
 BENCHMARKS = (("startup", startup), ("validate", validate), ("dose", dose), ("verify", verify),
-              ("store", store), ("tui", tui))
+              ("store", store), ("tui", tui), ("labs", labs))
 
 
 # ------------------------------------------------------------------ the table

@@ -26,8 +26,10 @@ preliminary one *supersede* the row they replace (``labs.superseded_by``); both
 rows stay, both audited.  Readiness reads only final, amended and corrected
 rows that are not superseded.
 
-Project choices: a file larger than :data:`MAX_FILE_BYTES` is refused before it
-is read (a lab export for one clinic run is far smaller); an HL7 time without
+Project choices: a file larger than :data:`MAX_FILE_BYTES` (5 MiB, about 7,000
+FHIR results) is refused before it is read: a lab export for one clinic run is
+far smaller, and one file is one write transaction, which must not hold the
+record's write lock for long; an HL7 time without
 a zone is taken as clinic local time (FHIR times carry their zone by the
 standard); an effective time without a time of day is refused.
 """
@@ -47,7 +49,7 @@ from . import audit
 from .errors import ChemoError
 from .store import Store, now_local
 
-MAX_FILE_BYTES = 10 * 1024 * 1024  # project choice: see the module text
+MAX_FILE_BYTES = 5 * 1024 * 1024  # project choice: see the module text
 LOINC_SYSTEM = "http://loinc.org"
 BUNDLE_TYPES = ("searchset", "collection", "transaction")
 GATING = ("final", "amended", "corrected")  # the only statuses readiness reads
@@ -100,6 +102,7 @@ class LabResult:
     collected: _dt.datetime | None = None  # local clinic time
     status: str | None = None
     problem: str | None = None
+    row: dict | None = None  # the checked value as parse_lab returns it (checked once, outside the write lock)
 
 
 @frozen
@@ -408,10 +411,10 @@ def _with_value(result: LabResult, analyte, value_text: str, high_text: str | No
 
     uln = high_text if (high_text and analyte.uln_range) else None
     try:
-        parse_lab(analyte.id, value_text, uln)
+        row = parse_lab(analyte.id, value_text, uln)
     except ChemoError as exc:
         raise _Problem(str(exc)) from None
-    return evolve(result, value_text=value_text, uln_text=uln)
+    return evolve(result, value_text=value_text, uln_text=uln, row=row)
 
 
 # ------------------------------------------------------------------ HL7 v2
@@ -651,8 +654,8 @@ def _apply(store: Store, actor: str, r: LabResult, name: str, source_file: str) 
         if current["status"] == r.status:
             return Outcome(name, r, "duplicate", f"already {r.status} (row {current['id']})")
         base = store.one("SELECT value_text, uln_text FROM labs WHERE id = ?", (current["id"],))
-        r = evolve(r, value_text=base["value_text"], uln_text=base["uln_text"])
-    row = parse_lab(r.analyte, r.value_text, r.uln_text)
+        r = evolve(r, value_text=base["value_text"], uln_text=base["uln_text"], row=None)
+    row = dict(r.row) if r.row is not None else parse_lab(r.analyte, r.value_text, r.uln_text)
     record = {"patient_id": patient["id"], **row, "range_text": r.range_text,
               "collected_at": r.collected.isoformat(), "recorded_at": now_local().isoformat(), "recorded_by": actor,
               "source": r.source, "source_file": source_file, "source_id": r.source_id,

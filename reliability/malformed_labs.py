@@ -278,8 +278,8 @@ def run(quick: bool = False, count: int | None = None, keep: Path | None = None)
         big = tmp / "lab-big.json"
         with open(big, "wb") as f:
             f.write(b'{"resourceType": "Bundle"')
-            f.truncate(11 * 1024 * 1024)
-        files.append(("a file of 11 MiB", big))
+            f.truncate(6 * 1024 * 1024)
+        files.append(("a file of 6 MiB", big))
         before = snapshot(db)
         batches = [files[i:i + BATCH] for i in range(0, len(files), BATCH)]
 

@@ -262,7 +262,7 @@ def test_a_50_mb_file_is_refused_before_it_is_read(run, tmp_path):
         f.truncate(50 * 1024 * 1024)  # sparse: 50 MB on paper, nothing written to disk
     result = run("labs", "import", path)
     assert result.exit_code == 2
-    assert "50.0 MiB" in result.stderr and "more than 10 MiB are refused" in result.stderr
+    assert "50.0 MiB" in result.stderr and "more than 5 MiB are refused" in result.stderr
 
 
 @pytest.mark.parametrize("obx, expected", [
