@@ -56,7 +56,7 @@ def hl7_file(results: int) -> str:
         loinc, unit, value, high = TESTS[i % len(TESTS)]
         out.append(f"MSH|^~\\&|LAB|H|CHEMO|ONC|20260302084500||ORU^R01|B{i}|P|2.5.1\n"
                    f"PID|1||BL-{i % 10}^^^H^MR\nOBR|1||F-{i}\n"
-                   f"OBX|1|NM|{loinc}^t^LN||{value}|{unit}|{f'0-{high}' if high else ''}|||||F|||{_when(i)[1]}\n")
+                   f"OBX|1|NM|{loinc}^t^LN||{value}|{unit}|{f'0-{high}' if high else ''}||||F|||{_when(i)[1]}\n")
     return "".join(out)
 
 
