@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chemo.cli import cli
 
@@ -386,3 +388,41 @@ def test_a_database_of_the_first_schema_is_migrated_and_its_typed_results_read_a
         add_ready_patient(store, "NEW-1", labs={"anc": ("1.0 10^9/L", None)})
         gates = {g.analyte: g for g in assess(store, "NEW-1").gates}
         assert gates["anc"].status == "fail" and gates["anc"].origin == "typed"
+
+
+def test_a_transaction_bundle_names_the_patient_by_a_conditional_reference(run, tmp_path):
+    obs = observation(subject={"reference": "Patient?identifier=urn:oid:1.2.3|T-FHIR-01"})
+    obs.pop("id")
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:5e0f7a1c-0000-4000-8000-000000000001", "resource": obs,
+         "request": {"method": "POST", "url": "Observation"}}]}
+    path = write(tmp_path, "tx.json", json.dumps(bundle))
+    (line,) = json.loads(run("labs", "import", path, "--json").stdout)
+    assert (line["status"], line["mrn"], line["source_id"]) == (
+        "imported", "T-FHIR-01", "urn:uuid:5e0f7a1c-0000-4000-8000-000000000001")
+    (again,) = json.loads(run("labs", "import", path, "--json").stdout)
+    assert again["status"] == "duplicate"
+
+
+_FRAGMENTS = ['{', '}', '[', ']', '"resourceType"', ':', ',', '"Observation"', '"Bundle"', '"entry"', '"resource"',
+              '"valueQuantity"', '"value"', '1.5', '"10*9/L"', 'null', 'true', '"status"', '"final"', 'MSH|^~\\&|',
+              'PID|1||M^^^^MR', 'OBX|1|NM|751-8^x^LN||', '|10*9/L|', '\r', '\n', 'ORU^R01', '|F|||2026030208',
+              '"effectiveDateTime"', '"2026-03-02T08:10:00Z"', '"code"', '"coding"', '"http://loinc.org"', '"751-8"']
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=40).map("".join))
+def test_reading_any_text_refuses_or_reads_and_never_raises_anything_else(tmp_path_factory, text):
+    from chemo.labimport import ImportFileError, read_file
+
+    path = tmp_path_factory.mktemp("any") / "x"
+    path.write_text(text, encoding="utf-8")
+    try:
+        results = read_file(path)
+    except ImportFileError as exc:
+        assert "\n" not in exc.message
+        return
+    for r in results:  # each result is refused in one line, or read and checked (a retraction may have no value)
+        if r.problem is not None:
+            assert "\n" not in r.problem
+        else:
+            assert r.row is not None or r.status in ("cancelled", "entered-in-error")
