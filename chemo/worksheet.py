@@ -79,6 +79,7 @@ def _table_text(header, rows) -> list[str]:
 def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     """The worksheet of ``cycle``; readiness as of ``as_of`` (default now), as ``chemo readiness --date``."""
     from .cli_dose import _level_text, _mg, _protocol_text
+    from .cumulative import factor_of
     from .dose import calculate_cycle
     from .library import load_library
     from .readiness import assess
@@ -162,6 +163,10 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     done = {(r["cycle"], r["day"], r["drug"]) for r in store.query(
         "SELECT cycle, day, drug FROM administrations WHERE plan_id = ?", (plan["id"],))}
     this_cycle = _anthracycline_mg_m2(library, cap.report.model, dose_rows, body.bsa_m2, done, cycle)
+    given_here = sum(factor_of(library, cap.report.model, r["drug"]) * r["dose_mg"] / r["bsa_m2"]
+                     for r in store.query("SELECT drug, dose_mg, bsa_m2 FROM administrations WHERE plan_id = ? "
+                                          "AND cycle = ?", (plan["id"], cycle)))  # doses of it already given
+    this_cycle += given_here
     before = cap.total_mg_m2 - this_cycle
     cum_rows = (("Before this cycle", f"{before:.1f} mg/m² doxorubicin-equivalent"),
                 ("This cycle", f"{this_cycle:.1f} mg/m²"),

@@ -132,3 +132,14 @@ def test_bad_requests_get_one_line(run, args, code, words):
 @given(st.text(max_size=40))
 def test_what_the_pdf_writes_is_always_latin_1(text):
     latin1(text).encode("latin-1")
+
+
+def test_a_given_cycle_shows_the_cumulative_dose_before_and_after_it(run, tmp_path):
+    assert run("signoff", "W-ONE", "--cycle", "1", "--check", "dose", user=PHARMACIST).exit_code == 0
+    assert run("signoff", "W-ONE", "--cycle", "1", "--check", "readiness", user=NURSE).exit_code == 0
+    assert run("administer", "W-ONE", "--cycle", "1", user=NURSE).exit_code == 0
+    text = run("worksheet", "W-ONE", "--cycle", "1").stdout
+    cum = json.loads(run("cumulative", "W-ONE", "--json").stdout)
+    given = cum["given_mg_m2"]  # doxorubicin 75 mg/m² given: 153 mg on 2.04 m²
+    assert "Before this cycle  0.0 mg/m²" in text
+    assert f"After this cycle   {given:.1f} mg/m²" in text and given > 70
