@@ -25,9 +25,30 @@ PASSING = (("hemoglobin", "12.5 g/dL", None), ("anc", "3.2 10^9/L", None), ("pla
            ("ast", "22 U/L", "40 U/L"), ("lvef", "62 %", None))
 
 
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory):
+    """Two patients on doxorubicin-ifosfamide with passing typed labs of 2026-03-01, built once."""
+    from chemo import records, roles
+    from chemo.store import open_store
+
+    path = tmp_path_factory.mktemp("labs-template") / "template.db"
+    with open_store(path) as store:
+        roles.add_user(store, "phil", "phil", "pharmacist")
+        roles.add_user(store, "phil", "nora", "nurse")
+        for mrn in ("T-FHIR-01", "T-HL7-01"):
+            records.add_patient(store, "phil", mrn=mrn, name=f"Synthetic {mrn}", sex="female", born="1970-05-01",
+                                height="170 cm", weight="70 kg", measured_on="2026-02-20")
+            records.start_plan(store, "phil", mrn, "doxorubicin-ifosfamide", start=DAY)
+            for analyte, value, uln in PASSING:
+                records.add_lab(store, "nora", mrn, analyte, value, uln=uln, at="2026-03-01T08:00")
+    return path
+
+
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHEMO_DB", str(tmp_path / "labs.db"))
+def run(tmp_path, monkeypatch, template_db):
+    db = tmp_path / "labs.db"
+    shutil.copy(template_db, db)
+    monkeypatch.setenv("CHEMO_DB", str(db))
     monkeypatch.setenv("CHEMO_USER", "nora")
     runner = CliRunner()
 
@@ -38,16 +59,6 @@ def run(tmp_path, monkeypatch):
         assert "Traceback" not in result.output
         return result
 
-    assert invoke("user", "add", "phil", "--role", "pharmacist", user="phil").exit_code == 0
-    assert invoke("user", "add", "nora", "--role", "nurse", user="phil").exit_code == 0
-    for mrn in ("T-FHIR-01", "T-HL7-01"):
-        assert invoke("patient", "add", "--mrn", mrn, "--name", f"Synthetic {mrn}", "--sex", "female", "--born",
-                      "1970-05-01", "--height", "170 cm", "--weight", "70 kg", "--date", "2026-02-20",
-                      user="phil").exit_code == 0
-        assert invoke("plan", "start", mrn, "doxorubicin-ifosfamide", "--start", DAY, user="phil").exit_code == 0
-        for analyte, value, uln in PASSING:
-            args = ["labs", "add", mrn, analyte, value, "--at", "2026-03-01T08:00"] + (["--uln", uln] if uln else [])
-            assert invoke(*args).exit_code == 0
     return invoke
 
 
