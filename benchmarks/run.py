@@ -246,6 +246,12 @@ def tui(args) -> list[dict]:
     return [row]
 
 
+def labs(args) -> list[dict]:
+    import bench_labs
+
+    return bench_labs.figures(results=200 if args.quick else 1000, runs=2 if args.quick else 5)
+
+
 def sessions(args) -> list[dict]:
     """bench_sessions.py: 16 concurrent sessions for 60 s on both engines, side by side (issue 9)."""
     script = HERE / "bench_sessions.py"
@@ -334,7 +340,8 @@ def machine_line(m: dict) -> str:
 
 
 BENCHMARKS = (("startup", startup), ("validate", validate), ("dose", dose), ("verify", verify),
-              ("store", store), ("sessions", sessions), ("tui", tui))
+              ("store", store), ("sessions", sessions), ("tui", tui),
+              ("labs", labs))
 
 
 # ------------------------------------------------------------------ the table

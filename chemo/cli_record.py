@@ -1,5 +1,5 @@
 """The patient-record commands: patient, measure, labs, prior, plan, readiness,
-user, signoff, administer, cumulative, audit, demo.
+user, signoff, administer, cumulative, worksheet, audit, demo.
 
 Every command takes ``--db PATH`` (else ``$CHEMO_DB``, else the user's data
 folder) and every write takes ``--user LOGIN`` (else ``$CHEMO_USER``, else the
@@ -178,7 +178,7 @@ def measure(mrn, weight, height, on, confirm, db_path, user, as_json):
 
 # ------------------------------------------------------------------ labs
 
-@click.group(help=_help("Record and show lab results."))
+@click.group(help=_help("Record, import (FHIR R4, HL7 v2 ORU^R01) and show lab results."))
 def labs():
     pass
 
@@ -224,8 +224,56 @@ def labs_show(mrn, db_path, as_json):
         return
     for r in rows:
         uln = f"  ULN {r['uln_text']}" if r["uln_text"] else ""
+        where = ("" if r["source"] == "typed" else
+                 f"  [{r['source'].upper()} {r['source_message'] if r['source'] == 'hl7' else r['source_id']}]")
+        state = "" if r["status"] == "final" else f"  {r['status']}"
+        state += f"  superseded by row {r['superseded_by']}" if r["superseded_by"] else ""
         click.echo(f"{r['collected_at'].replace('T', ' ')[:16]}  {r['analyte']:<11} {r['value_text']:<18} "
-                   f"= {r['value']:.4g} {r['unit']}{uln}")
+                   f"= {r['value']:.4g} {r['unit']}{uln}{where}{state}")
+
+
+@labs.command("import", help=
+    "Import lab results from the laboratory system: FHIR R4 JSON (an Observation, or a Bundle of them) or "
+    "HL7 v2 ORU^R01 messages. Patients are matched by MRN, analytes by LOINC code, units are UCUM. Each file is "
+    "imported whole in one transaction; a result imported before is a duplicate; a corrected result replaces the "
+    "old one (both kept); preliminary, cancelled and entered-in-error results never count for readiness.\n\n"
+    "Exit codes: 0 every result imported or a duplicate; 1 any result refused (the rest imported); "
+    "2 a file that cannot be read (nothing of it imported); 3 database unusable.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check and report, write nothing.")
+@db_option
+@user_option
+@json_option
+def labs_import(files, dry_run, db_path, user, as_json):
+    from .labimport import import_files
+
+    actor = _actor(user)
+    with _open(db_path, create=False) as store:
+        reports = import_files(store, actor, files, dry_run=dry_run)
+    rows = []
+    for report in reports:
+        if report.error:
+            click.echo(f"chemo: {report.file}: {report.error} (nothing imported)", err=True)
+            rows.append({"mrn": None, "analyte": None, "value": None, "unit": None, "at": None, "status": "unreadable",
+                         "source_id": None, "message": report.error, "file": report.file})
+            continue
+        for o in report.outcomes:
+            rows.append(o.as_json())
+            if not as_json:
+                click.echo(f"{report.file}: {o.line()}")
+    if as_json:
+        emit_json(rows)
+    if dry_run:
+        click.echo("dry run: nothing written", err=True)
+    for report in reports:
+        refused = sum(1 for o in report.outcomes if o.outcome == "refused")
+        if refused:
+            click.echo(f"chemo: {report.file}: {refused} of {len(report.outcomes)} result"
+                       f"{'s' * (len(report.outcomes) != 1)} refused (the rest imported)", err=True)
+    if any(r.error for r in reports):
+        raise click.exceptions.Exit(2)
+    if any(r.refused for r in reports):
+        raise click.exceptions.Exit(1)
 
 
 # ------------------------------------------------------------------ prior
@@ -478,6 +526,33 @@ def cumulative(mrn, db_path, as_json):
                f"after the plan {r.after_plan_mg_m2:.1f}; cap {r.cap_mg_m2:g} (warning from {r.warn_at_mg_m2:g})")
     for w in r.warnings:
         click.echo(f"  WARNING {w}")
+
+
+# ------------------------------------------------------------------ worksheet
+
+@click.command(help=_help(
+    "Write the worksheet of one cycle that the compounding and bedside checkers sign: patient, height, weight, "
+    "BSA, regimen and version, every administration day by day, mesna and supportive notes, readiness labs, "
+    "cumulative anthracycline, the sign-offs, and empty boxes for the checks. Without a dose sign-off every page "
+    "says DRAFT — NOT FOR COMPOUNDING. With neither --out nor --html the worksheet is printed as text."))
+@click.argument("mrn")
+@click.option("--cycle", type=int, required=True)
+@click.option("--out", "out_path", default=None, metavar="FILE.pdf", help="Write the worksheet as a PDF.")
+@click.option("--html", "html_path", default=None, metavar="FILE.html", help="Write the worksheet as HTML.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
+              help="Paper size of the PDF (and of the HTML when printed).")
+@db_option
+def worksheet(mrn, cycle, out_path, html_path, paper, db_path):
+    from .worksheet import build, write
+
+    with _open(db_path, create=False) as store:
+        sheet = build(store, mrn, cycle)
+    if out_path is None and html_path is None:
+        click.echo(sheet.text(), nl=False)
+        return
+    for path in write(sheet, pdf_path=out_path, html_path=html_path, paper=paper):
+        click.echo(f"{mrn}: cycle {cycle} worksheet written to {path}" + (" (DRAFT: no dose sign-off)"
+                                                                           if sheet.draft else ""))
 
 
 # ------------------------------------------------------------------ audit

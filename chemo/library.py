@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP
 from pathlib import Path
 
@@ -115,6 +116,8 @@ class Analyte:
     deindexed_unit: str | None
     uln_range: tuple | None = None  # (low, high) Quantities: an upper limit of normal outside it is a mistake
     uln_source: str | None = None
+    loinc: tuple = ()  # LOINC codes a laboratory system names this analyte by (chemo labs import)
+    loinc_source: str | None = None
 
     def value_in(self, q, unit: str) -> float:
         """``q`` as a number of the written ``unit``, across mass and substance
@@ -178,6 +181,13 @@ class Library:
         for drug in self.drugs.values():
             if key in drug.aliases:
                 return drug
+        return None
+
+    def analyte_by_loinc(self, code: str) -> Analyte | None:
+        code = str(code).strip()
+        for analyte in self.analytes.values():
+            if code in analyte.loinc:
+                return analyte
         return None
 
     def analyte(self, ref: str) -> Analyte | None:
@@ -347,7 +357,7 @@ def _read_analytes(doc: Table) -> dict:
         if not (t and t.ok):
             continue
         t.allow("name", "aliases", "unit", "plausible", "conversions", "ambiguous",
-                "ambiguous_message", "deindexed_unit", "uln")
+                "ambiguous_message", "deindexed_unit", "uln", "loinc")
         name, unit = t.text("name"), t.text("unit")
         conversions = []
         for c in t.tables("conversions"):
@@ -376,6 +386,16 @@ def _read_analytes(doc: Table) -> dict:
                 ut.problem("expected [low, high]", at="range")
             elif None not in pair:
                 uln_range = tuple(pair)
+        loinc, loinc_source = (), None
+        lt = t.table("loinc", required=False)
+        if lt and lt.ok:
+            lt.allow("codes", "source")
+            codes = lt.texts("codes", required=True)
+            loinc_source = lt.text("source")
+            for i, code in enumerate(codes):
+                if not re.fullmatch(r"[0-9]{1,7}-[0-9]", code):
+                    lt.problem(f"{code!r} is not a LOINC code (digits, '-', a check digit)", at=f"codes[{i + 1}]")
+            loinc = tuple(codes)
         if not (name and unit) or len(bounds) != 2 or None in bounds:
             if len(plausible) != 2:
                 t.problem("expected [low, high]", at="plausible")
@@ -385,7 +405,7 @@ def _read_analytes(doc: Table) -> dict:
             id=aid, name=name, aliases=tuple(a.lower() for a in t.texts("aliases")), unit=unit,
             plausible=tuple(bounds), conversions=tuple(conversions), ambiguous=tuple(ambiguous),
             ambiguous_message=t.data.get("ambiguous_message"), deindexed_unit=deindexed,
-            uln_range=uln_range, uln_source=uln_source,
+            uln_range=uln_range, uln_source=uln_source, loinc=loinc, loinc_source=loinc_source,
         )
         for i, b in enumerate(bounds):
             if not analyte.accepts(b):
@@ -394,6 +414,9 @@ def _read_analytes(doc: Table) -> dict:
             if not analyte.accepts(b):
                 t.problem(f"{b} does not fit the unit {unit!r}", at=f"uln.range[{i + 1}]")
         if canonical is not None:
+            for other in analytes.values():
+                for code in set(other.loinc) & set(loinc):
+                    t.problem(f"LOINC code {code!r} is already {other.id}'s: a code names one analyte", at="loinc")
             analytes[aid] = analyte
     return analytes
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from .errors import ChemoError
 from .store import Store, now_local
@@ -50,11 +50,12 @@ class Gate:
     entered: str | None = None  # as entered: "5.6 mmol/L"
     collected_at: str | None = None
     method: str | None = None  # how the value was obtained when not recorded directly
+    origin: str | None = None  # where the result came from: typed, fhir, hl7
 
     def as_json(self) -> dict:
         return {"analyte": self.analyte, "status": self.status, "value": self.value, "threshold": self.threshold,
                 "message": self.message, "entered": self.entered, "collected_at": self.collected_at,
-                "method": self.method, "source": self.source}
+                "method": self.method, "source": self.source, "origin": self.origin}
 
 
 @frozen
@@ -157,14 +158,17 @@ def _fmt(number: float) -> str:
 class _Value:
     """The newest value of an analyte as a Quantity, with where it came from."""
 
-    def __init__(self, q, entered, collected_at, uln=None, uln_text=None, method=None):
+    def __init__(self, q, entered, collected_at, uln=None, uln_text=None, method=None, origin=None):
         self.q, self.entered, self.collected_at = q, entered, collected_at
-        self.uln, self.uln_text, self.method = uln, uln_text, method
+        self.uln, self.uln_text, self.method, self.origin = uln, uln_text, method, origin
 
 
 def _newest(store: Store, patient_id: int, analyte: str, as_of: _dt.datetime) -> dict | None:
-    return store.one("SELECT value_text, value, unit, uln, uln_text, collected_at FROM labs WHERE patient_id = ? "
-                     "AND analyte = ? AND collected_at <= ? ORDER BY collected_at DESC, id DESC LIMIT 1",
+    # imported results count only when final, amended or corrected and not replaced (chemo.labimport)
+    return store.one("SELECT value_text, value, unit, uln, uln_text, collected_at, source FROM labs "
+                     "WHERE patient_id = ? AND analyte = ? AND collected_at <= ? "
+                     "AND status IN ('final', 'amended', 'corrected') AND superseded_by IS NULL "
+                     "ORDER BY collected_at DESC, id DESC LIMIT 1",
                      (patient_id, analyte, as_of.isoformat()))
 
 
@@ -210,7 +214,8 @@ class _Context:
         row = self.lab(analyte)
         if row is None:
             return None
-        return _Value(_quantity(row), row["value_text"], row["collected_at"], row["uln"], row["uln_text"])
+        return _Value(_quantity(row), row["value_text"], row["collected_at"], row["uln"], row["uln_text"],
+                      origin=row["source"])
 
     def _creatinine_newer(self, row):
         creat = self.lab("creatinine")
@@ -233,7 +238,7 @@ class _Context:
             why = "no eGFR recorded" if row is None else "the creatinine is newer than the recorded eGFR"
             return _Value(q, f"creatinine {creat['value_text']}", creat["collected_at"],
                           method=f"computed by {formula['name']} from creatinine {creat['value_text']} "
-                                 f"({why}; {formula['source']})")
+                                 f"({why}; {formula['source']})", origin=creat["source"])
         if row is None:
             return None
         q = _quantity(row)
@@ -244,10 +249,10 @@ class _Context:
                 return _Value(None, row["value_text"], row["collected_at"],
                               method="recorded de-indexed (mL/min), and no height and weight to index it")
             indexed = Q_(q.to("mL/min").magnitude / area, "mL/min/m**2").to("mL/min/std_bsa")
-            return _Value(indexed, row["value_text"], row["collected_at"],
+            return _Value(indexed, row["value_text"], row["collected_at"], origin=row["source"],
                           method=f"recorded de-indexed as {row['value_text']}, indexed with BSA {area:.2f} m² "
                                  f"(eGFR × 1.73 m² ÷ BSA)")
-        return _Value(q, row["value_text"], row["collected_at"])
+        return _Value(q, row["value_text"], row["collected_at"], origin=row["source"])
 
     def _crcl(self) -> _Value | None:
         from .bodysize import crcl_cockcroft_gault
@@ -261,15 +266,27 @@ class _Context:
                                      self.patient["sex"])
             return _Value(q, f"creatinine {creat['value_text']}", creat["collected_at"],
                           method=f"computed by {formula['name']} from creatinine {creat['value_text']} and weight "
-                                 f"{self.body['weight_kg']:g} kg ({formula['source']})")
+                                 f"{self.body['weight_kg']:g} kg ({formula['source']})", origin=creat["source"])
         if row is None:
             return None
-        return _Value(_quantity(row), row["value_text"], row["collected_at"])
+        return _Value(_quantity(row), row["value_text"], row["collected_at"], origin=row["source"])
 
 
 # ------------------------------------------------------------------ the gates
 
 def _gate(ctx: _Context, threshold) -> Gate:
+    """The gate, with where its result came from (typed, fhir, hl7)."""
+    gate = _gate_checked(ctx, threshold)
+    if gate.collected_at is None:
+        return gate
+    try:
+        value = ctx.value(threshold.analyte)
+    except (ChemoError, ValueError):
+        return gate
+    return evolve(gate, origin=value.origin) if value is not None else gate
+
+
+def _gate_checked(ctx: _Context, threshold) -> Gate:
     analyte = ctx.library.analytes[threshold.analyte]
     described = threshold.describe()
     src = threshold.source

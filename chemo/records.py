@@ -400,7 +400,8 @@ def add_lab(store: Store, actor: str, mrn: str, analyte: str, value_text: str, *
 
 def list_labs(store: Store, mrn: str) -> list[dict]:
     patient = get_patient(store, mrn)
-    return store.query("SELECT analyte, value_text, value, unit, uln_text, range_text, collected_at, recorded_by "
+    return store.query("SELECT id, analyte, value_text, value, unit, uln_text, range_text, collected_at, recorded_by, "
+                       "source, status, superseded_by, source_id, source_message, lab_time "
                        "FROM labs WHERE patient_id = ? ORDER BY collected_at DESC, id DESC", (patient["id"],))
 
 

@@ -149,6 +149,32 @@ _V1 = [
 ]
 
 
+# Labs from the laboratory system (issue 10).  Portable SQL only (ALTER TABLE ... ADD COLUMN,
+# CREATE INDEX): the same statements run on SQLite and PostgreSQL.
+#
+# * ``source``: where the row came from, ``typed`` (chemo labs add), ``fhir`` or ``hl7``;
+# * ``source_file``: the file it was imported from;
+# * ``source_id``: the result's identity at the lab: the FHIR Observation id, or for HL7 v2
+#   sending facility | filler (else placer) order number | OBX-3 code | OBX-4 sub-id;
+# * ``source_message``: the FHIR Bundle id / Observation version, or the HL7 message control id (MSH-10);
+# * ``status``: final, amended, corrected, preliminary, registered, cancelled, entered-in-error;
+#   only final, amended and corrected results gate readiness;
+# * ``superseded_by``: the row that replaced this one (a corrected result, a retraction);
+#   a superseded row never gates readiness and stays in the record and the audit trail;
+# * ``lab_time``: the collection time as the lab wrote it, with its zone (``collected_at`` is
+#   that time in local clinic time, as for typed results).
+_V2 = [
+    "ALTER TABLE labs ADD COLUMN source TEXT NOT NULL DEFAULT 'typed'",
+    "ALTER TABLE labs ADD COLUMN source_file TEXT",
+    "ALTER TABLE labs ADD COLUMN source_id TEXT",
+    "ALTER TABLE labs ADD COLUMN source_message TEXT",
+    "ALTER TABLE labs ADD COLUMN status TEXT NOT NULL DEFAULT 'final'",
+    "ALTER TABLE labs ADD COLUMN superseded_by INTEGER REFERENCES labs(id)",
+    "ALTER TABLE labs ADD COLUMN lab_time TEXT",
+    "CREATE INDEX labs_source ON labs(source, source_id)",
+]
+
+
 # (name, statements), oldest first: see the module text before adding one
 VERSIONS: list[tuple[str, list[str]]] = [
     ("0001_initial", _V1),
@@ -160,6 +186,7 @@ VERSIONS: list[tuple[str, list[str]]] = [
         added_by TEXT NOT NULL,
         PRIMARY KEY (db_user, login)
     )"""]),
+    ("0003_lab_sources", _V2),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),

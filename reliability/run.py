@@ -30,6 +30,7 @@ PARTS = (
     ("writers", "concurrent writers"),
     ("malformed_regimens", "malformed regimen files"),
     ("malformed_inputs", "malformed order and lab inputs through the CLI"),
+    ("malformed_labs", "malformed FHIR and HL7 v2 lab messages through chemo labs import"),
     ("injection", "SQL injection through every text field"),
     ("tamper", "audit tampering"),
     ("properties", "property tests"),

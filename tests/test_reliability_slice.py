@@ -54,3 +54,12 @@ def test_quick_slice_ran_something(slice_report):
 def test_tenth_doses_rejected(slice_report):
     figure = next(f for f in _figures(slice_report) if f["name"] == REJECTED_FIGURE)
     assert figure["status"] == "PASS", figure["examples"][:5]
+
+
+def test_malformed_lab_messages_refused_and_nothing_written(slice_report):
+    """The slice of `malformed_labs`: FHIR and HL7 v2 messages, each refused with one clear line, no rows."""
+    part = next(p for p in slice_report["parts"] if p["part"] == "malformed_labs")
+    figures = {f["name"]: f for f in part["figures"]}
+    assert figures["malformed lab messages refused with one clear line (`chemo labs import`)"]["status"] == "PASS"
+    assert figures["rows written from refused lab files"]["value"] == 0
+    assert figures["tracebacks on malformed lab messages"]["value"] == 0

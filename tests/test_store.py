@@ -49,7 +49,7 @@ def test_migrations_run_once_and_are_recorded(tmp_path):
     with open_store(db) as store:
         assert MIGRATIONS.pending(store.db) == []
         applied = [m.name for m in MIGRATIONS.applied(store.db)]
-        assert applied == ["0001_initial", "0002_db_logins"]
+        assert applied == ["0001_initial", "0002_db_logins", "0003_lab_sources"]
         tables = set(store.db.table_names())
     assert {"patients", "measurements", "labs", "plans", "administrations", "prior_exposure", "signoffs",
             "roles", "users", "audit"} <= tables

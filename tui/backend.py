@@ -81,6 +81,10 @@ class ReadinessRow:
     age: str  # "0.5 of 3 d": the result's age and the most the regimen accepts
     status: str  # pass, fail, stale, missing
     message: str
+    source: str = "—"  # where the result came from: typed, FHIR, HL7
+
+
+SOURCE_WORDS = {"typed": "typed", "fhir": "FHIR", "hl7": "HL7"}
 
 
 @frozen
@@ -607,7 +611,8 @@ class Backend:
             else:
                 age = f"— of {limits.get(g.analyte, 0):g} d"
             entered = g.entered or "—"
-            rows.append(ReadinessRow(g.analyte, entered, threshold, age, g.status, g.message))
+            rows.append(ReadinessRow(g.analyte, entered, threshold, age, g.status, g.message,
+                                     SOURCE_WORDS.get(g.origin or "", "—")))
         failing = [r for r in rows if r.status != "pass"]
         modifications = tuple(modification_words(s) for s in report.suggestions)
         modify = f" — DOSE MODIFICATION APPLIES ({'; '.join(modifications)})" if modifications else ""
@@ -641,6 +646,16 @@ class Backend:
         row = add_lab(self.store, self.login, p["mrn"], analyte, value_text, uln=uln_text or None, at=self.now())
         uln = f", ULN {row['uln_text']}" if row.get("uln_text") else ""
         return f"Recorded {row['analyte']} {row['value_text']}{uln} at {row['collected_at'].replace('T', ' ')}"
+
+    def write_worksheet(self, context, folder: Path | None = None) -> str:
+        """The cycle's worksheet as a PDF in ``folder`` (default the current one); the sentence that says where."""
+        from chemo.worksheet import build, write
+
+        sheet = build(self.store, context.mrn, context.cycle, self.as_of())
+        path = Path(folder or Path.cwd()) / f"worksheet-{context.mrn}-cycle-{context.cycle}.pdf"
+        write(sheet, pdf_path=path)
+        return (f"Cycle {context.cycle} worksheet written to {path}"
+                + (" (DRAFT: no dose sign-off)" if sheet.draft else ""))
 
     def sign_nurse(self, patient_id: int, cycle: int) -> str:
         from chemo.treatment import signoff

@@ -80,6 +80,7 @@ class ReadinessScreen(Screen):
         table.add_column("Value as entered", key="value")
         table.add_column("Threshold", key="threshold")
         table.add_column("Age (max)", key="age")
+        table.add_column("Source", key="source")
         self.load()
         table.focus()
 
@@ -102,7 +103,7 @@ class ReadinessScreen(Screen):
         d = self.data
         for row in d.rows:
             table.add_row(Text(row.analyte), badge(row.status), Text(row.entered), Text(row.threshold), Text(row.age),
-                          key=row.analyte)
+                          Text(row.source), key=row.analyte)
         self.query_one("#ready-badge", Badge).set(
             "not-ready" if not d.ready else "ready-modify" if d.modifications else "ready")
         text = Text(d.verdict_words, style="bold")

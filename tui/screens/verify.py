@@ -85,6 +85,7 @@ class VerifyScreen(Screen):
         Binding("escape", "app.back", "Back"),
         Binding("ctrl+s", "sign", "Sign (pharmacist)", priority=True),
         Binding("ctrl+l", "focus_level", "Dose level"),
+        Binding("ctrl+o", "worksheet", "Worksheet PDF", priority=True),
         Binding("down", "focus_next", "Next line", show=False),
         Binding("up", "focus_previous", "Previous line", show=False),
     ]
@@ -407,6 +408,20 @@ class VerifyScreen(Screen):
         self.query_one("#verify-overall", Badge).set("signed")
         status.update(Text(message, style="bold"))
         self.notify(message, title="Signed", markup=False)
+
+    def action_worksheet(self) -> None:
+        """Write the cycle's worksheet (chemo worksheet) as a PDF; DRAFT until the dose is signed off."""
+        if self.backend is None or self.context.mrn is None:
+            self.app.bell()
+            self.notify("no patient record is open: no worksheet", severity="error", markup=False)
+            return
+        try:
+            message = self.backend.write_worksheet(self.context)
+        except Exception as exc:
+            self.app.bell()
+            self.notify(one_line(exc), title="Worksheet not written", severity="error", markup=False)
+            return
+        self.notify(message, title="Worksheet", markup=False)
 
     def refuse(self, words: str) -> None:
         """A refused sign-off: the overall badge says so (never a signable [OK]) and the words stay until
