@@ -196,8 +196,8 @@ async def test_the_patient_list_footer_shows_what_is_bound_there_and_each_key_wo
     app = make(PHARMACIST)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        shown = {k.action: k.description for k in _footer_keys(app)}
-        assert shown == {"open": "Open", "focus_search": "Search", "regimens": "Regimens", "keys": "Keys"}
+        shown = {k.key: k.description for k in _footer_keys(app)}
+        assert shown == {"enter": "Open", "ctrl+f": "Search", "f3": "Regimens", "f1": "Keys"}
         footer = screen_text(app).splitlines()[-1]
         for word in ("Verify", "Readiness", "Regimen ", "Patients"):  # the overview's v/n/g, F2: not here
             assert word not in footer, footer
@@ -208,6 +208,8 @@ async def test_the_patient_list_footer_shows_what_is_bound_there_and_each_key_wo
         await pilot.press("escape")
         await pilot.press("down")  # to the list; the search takes the focus back with ctrl+f
         assert app.focused.id == "patient-table"
+        shown = {k.key: k.description for k in _footer_keys(app)}  # Enter opens from the list too; "?" works
+        assert shown == {"enter": "Open", "ctrl+f": "Search", "f3": "Regimens", "question_mark": "Keys"}
         await pilot.press("question_mark")  # "?" works where no field takes the typing
         await pilot.pause()
         assert isinstance(app.screen, KeysScreen)
@@ -258,3 +260,20 @@ async def test_the_nurses_sign_off_is_on_the_verdict_line_not_over_the_table(mak
         assert "readiness signed off by demo-nurse" in str(verdict.render())
         assert verdict.region.bottom <= app.screen.query_one("#ready-table").region.y
         assert not list(app.screen.query("Toast"))
+
+
+async def test_a_search_typed_fast_then_enter_opens_the_patient_searched(make):
+    """Keys arriving in one burst (a fast typist, a paste, a terminal multiplexer): Enter opens what the search
+    as typed found, never the row highlighted before the last keys were handled."""
+    from textual import events
+
+    app = make(PHARMACIST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for mrn in ("017", "005"):
+            for key, char in [(c, c) for c in mrn] + [("enter", "\r")]:
+                app.post_message(events.Key(key, char))
+            await pilot.pause()
+            await pilot.pause()
+            assert f"MRN DEMO-{mrn}" in screen_text(app), screen_text(app).splitlines()[:2]
+            await pilot.press("escape", "ctrl+f", "ctrl+u")

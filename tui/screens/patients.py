@@ -27,8 +27,10 @@ MAX_QUERY = 64
 
 class SearchInput(Input):
     """The search field: its text is selected when it takes the focus (typing replaces it), except when the
-    focus comes from a key typed on the table, which is added to the text."""
+    focus comes from a key typed on the table, which is added to the text.  Enter opens the patient found: the
+    field's own Enter, after the keys typed before it (a screen-wide priority Enter could come before them)."""
 
+    BINDINGS = [Binding("enter", "submit", "Open", tooltip="Open the highlighted patient")]
     keep_cursor = False
 
     def _on_focus(self, event: events.Focus) -> None:  # runs before Input's own handler, which selects
@@ -40,13 +42,19 @@ class SearchInput(Input):
         self.select_on_focus = True
 
 
+class PatientTable(DataTable):
+    """The patient rows; Enter opens the highlighted one (named in the footer)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open", tooltip="Open the highlighted patient")]
+
+
 class PatientListScreen(ChemoScreen):
     CSS_PATH = "patients.tcss"
     KEYS_NOTE = ("Type a name or an MRN, or part of either, to search; typing on the list searches too.\n"
                  "Enter opens the highlighted patient (the one match of a search).")
     BINDINGS = [
-        # priority: Enter opens the highlighted patient from the search field as from the list
-        Binding("enter", "open", "Open", priority=True, tooltip="Open the highlighted patient"),
+        # Enter is the search field's and the list's own key (each names it "Open" in the footer)
+        Binding("enter", "open", "Open", tooltip="Open the highlighted patient"),
         Binding("down", "to_table", "List", tooltip="From the search field to the list"),
         Binding("ctrl+f", "focus_search", "Search", tooltip="Back to the search field"),
     ]
@@ -61,7 +69,7 @@ class PatientListScreen(ChemoScreen):
         yield TitleBar("Patients", "type to search")
         yield SearchInput(placeholder="search name or MRN", id="patient-search", max_length=MAX_QUERY)
         yield Static("", id="patient-message", classes="message")
-        yield DataTable(id="patient-table", cursor_type="row", zebra_stripes=True)
+        yield PatientTable(id="patient-table", cursor_type="row", zebra_stripes=True)
         yield KeyFooter()
 
     def on_mount(self) -> None:
