@@ -277,3 +277,18 @@ async def test_a_search_typed_fast_then_enter_opens_the_patient_searched(make):
             await pilot.pause()
             assert f"MRN DEMO-{mrn}" in screen_text(app), screen_text(app).splitlines()[:2]
             await pilot.press("escape", "ctrl+f", "ctrl+u")
+
+
+async def test_the_new_lab_box_names_the_field_being_typed(make):
+    app = make(NURSE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_patient(pilot, "005")
+        await pilot.press("n")
+        await pilot.pause()
+        assert "╭─ New lab (ctrl+l) ─" in screen_text(app)  # the table has the focus
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert app.focused.id == "lab-analyte" and "╭─ New lab · ▶ analyte ─" in screen_text(app)
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused.id == "lab-value" and "╭─ New lab · ▶ value with its unit ─" in screen_text(app)

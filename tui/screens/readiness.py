@@ -17,6 +17,7 @@ from ..widgets.titlebar import TitleBar
 from .base import ChemoScreen
 
 FIELDS = ("lab-analyte", "lab-value", "lab-uln")
+FIELD_NAMES = {"lab-analyte": "analyte", "lab-value": "value with its unit", "lab-uln": "ULN"}
 
 
 def _check_analyte(text: str) -> None:
@@ -85,6 +86,7 @@ class ReadinessScreen(ChemoScreen):
         table.add_column("Age (max)", key="age")
         self.load()
         table.focus()
+        self.mark_lab_field()
 
     def load(self) -> None:
         backend = self.app.backend
@@ -131,6 +133,17 @@ class ReadinessScreen(ChemoScreen):
         for w in d.warnings:
             lines.append(f"\n! {w}", style="bold")
         self.query_one("#ready-detail", Static).update(lines)
+
+    def mark_lab_field(self) -> None:
+        """The new-lab box names the field being typed (``▶ value with its unit``): seen without colour too."""
+        name = FIELD_NAMES.get(getattr(self.focused, "id", None) or "")
+        self.query_one("#lab-form").border_title = f"New lab · ▶ {name}" if name else "New lab (ctrl+l)"
+
+    def on_descendant_focus(self, event) -> None:
+        self.mark_lab_field()
+
+    def on_descendant_blur(self, event) -> None:
+        self.call_after_refresh(self.mark_lab_field)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
