@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import attrs
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual import events
 from textual.widgets import Input, Static
 
 from ..text import badge, one_line
 from ..verify_model import UNREAD, DoseContext, VerifySession, level_text, parse_level, refusal, refused_words
 from ..widgets.badge import Badge
-from ..widgets.inputs import MAX_INPUT, EngineValidator, PasteInput, first_failure
 from ..widgets.footer import KeyFooter
+from ..widgets.inputs import MAX_INPUT, EngineValidator, PasteInput, first_failure
 from ..widgets.titlebar import TitleBar
 from .base import ChemoScreen
 
