@@ -1,4 +1,5 @@
-"""Every screen pinned at 80×24 and 120×40 (pytest-textual-snapshot; accept with --snapshot-update).
+"""Every screen pinned at 80×24 and 120×40, verify and readiness also at 60×20, and the key list
+(pytest-textual-snapshot; accept with --snapshot-update, then look at what changed).
 
 The demo database is built with the clinic clock frozen (``test_tui_support``),
 so dates, ages and doses are the same on every run.
@@ -11,12 +12,16 @@ import pytest
 from test_tui_support import (  # noqa: F401
     NURSE, PHARMACIST, demo_db, demo_template, make, open_patient, paste_order, type_text)
 
-SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+SIZES = [(80, 24), (120, 40)]
+NARROW = (60, 20)
 
 
 async def settle(pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    for field in pilot.app.screen.query("Input"):  # a blinking cursor would make the picture depend on timing
+        field.cursor_blink = False
     await pilot.pause()
 
 
@@ -54,6 +59,13 @@ async def to_regimens(pilot):
     await settle(pilot)
 
 
+async def to_verify_keys(pilot):
+    await to_verify(pilot)
+    await pilot.press("down")  # the focus on the second line: ▶ on it, its drug and day above the table
+    await pilot.press("f1")
+    await settle(pilot)
+
+
 SCREENS = {
     "patients": (to_patients, PHARMACIST),
     "overview": (to_overview, PHARMACIST),
@@ -63,8 +75,13 @@ SCREENS = {
 }
 
 
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("screen", list(SCREENS))
+SCREENS["verify-keys"] = (to_verify_keys, PHARMACIST)
+CASES = [pytest.param(screen, size, id=f"{screen}-{size[0]}x{size[1]}") for screen, size in
+         [(s, size) for s in SCREENS if s != "verify-keys" for size in SIZES]
+         + [("verify", NARROW), ("readiness", NARROW), ("verify-keys", (80, 24))]]
+
+
+@pytest.mark.parametrize(("screen", "size"), CASES)
 def test_screen_snapshot(snap_compare, make, screen, size):
     run_before, user = SCREENS[screen]
     assert snap_compare(make(user), terminal_size=size, run_before=run_before)

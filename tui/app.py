@@ -24,8 +24,8 @@ class ChemoApp(App):
     COMMANDS = App.COMMANDS | {PatientCommands, RegimenCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS = [
-        Binding("f2", "patients", "Patients"),
-        Binding("f3", "regimens", "Regimens"),
+        Binding("f2", "patients", "Patients", tooltip="Back to the patient list"),
+        Binding("f3", "regimens", "Regimens", tooltip="The regimen browser: every regimen file, checked"),
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
@@ -60,6 +60,14 @@ class ChemoApp(App):
             self.backend.close()
 
     # ------------------------------------------------------------------ navigation
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """F2 is not shown (nor listed) on the patient list itself: it would do nothing there."""
+        from .screens.patients import PatientListScreen
+
+        if action == "patients" and isinstance(self.screen, PatientListScreen):
+            return False
+        return True
+
     def action_back(self) -> None:
         if len(self.screen_stack) > 2:
             self.pop_screen()

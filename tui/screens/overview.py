@@ -6,21 +6,22 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..text import badge, one_line
 from ..widgets.gauge import Gauge
+from ..widgets.footer import KeyFooter
 from ..widgets.titlebar import TitleBar
+from .base import ChemoScreen
 
 
-class OverviewScreen(Screen):
+class OverviewScreen(ChemoScreen):
     CSS_PATH = "overview.tcss"
     BINDINGS = [
-        Binding("escape", "app.back", "Back"),
-        Binding("v", "verify", "Verify doses"),
-        Binding("n", "readiness", "Readiness"),
-        Binding("g", "regimen", "Regimen"),
+        Binding("escape", "app.back", "Back", tooltip="Back to the patient list"),
+        Binding("v", "verify", "Verify", tooltip="Verify the doses of the next cycle (pharmacist)"),
+        Binding("n", "readiness", "Readiness", tooltip="The labs before the next cycle (nurse)"),
+        Binding("g", "regimen", "Regimen", tooltip="The plan's regimen in the regimen browser"),
     ]
 
     def __init__(self, patient_id: int) -> None:
@@ -36,7 +37,7 @@ class OverviewScreen(Screen):
             yield Static(id="overview-plan")
             yield Gauge(id="overview-gauge")
             yield Static(id="overview-problems")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()
@@ -59,9 +60,7 @@ class OverviewScreen(Screen):
             return
         d = self.data
         p = d.patient
-        title = self.query_one(TitleBar)
-        title.subtitle_text = f"{p['name']} ({p['mrn']})"
-        title.refresh_text()
+        self.query_one(TitleBar).set_subtitle(f"{p['name']} ({p['mrn']})", essential=True)
         person.update(Text.assemble((p["name"], "bold"), f"  MRN {p['mrn']} · {p['sex']} · {d.age} years (born {p['born']})"))
 
         size = Text()

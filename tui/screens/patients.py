@@ -14,20 +14,23 @@ from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from ..backend import matches
 from ..text import badge, one_line
+from ..widgets.footer import KeyFooter
 from ..widgets.titlebar import TitleBar
+from .base import ChemoScreen
 
 MAX_QUERY = 64
 
 
 class SearchInput(Input):
     """The search field: its text is selected when it takes the focus (typing replaces it), except when the
-    focus comes from a key typed on the table, which is added to the text."""
+    focus comes from a key typed on the table, which is added to the text.  Enter opens the patient found: the
+    field's own Enter, after the keys typed before it (a screen-wide priority Enter could come before them)."""
 
+    BINDINGS = [Binding("enter", "submit", "Open", tooltip="Open the highlighted patient")]
     keep_cursor = False
 
     def _on_focus(self, event: events.Focus) -> None:  # runs before Input's own handler, which selects
@@ -39,12 +42,21 @@ class SearchInput(Input):
         self.select_on_focus = True
 
 
-class PatientListScreen(Screen):
+class PatientTable(DataTable):
+    """The patient rows; Enter opens the highlighted one (named in the footer)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open", tooltip="Open the highlighted patient")]
+
+
+class PatientListScreen(ChemoScreen):
     CSS_PATH = "patients.tcss"
+    KEYS_NOTE = ("Type a name or an MRN, or part of either, to search; typing on the list searches too.\n"
+                 "Enter opens the highlighted patient (the one match of a search).")
     BINDINGS = [
-        Binding("down", "to_table", "Results", show=False),
-        Binding("ctrl+f", "focus_search", "Search"),
-        Binding("enter", "open", "Open patient"),
+        # Enter is the search field's and the list's own key (each names it "Open" in the footer)
+        Binding("enter", "open", "Open", tooltip="Open the highlighted patient"),
+        Binding("down", "to_table", "List", tooltip="From the search field to the list"),
+        Binding("ctrl+f", "focus_search", "Search", tooltip="Back to the search field"),
     ]
 
     def __init__(self) -> None:
@@ -54,11 +66,11 @@ class PatientListScreen(Screen):
         self.error: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield TitleBar("Patients", "type a name or MRN; Enter opens")
+        yield TitleBar("Patients", "type to search")
         yield SearchInput(placeholder="search name or MRN", id="patient-search", max_length=MAX_QUERY)
         yield Static("", id="patient-message", classes="message")
-        yield DataTable(id="patient-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield PatientTable(id="patient-table", cursor_type="row", zebra_stripes=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#patient-table", DataTable)

@@ -6,16 +6,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from ..text import badge, one_line
 from ..widgets.badge import Badge
 from ..widgets.inputs import MAX_INPUT, EngineValidator
+from ..widgets.footer import KeyFooter
 from ..widgets.titlebar import TitleBar
+from .base import ChemoScreen
 
 FIELDS = ("lab-analyte", "lab-value", "lab-uln")
+FIELD_NAMES = {"lab-analyte": "analyte", "lab-value": "value with its unit", "lab-uln": "ULN"}
 
 
 def _check_analyte(text: str) -> None:
@@ -37,13 +39,15 @@ def _check_quantity(text: str) -> None:
         parse_quantity(text)
 
 
-class ReadinessScreen(Screen):
+class ReadinessScreen(ChemoScreen):
     CSS_PATH = "readiness.tcss"
+    KEYS_NOTE = ("↑↓ choose a threshold: its detail shows below the table; Enter on it starts a new result\n"
+                 "for its analyte. Tab moves between the new-lab fields; Enter on the value records it.")
     BINDINGS = [
-        Binding("escape", "app.back", "Back"),
-        Binding("ctrl+s", "sign", "Sign (nurse)", priority=True),
-        Binding("ctrl+r", "record", "Record lab", priority=True),
-        Binding("ctrl+l", "focus_lab", "New lab"),
+        Binding("escape", "app.back", "Back", tooltip="Back to the patient's overview"),
+        Binding("ctrl+s", "sign", "Sign", priority=True, tooltip="Sign off readiness for the cycle (nurse)"),
+        Binding("ctrl+r", "record", "Record", priority=True, tooltip="Record the new lab typed below"),
+        Binding("ctrl+l", "focus_lab", "New lab", tooltip="To the new-lab fields"),
     ]
 
     def __init__(self, patient_id: int) -> None:
@@ -65,13 +69,13 @@ class ReadinessScreen(Screen):
                 yield Input(placeholder="analyte (anc, hb…)", id="lab-analyte", max_length=32,
                             suggester=SuggestFromList(analytes, case_sensitive=False),
                             validators=[EngineValidator(_check_analyte)], valid_empty=True)
-                yield Input(placeholder="value with unit, 1.2 ×10⁹/L", id="lab-value", max_length=MAX_INPUT,
+                yield Input(placeholder="value with its unit", id="lab-value", max_length=MAX_INPUT,
                             validators=[EngineValidator(_check_quantity)], valid_empty=True)
                 yield Input(placeholder="ULN (bili, ALT, AST)", id="lab-uln", max_length=MAX_INPUT,
                             validators=[EngineValidator(_check_quantity, allow_empty=True)], valid_empty=True)
             yield Static("New lab: analyte, value with its unit, ULN where the threshold is a multiple of it; "
                          "ctrl+r records.", id="lab-message")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#ready-table", DataTable)
@@ -83,6 +87,7 @@ class ReadinessScreen(Screen):
         table.add_column("Source", key="source")
         self.load()
         table.focus()
+        self.mark_lab_field()
 
     def load(self) -> None:
         backend = self.app.backend
@@ -97,9 +102,7 @@ class ReadinessScreen(Screen):
             self.query_one("#ready-badge", Badge).set("unknown", "NO VERDICT")
             verdict.update(Text(f"Cannot assess readiness: {one_line(exc)}", style="bold"))
             return
-        title = self.query_one(TitleBar)
-        title.subtitle_text = f"{patient['name']} ({patient['mrn']})"
-        title.refresh_text()
+        self.query_one(TitleBar).set_subtitle(f"{patient['name']} ({patient['mrn']})", essential=True)
         d = self.data
         for row in d.rows:
             table.add_row(Text(row.analyte), badge(row.status), Text(row.entered), Text(row.threshold), Text(row.age),
@@ -131,6 +134,17 @@ class ReadinessScreen(Screen):
         for w in d.warnings:
             lines.append(f"\n! {w}", style="bold")
         self.query_one("#ready-detail", Static).update(lines)
+
+    def mark_lab_field(self) -> None:
+        """The new-lab box names the field being typed (``▶ value with its unit``): seen without colour too."""
+        name = FIELD_NAMES.get(getattr(self.focused, "id", None) or "")
+        self.query_one("#lab-form").border_title = f"New lab · ▶ {name}" if name else "New lab (ctrl+l)"
+
+    def on_descendant_focus(self, event) -> None:
+        self.mark_lab_field()
+
+    def on_descendant_blur(self, event) -> None:
+        self.call_after_refresh(self.mark_lab_field)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
@@ -210,17 +224,14 @@ class ReadinessScreen(Screen):
         d = self.data
         if d is None or d.cycle is None:
             self.app.bell()
-            self.notify("no cycle to sign for", severity="error", markup=False)
+            verdict.update(Text("Sign-off refused: no cycle to sign for", style="bold"))
             return
         try:
             done = self.app.backend.sign_nurse(self.patient_id, d.cycle)
         except Exception as exc:
-            why = one_line(exc)
-            self.app.bell()
-            self.notify(why, title="Sign-off refused", severity="error", markup=False)
-            verdict.update(Text(f"Sign-off refused: {why}", style="bold"))
+            self.app.bell()  # the verdict line above the table says why: no notification over the table
+            verdict.update(Text(f"Sign-off refused: {one_line(exc)}", style="bold"))
             return
         self.load()
         self.query_one("#ready-badge", Badge).set("signed")
         verdict.update(Text(done, style="bold"))
-        self.notify(done, title="Signed", markup=False)

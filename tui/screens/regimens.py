@@ -8,24 +8,26 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..regimen_view import render_regimen, scan_regimens
 from ..text import badge
+from ..widgets.footer import KeyFooter
 from ..widgets.titlebar import TitleBar
+from .base import ChemoScreen
 
 
-class RegimenScreen(Screen):
+class RegimenScreen(ChemoScreen):
     """A list of regimen files on the left, the chosen one on the right."""
 
     CSS_PATH = "regimens.tcss"
+    KEYS_NOTE = "↑↓ choose a regimen file; Enter moves to its content, tab back to the list."
     BINDINGS = [
-        Binding("escape", "app.back", "Back"),
-        Binding("tab", "focus_next", "Switch pane", show=False),
-        Binding("pagedown", "scroll_detail(1)", "Scroll", show=False),
-        Binding("pageup", "scroll_detail(-1)", "Scroll", show=False),
+        Binding("escape", "app.back", "Back", tooltip="Back to the screen before"),
+        Binding("tab", "focus_next", "Switch pane", show=False, tooltip="Between the list and the content"),
+        Binding("pagedown", "scroll_detail(1)", "Scroll", show=False, tooltip="Scroll the content down"),
+        Binding("pageup", "scroll_detail(-1)", "Scroll", show=False, tooltip="Scroll the content up"),
     ]
 
     def __init__(self, select: str | None = None) -> None:
@@ -34,7 +36,7 @@ class RegimenScreen(Screen):
         self.select = select
 
     def compose(self) -> ComposeResult:
-        yield TitleBar("Regimens", "every file in the regimens folder, checked by the engine")
+        yield TitleBar("Regimens", "every regimen file, checked")
         options = []
         for entry in self.entries:
             label = Text.assemble(badge("valid" if entry.valid else "invalid"), " ", entry.id)
@@ -42,7 +44,7 @@ class RegimenScreen(Screen):
         yield OptionList(*options, id="regimen-list")
         with VerticalScroll(id="regimen-detail"):
             yield Static(id="regimen-body")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         listing = self.query_one("#regimen-list", OptionList)

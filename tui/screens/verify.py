@@ -1,20 +1,28 @@
-"""Dose verification (pharmacist): calculated doses day by day, ordered doses, verdicts, sign-off."""
+"""Dose verification (pharmacist): calculated doses day by day, ordered doses, verdicts, sign-off.
+
+The line being typed is marked ``▶`` (a marker that survives a monochrome
+terminal) and tinted, and named above the table: "Ordered dose for ifosfamide
+day 1".  What the sign-off says goes on the status line above the table, never
+in a notification over it.
+"""
 
 from __future__ import annotations
 
 import attrs
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ..text import badge, one_line
 from ..verify_model import UNREAD, DoseContext, VerifySession, level_text, parse_level, refusal, refused_words
 from ..widgets.badge import Badge
+from ..widgets.footer import KeyFooter
 from ..widgets.inputs import MAX_INPUT, EngineValidator, PasteInput, first_failure
 from ..widgets.titlebar import TitleBar
+from .base import ChemoScreen
 
 
 def _check_dose(text: str) -> None:
@@ -32,6 +40,10 @@ def _mg(value: float) -> str:
     return f"{text} mg"
 
 
+MARK = "▶"  # the line being typed; a character, so it shows without colour
+UNIT = "mg"  # every dispensed dose is in mg: the placeholder names the unit, never a number
+
+
 class DoseRow(Vertical):
     """One administration: day, drug, the dispensed dose; the ordered dose; its verdict and reason."""
 
@@ -40,10 +52,24 @@ class DoseRow(Vertical):
         self.index = index
         self.a = administration
         self.locked = locked  # the cycle is signed off: the ordered dose is read-only
+        self.focused = False
 
     def label(self) -> Text:
         a = self.a
-        return Text.assemble((f"d{a.day:<2} ", "bold"), (f"{a.drug:<12.12}", "bold"), f" {_mg(a.dose_mg):>10}")
+        mark = (f"{MARK} ", "bold") if self.focused else "  "
+        return Text.assemble(mark, (f"d{a.day:<2} ", "bold"), (f"{a.drug:<12.12}", "bold"), f" {_mg(a.dose_mg):>10}")
+
+    def mark(self, focused: bool) -> None:
+        """``▶`` and the tint on the line whose ordered dose is being typed."""
+        self.focused = focused
+        self.set_class(focused, "-focused")
+        self.query_one(".dose-label", Static).update(self.label())
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.mark(True)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.mark(False)
 
     def set_administration(self, administration) -> None:
         self.a = administration
@@ -52,7 +78,7 @@ class DoseRow(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="dose-line"):
             yield Static(self.label(), classes="dose-label")
-            yield PasteInput(placeholder="ordered, e.g. 47 mg", id=f"order-{self.index}", classes="dose-input",
+            yield PasteInput(placeholder=f"dose in {UNIT}", id=f"order-{self.index}", classes="dose-input",
                              validators=[EngineValidator(_check_dose, allow_empty=True)], valid_empty=True,
                              disabled=self.locked)
             yield Badge(None, classes="dose-badge")
@@ -77,17 +103,23 @@ class DoseRow(Vertical):
         self.set_class(status == "review", "-review")
 
 
-class VerifyScreen(Screen):
+class VerifyScreen(ChemoScreen):
     """The calculated doses of one cycle and the ordered doses checked against them as they are typed."""
 
     CSS_PATH = "verify.tcss"
+    KEYS_NOTE = ("Type or paste each ordered dose with its unit; a pasted order fills one line per dose.\n"
+                 f"{MARK} marks the line being typed; the line above the table names its drug and day.")
     BINDINGS = [
-        Binding("escape", "app.back", "Back"),
-        Binding("ctrl+s", "sign", "Sign (pharmacist)", priority=True),
-        Binding("ctrl+l", "focus_level", "Dose level"),
-        Binding("ctrl+o", "worksheet", "Worksheet PDF", priority=True),
-        Binding("down", "focus_next", "Next line", show=False),
-        Binding("up", "focus_previous", "Previous line", show=False),
+        Binding("escape", "app.back", "Back", tooltip="Back to the patient's overview"),
+        Binding("ctrl+s", "sign", "Sign", priority=True,
+                tooltip="Sign off the doses (pharmacist); twice when a line needs review"),
+        Binding("ctrl+l", "focus_level", "Level", tooltip="The dose level (filled with the level the engine names)"),
+        Binding("ctrl+o", "worksheet", "Sheet", priority=True,
+                tooltip="Write the cycle worksheet PDF (DRAFT until the dose is signed off)"),
+        # priority: a dose field (an Input) would take ↑↓ to scroll the table instead of moving between lines
+        Binding("down", "app.focus_next", "Next line", show=False, priority=True, tooltip="Next line (also Enter, tab)"),
+        Binding("up", "app.focus_previous", "Previous line", show=False, priority=True,
+                tooltip="Previous line (also shift+tab)"),
     ]
 
     def __init__(self, context: DoseContext, backend=None) -> None:
@@ -111,7 +143,7 @@ class VerifyScreen(Screen):
 
     def compose(self) -> ComposeResult:
         ctx = self.context
-        yield TitleBar("Verify doses", ctx.patient_label)
+        yield TitleBar("Verify doses", ctx.patient_label, essential=True)
         with Vertical(id="verify-head"):
             yield Static(self.head_text(), id="verify-context")
             with Horizontal(id="verify-level-line"):
@@ -126,13 +158,14 @@ class VerifyScreen(Screen):
             with Horizontal(id="verify-summary"):
                 yield Badge("review", id="verify-overall")
                 yield Static("", id="verify-status")
+            yield Static(self.focus_text(None), id="verify-focus")
         with VerticalScroll(id="verify-rows", can_focus=False):
             if self.session is None:
                 yield Static(Text(f"Cannot calculate this cycle: {self.error}", style="bold"), id="verify-error")
             else:
                 for i, a in enumerate(self.session.rows):
                     yield DoseRow(i, a, locked=self.signed)
-        yield Footer()
+        yield KeyFooter()
 
     def head_text(self) -> Text:
         ctx = self.context
@@ -148,9 +181,31 @@ class VerifyScreen(Screen):
                 sizes.append(f"weight {body.weight_kg:g} kg{measured}")
             text.append(f"{body.describe()}; {', '.join(sizes)}\n")
             cycle = self.session.cycle
-            text.append(f"Rounded {cycle.rounding_mode} to each increment, within {cycle.tolerance * 100:g} %. "
-                        "Type or paste each ordered dose with its unit.", style="dim")
+            text.append(f"Rounded {cycle.rounding_mode} to each increment, within {cycle.tolerance * 100:g} %.",
+                        style="dim")
         return text
+
+    # ------------------------------------------------------------------ focus
+    def focus_text(self, widget) -> Text:
+        """The line above the table: which drug and day the ordered dose being typed is for."""
+        if isinstance(widget, PasteInput) and self.session is not None:
+            a = self.session.rows[int(widget.id.split("-")[1])]
+            return Text.assemble((f"{MARK} Ordered dose for ", "bold"), (f"{a.drug} day {a.day}", "bold reverse"),
+                                 f" (calculated {_mg(a.dose_mg)})")
+        if widget is not None and widget.id == "dose-level":
+            return Text.assemble((f"{MARK} Dose level: ", "bold"), "0 full dose, -1 one level down, or drug=-1")
+        if self.signed:
+            return Text("Signed: the ordered doses are read-only.", style="dim")
+        return Text("Type or paste each ordered dose with its unit.", style="dim")
+
+    def show_focus(self) -> None:
+        self.query_one("#verify-focus", Static).update(self.focus_text(self.focused))
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.show_focus()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.call_after_refresh(self.show_focus)  # nothing may have the focus next (a signed cycle)
 
     def on_mount(self) -> None:
         if self.session is not None:
@@ -361,21 +416,20 @@ class VerifyScreen(Screen):
             self.app.bell()
             why = f"cycle {self.context.cycle} doses are already signed off" + (
                 f" by {self.context.signed}" if self.context.signed else "")
-            self.notify(why, title="Sign-off refused", severity="error", markup=False)
             status.update(Text(why[0].upper() + why[1:] + ".", style="bold"))
             return
         problems = self.problems(fresh=True)
         why = refusal(self.verdicts, problems)
         if why:
             self.app.bell()
-            self.notify(why, title="Sign-off refused", severity="error", markup=False)
             if problems and why.removeprefix("cannot sign: ") == problems[0].finding:
                 self.refuse(refused_words(problems[0], self.context, self.offer, tried=True))
             else:
                 status.update(Text(why[0].upper() + why[1:] + ".", style="bold"))
             return
         if self.backend is None:
-            self.notify("no patient record is open: nothing to sign", severity="error", markup=False)
+            self.app.bell()
+            status.update(Text("Cannot sign: no patient record is open.", style="bold"))
             return
         reviews = [v for v in self.verdicts if v.status == "review"]
         if reviews and not self.review_acknowledged:
@@ -385,7 +439,6 @@ class VerifyScreen(Screen):
                    f"({v.drug} day {v.day}: {', '.join(v.reasons)}): press ctrl+s again to sign with "
                    f"{'them' if len(reviews) > 1 else 'it'} acknowledged")
             status.update(Text(ask[0].upper() + ask[1:] + ".", style="bold"))
-            self.notify(ask, title="Review before signing", severity="warning", markup=False)
             return
         try:
             message = self.backend.sign_pharmacist(self.context, self.session, self.texts(), self.verdicts)
@@ -394,7 +447,6 @@ class VerifyScreen(Screen):
 
             why = one_line(exc)
             self.app.bell()
-            self.notify(why, title="Sign-off refused", severity="error", markup=False)
             problem = engine_problem(exc)
             if problem is None:
                 self.refuse(f"SIGN-OFF REFUSED: {why}")
@@ -407,21 +459,22 @@ class VerifyScreen(Screen):
         self.lock_inputs()
         self.query_one("#verify-overall", Badge).set("signed")
         status.update(Text(message, style="bold"))
-        self.notify(message, title="Signed", markup=False)
+        self.show_focus()
 
     def action_worksheet(self) -> None:
         """Write the cycle's worksheet (chemo worksheet) as a PDF; DRAFT until the dose is signed off."""
         if self.backend is None or self.context.mrn is None:
             self.app.bell()
-            self.notify("no patient record is open: no worksheet", severity="error", markup=False)
+            self.query_one("#verify-status", Static).update(
+                Text("No patient record is open: no worksheet.", style="bold"))
             return
         try:
             message = self.backend.write_worksheet(self.context)
         except Exception as exc:
             self.app.bell()
-            self.notify(one_line(exc), title="Worksheet not written", severity="error", markup=False)
+            self.query_one("#verify-status", Static).update(Text(f"Worksheet not written: {one_line(exc)}", style="bold"))
             return
-        self.notify(message, title="Worksheet", markup=False)
+        self.query_one("#verify-status", Static).update(Text(message))
 
     def refuse(self, words: str) -> None:
         """A refused sign-off: the overall badge says so (never a signable [OK]) and the words stay until
