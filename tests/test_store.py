@@ -143,12 +143,12 @@ def test_a_new_schema_version_is_applied_to_an_existing_record(new_db, monkeypat
     where = new_db("v.db")
     open_store(where).close()
     monkeypatch.setattr(schema, "VERSIONS", schema.VERSIONS + [("0099_lab_source", [
-        "ALTER TABLE labs ADD COLUMN source TEXT", "ALTER TABLE labs ADD COLUMN source_rank INTEGER"])])
+        "ALTER TABLE labs ADD COLUMN source_note TEXT", "ALTER TABLE labs ADD COLUMN source_rank INTEGER"])])
     with open_store(where) as store:
         assert store.applied_versions()[-1] == "0099_lab_source"
         with store.transaction():
             store.execute("INSERT INTO users (login, added_at, added_by) VALUES ('x', 'now', 'x')")
-        assert store.query("SELECT source, source_rank FROM labs") == []
+        assert store.query("SELECT source_note, source_rank FROM labs") == []
 
 
 def test_a_failed_transaction_writes_nothing_on_either_engine(new_db):
