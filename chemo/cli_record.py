@@ -268,8 +268,10 @@ def labs_import(files, dry_run, db_path, user, as_json):
     for report in reports:
         refused = sum(1 for o in report.outcomes if o.outcome == "refused")
         if refused:
+            rest = ("nothing imported" if refused == len(report.outcomes) else
+                    "nothing written: dry run" if dry_run else "the rest imported or already in the record")
             click.echo(f"chemo: {report.file}: {refused} of {len(report.outcomes)} result"
-                       f"{'s' * (len(report.outcomes) != 1)} refused (the rest imported)", err=True)
+                       f"{'s' * (len(report.outcomes) != 1)} refused ({rest})", err=True)
     if any(r.error for r in reports):
         raise click.exceptions.Exit(2)
     if any(r.refused for r in reports):
