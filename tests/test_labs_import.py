@@ -184,6 +184,13 @@ def test_a_changed_final_value_under_the_same_id_is_refused_and_the_rest_importe
     out = json.loads(result.stdout)
     assert out[0]["status"] == "refused" and "must come as a corrected result" in out[0]["message"]
     assert out[1]["status"] == "imported"
+    assert result.stderr.strip().endswith("b.json: 1 of 2 results refused (the rest imported or already in the record)")
+
+
+def test_a_file_whose_every_result_is_refused_says_nothing_was_imported(run, tmp_path):
+    result = run("labs", "import", write(tmp_path, "w.json", json.dumps(observation(mrn="NO-SUCH-MRN"))))
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith("w.json: 1 of 1 result refused (nothing imported)")
 
 
 def test_a_preliminary_then_final_result_replaces_the_preliminary(run, tmp_path):
