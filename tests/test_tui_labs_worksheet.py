@@ -35,6 +35,7 @@ async def test_the_readiness_screen_shows_where_each_result_came_from(make, demo
         assert rows["anc"].source == "typed"
         text = screen_text(app)
         assert "Source" in text and "FHIR" in text and "typed" in text
+        assert "· source FHIR" in text  # the chosen row's detail line names it too, seen at 80 columns
 
 
 async def test_ctrl_o_on_the_verify_screen_writes_the_worksheet(make, demo_db, tmp_path, monkeypatch):

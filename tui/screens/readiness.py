@@ -125,6 +125,7 @@ class ReadinessScreen(ChemoScreen):
             row = d.rows[table.cursor_row]
             lines.append(f"{row.analyte}: ", style="bold")
             lines.append(row.message)
+            lines.append(f" · source {row.source}")  # the Source column is off-screen at 80 columns
         if d.recalculate:
             lines.append("\n")
             lines.append_text(badge("not-ready", "RECALCULATE"))
