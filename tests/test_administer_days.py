@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from chemo.cli import cli
+from cli_support import one_line
 from chemo.cumulative import report
 from chemo.demo import GOOD, NURSE, PHARMACIST, PRESCRIBER, add_users
 from chemo.records import add_lab, add_patient, start_plan
@@ -49,13 +50,6 @@ def given(db):
     with open_store(db) as store:
         return store.query("SELECT day, drug, given_at FROM administrations ORDER BY day, drug")
 
-
-def one_line(result, code, *words):
-    assert result.exit_code == code, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chemo: "), result.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 def test_administer_without_day_records_only_the_next_day_and_says_which(db):

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from chemo.cli import cli
+from cli_support import one_line
 from chemo.demo import PRESCRIBER, add_users
 from chemo.dose import body_size
 from chemo.errors import BodySizeError
@@ -28,13 +29,6 @@ DOSE = ["dose", "doxorubicin-ifosfamide"]
 def chemo(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
-
-def one_line(result, code, *words):
-    assert result.exit_code == code, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chemo: "), result.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 def test_the_limits_come_from_the_data_file_with_their_source():

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
 from chemo.cli import cli
+from cli_support import one_line
 from chemo.demo import NURSE, add_users
 from chemo.errors import UnitError
 from chemo.records import add_patient
@@ -22,14 +23,6 @@ from chemo.units import CHART_SYMBOLS, parse_quantity
 
 DOSE = ["dose", "doxorubicin-ifosfamide", "--height", "170 cm"]
 
-
-def one_line(result, code, *words):
-    assert result.exit_code == code, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chemo: "), result.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
 
 
 def chemo(*args):

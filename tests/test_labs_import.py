@@ -11,11 +11,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chemo.cli import cli
+from cli_support import cli_invoker
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "labs"
 DAY = "2026-03-02"
@@ -50,16 +50,7 @@ def run(tmp_path, monkeypatch, template_db):
     shutil.copy(template_db, db)
     monkeypatch.setenv("CHEMO_DB", str(db))
     monkeypatch.setenv("CHEMO_USER", "nora")
-    runner = CliRunner()
-
-    def invoke(*args, user=None):
-        argv = [str(a) for a in args] + (["--user", user] if user else [])
-        result = runner.invoke(cli, argv)
-        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-        assert "Traceback" not in result.output
-        return result
-
-    return invoke
+    return cli_invoker(cli)
 
 
 def rows(run, mrn):

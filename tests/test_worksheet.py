@@ -5,11 +5,11 @@ one page for a one-day cycle, A4 and Letter.  The PDF is checked by reading its 
 import json
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chemo.cli import cli
+from cli_support import cli_invoker
 from chemo.demo import NURSE, PHARMACIST, add_ready_patient, add_users
 from chemo.store import open_store
 from chemo.worksheet import latin1
@@ -26,16 +26,7 @@ def run(tmp_path, monkeypatch):
         add_ready_patient(store, "W-ONE", "doxorubicin-dacarbazine", height="181 cm", weight="83 kg")
         add_ready_patient(store, "W-AI", "doxorubicin-ifosfamide", sex="male", height="176 cm", weight="70 kg",
                           labs={"anc": ("1.2 10^9/L", None)})
-    runner = CliRunner()
-
-    def invoke(*args, user=None):
-        argv = [str(a) for a in args] + (["--user", user] if user else [])
-        result = runner.invoke(cli, argv)
-        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-        assert "Traceback" not in result.output
-        return result
-
-    return invoke
+    return cli_invoker(cli)
 
 
 def pdf_pages(path):
