@@ -7,6 +7,7 @@ import re
 import click
 
 from .cli import emit_json
+from .dose_text import level_text, mg_text, protocol_text
 
 OPTION_NAMES = {"height": "--height", "weight": "--weight", "bsa": "--bsa", "formula": "--formula",
                 "cycle": "--cycle", "dose_level": "--dose-level", "regimen": "REGIMEN"}
@@ -91,7 +92,7 @@ def format_cycle(result, regimen, bsa_given=None) -> str:
     """The cycle as a table a pharmacist checks line by line."""
     body = result.body
     out = [f"{result.regimen_id}: {result.regimen_name}",
-           f"Cycle {result.cycle} of {result.cycles} (every {regimen.cycle_length_days} days); dose level {_level_text(result.dose_level)}"]
+           f"Cycle {result.cycle} of {result.cycles} (every {regimen.cycle_length_days} days); dose level {level_text(result.dose_level)}"]
     size = f"BSA {body.bsa_m2:.2f} m² ({body.formula}"
     if body.height_cm is not None and body.weight_kg is not None:
         size += f"; height {body.height_cm:g} cm, weight {body.weight_kg:g} kg"
@@ -116,7 +117,7 @@ def format_cycle(result, regimen, bsa_given=None) -> str:
     header = ("Day", "Drug", "Protocol dose (as written)", "Level", "Calculated mg", "Dispensed mg", "Dev %", "Route")
     rows = []
     for a in result.administrations:
-        rows.append((str(a.day), a.drug, _protocol_text(a, regimen), a.level, f"{a.calculated_mg:.2f}", _mg(a.dose_mg),
+        rows.append((str(a.day), a.drug, protocol_text(a, regimen), a.level, f"{a.calculated_mg:.2f}", mg_text(a.dose_mg),
                      f"{a.deviation * 100:+.2f}", a.route))
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     right = {0, 4, 5, 6}
@@ -129,7 +130,7 @@ def format_cycle(result, regimen, bsa_given=None) -> str:
     out += [row(r) for r in rows]
     out.append("")
     totals = result.totals_mg()
-    out.append("Per-cycle totals (dispensed): " + ", ".join(f"{drug} {_mg(mg)} mg" for drug, mg in totals.items()))
+    out.append("Per-cycle totals (dispensed): " + ", ".join(f"{drug} {mg_text(mg)} mg" for drug, mg in totals.items()))
     notes = [f"{a.drug} day {a.day}: {a.note}" for a in result.administrations if a.note]
     for line in regimen.drugs:
         if line.drug in totals and len(line.days) > 1:
@@ -144,29 +145,6 @@ def format_cycle(result, regimen, bsa_given=None) -> str:
         out.append("WARNINGS:")
         out += [f"  {w}" for w in result.warnings]
     return "\n".join(out)
-
-
-def _protocol_text(a, regimen) -> str:
-    """The dose as the regimen file writes it, and per day when a cycle dose is split."""
-    if a.derived_from:
-        return a.basis
-    if a.per == "day":
-        return f"{a.basis} a day"
-    line = regimen.line(a.drug)
-    if line is not None and len(line.days) > 1:
-        return f"{a.basis} per cycle ({line.daily} a day)"
-    return f"{a.basis} per cycle"
-
-
-def _level_text(level) -> str:
-    if isinstance(level, dict):
-        return ", ".join(f"{d} {v}" for d, v in level.items())
-    return "0 (full dose)" if level == 0 else str(level)
-
-
-def _mg(value: float) -> str:
-    text = f"{value:.2f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @click.command()
@@ -197,7 +175,7 @@ def format_verification(result) -> str:
     cycle = result.cycle
     body = cycle.body
     out = [f"{result.order.path}: {cycle.regimen_id} cycle {cycle.cycle} of {cycle.cycles}, "
-           f"dose level {_level_text(cycle.dose_level)}, BSA {body.bsa_m2:.2f} m² ({body.formula})"
+           f"dose level {level_text(cycle.dose_level)}, BSA {body.bsa_m2:.2f} m² ({body.formula})"
            + (f", capped from {body.uncapped_m2:.2f} m²" if body.capped else "")]
     out.append(f"Tolerance {cycle.tolerance * 100:g} % of the calculated dose (exactly {cycle.tolerance * 100:g} % is ok)")
     out.append("")

@@ -6,14 +6,9 @@ converted number beside it in the analyte's canonical unit (``value``,
 original can always be shown.  Dates are ISO text (``YYYY-MM-DD``), times
 local ISO to the second (``YYYY-MM-DDTHH:MM:SS``), audit times UTC.
 
-How to change the schema (issue 10 adds lab columns, issue 13 may add to
-administrations): append one ``(name, statements)`` pair to :data:`VERSIONS`,
-named ``"000N_what"``, e.g.::
-
-    VERSIONS.append(("0002_lab_source", [
-        "ALTER TABLE labs ADD COLUMN source TEXT",
-        "ALTER TABLE labs ADD COLUMN source_id TEXT",
-    ]))
+How to change the schema: add one ``(name, statements)`` pair at the end of
+:data:`VERSIONS`, named ``"000N_what"`` (``0003_lab_sources`` is an example):
+ALTER TABLE ... ADD COLUMN and CREATE INDEX statements, or a new table.
 
 Never edit or reorder a version that has shipped.  Write statements in the
 plain SQL both engines read, with only the types ``INTEGER``, ``REAL`` and

@@ -26,6 +26,7 @@ import unicodedata
 
 from attrs import frozen
 
+from .dose_text import level_text, mg_text, protocol_text
 from .errors import ChemoError
 from .store import Store, now_local
 
@@ -78,7 +79,6 @@ def _table_text(header, rows) -> list[str]:
 
 def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     """The worksheet of ``cycle``; readiness as of ``as_of`` (default now), as ``chemo readiness --date``."""
-    from .cli_dose import _level_text, _mg, _protocol_text
     from .cumulative import factor_of
     from .dose import calculate_cycle
     from .library import load_library
@@ -114,7 +114,7 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     regimen_rows = [("Regimen", regimen.name), ("Version", version),
                     ("Cycle", f"{cycle} of {plan['planned_cycles']} (every {regimen.cycle_length_days} days); "
                               f"plan started {plan['start_date']}"),
-                    ("Dose level", _level_text(level) + (" (signed)" if dose_signoff else " (not signed off)"))]
+                    ("Dose level", level_text(level) + (" (signed)" if dose_signoff else " (not signed off)"))]
     regimen_notes = []
     if changed:
         regimen_notes.append(f"WARNING: the regimen file {regimen.path} has changed since the plan was started")
@@ -122,9 +122,9 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
 
     rows = []
     for a in doses.administrations:
-        rows.append((str(a.day), a.drug, _protocol_text(a, regimen), a.level, f"{a.calculated_mg:.2f}",
-                     _mg(a.dose_mg), a.route, a.infusion or ""))
-    totals = "; ".join(f"{drug} {_mg(mg)} mg" for drug, mg in doses.totals_mg().items())
+        rows.append((str(a.day), a.drug, protocol_text(a, regimen), a.level, f"{a.calculated_mg:.2f}",
+                     mg_text(a.dose_mg), a.route, a.infusion or ""))
+    totals = "; ".join(f"{drug} {mg_text(mg)} mg" for drug, mg in doses.totals_mg().items())
     dose_notes = [f"Cycle totals (dispensed): {totals}",
                   f"Rounding: {doses.rounding_mode} to each drug's increment, never more than "
                   f"{doses.tolerance * 100:g} % from the calculated dose"]
@@ -137,7 +137,7 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     notes = [f"{a.drug} day {a.day}: {a.note}" for a in doses.administrations if a.note]
     mesna = [a for a in doses.administrations if a.derived_from]
     for a in mesna:
-        notes.append(f"{a.drug} day {a.day}: {_mg(a.dose_mg)} mg ({a.basis}" + (f"; {a.infusion})" if a.infusion
+        notes.append(f"{a.drug} day {a.day}: {mg_text(a.dose_mg)} mg ({a.basis}" + (f"; {a.infusion})" if a.infusion
                                                                                  else ")"))
     notes += [n.text for n in regimen.notes]
     if notes:
