@@ -207,6 +207,14 @@ def store(args) -> list[dict]:
         if database and i == 0:
             row["database"] = database.group(1)
         rows.append(row)
+    # The calls' own CPU time (the thread's), beside the wall times: on a shared machine a
+    # preempted call's wall time is the scheduler's.  Informative rows, without a goal.
+    for name in ("readiness", "cumulative"):
+        hit = re.search(rf"^cpu time: {name}\b.*?median\s*([\d.]+)\s*ms.*?p99\s*([\d.]+)\s*ms", out, re.MULTILINE)
+        if hit:
+            rows.append({"figure": f"{name} on {n:,} patients (p99, CPU time)", "status": "ok", "unit": "ms",
+                         "value": float(hit.group(2)), "baseline": None, "ratio": None,
+                         "peak_rss_mb": m.rss_mb, "source": f"bench_store.py: cpu time {name} p99 (ms)"})
     if not option and n != 100_000:
         for row in rows:
             row["note"] = "bench_store.py takes no size option: its own default size"
