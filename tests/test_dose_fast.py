@@ -63,6 +63,17 @@ def test_body_size_from_text_gives_what_the_general_path_gives(height, weight, b
     assert fast == general
 
 
+def test_the_fast_paths_are_taken():
+    """Were chemo.bodysize's ranges or a regimen's plan to fail to build, every body size and cycle
+    would quietly take the general path: right, but slow (benchmarks/bench_dose.py)."""
+    library = load_library()
+    regimen = load_regimen("pld-ifosfamide-anlotinib", library)
+    assert dose_module._body_rules() is not None
+    assert dose_module._body_rules().body("170 cm", "75 kg", None, "mosteller", regimen, library) is not None
+    assert dose_module._plan(regimen, library, 0) is dose_module._plan(regimen, library, 0) is not None
+    assert dose_module._plan(regimen, library, {"anlotinib": -1}) is not None
+
+
 def test_a_plan_is_per_regimen_object_and_level():
     library = load_library()
     first = load_regimen("doxorubicin-dacarbazine", library)

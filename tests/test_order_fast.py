@@ -50,7 +50,7 @@ def _general(document, name, problems=None):
         order_module._plain_order = saved
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(changes=st.dictionaries(st.sampled_from(order_module.TOP_KEYS + ("dose", "regimen ")), VALUES, max_size=4),
        removed=st.sets(st.sampled_from(("regimen", "cycle", "height", "weight", "line"))), lines=st.one_of(st.none(), LINES))
 def test_the_plain_path_reads_what_the_general_path_reads(changes, removed, lines):
