@@ -30,12 +30,12 @@ from __future__ import annotations
 import functools
 import math
 import re
-
-from attrs import frozen
+from typing import NamedTuple
 
 from .datafile import FILE, Problem, Table, read_toml
 from .errors import ChemoError, UnitError
 from .units import MAX_TEXT, Basis, parse_dose, split_number
+from .values import value_class
 
 TOP_KEYS = ("regimen", "cycle", "dose_level", "height", "weight", "bsa", "formula", "patient", "note", "line")
 LINE_KEYS = ("drug", "day", "dose", "note")
@@ -50,8 +50,7 @@ class OrderError(ChemoError):
     exit_code = 2
 
 
-@frozen
-class OrderedDose:
+class OrderedDose(NamedTuple):
     """A dose as ordered: ``"75 mg/m²"`` is 75 on the per-m² basis (in mg/m²)."""
 
     text: str
@@ -60,8 +59,10 @@ class OrderedDose:
     unit_problem: str | None = None  # why the unit is not a dose (a unit-error line)
 
 
-@frozen
-class OrderLine:
+value_class(OrderedDose)
+
+
+class OrderLine(NamedTuple):
     index: int  # 1-based, as the file counts [[line]] tables
     drug: str
     day: int
@@ -69,8 +70,10 @@ class OrderLine:
     note: str | None = None
 
 
-@frozen
-class Order:
+value_class(OrderLine)
+
+
+class Order(NamedTuple):
     path: str  # the file, or a name for an order built in memory
     regimen: str  # id or path, as written
     cycle: int
@@ -81,6 +84,10 @@ class Order:
     formula: str
     lines: tuple
     patient: str | None = None
+
+
+value_class(Order)
+_new = tuple.__new__
 
 
 # ------------------------------------------------------------------ doses
@@ -95,7 +102,7 @@ def _dose_unit(unit_text: str) -> tuple:
     return dose.basis, dose.amount
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=8192)  # as chemo.units' caches: a pharmacy's orders repeat a few thousand texts
 def _cached_dose(text: str) -> OrderedDose:
     return ordered_dose(text)
 
@@ -149,6 +156,10 @@ def order_from_document(document, name: str = "(order)", problems: list | None =
     With ``problems`` given, problems are appended to it (and None may be
     returned); without, the first problem raises :class:`OrderError`.
     """
+    if not problems:  # with problems already recorded the general path returns None, as before
+        order = _plain_order(document, name)
+        if order is not None:
+            return order
     own = problems is None
     problems = [] if own else problems
     doc = Table(document, "", problems, name)
@@ -196,6 +207,60 @@ def order_from_document(document, name: str = "(order)", problems: list | None =
                  bsa=bsa, formula=formula, lines=tuple(lines), patient=patient)
 
 
+_TOP = frozenset(TOP_KEYS)
+
+
+def _plain_text(value) -> bool:
+    return type(value) is str and bool(value.strip())
+
+
+def _plain_level(value) -> bool:
+    return type(value) is int and -10 <= value <= 0
+
+
+def _plain_order(document, name: str) -> Order | None:
+    """:func:`order_from_document` for a document in which every key is expected and of the
+    expected type and every line is plain (:func:`_plain_line`): the same Order, without the
+    problem machinery.  None for anything else: the general path then reads it and says what
+    is wrong."""
+    if type(document) is not dict or not _TOP.issuperset(document):
+        return None
+    get = document.get
+    regimen, cycle, raw = get("regimen"), get("cycle"), get("line")
+    if not (_plain_text(regimen) and type(cycle) is int and 1 <= cycle <= MAX_CYCLE and type(raw) is list
+            and 0 < len(raw) <= MAX_LINES):
+        return None
+    dose_level = get("dose_level", 0)
+    if type(dose_level) is dict:
+        if not all(_plain_level(level) for level in dose_level.values()):
+            return None
+        dose_level = dict(dose_level)
+    elif not _plain_level(dose_level):
+        return None
+    height, weight, bsa = get("height"), get("weight"), get("bsa")
+    if bsa is None:
+        if "bsa" in document or type(height) is not str or type(weight) is not str:
+            return None
+    elif type(bsa) is not str or "height" in document or not (weight is None and "weight" not in document
+                                                               or type(weight) is str):
+        return None
+    formula, patient, note = get("formula"), get("patient"), get("note")
+    if (formula is not None or "formula" in document) and not _plain_text(formula):
+        return None
+    if (patient is not None or "patient" in document) and not _plain_text(patient):
+        return None
+    if (note is not None or "note" in document) and not _plain_text(note):
+        return None
+    lines = []
+    for i, data in enumerate(raw, 1):
+        line = _plain_line(data, i) if type(data) is dict else None
+        if line is None:
+            return None
+        lines.append(line)
+    return _new(Order, (name, regimen, cycle, dose_level, height, weight, bsa, formula or "mosteller", tuple(lines),
+                        patient))
+
+
 def _dose_level(doc: Table):
     if "dose_level" not in doc.data:
         return 0
@@ -229,7 +294,7 @@ def _plain_line(data: dict, index: int) -> OrderLine | None:
         parsed = _cached_dose(dose)  # a pure function of the text: the same dose recurs day after day
     except ChemoError:
         return None
-    return OrderLine(index=index, drug=drug.strip(), day=day, dose=parsed)
+    return _new(OrderLine, (index, drug.strip(), day, parsed, None))
 
 
 def _line(t: Table) -> OrderLine | None:

@@ -40,9 +40,9 @@ mg, mg/m² and m² floats.
 from __future__ import annotations
 
 import os
+from operator import itemgetter
 from pathlib import Path
-
-from attrs import frozen
+from typing import NamedTuple
 
 from .dose import CycleDoses, body_size, calculate_cycle, limit_mg
 from .errors import ChemoError
@@ -50,6 +50,7 @@ from .library import Library, load_library
 from .order import Order, OrderError, read_order
 from .regimen import Regimen, load_regimen, regimen_path
 from .units import Basis, display_text
+from .values import value_class
 
 OK, REVIEW, HARD_STOP = "ok", "review", "hard-stop"
 STATUS_RANK = {OK: 0, REVIEW: 1, HARD_STOP: 2}
@@ -72,23 +73,64 @@ EPS = 1e-9  # relative slack so that "exactly 5 %" is not lost to binary floatin
 
 # ------------------------------------------------------------------ results
 
-@frozen
-class LineResult:
-    drug: str  # the library id (or the name as ordered when the library does not know it)
-    day: int
-    line: int | None  # the order's [[line]] number; None for a missing line
-    ordered: str | None  # the dose as written
-    ordered_mg: float | None
-    expected_mg: float | None  # the dispensed dose of chemo dose
-    calculated_mg: float | None  # the exact dose
-    status: str
-    reasons: tuple
-    _message: object  # the message, or a function that writes it (made when asked: most lines are never printed)
-    ordered_drug: str | None = None  # as written, when it differs from the id
+_new = tuple.__new__
+_LINE_FIELDS = ("drug", "day", "line", "ordered", "ordered_mg", "expected_mg", "calculated_mg", "status", "reasons",
+                "_message", "ordered_drug")
+
+
+class LineResult(tuple):
+    """One ordered (or missing) line's verdict: a frozen value (chemo.values), made per line
+    of every order, so a tuple; the fields are:
+
+    drug: the library id (or the name as ordered when the library does not know it);
+    day; line: the order's [[line]] number, None for a missing line; ordered: the dose as
+    written; ordered_mg; expected_mg: the dispensed dose of chemo dose; calculated_mg: the
+    exact dose; status; reasons; _message: the message, or a function that writes it (made
+    when asked: most lines are never printed); ordered_drug: as written, when it differs
+    from the id."""
+
+    __slots__ = ()
+    _fields = _LINE_FIELDS
+
+    def __new__(cls, drug, day, line, ordered, ordered_mg, expected_mg, calculated_mg, status, reasons, message,
+                ordered_drug=None):
+        return _new(cls, (drug, day, line, ordered, ordered_mg, expected_mg, calculated_mg, status, reasons, message,
+                          ordered_drug))
+
+    drug = property(itemgetter(0))
+    day = property(itemgetter(1))
+    line = property(itemgetter(2))
+    ordered = property(itemgetter(3))
+    ordered_mg = property(itemgetter(4))
+    expected_mg = property(itemgetter(5))
+    calculated_mg = property(itemgetter(6))
+    status = property(itemgetter(7))
+    reasons = property(itemgetter(8))
+    _message = property(itemgetter(9))
+    ordered_drug = property(itemgetter(10))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    def __repr__(self) -> str:
+        return "LineResult(" + ", ".join(f"{name}={value!r}" for name, value in zip(_LINE_FIELDS, self)) + ")"
+
+    def _replace(self, **changes) -> "LineResult":
+        """``attrs.evolve``: ``message`` (or ``_message``) sets the message."""
+        values = dict(zip(_LINE_FIELDS, self))
+        if "message" in changes:
+            changes["_message"] = changes.pop("message")
+        unknown = set(changes) - set(values)
+        if unknown:
+            raise TypeError(f"LineResult has no field {sorted(unknown)[0]!r}")
+        values.update(changes)
+        values["message"] = values.pop("_message")
+        return LineResult(**values)
 
     @property
     def message(self) -> str:
-        return self._message() if callable(self._message) else self._message
+        message = self[9]
+        return message() if callable(message) else message
 
     @property
     def deviation(self) -> float | None:
@@ -107,8 +149,10 @@ class LineResult:
         }
 
 
-@frozen
-class Verification:
+value_class(LineResult)
+
+
+class Verification(NamedTuple):
     order: Order
     cycle: CycleDoses
     lines: tuple
@@ -135,6 +179,9 @@ class Verification:
             "tolerance_pct": self.cycle.tolerance * 100, "counts": self.counts(),
             "sources": [{"rule": what, "source": src} for what, src in self.sources],
         }
+
+
+value_class(Verification)
 
 
 def _r(value):
@@ -217,6 +264,20 @@ def verify_order(order: Order, library: Library | None = None, base_dir: str | N
 _RANKS: dict = {}  # (regimen path, sha256) -> {drug: position}, for sorting the lines
 
 
+_UNLOOKED = object()
+_DRUGS: dict = {}  # id(library) -> (library, {name as ordered: Drug or None}): Library.drug, once per name
+
+
+def _drug_names(library: Library) -> dict:
+    """The names already looked up in ``library`` (frozen, held here so its id is not reused)."""
+    entry = _DRUGS.get(id(library))
+    if entry is None or entry[0] is not library or len(entry[1]) >= 4096:  # names as typed: bounded
+        if len(_DRUGS) >= 16:
+            _DRUGS.clear()
+        entry = _DRUGS[id(library)] = (library, {})
+    return entry[1]
+
+
 class Checker:
     """The rules, on plain floats (mg, mg/m², m²)."""
 
@@ -224,21 +285,43 @@ class Checker:
         self.order, self.regimen, self.cycle, self.library = order, regimen, cycle, library
         self.tol = cycle.tolerance
         self.body = cycle.body
-        self.expected = {(a.drug, a.day): a for a in cycle.administrations}
+        self.expected = expected = {}
         self.days: dict[str, list[int]] = {}
-        self.total: dict[str, float] = {}  # calculated mg per cycle
-        self.dispensed: dict[str, float] = {}  # dispensed mg per cycle
         for a in cycle.administrations:
-            self.days.setdefault(a.drug, []).append(a.day)
-            self.total[a.drug] = self.total.get(a.drug, 0.0) + a.calculated_mg
-            self.dispensed[a.drug] = self.dispensed.get(a.drug, 0.0) + a.dose_mg
+            expected[a[0], a[1]] = a  # (drug, day)
+            days = self.days.get(a[0])
+            if days is None:
+                self.days[a[0]] = [a[1]]
+            else:
+                days.append(a[1])
+        self._totals = None  # calculated and dispensed mg per cycle, by drug: made when a rule needs them
         key = (regimen.path, regimen.sha256)
         if key not in _RANKS:
             _RANKS[key] = {d: i for i, d in enumerate(regimen.drug_ids)}
         self.rank = _RANKS[key]
         self._limits: dict = {}
-        self._drugs: dict = {}
+        self._drugs = _drug_names(library)
         self.sources: dict[str, str] = {"tolerance": cycle.rounding_source}
+
+    @property
+    def total(self) -> dict:
+        """Calculated mg per cycle, by drug."""
+        return self._sums()[0]
+
+    @property
+    def dispensed(self) -> dict:
+        """Dispensed mg per cycle, by drug."""
+        return self._sums()[1]
+
+    def _sums(self) -> tuple:
+        if self._totals is None:
+            total: dict[str, float] = {}
+            dispensed: dict[str, float] = {}
+            for a in self.cycle.administrations:
+                total[a.drug] = total.get(a.drug, 0.0) + a.calculated_mg
+                dispensed[a.drug] = dispensed.get(a.drug, 0.0) + a.dose_mg
+            self._totals = (total, dispensed)
+        return self._totals
 
     # -- helpers
     def within(self, value: float, target: float) -> bool:
@@ -246,10 +329,14 @@ class Checker:
 
     def limit_mg(self, drug, which: str) -> tuple[float, str] | None:
         """The smallest applicable plausibility limit in mg, and how it was made."""
-        key = (drug.id, which)
-        if key not in self._limits:
-            self._limits[key] = self._limit_mg(drug, which)
-        return self._limits[key]
+        return self.limits(drug)[0 if which == "single" else 1]
+
+    def limits(self, drug) -> tuple:
+        """(single, cycle): :meth:`limit_mg` of both, worked out once per drug and order."""
+        both = self._limits.get(drug.id)
+        if both is None:
+            both = self._limits[drug.id] = (self._limit_mg(drug, "single"), self._limit_mg(drug, "cycle"))
+        return both
 
     def _limit_mg(self, drug, which: str) -> tuple | None:
         return limit_mg(drug, which, self.body)
@@ -294,41 +381,46 @@ class Checker:
         results = []
         seen: dict[tuple, int] = {}
         running: dict[str, float] = {}
+        check = self.check_line
         for line in self.order.lines:
-            results.append(self.check_line(line, seen, running))
-        ordered_keys = set(seen)
+            results.append(check(line, seen, running))
         for a in self.cycle.administrations:
-            if (a.drug, a.day) not in ordered_keys:
-                results.append(LineResult(
-                    drug=a.drug, day=a.day, line=None, ordered=None, ordered_mg=None, expected_mg=a.dose_mg,
-                    calculated_mg=a.calculated_mg, status=REVIEW, reasons=("missing-drug",),
-                    message=lambda a=a: f"{a.drug} day {a.day}: no order line; expected {fmt(a.dose_mg)} mg ({self.how(a)}): missing"))
-        results.sort(key=lambda r: (r.day, self.rank.get(r.drug, len(self.rank)), r.line or 10**6))
-        status = max((r.status for r in results), key=STATUS_RANK.__getitem__, default=OK)
-        return Verification(self.order, self.cycle, tuple(results), status, tuple(self.sources.items()))
+            if (a[0], a[1]) not in seen:
+                results.append(_new(LineResult, (
+                    a.drug, a.day, None, None, None, a.dose_mg, a.calculated_mg, REVIEW, ("missing-drug",),
+                    lambda a=a: f"{a.drug} day {a.day}: no order line; expected {fmt(a.dose_mg)} mg ({self.how(a)}): missing",
+                    None)))
+        rank, last = self.rank, len(self.rank)
+        results.sort(key=lambda r: (r[1], rank.get(r[0], last), r[2] or 10**6))  # day, drug, line
+        status = OK
+        for r in results:
+            if r[7] is not OK and STATUS_RANK[r[7]] > STATUS_RANK[status]:
+                status = r[7]
+        return _new(Verification, (self.order, self.cycle, tuple(results), status, tuple(self.sources.items())))
 
     def check_line(self, line, seen: dict, running: dict) -> LineResult:
         dose = line.dose
         reasons: list[str] = []
         phrases: list[str] = []
-        if line.drug not in self._drugs:
-            self._drugs[line.drug] = self.library.drug(line.drug)
-        drug = self._drugs[line.drug]
+        drug = self._drugs.get(line.drug, _UNLOOKED)
+        if drug is _UNLOOKED:
+            drug = self._drugs[line.drug] = self.library.drug(line.drug)
         drug_id = drug.id if drug else line.drug
         written = line.drug if line.drug != drug_id else None
 
         # the ordered amount in mg
         ordered_mg = None
+        basis = dose.basis
         if dose.unit_problem:
             reasons.append("unit-error")
             phrases.append(dose.unit_problem)
-        elif dose.basis is Basis.FLAT:
+        elif basis is Basis.FLAT:
             ordered_mg = dose.amount
-        elif dose.basis is Basis.PER_M2:
+        elif basis is Basis.PER_M2:
             ordered_mg = dose.amount * self.body.bsa_m2
-        elif dose.basis is Basis.PER_KG and self.body.weight_kg is not None:
+        elif basis is Basis.PER_KG and self.body.weight_kg is not None:
             ordered_mg = dose.amount * self.body.weight_kg
-        elif dose.basis is Basis.PER_KG:
+        elif basis is Basis.PER_KG:
             reasons.append("unit-error")
             phrases.append(f"{dose.text!r} is per kg but the order gives no weight")
         else:
@@ -345,7 +437,8 @@ class Checker:
             phrases.append(self.wrong_drug(drug, line.day))
             self.check_max(drug, ordered_mg, reasons, phrases, running)
             return self.result(line, drug_id, written, ordered_mg, None, reasons, phrases)
-        a = self.expected.get((drug_id, line.day))
+        key = (drug_id, line.day)
+        a = self.expected.get(key)
         if a is None:
             reasons.append("wrong-day")
             days = self.days[drug_id]
@@ -353,7 +446,6 @@ class Checker:
             self.check_max(drug, ordered_mg, reasons, phrases, running)
             return self.result(line, drug_id, written, ordered_mg, None, reasons, phrases)
 
-        key = (drug_id, line.day)
         if key in seen:
             reasons.append("duplicate")
             phrases.append(f"{drug_id} day {line.day} is already ordered on line {seen[key]}: together a double dose")
@@ -369,7 +461,7 @@ class Checker:
         calc = a.calculated_mg
         tol = self.tol
         ratio = ordered_mg / calc
-        if self.within(ordered_mg, calc):
+        if calc > 0 and abs(ordered_mg - calc) <= calc * tol * (1 + EPS):  # self.within, the usual case inline
             return
         reasons.append("deviation")
         fold = self.library.verification.decimal_error
@@ -412,14 +504,13 @@ class Checker:
     def check_max(self, drug, ordered_mg, reasons: list, phrases: list, running: dict) -> None:
         if ordered_mg is None:
             return
-        single = self.limit_mg(drug, "single")
+        single, cycle = self.limits(drug)
         if single and ordered_mg > single[0] * (1 + EPS):
             reasons.append("over-max")
             phrases.append(f"above the largest plausible single dose of {drug.id}, {self.limit_text(single)}")
             self.sources[f"{drug.id} limits"] = drug.limits.source
         before = running.get(drug.id, 0.0)
         running[drug.id] = before + ordered_mg
-        cycle = self.limit_mg(drug, "cycle")
         if cycle and running[drug.id] > cycle[0] * (1 + EPS) and before <= cycle[0] * (1 + EPS):
             if "over-max" in reasons:  # the single limit already said it
                 return
@@ -451,6 +542,7 @@ class Checker:
                 status = HARD_STOP
                 break
             status = REVIEW
+        text = line.dose.text
 
         def message() -> str:
             tail = "; ".join(phrases) if phrases else "ok"
@@ -458,10 +550,9 @@ class Checker:
             expected = f", expected {fmt(a.dose_mg)} mg ({self.how(a)})" if a else ""
             return f"{drug_id} day {line.day}{name}: {self.ordered_text(line.dose, ordered_mg)}{expected}: {tail}"
 
-        return LineResult(
-            drug=drug_id, day=line.day, line=line.index, ordered=display_text(line.dose.text), ordered_mg=ordered_mg,
-            expected_mg=a.dose_mg if a else None, calculated_mg=a.calculated_mg if a else None, status=status,
-            reasons=tuple(reasons), message=message, ordered_drug=written)
+        return _new(LineResult, (
+            drug_id, line.day, line.index, display_text(text) if "㎡" in text or "㎥" in text else text, ordered_mg,
+            a.dose_mg if a else None, a.calculated_mg if a else None, status, tuple(reasons), message, written))
 
 
 # ------------------------------------------------------------------ formatting

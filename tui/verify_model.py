@@ -66,7 +66,7 @@ class VerifySession:
             import attrs
 
             signed = {(drug, day): (dose, level) for drug, day, dose, level in context.signed_doses}
-            self.rows = [attrs.evolve(a, dose_mg=signed[(a.drug, a.day)][0],
+            self.rows = [a._replace(dose_mg=signed[(a.drug, a.day)][0],
                                       level=signed[(a.drug, a.day)][1] or a.level)
                          if (a.drug, a.day) in signed else a for a in self.rows]
         self.keys = [(a.drug, a.day) for a in self.rows]
