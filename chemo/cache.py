@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 KEEP = 32  # entries kept in the folder (each a few kB)
-_CODE = ("library.py", "units.py", "units.txt", "datafile.py", "errors.py", "cache.py")
+_CODE = ("library.py", "units.py", "units.txt", "datafile.py", "errors.py", "cache.py", "value.py")
 
 
 def library_paths(directory=None) -> list[Path]:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from attrs import frozen
-
 from .datafile import FILE, Problem, Table, raise_problems, read_toml
 from .errors import RegimenError
 from .library import Library, load_library, regimens_dir
 from .units import Basis, Dose, display_text, to_magnitude
+from .value import Value
 
 OPERATORS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<="}
 PER = ("day", "cycle")
@@ -27,9 +26,10 @@ _ULN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:[x×*]\s*)?ULN\s*$", re.IGNORECASE)
 
 # ------------------------------------------------------------------ value classes
 
-@frozen
-class Bound:
+class Bound(Value):
     """A lab value as a regimen writes it: an absolute quantity or a multiple of ULN."""
+
+    __slots__ = ("text", "quantity", "uln_multiple")
 
     text: str
     quantity: object | None  # pint Quantity, or None for ULN multiples
@@ -39,8 +39,9 @@ class Bound:
         return self.text
 
 
-@frozen
-class DrugLine:
+class DrugLine(Value):
+    __slots__ = ("drug", "dose", "per", "days", "route", "infusion", "source")
+
     drug: str
     dose: Dose
     per: str  # "day" or "cycle"
@@ -69,9 +70,10 @@ class DrugLine:
         return f"{display_text(self.dose.text)} {'a day' if self.per == 'day' else 'per cycle'} on {days}"
 
 
-@frozen
-class Derived:
+class Derived(Value):
     """A supportive drug whose dose follows another's (mesna from ifosfamide)."""
+
+    __slots__ = ("drug", "from_drug", "fraction", "days", "route", "infusion", "source")
 
     drug: str
     from_drug: str
@@ -82,8 +84,9 @@ class Derived:
     source: str
 
 
-@frozen
-class Threshold:
+class Threshold(Value):
+    __slots__ = ("analyte", "op", "op_text", "value", "max_age_days", "source")
+
     analyte: str
     op: str  # normalised: ">", ">=", "<", "<="
     op_text: str  # as written
@@ -95,8 +98,9 @@ class Threshold:
         return f"{self.analyte} {self.op_text} {display_text(self.value.text)}"
 
 
-@frozen
-class Modification:
+class Modification(Value):
+    __slots__ = ("drug", "analyte", "low", "low_inclusive", "high", "high_inclusive", "give", "source")
+
     drug: str
     analyte: str
     low: Bound | None
@@ -116,24 +120,29 @@ class Modification:
         return f"{self.analyte} {' and '.join(parts)}: {self.drug} {action}"
 
 
-@frozen
-class Note:
+class Note(Value):
     """Supportive care or a caution that goes with the doses (G-CSF prophylaxis, hydration)."""
+
+    __slots__ = ("text", "source")
 
     text: str
     source: str
 
 
-@frozen
-class Cumulative:
+class Cumulative(Value):
+    __slots__ = ("model", "cap", "warn_at", "source")
+
     model: str
     cap: float  # doxorubicin-equivalent mg/m²
     warn_at: float
     source: str
 
 
-@frozen
-class Regimen:
+class Regimen(Value):
+    __slots__ = ("id", "name", "indication", "source", "cycle_length_days", "cycles", "day_split", "drugs", "derived",
+                 "thresholds", "modifications", "cumulative", "bsa_cap", "bsa_cap_source", "path", "sha256", "notes")
+    _defaults = {"notes": ()}
+
     id: str
     name: str
     indication: str
@@ -150,7 +159,7 @@ class Regimen:
     bsa_cap_source: str | None
     path: str
     sha256: str
-    notes: tuple = ()  # Note: supportive care and cautions the pharmacist must see with the doses
+    notes: tuple  # Note: supportive care and cautions the pharmacist must see with the doses
 
     def line(self, drug: str) -> DrugLine | None:
         return next((d for d in self.drugs if d.drug == drug), None)
