@@ -11,8 +11,13 @@ under a key that is the SHA-256 of:
   shapes the result (and the Python and pint versions), so an upgraded chemo never
   reads an older chemo's objects.
 
-Only a library that checked clean is stored; a file with problems is read and refused
-afresh every time.  Anything unexpected (no cache folder, a folder others may write to,
+The same folder keeps each regimen that checked clean (``regimen-<key>.pickle``, for
+``chemo dose``, ``chemo verify`` and the TUI): its key is the SHA-256 of the regimen
+file's path and bytes, the code above, and the key of the checked library it was
+checked against (see :func:`chemo.regimen.load_regimen`).
+
+Only a library or regimen that checked clean is stored; a file with problems is read and
+refused afresh every time.  Anything unexpected (no cache folder, a folder others may write to,
 a truncated or foreign pickle) means "not cached": the files are read as if no cache
 existed.  ``CHEMO_CACHE_DIR=off`` turns the cache off.  At most :data:`KEEP` entries
 are kept; the oldest go first.
@@ -28,7 +33,8 @@ import sys
 from pathlib import Path
 
 KEEP = 32  # entries kept in the folder (each a few kB)
-_CODE = ("library.py", "units.py", "units.txt", "datafile.py", "errors.py", "cache.py", "value.py")
+# the modules that shape a cached library or regimen (their path, size and mtime are in every key)
+_CODE = ("library.py", "regimen.py", "units.py", "units.txt", "datafile.py", "errors.py", "cache.py", "value.py")
 
 
 def library_paths(directory=None) -> list[Path]:
@@ -69,9 +75,10 @@ def _code_fingerprint() -> bytes:
     return "\n".join(parts).encode()
 
 
-def key(kind: str, files: list) -> str | None:
-    """The key of a result built from ``files`` (paths), or None if one cannot be read."""
-    digest = hashlib.sha256(kind.encode() + b"\0" + _code_fingerprint())
+def key(kind: str, files: list, extra: str = "") -> str | None:
+    """The key of a result built from ``files`` (paths) and ``extra`` (the key of what else it
+    was built from), or None if one cannot be read."""
+    digest = hashlib.sha256(kind.encode() + b"\0" + _code_fingerprint() + b"\0" + extra.encode())
     try:
         for path in files:
             digest.update(b"\0" + str(path).encode() + b"\0")
@@ -89,6 +96,12 @@ def _safe(directory: Path) -> bool:
         return False
     return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
             and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def has(kind: str, cache_key: str | None) -> bool:
+    """Whether an entry for ``cache_key`` exists (without reading it)."""
+    directory = folder()
+    return cache_key is not None and directory is not None and (directory / f"{kind}-{cache_key}.pickle").exists()
 
 
 def load(kind: str, cache_key: str | None):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tomllib
 from pathlib import Path
 
 from .errors import ChemoError, RegimenError
@@ -78,6 +77,8 @@ def read_toml(path: str | os.PathLike) -> Source:
         text = text[1:]
     if "\x00" in text:
         return fail("contains NUL bytes: not a text file")
+    import tomllib  # here: a library and regimen read from the cache need no TOML parser
+
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -503,14 +503,32 @@ def _load(directory: str) -> Library:
     key = cache.key("library", paths)
     library = cache.load("library", key)
     if isinstance(library, Library):
-        if cache.load("body-size", key) is None:
+        if not cache.has("body-size", key):
             cache.store("body-size", key, library.body_size)
+        _remember_key(library, key)
         return library
     library = _read_library(directory)
     if key is not None and cache.key("library", paths) == key:  # unchanged while it was read
         cache.store("library", key, library)
         cache.store("body-size", key, library.body_size)  # what chemo bsa needs, without this module
+        _remember_key(library, key)
     return library
+
+
+_KEYS: dict = {}  # id(library) -> (library, the cache key of the files it is exactly the content of)
+
+
+def _remember_key(library: Library, key: str) -> None:
+    if len(_KEYS) >= 64:
+        _KEYS.clear()
+    _KEYS[id(library)] = (library, key)  # the library is held: its id is never reused while listed
+
+
+def library_key(library: Library) -> str | None:
+    """The on-disk cache key of the files ``library`` was read from (a library read from the
+    cache or stored in it, unchanged while it was read); None for any other library object."""
+    entry = _KEYS.get(id(library))
+    return entry[1] if entry is not None and entry[0] is library else None
 
 
 def _read_library(directory: str) -> Library:

@@ -9,10 +9,12 @@ one and reports every problem; ``load_regimen`` returns a valid one or raises.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
-from .datafile import FILE, Problem, Table, raise_problems, read_toml
+from .datafile import FILE, MAX_FILE_BYTES, Problem, Table, raise_problems, read_toml
 from .errors import RegimenError
 from .library import Library, load_library, regimens_dir
 from .units import Basis, Dose, display_text, to_magnitude
@@ -533,8 +535,51 @@ def available_regimens() -> list[str]:
 
 
 def load_regimen(ref, library: Library | None = None) -> Regimen:
-    """A valid regimen by id or path; a RegimenError naming the file and field otherwise."""
+    """A valid regimen by id or path; a RegimenError naming the file and field otherwise.
+
+    Given the library it is checked against, a regimen that checked clean before against
+    the same library is read from the on-disk cache (:mod:`chemo.cache`): the key is the
+    file's path and bytes, the code that checks it and the key of that library's files, so
+    a changed byte of either is checked afresh.  Without a library (it is loaded only if the
+    file can be read) the file is always read and checked."""
     path = ref if isinstance(ref, Path) else regimen_path(str(ref))
+    key = _cache_key(path, library)
+    if key is not None:
+        from . import cache
+
+        cached = cache.load("regimen", key)
+        if isinstance(cached, Regimen):
+            return cached
+    regimen = _read_regimen(path, library)
+    if key is not None and _cache_key(path, library) == key:  # unchanged while it was read
+        from . import cache
+
+        cache.store("regimen", key, regimen)
+    return regimen
+
+
+def _cache_key(path, library: Library | None) -> str | None:
+    """The cache key of the regimen at ``path`` checked against ``library``; None when it has none
+    (no library given, a library not read from files the cache knows, not a regular file, too large)."""
+    if library is None:
+        return None
+    from .library import library_key
+
+    checked_against = library_key(library)
+    if checked_against is None:
+        return None
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:  # a pipe is read once, by read_toml
+        return None
+    from . import cache
+
+    return cache.key("regimen", [path], extra=checked_against)
+
+
+def _read_regimen(path, library: Library | None) -> Regimen:
     source = read_toml(path)
     if source.document is not None and "library" in source.document:
         raise RegimenError("is a library file, not a regimen", file=str(path))
