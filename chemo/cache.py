@@ -14,13 +14,15 @@ under a key that is the SHA-256 of:
 The same folder keeps each regimen that checked clean (``regimen-<key>.pickle``, for
 ``chemo dose``, ``chemo verify`` and the TUI): its key is the SHA-256 of the regimen
 file's path and bytes, the code above, and the key of the checked library it was
-checked against (see :func:`chemo.regimen.load_regimen`).
+checked against (see :func:`chemo.regimen.load_regimen`); and the unit definitions
+parsed from ``units.txt`` (``units-<key>.pickle``, keyed on that file's bytes and the
+code above; see :func:`chemo.units._build_registry`).
 
 Only a library or regimen that checked clean is stored; a file with problems is read and
 refused afresh every time.  Anything unexpected (no cache folder, a folder others may write to,
 a truncated or foreign pickle) means "not cached": the files are read as if no cache
 existed.  ``CHEMO_CACHE_DIR=off`` turns the cache off.  At most :data:`KEEP` entries
-are kept; the oldest go first.
+of each kind are kept; the oldest go first.
 """
 
 from __future__ import annotations
@@ -64,15 +66,23 @@ def folder() -> Path | None:
     return Path(base) / "chemo"
 
 
-def _code_fingerprint() -> bytes:
-    import pint  # already imported by chemo.units: a dictionary look-up
+_FINGERPRINT: list = []  # computed once per process
 
-    here = Path(__file__).parent
-    parts = [sys.version, getattr(pint, "__version__", "?")]
-    for name in _CODE:
-        st = os.stat(here / name)
-        parts.append(f"{here / name}:{st.st_size}:{st.st_mtime_ns}")
-    return "\n".join(parts).encode()
+
+def _code_fingerprint() -> bytes:
+    """The code this process runs: taken once, when first needed (as the modules are imported),
+    so that a module edited while a process runs never labels that process's results as the new code's."""
+    if not _FINGERPRINT:
+        import pint  # already imported by chemo.units: a dictionary look-up
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        parts = [sys.version, getattr(pint, "__version__", "?")]
+        for name in _CODE:
+            path = os.path.join(here, name)
+            st = os.stat(path)
+            parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
+        _FINGERPRINT.append("\n".join(parts).encode())
+    return _FINGERPRINT[0]
 
 
 def key(kind: str, files: list, extra: str = "") -> str | None:
