@@ -4,7 +4,9 @@ start faster than the unit library imports).
 
 Each command runs in its own subprocess; its wall time is measured around the
 process and its peak memory is that process's own ``ru_maxrss`` (from
-``os.wait4``, so one child's figure never leaks into another's).  Runs of the
+``os.wait4``, so one child's figure never leaks into another's).  Its CPU time
+(user + system, from the same ``os.wait4``) is reported beside the wall time:
+on a shared machine it moves far less with the other processes' load.  Runs of the
 project commands and of the baseline are interleaved, so drift in the machine
 hits both alike; the figure is the median.
 
@@ -32,12 +34,13 @@ BIN = Path(sys.executable).parent
 
 
 class Measured:
-    """One finished subprocess: seconds, peak RSS (MiB), exit code and output."""
+    """One finished subprocess: seconds, peak RSS (MiB), exit code, output and CPU seconds."""
 
-    __slots__ = ("seconds", "rss_mb", "returncode", "stdout", "stderr")
+    __slots__ = ("seconds", "rss_mb", "returncode", "stdout", "stderr", "cpu_seconds")
 
-    def __init__(self, seconds, rss_mb, returncode, stdout, stderr):
+    def __init__(self, seconds, rss_mb, returncode, stdout, stderr, cpu_seconds=None):
         self.seconds = seconds
+        self.cpu_seconds = cpu_seconds
         self.rss_mb = rss_mb
         self.returncode = returncode
         self.stdout = stdout
@@ -69,7 +72,8 @@ def run_measured(cmd, *, cwd=None, env=None, input_bytes: bytes | None = None, t
         out.seek(0)
         err.seek(0)
         return Measured(seconds, usage.ru_maxrss / 1024, proc.returncode,
-                        out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+                        out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+                        usage.ru_utime + usage.ru_stime)
 
 
 def median(values):
@@ -88,11 +92,11 @@ def percentile(values, q: float):
 def compare(commands: dict, baseline: list, runs: int, check: bool = True) -> dict:
     """Interleaved runs of each command and of the baseline: medians and peak RSS.
 
-    Returns ``{name: {"seconds": [...], "rss_mb": [...], "error": str|None}}``
+    Returns ``{name: {"seconds": [...], "cpu_seconds": [...], "rss_mb": [...], "error": str|None}}``
     with the baseline under ``"baseline"``.
     """
     everything = {"baseline": baseline, **commands}
-    results = {name: {"seconds": [], "rss_mb": [], "error": None} for name in everything}
+    results = {name: {"seconds": [], "cpu_seconds": [], "rss_mb": [], "error": None} for name in everything}
     for _ in range(runs):
         for name, cmd in everything.items():
             if results[name]["error"]:
@@ -103,6 +107,7 @@ def compare(commands: dict, baseline: list, runs: int, check: bool = True) -> di
                 results[name]["error"] = f"exit {m.returncode}: {last[:160]}"
                 continue
             results[name]["seconds"].append(m.seconds)
+            results[name]["cpu_seconds"].append(m.cpu_seconds)
             results[name]["rss_mb"].append(m.rss_mb)
     return results
 
@@ -130,7 +135,9 @@ def figures(runs: int = 15) -> list[dict]:
             row.update(status="not available", note=r["error"] or base["error"] or "no runs")
         else:
             value, base_ms = median(r["seconds"]) * 1000, median(base["seconds"]) * 1000
+            cpu, base_cpu = median(r["cpu_seconds"]) * 1000, median(base["cpu_seconds"]) * 1000
             row.update(status="ok", value=value, baseline=base_ms, ratio=value / base_ms,
+                       cpu_ms=cpu, baseline_cpu_ms=base_cpu, cpu_ratio=cpu / base_cpu,
                        peak_rss_mb=max(r["rss_mb"]), baseline_rss_mb=max(base["rss_mb"]))
         rows.append(row)
     return rows
@@ -148,7 +155,8 @@ def main(argv=None) -> int:
         for row in rows:
             if row["status"] == "ok":
                 print(f"{row['figure']}: {row['value']:.1f} ms ({row['baseline_label']} {row['baseline']:.1f} ms, "
-                      f"×{row['ratio']:.2f}), peak RSS {row['peak_rss_mb']:.1f} MiB")
+                      f"×{row['ratio']:.2f}); CPU {row['cpu_ms']:.1f} ms against {row['baseline_cpu_ms']:.1f} ms "
+                      f"(×{row['cpu_ratio']:.2f}); peak RSS {row['peak_rss_mb']:.1f} MiB")
             else:
                 print(f"{row['figure']}: not available ({row['note']})")
     return 0

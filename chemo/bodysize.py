@@ -37,8 +37,13 @@ def _body_size(env: str | None) -> dict:
     return data if isinstance(data, dict) else load_library().body_size
 
 
+def _table() -> dict:
+    """body-size.toml's checked table for this process's $CHEMO_REGIMENS."""
+    return _body_size(os.environ.get("CHEMO_REGIMENS"))
+
+
 def _limits():
-    return _body_size(os.environ.get("CHEMO_REGIMENS"))["limits"]
+    return _table()["limits"]
 
 
 @functools.lru_cache(maxsize=32)
@@ -91,8 +96,10 @@ def bmi(h: float, w: float) -> float:
 def check_pair(h: float, w: float, area: float | None = None, formula: str | None = None) -> float:
     """Height and weight checked against each other: the BMI within the library's plausible adult range
     (``[plausibility] bmi``) and a BSA computed from them within the range a BSA given directly must meet
-    (``[limits] bsa``).  Returns the BMI; raises :class:`BodySizeError` (naming the weight) otherwise."""
-    body = load_library().body_size
+    (``[limits] bsa``).  Returns the BMI; raises :class:`BodySizeError` (naming the weight) otherwise.
+    Reads the body-size table as :func:`_body_size` gives it (the cache, when the library checked clean),
+    never chemo.library itself: ``chemo bsa`` must not import it."""
+    body = _table()
     value = bmi(h, w)
     plausible = body.get("plausibility")
     if plausible:
@@ -115,7 +122,7 @@ def check_pair(h: float, w: float, area: float | None = None, formula: str | Non
 
 def obesity_note(value: float | None) -> dict | None:
     """The library's note for an obese adult (``[obesity]``: ASCO 2021) when ``value`` (BMI) reaches its BMI."""
-    note = load_library().body_size.get("obesity")
+    note = _table().get("obesity")
     if value is None or not note:
         return None
     threshold = parse_quantity(note["bmi"]).to("kg/m**2").magnitude
@@ -125,7 +132,7 @@ def obesity_note(value: float | None) -> dict | None:
 
 
 def formulas() -> dict:
-    return _body_size(os.environ.get("CHEMO_REGIMENS"))["bsa"]
+    return _table()["bsa"]
 
 
 def bsa(height, weight, formula: str = "mosteller"):

@@ -11,11 +11,18 @@ under a key that is the SHA-256 of:
   shapes the result (and the Python and pint versions), so an upgraded chemo never
   reads an older chemo's objects.
 
-Only a library that checked clean is stored; a file with problems is read and refused
-afresh every time.  Anything unexpected (no cache folder, a folder others may write to,
+The same folder keeps each regimen that checked clean (``regimen-<key>.pickle``, for
+``chemo dose``, ``chemo verify`` and the TUI): its key is the SHA-256 of the regimen
+file's path and bytes, the code above, and the key of the checked library it was
+checked against (see :func:`chemo.regimen.load_regimen`); and the unit definitions
+parsed from ``units.txt`` (``units-<key>.pickle``, keyed on that file's bytes and the
+code above; see :func:`chemo.units._build_registry`).
+
+Only a library or regimen that checked clean is stored; a file with problems is read and
+refused afresh every time.  Anything unexpected (no cache folder, a folder others may write to,
 a truncated or foreign pickle) means "not cached": the files are read as if no cache
 existed.  ``CHEMO_CACHE_DIR=off`` turns the cache off.  At most :data:`KEEP` entries
-are kept; the oldest go first.
+of each kind are kept; the oldest go first.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ import sys
 from pathlib import Path
 
 KEEP = 32  # entries kept in the folder (each a few kB)
-_CODE = ("library.py", "units.py", "units.txt", "datafile.py", "errors.py", "cache.py")
+# the modules that shape a cached library or regimen (their path, size and mtime are in every key)
+_CODE = ("library.py", "regimen.py", "units.py", "units.txt", "datafile.py", "errors.py", "cache.py", "value.py")
 
 
 def library_paths(directory=None) -> list[Path]:
@@ -58,20 +66,29 @@ def folder() -> Path | None:
     return Path(base) / "chemo"
 
 
+_FINGERPRINT: list = []  # computed once per process
+
+
 def _code_fingerprint() -> bytes:
-    import pint  # already imported by chemo.units: a dictionary look-up
+    """The code this process runs: taken once, when first needed (as the modules are imported),
+    so that a module edited while a process runs never labels that process's results as the new code's."""
+    if not _FINGERPRINT:
+        import pint  # already imported by chemo.units: a dictionary look-up
 
-    here = Path(__file__).parent
-    parts = [sys.version, getattr(pint, "__version__", "?")]
-    for name in _CODE:
-        st = os.stat(here / name)
-        parts.append(f"{here / name}:{st.st_size}:{st.st_mtime_ns}")
-    return "\n".join(parts).encode()
+        here = os.path.dirname(os.path.abspath(__file__))
+        parts = [sys.version, getattr(pint, "__version__", "?")]
+        for name in _CODE:
+            path = os.path.join(here, name)
+            st = os.stat(path)
+            parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
+        _FINGERPRINT.append("\n".join(parts).encode())
+    return _FINGERPRINT[0]
 
 
-def key(kind: str, files: list) -> str | None:
-    """The key of a result built from ``files`` (paths), or None if one cannot be read."""
-    digest = hashlib.sha256(kind.encode() + b"\0" + _code_fingerprint())
+def key(kind: str, files: list, extra: str = "") -> str | None:
+    """The key of a result built from ``files`` (paths) and ``extra`` (the key of what else it
+    was built from), or None if one cannot be read."""
+    digest = hashlib.sha256(kind.encode() + b"\0" + _code_fingerprint() + b"\0" + extra.encode())
     try:
         for path in files:
             digest.update(b"\0" + str(path).encode() + b"\0")
@@ -89,6 +106,12 @@ def _safe(directory: Path) -> bool:
         return False
     return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
             and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def has(kind: str, cache_key: str | None) -> bool:
+    """Whether an entry for ``cache_key`` exists (without reading it)."""
+    directory = folder()
+    return cache_key is not None and directory is not None and (directory / f"{kind}-{cache_key}.pickle").exists()
 
 
 def load(kind: str, cache_key: str | None):

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tomllib
 from pathlib import Path
-
-from attrs import field, frozen
 
 from .errors import ChemoError, RegimenError
 from .units import parse_dose, parse_quantity, to_magnitude
+from .value import Value
 
 MAX_FILE_BYTES = 256 * 1024  # a regimen is a few kB; anything this large is not one
 FILE = "(file)"  # the path given to problems of the file as a whole
 
 
-@frozen
-class Problem:
+class Problem(Value):
+    __slots__ = ("file", "path", "message")
+
     file: str
     path: str
     message: str
@@ -35,14 +34,16 @@ class Problem:
         return {"file": self.file, "path": self.path, "message": self.message}
 
 
-@frozen
-class Source:
+class Source(Value):
     """A data file's bytes, their hash and the parsed document (or None)."""
+
+    __slots__ = ("path", "sha256", "document", "problems")
+    _factories = {"problems": list}
 
     path: str
     sha256: str | None
     document: dict | None
-    problems: list = field(factory=list)
+    problems: list
 
 
 def read_toml(path: str | os.PathLike) -> Source:
@@ -76,6 +77,8 @@ def read_toml(path: str | os.PathLike) -> Source:
         text = text[1:]
     if "\x00" in text:
         return fail("contains NUL bytes: not a text file")
+    import tomllib  # here: a library and regimen read from the cache need no TOML parser
+
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

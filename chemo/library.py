@@ -13,11 +13,10 @@ import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP
 from pathlib import Path
 
-from attrs import frozen
-
 from .datafile import Problem, Table, raise_problems, read_toml
 from .errors import ChemoError
 from .units import compatible, in_unit, parse_dose, parse_quantity, to_magnitude
+from .value import Value
 
 ROUNDING_MODES = {
     "half-up": ROUND_HALF_UP,
@@ -43,30 +42,36 @@ def library_dir() -> Path:
 
 # ------------------------------------------------------------------ value classes
 
-@frozen
-class Limits:
+class Limits(Value):
     """Plausible doses of a drug, by basis (mg, mg/m² or mg/kg): the largest single
     and cycle dose (ten-fold overdoses) and the smallest single dose a regimen may
     write (ten-fold underdoses)."""
 
+    __slots__ = ("single", "cycle", "source", "min_single", "min_source")
+    _defaults = {"min_single": {}, "min_source": None}
+
     single: dict  # Basis -> float
     cycle: dict
     source: str
-    min_single: dict = {}
-    min_source: str | None = None
+    min_single: dict
+    min_source: str | None
 
 
-@frozen
-class FractionRange:
+class FractionRange(Value):
     """For a drug derived from another (mesna from ifosfamide): the plausible fraction."""
+
+    __slots__ = ("low", "high", "source")
 
     low: float
     high: float
     source: str
 
 
-@frozen
-class Drug:
+class Drug(Value):
+    __slots__ = ("id", "name", "drug_class", "aliases", "routes", "rounding_mg", "dose_levels", "ladder", "ladder_end",
+                 "not_interchangeable_with", "equivalence", "limits", "source", "derived_fraction")
+    _defaults = {"derived_fraction": None}
+
     id: str
     name: str
     drug_class: str
@@ -80,31 +85,36 @@ class Drug:
     equivalence: dict  # model id -> factor
     limits: Limits
     source: str
-    derived_fraction: FractionRange | None = None
+    derived_fraction: FractionRange | None
 
     @property
     def is_anthracycline(self) -> bool:
         return bool(self.equivalence) or self.drug_class in ("anthracycline", "anthracenedione")
 
 
-@frozen
-class Model:
+class Model(Value):
+    __slots__ = ("id", "name", "source")
+
     id: str
     name: str
     source: str
 
 
-@frozen
-class Conversion:
+class Conversion(Value):
     """``1 g/dL`` of this analyte is ``0.6206 mmol/L``."""
+
+    __slots__ = ("from_q", "to_q", "source")
 
     from_q: object
     to_q: object
     source: str
 
 
-@frozen
-class Analyte:
+class Analyte(Value):
+    __slots__ = ("id", "name", "aliases", "unit", "plausible", "conversions", "ambiguous", "ambiguous_message",
+                 "deindexed_unit", "uln_range", "uln_source", "loinc", "loinc_source")
+    _defaults = {"uln_range": None, "uln_source": None, "loinc": (), "loinc_source": None}
+
     id: str
     name: str
     aliases: tuple
@@ -114,10 +124,10 @@ class Analyte:
     ambiguous: tuple  # Units refused for this analyte
     ambiguous_message: str | None
     deindexed_unit: str | None
-    uln_range: tuple | None = None  # (low, high) Quantities: an upper limit of normal outside it is a mistake
-    uln_source: str | None = None
-    loinc: tuple = ()  # LOINC codes a laboratory system names this analyte by (chemo labs import)
-    loinc_source: str | None = None
+    uln_range: tuple | None  # (low, high) Quantities: an upper limit of normal outside it is a mistake
+    uln_source: str | None
+    loinc: tuple  # LOINC codes a laboratory system names this analyte by (chemo labs import)
+    loinc_source: str | None
 
     def value_in(self, q, unit: str) -> float:
         """``q`` as a number of the written ``unit``, across mass and substance
@@ -144,28 +154,32 @@ class Analyte:
         return [c.source for c in self.conversions]
 
 
-@frozen
-class Rounding:
+class Rounding(Value):
+    __slots__ = ("mode", "tolerance", "source", "fallback_mg")
+    _defaults = {"fallback_mg": ()}
+
     mode: str
     tolerance: float  # fraction
     source: str
-    fallback_mg: tuple = ()  # finer increments, in order, when a drug's own is too coarse for a small dose
+    fallback_mg: tuple  # finer increments, in order, when a drug's own is too coarse for a small dose
 
     @property
     def decimal_mode(self) -> str:
         return ROUNDING_MODES[self.mode]
 
 
-@frozen
-class Verification:
+class Verification(Value):
     """How order verification names a decimal error."""
+
+    __slots__ = ("decimal_error", "source")
 
     decimal_error: float  # an order this many times the calculated dose, or this fraction of it
     source: str
 
 
-@frozen
-class Library:
+class Library(Value):
+    __slots__ = ("drugs", "models", "analytes", "rounding", "verification", "body_size", "files")
+
     drugs: dict
     models: dict
     analytes: dict
@@ -489,14 +503,32 @@ def _load(directory: str) -> Library:
     key = cache.key("library", paths)
     library = cache.load("library", key)
     if isinstance(library, Library):
-        if cache.load("body-size", key) is None:
+        if not cache.has("body-size", key):
             cache.store("body-size", key, library.body_size)
+        _remember_key(library, key)
         return library
     library = _read_library(directory)
     if key is not None and cache.key("library", paths) == key:  # unchanged while it was read
         cache.store("library", key, library)
         cache.store("body-size", key, library.body_size)  # what chemo bsa needs, without this module
+        _remember_key(library, key)
     return library
+
+
+_KEYS: dict = {}  # id(library) -> (library, the cache key of the files it is exactly the content of)
+
+
+def _remember_key(library: Library, key: str) -> None:
+    if len(_KEYS) >= 64:
+        _KEYS.clear()
+    _KEYS[id(library)] = (library, key)  # the library is held: its id is never reused while listed
+
+
+def library_key(library: Library) -> str | None:
+    """The on-disk cache key of the files ``library`` was read from (a library read from the
+    cache or stored in it, unchanged while it was read); None for any other library object."""
+    entry = _KEYS.get(id(library))
+    return entry[1] if entry is not None and entry[0] is library else None
 
 
 def _read_library(directory: str) -> Library:

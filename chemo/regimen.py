@@ -9,15 +9,16 @@ one and reports every problem; ``load_regimen`` returns a valid one or raises.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
-from attrs import frozen
-
-from .datafile import FILE, Problem, Table, raise_problems, read_toml
+from .datafile import FILE, MAX_FILE_BYTES, Problem, Table, raise_problems, read_toml
 from .errors import RegimenError
 from .library import Library, load_library, regimens_dir
 from .units import Basis, Dose, display_text, to_magnitude
+from .value import Value
 
 OPERATORS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<="}
 PER = ("day", "cycle")
@@ -27,9 +28,10 @@ _ULN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:[x×*]\s*)?ULN\s*$", re.IGNORECASE)
 
 # ------------------------------------------------------------------ value classes
 
-@frozen
-class Bound:
+class Bound(Value):
     """A lab value as a regimen writes it: an absolute quantity or a multiple of ULN."""
+
+    __slots__ = ("text", "quantity", "uln_multiple")
 
     text: str
     quantity: object | None  # pint Quantity, or None for ULN multiples
@@ -39,8 +41,9 @@ class Bound:
         return self.text
 
 
-@frozen
-class DrugLine:
+class DrugLine(Value):
+    __slots__ = ("drug", "dose", "per", "days", "route", "infusion", "source")
+
     drug: str
     dose: Dose
     per: str  # "day" or "cycle"
@@ -69,9 +72,10 @@ class DrugLine:
         return f"{display_text(self.dose.text)} {'a day' if self.per == 'day' else 'per cycle'} on {days}"
 
 
-@frozen
-class Derived:
+class Derived(Value):
     """A supportive drug whose dose follows another's (mesna from ifosfamide)."""
+
+    __slots__ = ("drug", "from_drug", "fraction", "days", "route", "infusion", "source")
 
     drug: str
     from_drug: str
@@ -82,8 +86,9 @@ class Derived:
     source: str
 
 
-@frozen
-class Threshold:
+class Threshold(Value):
+    __slots__ = ("analyte", "op", "op_text", "value", "max_age_days", "source")
+
     analyte: str
     op: str  # normalised: ">", ">=", "<", "<="
     op_text: str  # as written
@@ -95,8 +100,9 @@ class Threshold:
         return f"{self.analyte} {self.op_text} {display_text(self.value.text)}"
 
 
-@frozen
-class Modification:
+class Modification(Value):
+    __slots__ = ("drug", "analyte", "low", "low_inclusive", "high", "high_inclusive", "give", "source")
+
     drug: str
     analyte: str
     low: Bound | None
@@ -116,24 +122,29 @@ class Modification:
         return f"{self.analyte} {' and '.join(parts)}: {self.drug} {action}"
 
 
-@frozen
-class Note:
+class Note(Value):
     """Supportive care or a caution that goes with the doses (G-CSF prophylaxis, hydration)."""
+
+    __slots__ = ("text", "source")
 
     text: str
     source: str
 
 
-@frozen
-class Cumulative:
+class Cumulative(Value):
+    __slots__ = ("model", "cap", "warn_at", "source")
+
     model: str
     cap: float  # doxorubicin-equivalent mg/m²
     warn_at: float
     source: str
 
 
-@frozen
-class Regimen:
+class Regimen(Value):
+    __slots__ = ("id", "name", "indication", "source", "cycle_length_days", "cycles", "day_split", "drugs", "derived",
+                 "thresholds", "modifications", "cumulative", "bsa_cap", "bsa_cap_source", "path", "sha256", "notes")
+    _defaults = {"notes": ()}
+
     id: str
     name: str
     indication: str
@@ -150,7 +161,7 @@ class Regimen:
     bsa_cap_source: str | None
     path: str
     sha256: str
-    notes: tuple = ()  # Note: supportive care and cautions the pharmacist must see with the doses
+    notes: tuple  # Note: supportive care and cautions the pharmacist must see with the doses
 
     def line(self, drug: str) -> DrugLine | None:
         return next((d for d in self.drugs if d.drug == drug), None)
@@ -524,8 +535,51 @@ def available_regimens() -> list[str]:
 
 
 def load_regimen(ref, library: Library | None = None) -> Regimen:
-    """A valid regimen by id or path; a RegimenError naming the file and field otherwise."""
+    """A valid regimen by id or path; a RegimenError naming the file and field otherwise.
+
+    Given the library it is checked against, a regimen that checked clean before against
+    the same library is read from the on-disk cache (:mod:`chemo.cache`): the key is the
+    file's path and bytes, the code that checks it and the key of that library's files, so
+    a changed byte of either is checked afresh.  Without a library (it is loaded only if the
+    file can be read) the file is always read and checked."""
     path = ref if isinstance(ref, Path) else regimen_path(str(ref))
+    key = _cache_key(path, library)
+    if key is not None:
+        from . import cache
+
+        cached = cache.load("regimen", key)
+        if isinstance(cached, Regimen):
+            return cached
+    regimen = _read_regimen(path, library)
+    if key is not None and _cache_key(path, library) == key:  # unchanged while it was read
+        from . import cache
+
+        cache.store("regimen", key, regimen)
+    return regimen
+
+
+def _cache_key(path, library: Library | None) -> str | None:
+    """The cache key of the regimen at ``path`` checked against ``library``; None when it has none
+    (no library given, a library not read from files the cache knows, not a regular file, too large)."""
+    if library is None:
+        return None
+    from .library import library_key
+
+    checked_against = library_key(library)
+    if checked_against is None:
+        return None
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:  # a pipe is read once, by read_toml
+        return None
+    from . import cache
+
+    return cache.key("regimen", [path], extra=checked_against)
+
+
+def _read_regimen(path, library: Library | None) -> Regimen:
     source = read_toml(path)
     if source.document is not None and "library" in source.document:
         raise RegimenError("is a library file, not a regimen", file=str(path))

@@ -1,0 +1,80 @@
+"""The on-disk regimen cache (chemo.regimen.load_regimen with a library): served only for the
+same regimen bytes checked against the same library files, never for a file with problems."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from chemo.errors import ChemoError
+from chemo.library import _load, library_key
+from chemo.regimen import Regimen, load_regimen
+
+from conftest import LIBRARY, REGIMENS
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """A copy of the library and of one regimen, and a cache folder of this test's own."""
+    shutil.copytree(LIBRARY, tmp_path / "library")
+    shutil.copy(REGIMENS / "doxorubicin-ifosfamide.toml", tmp_path / "ai.toml")
+    monkeypatch.setenv("CHEMO_CACHE_DIR", str(tmp_path / "cache"))
+    _load.cache_clear()
+    yield tmp_path
+    _load.cache_clear()
+
+
+def entries(tmp_path):
+    return sorted((tmp_path / "cache").glob("regimen-*.pickle"))
+
+
+def library(tmp_path):
+    _load.cache_clear()
+    return _load(str(tmp_path / "library"))
+
+
+def rewrite(path, old: str, new: str) -> None:
+    """Change the text, keeping the modification time: the key is the bytes."""
+    st = path.stat()
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_second_load_comes_from_the_cache_and_equals_the_file(folder):
+    first = load_regimen(folder / "ai.toml", library(folder))
+    assert len(entries(folder)) == 1
+    second = load_regimen(folder / "ai.toml", library(folder))
+    assert isinstance(second, Regimen) and second == first and second is not first
+    assert second.drugs[0].dose.text == "75 mg/m²" and second.path == str(folder / "ai.toml")
+
+
+def test_a_changed_regimen_byte_is_read_anew(folder):
+    load_regimen(folder / "ai.toml", library(folder))
+    rewrite(folder / "ai.toml", 'dose = "75 mg/m²"', 'dose = "60 mg/m²"')
+    assert load_regimen(folder / "ai.toml", library(folder)).drugs[0].dose.text == "60 mg/m²"
+    assert len(entries(folder)) == 2
+
+
+def test_a_changed_library_checks_the_regimen_again(folder):
+    load_regimen(folder / "ai.toml", library(folder))
+    rewrite(folder / "library" / "drugs.toml", 'cycle = ["90 mg/m²", "270 mg"]', 'cycle = ["70 mg/m²", "270 mg"]')
+    with pytest.raises(ChemoError, match="above the largest plausible cycle dose"):  # 75 mg/m² a cycle > 70
+        load_regimen(folder / "ai.toml", library(folder))
+
+
+def test_a_regimen_with_problems_is_refused_every_time_and_never_stored(folder):
+    rewrite(folder / "ai.toml", 'dose = "75 mg/m²"', 'dose = "75 mg/m"')
+    for _ in range(2):
+        with pytest.raises(ChemoError):
+            load_regimen(folder / "ai.toml", library(folder))
+    assert entries(folder) == []
+
+
+def test_only_with_a_library_read_from_known_files(folder):
+    load_regimen(folder / "ai.toml")  # no library given: read and checked, not stored
+    assert entries(folder) == []
+    lib = library(folder)
+    assert library_key(lib) is not None
+    assert library_key(type(lib)(*lib._values())) is None  # an equal library made elsewhere: no key
