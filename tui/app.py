@@ -39,6 +39,7 @@ class ChemoApp(App):
         self.backend = None
         self.backend_error: str | None = None
         self.user_label = ""
+        self._redraw_after_batch = False
 
     # ------------------------------------------------------------------ start
     def on_mount(self) -> None:
@@ -54,6 +55,20 @@ class ChemoApp(App):
             self.backend_error = one_line(exc)
             self.user_label = self.user_arg or os.environ.get("CHEMO_USER", "")
         self.push_screen(PatientListScreen())
+        self._redraw_after_batch = True
+
+    def _end_batch(self) -> None:
+        """The first frame in full once Textual's start-up batch is over (as its own ``delay_update`` does).
+
+        ``on_mount`` runs inside that batch, which holds the output back: the patient list is laid out and drawn
+        into it and the frame is dropped, and the frames after it carry only what changed.  Without a full redraw
+        the rows would reach the terminal only when something lays the screen out again (the first readiness
+        badge, after an assessment or two)."""
+        super()._end_batch()
+        if self._redraw_after_batch and not self._batch_count:
+            self._redraw_after_batch = False
+            for widget in self.screen.walk_children():
+                widget.refresh()
 
     def on_unmount(self) -> None:
         if self.backend is not None:
