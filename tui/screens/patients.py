@@ -81,11 +81,12 @@ class PatientListScreen(ChemoScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#patient-table", DataTable)
-        table.add_column("MRN", key="mrn")
-        table.add_column("Name", key="name")
-        table.add_column("Readiness", key="ready")
-        table.add_column("Next cycle", key="next")
-        table.add_column("Plan", key="plan")
+        # labels as Text: a str label is read as markup, which loads Rich's emoji table (~2 ms)
+        table.add_column(Text("MRN"), key="mrn")
+        table.add_column(Text("Name"), key="name")
+        table.add_column(Text("Readiness"), key="ready")
+        table.add_column(Text("Next cycle"), key="next")
+        table.add_column(Text("Plan"), key="plan")
         self.load()
         self.query_one("#patient-search", Input).focus()
 
