@@ -70,7 +70,7 @@ class PatientListScreen(ChemoScreen):
         self.rows: list = []
         self.ready: dict = {}
         self.error: str | None = None
-        self.current = False  # the rows were read since this screen last gave way to another
+        self.rows_fresh = False  # the rows were read since this screen last gave way to another
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Patients", "type to search")
@@ -91,18 +91,18 @@ class PatientListScreen(ChemoScreen):
         self.query_one("#patient-search", Input).focus()
 
     def on_screen_resume(self) -> None:
-        if not self.current:  # the first resume follows the mount, which has just read the rows
+        if not self.rows_fresh:  # the first resume follows the mount, which has just read the rows
             self.load()
 
     def on_screen_suspend(self) -> None:
-        self.current = False
+        self.rows_fresh = False
 
     def load(self) -> None:
         """Read the rows (without readiness), show them, then assess readiness in the background."""
         backend = self.app.backend
         self.error = None
         self.rows, self.ready = [], {}
-        self.current = True
+        self.rows_fresh = True
         if backend is None:
             self.error = (f"No patient record: {self.app.backend_error or 'no database'}. "
                           "The regimen browser (F3) still works.")
