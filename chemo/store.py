@@ -12,7 +12,11 @@ Every connection gets the same setup (:func:`open_store`): WAL journal,
 machine), ``foreign_keys=ON`` (SQLite forgets it per connection), a busy
 timeout, and the schema brought up to date with ``sqlite_utils.Migrations``
 while holding the write lock, so two processes opening a new file at once do
-not both migrate it.
+not both migrate it.  Whether a version is pending is read with plain
+``sqlite3`` from sqlite-utils' own history table (``_sqlite_migrations``, set
+``chemo``): opening an up-to-date record to read it does not import
+sqlite-utils at all; the first write (:meth:`Store.insert`) or a pending
+migration does.
 
 ``--db`` and ``$CHEMO_DB`` take a path, ``sqlite:///path`` or
 ``postgresql://user@host:5432/dbname`` (any libpq URI; ``postgres://`` too).
@@ -160,10 +164,23 @@ class Store:
     lock_wait_s = 0.0  # the wait for the write lock of the last transaction (benchmarks/bench_sessions.py)
 
     def __init__(self, db, path: Path):
-        self.db = db
-        self.conn = db.conn
+        """``db``: the ``sqlite3`` connection (or a ``sqlite_utils.Database`` on it)."""
+        if isinstance(db, sqlite3.Connection):
+            self.conn = db  # self.db is made on first use (__getattr__)
+        else:
+            self.db = db
+            self.conn = db.conn
         self.path = path
         self.where = str(path)
+
+    def __getattr__(self, name):
+        """``db``, the ``sqlite_utils.Database`` on this connection, made when something first writes through it."""
+        if name != "db" or "conn" not in self.__dict__:
+            raise AttributeError(name)
+        from sqlite_utils import Database
+
+        self.db = Database(self.conn, execute_plugins=False)
+        return self.db
 
     def close(self) -> None:
         self.conn.close()
@@ -250,16 +267,37 @@ class Store:
         return problems
 
     def table_names(self) -> list[str]:
-        return self.db.table_names()
+        """The tables, as ``sqlite_utils.Database.table_names`` lists them."""
+        return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
 
     def database_user(self) -> str | None:
         """The user the database server authenticated, when it restricts who may act as whom (None: SQLite)."""
         return None
 
     def applied_versions(self) -> list[str]:
-        from .schema import sqlite_migrations
+        return applied_versions(self.conn)
 
-        return [m.name for m in sqlite_migrations().applied(self.db)]
+
+MIGRATIONS_TABLE = "_sqlite_migrations"  # sqlite_utils.Migrations' history table
+MIGRATION_SET = "chemo"  # the set :func:`chemo.schema.sqlite_migrations` records its versions under
+
+
+def applied_versions(conn: sqlite3.Connection) -> list[str]:
+    """The versions applied to the file, oldest first: what ``sqlite_utils.Migrations("chemo").applied`` reads,
+    read with plain ``sqlite3`` (the same table, the same rows, the same order)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (MIGRATIONS_TABLE,)).fetchone() is None:
+        return []
+    return [r[0] for r in conn.execute(f"SELECT name FROM [{MIGRATIONS_TABLE}] WHERE migration_set = ? "
+                                       "ORDER BY rowid", (MIGRATION_SET,)).fetchall()]
+
+
+def pending_versions(conn: sqlite3.Connection) -> list[str]:
+    """The names of :data:`chemo.schema.VERSIONS` not applied yet (``sqlite_utils.Migrations.pending``)."""
+    from .schema import VERSIONS
+
+    done = set(applied_versions(conn))
+    return [name for name, _ in VERSIONS if name not in done]
 
 
 def _store_error(exc: sqlite3.Error, path) -> StoreError:
@@ -287,12 +325,6 @@ def open_store(path: str | os.PathLike | None = None, *, create: bool = True) ->
 
 
 def _open_sqlite(target: Path, create: bool) -> Store:
-    from sqlite_utils import Database
-
-    from .schema import sqlite_migrations
-
-    MIGRATIONS = sqlite_migrations()
-
     if target.is_dir():
         raise StoreError(f"{str(target)!r} is a folder, expected a database file", field="db")
     if not target.exists():
@@ -310,11 +342,13 @@ def _open_sqlite(target: Path, create: bool) -> Store:
         if mode.lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
-        db = Database(conn, execute_plugins=False)
-        store = Store(db, target)
-        if MIGRATIONS.pending(db):
+        conn.execute("PRAGMA recursive_triggers = ON")  # as sqlite_utils.Database sets it on every connection
+        store = Store(conn, target)
+        if pending_versions(conn):
+            from .schema import sqlite_migrations
+
             with store.transaction():
-                MIGRATIONS.apply(db)  # nests as savepoints inside our BEGIN IMMEDIATE
+                sqlite_migrations().apply(store.db)  # nests as savepoints inside our BEGIN IMMEDIATE
         if conn.execute("PRAGMA foreign_keys").fetchone()[0] != 1:  # pragma: no cover - a broken build
             raise StoreError("foreign keys could not be switched on", field="db")
         return store

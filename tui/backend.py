@@ -17,14 +17,11 @@ fixed date, "now" is noon of that day, so results recorded on the screen are
 counted as of that day.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import json
 import time
 from pathlib import Path
-
-from attrs import frozen
+from typing import NamedTuple
 
 from chemo.errors import ChemoError
 
@@ -34,8 +31,7 @@ READINESS_TTL = 60.0  # seconds a readiness badge of the patient list is reused
 
 # ------------------------------------------------------------------ values shown
 
-@frozen
-class CycleState:
+class CycleState(NamedTuple):
     cycle: int
     status: str  # given, partly-given, due, delayed, planned
     due_on: dt.date
@@ -44,8 +40,7 @@ class CycleState:
     readiness_signed: str | None = None
 
 
-@frozen
-class PatientRow:
+class PatientRow(NamedTuple):
     id: int
     mrn: str
     name: str
@@ -55,8 +50,7 @@ class PatientRow:
     readiness_word: str | None = None
 
 
-@frozen
-class Overview:
+class Overview(NamedTuple):
     patient: dict  # mrn, name, sex, born, id
     age: int
     height_text: str
@@ -73,8 +67,7 @@ class Overview:
     prior: tuple  # "doxorubicin 150 mg/m² (note)"
 
 
-@frozen
-class ReadinessRow:
+class ReadinessRow(NamedTuple):
     analyte: str
     entered: str  # as entered, or "—"
     threshold: str  # as the regimen writes it: "> 1.5 ×10⁹/L"
@@ -87,8 +80,7 @@ class ReadinessRow:
 SOURCE_WORDS = {"typed": "typed", "fhir": "FHIR", "hl7": "HL7"}
 
 
-@frozen
-class Readiness:
+class Readiness(NamedTuple):
     mrn: str
     cycle: int | None
     ready: bool
@@ -108,8 +100,7 @@ def modification_words(suggestion) -> str:
     return f"{suggestion.drug} {action}"
 
 
-@frozen
-class SignProblem:
+class SignProblem(NamedTuple):
     """Why the engine will refuse (or refused) a dose sign-off, and what the pharmacist can do in the TUI."""
 
     kind: str  # cap, recalculate, modification, other
@@ -118,8 +109,7 @@ class SignProblem:
     short: str | None = None  # the finding in a few words, where the screen shows the rest elsewhere
 
 
-@frozen
-class SignCheck:
+class SignCheck(NamedTuple):
     problems: tuple  # SignProblem: each refuses the sign-off
     bands: tuple  # (message, met at this level) for each dose-modification band that applies
 

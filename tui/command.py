@@ -27,6 +27,14 @@ def tui(db_path, user):
     from chemo.roles import acting_user
 
     acting_user(user)  # a login that cannot be one is a one-line error here, before the screen opens
-    from .app import make_app
+    import gc
 
-    make_app(db_path=db_path, user=user).run()
+    gc.disable()  # start-up allocates much and frees little: no collection until the first screen (ChemoApp.gc_paused)
+    try:
+        from .app import make_app
+
+        app = make_app(db_path=db_path, user=user)
+        app.gc_paused = True
+        app.run()
+    finally:
+        gc.enable()

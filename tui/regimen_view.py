@@ -5,11 +5,9 @@ turns its answers into Rich renderables.  Every regimen file in the regimens
 folder is listed, valid or not: an invalid file shows every problem.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
+from typing import NamedTuple
 
-from attrs import frozen
 from rich import box
 from rich.console import Group
 from rich.table import Table
@@ -18,8 +16,7 @@ from rich.text import Text
 from .text import badge, one_line
 
 
-@frozen
-class RegimenEntry:
+class RegimenEntry(NamedTuple):
     """One regimen file: its id (the file's stem), its problems, the regimen when valid."""
 
     id: str

@@ -7,11 +7,8 @@ whole order is checked by :class:`chemo.verify.Checker`, the same rules as
 blocks the sign-off with the parser's message.
 """
 
-from __future__ import annotations
-
 import re
-
-from attrs import frozen
+from typing import NamedTuple
 
 from chemo.errors import ChemoError
 
@@ -20,8 +17,7 @@ _NAMED = re.compile(r"^\s*(?P<drug>[A-Za-z][A-Za-z\- ]*?)\s*[,:]?\s*(?:day|d)\s*
                     re.IGNORECASE)
 
 
-@frozen
-class DoseContext:
+class DoseContext(NamedTuple):
     """What a cycle is dosed on: the patient, the regimen, the cycle and the body size."""
 
     patient_label: str
@@ -40,13 +36,22 @@ class DoseContext:
     mrn: str | None = None
 
 
-@frozen
-class RowVerdict:
+class RowVerdict(NamedTuple):
     drug: str
     day: int
     status: str  # ok, review, hard-stop, unread
     reasons: tuple
     message: str
+
+
+def evolve(value, **changes):
+    """A copy of an engine value with ``changes``: a NamedTuple's ``_replace``, else ``attrs.evolve``."""
+    replace = getattr(value, "_replace", None)
+    if replace is not None:
+        return replace(**changes)
+    import attrs
+
+    return attrs.evolve(value, **changes)
 
 
 class VerifySession:
@@ -63,11 +68,8 @@ class VerifySession:
         self.cycle = calculate_cycle(context.regimen, self.body, context.cycle, context.dose_level, self.library)
         self.rows = list(self.cycle.administrations)
         if context.signed_doses:  # a signed cycle shows the doses its sign-off recorded
-            import attrs
-
             signed = {(drug, day): (dose, level) for drug, day, dose, level in context.signed_doses}
-            self.rows = [a._replace(dose_mg=signed[(a.drug, a.day)][0],
-                                      level=signed[(a.drug, a.day)][1] or a.level)
+            self.rows = [evolve(a, dose_mg=signed[(a.drug, a.day)][0], level=signed[(a.drug, a.day)][1] or a.level)
                          if (a.drug, a.day) in signed else a for a in self.rows]
         self.keys = [(a.drug, a.day) for a in self.rows]
 

@@ -2,8 +2,8 @@
 
 The rows are read once when the screen shows (and again when it comes back
 from a patient); typing filters them in memory.  Readiness needs a full
-assessment per patient, so it is filled in after the first paint, one patient
-at a time, without blocking the keyboard.
+assessment per patient, so it is filled in after the rows are painted, one
+patient at a time, without blocking the keyboard.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ..widgets.titlebar import TitleBar
 from .base import ChemoScreen
 
 MAX_QUERY = 64
+MAX_PAINT_WAITS = 20  # screen refreshes the readiness worker waits for the rows to be drawn (2-3 are enough)
 
 
 class SearchInput(Input):
@@ -47,6 +48,11 @@ class PatientTable(DataTable):
 
     BINDINGS = [Binding("enter", "select_cursor", "Open", tooltip="Open the highlighted patient")]
 
+    @property
+    def measured(self) -> bool:
+        """The rows added are measured (DataTable does it when idle), so the next frame shows them."""
+        return not getattr(self, "_require_update_dimensions", False)
+
 
 class PatientListScreen(ChemoScreen):
     CSS_PATH = "patients.tcss"
@@ -64,6 +70,7 @@ class PatientListScreen(ChemoScreen):
         self.rows: list = []
         self.ready: dict = {}
         self.error: str | None = None
+        self.rows_fresh = False  # the rows were read since this screen last gave way to another
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Patients", "type to search")
@@ -74,22 +81,28 @@ class PatientListScreen(ChemoScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#patient-table", DataTable)
-        table.add_column("MRN", key="mrn")
-        table.add_column("Name", key="name")
-        table.add_column("Readiness", key="ready")
-        table.add_column("Next cycle", key="next")
-        table.add_column("Plan", key="plan")
+        # labels as Text: a str label is read as markup, which loads Rich's emoji table (~2 ms)
+        table.add_column(Text("MRN"), key="mrn")
+        table.add_column(Text("Name"), key="name")
+        table.add_column(Text("Readiness"), key="ready")
+        table.add_column(Text("Next cycle"), key="next")
+        table.add_column(Text("Plan"), key="plan")
         self.load()
         self.query_one("#patient-search", Input).focus()
 
     def on_screen_resume(self) -> None:
-        self.load()
+        if not self.rows_fresh:  # the first resume follows the mount, which has just read the rows
+            self.load()
+
+    def on_screen_suspend(self) -> None:
+        self.rows_fresh = False
 
     def load(self) -> None:
         """Read the rows (without readiness), show them, then assess readiness in the background."""
         backend = self.app.backend
         self.error = None
         self.rows, self.ready = [], {}
+        self.rows_fresh = True
         if backend is None:
             self.error = (f"No patient record: {self.app.backend_error or 'no database'}. "
                           "The regimen browser (F3) still works.")
@@ -105,7 +118,8 @@ class PatientListScreen(ChemoScreen):
     @work(exclusive=True, group="readiness")
     async def assess_readiness(self) -> None:
         backend = self.app.backend
-        table = self.query_one("#patient-table", DataTable)
+        table = self.query_one("#patient-table", PatientTable)
+        await self.rows_drawn(table)
         for row in list(self.rows):
             await asyncio.sleep(0)  # let keys through between patients
             status = row.readiness if row.readiness is not None else backend.readiness_of(row.id)
@@ -115,8 +129,20 @@ class PatientListScreen(ChemoScreen):
             except Exception:  # the row is filtered out of the table just now
                 pass
 
+    async def rows_drawn(self, table: PatientTable) -> None:
+        """Until the rows are on the terminal: an assessment holds the app ~10 ms, so none starts before.
+
+        A refresh is over when the screen has nothing left to draw; inside a batch update (the app's start-up)
+        nothing reaches the terminal, so such a refresh does not count (the app draws the whole screen when its
+        start-up batch ends).
+        """
+        for _ in range(MAX_PAINT_WAITS):
+            await self.wait_for_refresh()
+            if not self.is_current or (table.measured and not getattr(self.app, "_batch_count", 0)):
+                return
+
     def fill(self, query: str) -> None:
-        table = self.query_one("#patient-table", DataTable)
+        table = self.query_one("#patient-table", PatientTable)
         message = self.query_one("#patient-message", Static)
         table.clear()
         if self.error:

@@ -5,15 +5,13 @@ Each part of the bar has its own character as well as its colour (█ given,
 numbers are written out beside it: the bar is never the only signal.
 """
 
-from __future__ import annotations
+from typing import NamedTuple
 
-from attrs import frozen
 from rich.text import Text
 from textual.widgets import Static
 
 
-@frozen
-class GaugeData:
+class GaugeData(NamedTuple):
     given: float  # doxorubicin-equivalent mg/m²
     after_next: float
     after_plan: float
