@@ -9,7 +9,7 @@ drugs (mesna from ifosfamide), flat oral doses (no BSA, no rounding) and the
 per-cycle totals.  Units are converted once at this boundary; inside, doses are
 plain mg, mg/m² and m² numbers.
 
-Speed (issue 11): the value classes are tuples (:mod:`chemo.values`); what a cycle
+Speed (issue 11): the value classes are tuples (:mod:`chemo.value`); what a cycle
 needs of its regimen and drug library at one dose level (each line's dose at its
 level, the rounding, the order of the administrations, the plausibility limits) is
 worked out once per regimen object, library object and level (:func:`_plan`), so a
@@ -36,7 +36,7 @@ from .errors import BodySizeError, ChemoError
 from .library import Library, load_library
 from .regimen import Regimen
 from .units import Basis, Dose, display_text, magnitude
-from .values import value_class
+from .value import value_class
 
 DEFAULT_FORMULA = "mosteller"
 

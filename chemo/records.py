@@ -485,11 +485,13 @@ def plan_regimen(plan: dict):
     """The plan's regimen file, loaded and validated; ``changed`` when its hash differs from the plan's.
 
     A file whose bytes hash the same as one already validated in this process is not validated again,
-    nor one validated clean by an earlier process (:func:`_checked_regimen`).
+    nor one that checked clean in an earlier process against the same library (the on-disk cache of
+    :func:`chemo.regimen.load_regimen`).
     """
     import hashlib
 
-    from .regimen import regimen_path
+    from .library import load_library
+    from .regimen import load_regimen, regimen_path
 
     path = Path(plan["regimen_path"])
     if not path.exists():
@@ -501,36 +503,10 @@ def plan_regimen(plan: dict):
     key = (str(path), digest)
     regimen = _REGIMENS.get(key) if digest else None
     if regimen is None:
-        regimen = _checked_regimen(path, digest)
+        regimen = load_regimen(path, load_library())
         if digest and regimen.sha256 == digest:
             _REGIMENS[key] = regimen
     return regimen, regimen.sha256 != plan["regimen_sha256"]
-
-
-def _checked_regimen(path: Path, digest: str | None):
-    """``load_regimen(path)``, or the same Regimen as it checked clean in an earlier process.
-
-    The on-disk cache of :mod:`chemo.cache` (kind ``regimen``) holds a Regimen that checked clean,
-    under the SHA-256 of the regimen file's path and bytes, the drug library's three files (the checks
-    read them), the bytes of ``chemo/regimen.py`` and the fingerprint of the code that builds the
-    library (its modules' paths, sizes and mtimes, the Python and pint versions): a changed byte in
-    any of them is another key, so an edited regimen, library or checker is checked afresh.  It is
-    served only when its ``sha256`` is that of the bytes just read, and stored only when the file
-    did not change while it was checked.  A file with problems is never stored: it is checked, and
-    refused with the same message, every time.
-    """
-    from . import cache
-    from .regimen import __file__ as checker, load_regimen
-
-    files = [path, *cache.library_paths(), checker]
-    key = cache.key("regimen", files) if digest else None
-    regimen = cache.load("regimen", key)
-    if regimen is not None and getattr(regimen, "sha256", None) == digest:
-        return regimen
-    regimen = load_regimen(path)
-    if key is not None and regimen.sha256 == digest and cache.key("regimen", files) == key:
-        cache.store("regimen", key, regimen)
-    return regimen
 
 
 def plan_body(plan: dict, regimen):

@@ -50,7 +50,7 @@ from .library import Library, load_library
 from .order import Order, OrderError, read_order
 from .regimen import Regimen, load_regimen, regimen_path
 from .units import Basis, display_text
-from .values import value_class
+from .value import value_class
 
 OK, REVIEW, HARD_STOP = "ok", "review", "hard-stop"
 STATUS_RANK = {OK: 0, REVIEW: 1, HARD_STOP: 2}
@@ -79,7 +79,7 @@ _LINE_FIELDS = ("drug", "day", "line", "ordered", "ordered_mg", "expected_mg", "
 
 
 class LineResult(tuple):
-    """One ordered (or missing) line's verdict: a frozen value (chemo.values), made per line
+    """One ordered (or missing) line's verdict: a frozen value (chemo.value), made per line
     of every order, so a tuple; the fields are:
 
     drug: the library id (or the name as ordered when the library does not know it);

@@ -55,9 +55,7 @@ def test_body_size_from_text_gives_what_the_general_path_gives(height, weight, b
     library = load_library()
     regimen = load_regimen("doxorubicin-ifosfamide", library)
     if capped:
-        import attrs
-
-        regimen = attrs.evolve(regimen, bsa_cap=2.0, bsa_cap_source="test")
+        regimen = regimen._replace(bsa_cap=2.0, bsa_cap_source="test")
     fast = _outcome(body_size, height, weight, bsa, formula, regimen, library)
     general = _outcome(dose_module._body_size, height, weight, bsa, formula, regimen, library)
     assert fast == general
@@ -81,9 +79,7 @@ def test_a_plan_is_per_regimen_object_and_level():
     full = calculate_cycle(first, body, 1, 0, library)
     reduced = calculate_cycle(first, body, 1, -1, library)
     assert full.administrations[0].level == "100 %" and reduced.administrations[0].level == "75 %"
-    import attrs
-
-    changed = attrs.evolve(first, drugs=(attrs.evolve(first.drugs[0], route="IV push"),) + first.drugs[1:])
+    changed = first._replace(drugs=(first.drugs[0]._replace(route="IV push"),) + first.drugs[1:])
     assert calculate_cycle(changed, body, 1, 0, library).administrations[0].route == "IV push"
     assert calculate_cycle(first, body, 1, 0, library).administrations[0].route == "IV"
 

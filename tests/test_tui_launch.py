@@ -112,8 +112,8 @@ def test_a_regimen_checked_clean_is_served_from_the_disk_cache_until_a_byte_chan
 
     monkeypatch.setenv("CHEMO_CACHE_DIR", str(tmp_path / "cache"))
     checks = []
-    real = chemo.regimen.load_regimen
-    monkeypatch.setattr(chemo.regimen, "load_regimen", lambda *a, **k: checks.append(a) or real(*a, **k))
+    real = chemo.regimen._read_regimen
+    monkeypatch.setattr(chemo.regimen, "_read_regimen", lambda *a, **k: checks.append(a) or real(*a, **k))
     copy = tmp_path / "doxorubicin-ifosfamide.toml"
     copy.write_bytes(Path(_plan("doxorubicin-ifosfamide")["regimen_path"]).read_bytes())
     plan = {"regimen_path": str(copy), "regimen_id": "doxorubicin-ifosfamide", "regimen_sha256": ""}
