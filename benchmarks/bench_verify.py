@@ -30,7 +30,6 @@ import math
 import platform
 import random
 import re
-import statistics
 import sys
 import time
 import tomllib

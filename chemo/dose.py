@@ -121,21 +121,18 @@ def _formula_key(formula, library: Library) -> str:
 
 
 class _BodyRules:
-    """The plausible ranges of chemo.bodysize for one ``$CHEMO_REGIMENS``, as numbers: the same
-    calls (``_limits``, ``_range``, the library's ``plausibility``) that ``height_cm``,
-    ``weight_kg``, ``bsa_given`` and ``check_pair`` make on every call, made once.  Those are
-    themselves cached per process and ``$CHEMO_REGIMENS``, so these numbers are never staler
-    than the checks they stand for."""
+    """The plausible ranges of chemo.bodysize for one ``$CHEMO_REGIMENS``, as numbers
+    (:func:`chemo.bodysize.plausible_ranges`, the ranges ``height_cm``, ``weight_kg``,
+    ``bsa_given`` and ``check_pair`` check on every call), read once.  Those are themselves
+    cached per process and ``$CHEMO_REGIMENS``, so these numbers are never staler than the
+    checks they stand for."""
 
     __slots__ = ("height", "weight", "bsa", "bmi", "mosteller")
 
     def __init__(self):
-        limits = _bodysize._limits()
-        self.height = _bodysize._range(tuple(limits["height"]), "cm")
-        self.weight = _bodysize._range(tuple(limits["weight"]), "kg")
-        self.bsa = _bodysize._range(tuple(limits["bsa"]), "m**2")
-        plausible = load_library().body_size.get("plausibility")
-        self.bmi = _bodysize._range(tuple(plausible["bmi"]), "kg/m**2") if plausible else None
+        ranges = _bodysize.plausible_ranges()
+        self.height, self.weight, self.bsa = ranges["height"], ranges["weight"], ranges["bsa"]
+        self.bmi = ranges.get("bmi")
         mosteller = _bodysize.formulas().get(DEFAULT_FORMULA)
         self.mosteller = mosteller["divisor"] if mosteller and mosteller.get("form") == "mosteller" else None
 

@@ -124,7 +124,7 @@ class PostgresStore(Store):
         """Insert one row (inside a transaction, so under the writers' lock); its id is the next after the largest."""
         columns = [c for c in record if c != "id"]
         names = ", ".join(["id"] + columns)
-        values = ", ".join([f"%(id)s" if "id" in record else f"(SELECT coalesce(max(id), 0) + 1 FROM {table})"]
+        values = ", ".join(["%(id)s" if "id" in record else f"(SELECT coalesce(max(id), 0) + 1 FROM {table})"]
                            + [f"%({c})s" for c in columns])
         try:
             row = self.conn.execute(f"INSERT INTO {table} ({names}) VALUES ({values}) RETURNING id", record).fetchone()

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
-from ..text import badge, one_line
+from ..text import one_line
 from ..verify_model import UNREAD, DoseContext, VerifySession, level_text, parse_level, refusal, refused_words
 from ..widgets.badge import Badge
 from ..widgets.footer import KeyFooter
