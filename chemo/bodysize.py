@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 
 from .errors import BodySizeError, ChemoError
 from .units import Q_, magnitude, parse_quantity
@@ -31,6 +32,8 @@ def _body_size(env: str | None) -> dict:
     """body-size.toml as the checked library holds it: from the cache when the library files
     checked clean before (chemo.cache.body_size), else from load_library.  Per process and
     $CHEMO_REGIMENS, as load_library is."""
+    if "chemo.library" in sys.modules:  # already loaded in this process: its table, without hashing the files again
+        return load_library().body_size
     from .cache import body_size
 
     data = body_size()

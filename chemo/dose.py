@@ -36,11 +36,10 @@ from .errors import BodySizeError, ChemoError
 from .library import Library, load_library
 from .regimen import Regimen
 from .units import Basis, Dose, display_text, magnitude
-from .value import value_class
+from .value import new as _new, value_class
 
 DEFAULT_FORMULA = "mosteller"
 
-_new = tuple.__new__
 
 
 class DoseError(ChemoError):

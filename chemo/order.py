@@ -35,7 +35,7 @@ from typing import NamedTuple
 from .datafile import FILE, Problem, Table, read_toml
 from .errors import ChemoError, UnitError
 from .units import MAX_TEXT, Basis, parse_dose, split_number
-from .value import value_class
+from .value import new as _new, value_class
 
 TOP_KEYS = ("regimen", "cycle", "dose_level", "height", "weight", "bsa", "formula", "patient", "note", "line")
 LINE_KEYS = ("drug", "day", "dose", "note")
@@ -87,7 +87,6 @@ class Order(NamedTuple):
 
 
 value_class(Order)
-_new = tuple.__new__
 
 
 # ------------------------------------------------------------------ doses

@@ -446,6 +446,8 @@ def describe(unit: str | None, number: float | None = None) -> str:
 
 def display_text(text: str) -> str:
     """Text as output writes it: ``m²`` for the single character ``㎡`` (accepted on input, as seed 004 writes it)."""
+    if "㎡" not in text and "㎥" not in text:  # nearly every text: no copies made (a hot path of verification)
+        return text
     return text.replace("㎡", "m²").replace("㎥", "m³")
 
 

@@ -128,6 +128,9 @@ def _hash(self):
     return hash((self.__class__.__name__, tuple(self)))
 
 
+new = tuple.__new__  # a value_class instance from a tuple of its fields, without the keyword call
+
+
 def value_class(cls):
     """Make a tuple subclass compare like a frozen attrs class (see the module text)."""
     cls.__eq__ = _eq

@@ -50,7 +50,7 @@ from .library import Library, load_library
 from .order import Order, OrderError, read_order
 from .regimen import Regimen, load_regimen, regimen_path
 from .units import Basis, display_text
-from .value import value_class
+from .value import new as _new, value_class
 
 OK, REVIEW, HARD_STOP = "ok", "review", "hard-stop"
 STATUS_RANK = {OK: 0, REVIEW: 1, HARD_STOP: 2}
@@ -73,7 +73,6 @@ EPS = 1e-9  # relative slack so that "exactly 5 %" is not lost to binary floatin
 
 # ------------------------------------------------------------------ results
 
-_new = tuple.__new__
 _LINE_FIELDS = ("drug", "day", "line", "ordered", "ordered_mg", "expected_mg", "calculated_mg", "status", "reasons",
                 "_message", "ordered_drug")
 
@@ -327,12 +326,9 @@ class Checker:
     def within(self, value: float, target: float) -> bool:
         return target > 0 and abs(value - target) <= target * self.tol * (1 + EPS)
 
-    def limit_mg(self, drug, which: str) -> tuple[float, str] | None:
-        """The smallest applicable plausibility limit in mg, and how it was made."""
-        return self.limits(drug)[0 if which == "single" else 1]
-
     def limits(self, drug) -> tuple:
-        """(single, cycle): :meth:`limit_mg` of both, worked out once per drug and order."""
+        """(single, cycle): the smallest applicable plausibility limit in mg of each, and how it was
+        made (:func:`chemo.dose.limit_mg`), worked out once per drug and order."""
         both = self._limits.get(drug.id)
         if both is None:
             both = self._limits[drug.id] = (self._limit_mg(drug, "single"), self._limit_mg(drug, "cycle"))
@@ -551,7 +547,7 @@ class Checker:
             return f"{drug_id} day {line.day}{name}: {self.ordered_text(line.dose, ordered_mg)}{expected}: {tail}"
 
         return _new(LineResult, (
-            drug_id, line.day, line.index, display_text(text) if "㎡" in text or "㎥" in text else text, ordered_mg,
+            drug_id, line.day, line.index, display_text(text), ordered_mg,
             a.dose_mg if a else None, a.calculated_mg if a else None, status, tuple(reasons), message, written))
 
 
