@@ -62,7 +62,7 @@ def hl7_file(results: int) -> str:
 
 def template(directory: Path) -> Path:
     from chemo import records, roles
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     path = directory / "template.db"
     with open_store(path) as store:

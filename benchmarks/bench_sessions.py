@@ -107,7 +107,7 @@ def session(where: str, role: str, index: int, patients: int, seconds: float, go
     from chemo.errors import ChemoError
     from chemo.readiness import assess
     from chemo.records import add_lab
-    from chemo.store import StoreError, open_store
+    from chemo.db import StoreError, open_store
     from chemo.treatment import signoff
 
     rng = random.Random(1000 * index + len(role))
@@ -160,7 +160,7 @@ def percentile(values: list[float], p: float) -> float | None:
 
 
 def run_engine(engine: str, where: str, patients: int, seconds: float) -> dict:
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     t0 = time.perf_counter()
     with open_store(where) as store:

@@ -35,7 +35,7 @@ from chemo.dose import body_size, calculate_cycle  # noqa: E402
 from chemo.readiness import assess  # noqa: E402
 from chemo.cumulative import report  # noqa: E402
 from chemo.regimen import load_regimen  # noqa: E402
-from chemo.store import open_store  # noqa: E402
+from chemo.db import open_store  # noqa: E402
 
 REGIMENS = ("doxorubicin-ifosfamide", "epirubicin-ifosfamide", "doxorubicin-dacarbazine", "pld-ifosfamide-anlotinib")
 ADMIN_PER_PATIENT = {  # averages 10: dacarbazine has only 6 slots over 3 cycles

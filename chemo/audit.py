@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .store import Store, utc_stamp
+from .db.store import Store, utc_stamp
 
 GENESIS = "0" * 64
 

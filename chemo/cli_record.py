@@ -45,7 +45,7 @@ def json_option(f):
 
 def _open(db_path, create=True):
     """Writes create the database on first use; reads of a database that does not exist are an error."""
-    from .store import open_store
+    from .db import open_store
 
     return open_store(db_path, create=create)
 
@@ -578,7 +578,7 @@ def audit():
 @json_option
 def audit_verify(db_path, as_json):
     from .audit import verify
-    from .store import check_integrity
+    from .db import check_integrity
 
     with _open(db_path, create=False) as store:
         count, problems = verify(store)
@@ -649,7 +649,7 @@ def db():
 @click.argument("to_url")
 @json_option
 def db_copy(from_url, to_url, as_json):
-    from .dbcopy import TABLES, check_chain, copy_record
+    from .db.copy import TABLES, check_chain, copy_record
 
     with _open(from_url, create=False) as source:
         check_chain(source, "source")

@@ -22,7 +22,7 @@ import json
 from attrs import frozen
 
 from .errors import ChemoError
-from .store import Store
+from .db.store import Store
 
 EPSILON = 1e-9  # mg/m²: a total this close to the cap is at it, not past it
 

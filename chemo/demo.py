@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from .errors import ChemoError
-from .store import Store, now_local
+from .db.store import Store, now_local
 
 USERS = {"demo-pharmacist": "pharmacist", "demo-nurse": "nurse", "demo-prescriber": "prescriber"}
 PHARMACIST, NURSE, PRESCRIBER = "demo-pharmacist", "demo-nurse", "demo-prescriber"

@@ -47,7 +47,7 @@ from attrs import evolve, frozen
 
 from . import audit
 from .errors import ChemoError
-from .store import Store, now_local
+from .db.store import Store, now_local
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # project choice: see the module text
 LOINC_SYSTEM = "http://loinc.org"

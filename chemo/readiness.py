@@ -32,7 +32,7 @@ import re
 from attrs import evolve, frozen
 
 from .errors import ChemoError
-from .store import Store, now_local
+from .db.store import Store, now_local
 
 STATUSES = ("pass", "fail", "missing", "stale")
 REL_EPSILON = 1e-9

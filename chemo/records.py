@@ -18,7 +18,7 @@ from pathlib import Path
 from . import audit
 from .errors import ChemoError, UnitError
 from .roles import ANY, REGISTRARS, require
-from .store import NotFound, Refusal, Store, now_local
+from .db.store import NotFound, Refusal, Store, now_local
 
 SEXES = ("female", "male")
 _RANGE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:-|–|to|\.\.)\s*([0-9]+(?:\.[0-9]+)?)\s*(.*)$")

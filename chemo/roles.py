@@ -20,7 +20,7 @@ import os
 import re
 
 from . import audit
-from .store import Refusal, Store, now_local
+from .db.store import Refusal, Store, now_local
 
 ROLES = ("pharmacist", "nurse", "prescriber")
 REGISTRARS = ("prescriber", "pharmacist")

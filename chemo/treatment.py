@@ -46,7 +46,7 @@ from .cumulative import factor_of, passes_cap, report
 from .errors import ChemoError
 from .records import CLOCK_SKEW, active_plan, get_patient, parse_when, plan_body, plan_regimen
 from .roles import require
-from .store import Refusal, Store, now_local
+from .db.store import Refusal, Store, now_local
 
 CHECKS = ("dose", "readiness")
 

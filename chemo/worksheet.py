@@ -28,7 +28,7 @@ from attrs import frozen
 
 from .dose_text import level_text, mg_text, protocol_text
 from .errors import ChemoError
-from .store import Store, now_local
+from .db.store import Store, now_local
 
 DRAFT = "DRAFT — NOT FOR COMPOUNDING"
 PAPERS = ("a4", "letter")

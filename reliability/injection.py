@@ -95,10 +95,10 @@ def cases(payload: str, n: int) -> list[tuple[str, list, tuple | None]]:
 
 
 def run(quick: bool = False) -> list[Figure]:
-    require("chemo.store", "chemo.records", "chemo.audit")
+    require("chemo.db", "chemo.records", "chemo.audit")
     require_command("patient", "labs", "prior", "user", "plan", "measure", "readiness", "cumulative")
     from chemo import audit, records, roles
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     with tempfile.TemporaryDirectory(prefix="chemo-injection-") as tmp:
         db = Path(tmp) / "inject.db"

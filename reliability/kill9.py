@@ -71,7 +71,7 @@ def child(db: str, tag: str, seed: int) -> int:
     In half the trials the first patient is prepared up to its first administration before ``READY`` (those
     writes are not acknowledged), so that kills soon after ``READY`` land among administrations too."""
     from chemo.errors import ChemoError
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     rng = random.Random(seed)
     store = open_store(db)
@@ -114,7 +114,7 @@ def _patient_writes(store, mrn: str, rng, administer):
         yield f"lab {row['id']} {row['value_text']}"
         return
     from chemo import treatment
-    from chemo.store import now_local
+    from chemo.db import now_local
 
     # cycle 1 began 20 days ago, each day recorded at its own time; cycle 2 is recorded now, --day by --day
     now = now_local()
@@ -172,7 +172,7 @@ def _drugs_on(regimen_id: str, day: int) -> set:
 
 def setup(db: Path) -> None:
     from chemo import records, roles
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     with open_store(db) as store:
         roles.add_user(store, ACTOR, ACTOR, "pharmacist")
@@ -214,7 +214,7 @@ def trial(db: Path, tag: str, rng: random.Random) -> dict:
 def check(db: Path, acks: list) -> list[str]:
     """Every problem in the file after a kill: empty when all is well."""
     from chemo import audit
-    from chemo.store import check_integrity, open_store
+    from chemo.db import check_integrity, open_store
 
     problems = []
     with open_store(db, create=False) as store:
@@ -306,7 +306,7 @@ def partial_days(store) -> list[str]:
 
 
 def run(quick: bool = False, trials: int | None = None, workers: int = 2) -> list[Figure]:
-    require("chemo.store", "chemo.records", "chemo.audit", "chemo.roles")
+    require("chemo.db", "chemo.records", "chemo.audit", "chemo.roles")
     trials = trials or (20 if quick else 500)
     workers = min(workers, trials)
     results = []

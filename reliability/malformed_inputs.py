@@ -225,7 +225,7 @@ def snapshot(db: Path) -> dict:
 
 def setup(db: Path) -> None:
     from chemo import records, roles
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     with open_store(db) as store:
         roles.add_user(store, "ph", "ph", "pharmacist")
@@ -235,7 +235,7 @@ def setup(db: Path) -> None:
 
 
 def run(quick: bool = False, orders: int | None = None, labs: int | None = None) -> list[Figure]:
-    require("chemo.store", "chemo.records", "chemo.verify")
+    require("chemo.db", "chemo.records", "chemo.verify")
     require_command("verify", "labs")
     orders = orders or (20 if quick else 300)
     labs = labs or (12 if quick else 250)

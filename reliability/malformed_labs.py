@@ -248,7 +248,7 @@ def hl7_mutants(rng: random.Random) -> list[tuple[str, bytes]]:
 
 
 def run(quick: bool = False, count: int | None = None, keep: Path | None = None) -> list[Figure]:
-    require("chemo.store", "chemo.records", "chemo.labimport")
+    require("chemo.db", "chemo.records", "chemo.labimport")
     require_command("labs")
     count = count or (40 if quick else 520)
     rng = random.Random(10)
@@ -345,7 +345,7 @@ def _judge(batch, result) -> list[tuple[str, bool, str]]:
 
 def _setup(db: Path) -> None:
     from chemo import records, roles
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     with open_store(db) as store:
         roles.add_user(store, "ph", "ph", "pharmacist")

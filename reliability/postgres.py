@@ -112,7 +112,7 @@ def writers_figures(url: str, quick: bool) -> list[Figure]:
 def signer_child(url: str, signer: int, patients: int, go: str) -> int:
     """Sign off dose (pharmacist) and readiness (nurse) of cycle 1 for this signer's patients; ``ACK`` each."""
     from chemo.errors import ChemoError
-    from chemo.store import open_store
+    from chemo.db import open_store
     from chemo.treatment import signoff
 
     print("READY", flush=True)
@@ -133,7 +133,7 @@ def signer_child(url: str, signer: int, patients: int, go: str) -> int:
 def signers_figures(url: str, quick: bool) -> list[Figure]:
     from chemo import audit, roles
     from chemo.demo import add_ready_patient
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     patients = 2 if quick else 12
     with Schema(url) as schema, tempfile.TemporaryDirectory(prefix="chemo-pg-signers-") as tmp:
@@ -195,7 +195,7 @@ def restart_writer(url: str, stop: str) -> int:
     """Record labs until ``stop`` exists, the record opened afresh for each; ``ACK id value`` or ``ERR line``."""
     from chemo.errors import ChemoError
     from chemo.records import add_lab
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     print("READY", flush=True)
     i = 0
@@ -217,7 +217,7 @@ def restart_figures(url: str, quick: bool) -> list[Figure]:
 
     from chemo import audit, roles
     from chemo.records import add_patient
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     host = urlsplit(url).hostname or "localhost"
     command = restart_command()
@@ -292,7 +292,7 @@ def restart_figures(url: str, quick: bool) -> list[Figure]:
 
 
 def run(quick: bool = False) -> list[Figure]:
-    require("chemo.pgstore", "psycopg")
+    require("chemo.db.postgres", "psycopg")
     url = server_url()
     why = reachable(url)
     if why:

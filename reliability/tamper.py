@@ -28,9 +28,9 @@ COLUMNS = ("at", "login", "action", "entity", "entity_key", "old", "new", "prev_
 
 def build(path: Path, rows: int) -> int:
     """A database whose audit chain has at least ``rows`` rows; returns the count."""
-    require("chemo.store", "chemo.audit", "chemo.roles")
+    require("chemo.db", "chemo.audit", "chemo.roles")
     from chemo import audit, roles
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     with open_store(path) as store:
         n = store.one("SELECT count(*) AS n FROM audit")["n"]
@@ -84,11 +84,11 @@ KINDS = ("changed byte", "deleted row", "two rows swapped")
 
 
 def run(quick: bool = False, trials: int | None = None) -> list[Figure]:
-    require("chemo.store", "chemo.audit", "chemo.roles")
+    require("chemo.db", "chemo.audit", "chemo.roles")
     from sqlite_utils import Database
 
     from chemo import audit
-    from chemo.store import Store
+    from chemo.db import Store
 
     trials = trials or (30 if quick else 300)
     rng = random.Random(4)

@@ -38,7 +38,7 @@ ACTOR = "writer-admin"
 
 def setup(db: Path, writers: int) -> None:
     from chemo import records, roles
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     with open_store(db) as store:
         roles.add_user(store, ACTOR, ACTOR, "pharmacist")
@@ -52,7 +52,7 @@ def child(db: str, writer: int, writes: int, go: str | None = None) -> int:
     """One writer: ``writes`` lab results, one transaction each; prints ``ACK id value`` or ``ERR message``."""
     from chemo import records
     from chemo.errors import ChemoError
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     print("READY", flush=True)
     go = Path(go or db + ".go")
@@ -77,7 +77,7 @@ def setup_administrations(db: Path, writers: int, patients: int) -> None:
     """``patients`` patients with passing labs and cycle 1 signed off by a pharmacist and a nurse."""
     from chemo import treatment
     from chemo.demo import add_ready_patient
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     with open_store(db) as store:
         for p in range(patients):
@@ -92,7 +92,7 @@ def child_administrations(db: str, writer: int, patients: int) -> int:
     writer was first) or ``ERR message``."""
     from chemo import treatment
     from chemo.errors import ChemoError
-    from chemo.store import Refusal, open_store
+    from chemo.db import Refusal, open_store
 
     print("READY", flush=True)
     go = Path(db + ".go-admin")
@@ -139,7 +139,7 @@ def run_administrations(db: Path, writers: int, patients: int) -> dict:
 def check_administrations(db: Path, acks, patients: int) -> dict:
     """Days recorded twice, acknowledged days missing or recorded by another writer, and days incomplete."""
     from chemo.regimen import load_regimen
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     regimen = load_regimen(ADMIN_REGIMEN)
     want = {day: {line.drug for line in regimen.drugs if day in line.days}
@@ -185,7 +185,7 @@ def run_api(db, writers: int, writes: int, go: Path | None = None) -> dict:
 
 def check_db(db: Path, acks, writers: int) -> dict:
     from chemo import audit
-    from chemo.store import check_integrity, open_store
+    from chemo.db import check_integrity, open_store
 
     with open_store(db, create=False) as store:
         rows = {r["id"]: r for r in store.query(
@@ -215,7 +215,7 @@ def run_cli(db: Path, writers: int, writes: int) -> dict:
 
 
 def run(quick: bool = False, writers: int = 4, writes: int | None = None) -> list[Figure]:
-    require("chemo.store", "chemo.records", "chemo.audit", "chemo.roles")
+    require("chemo.db", "chemo.records", "chemo.audit", "chemo.roles")
     writers, writes = (2, 50) if quick else (writers, writes or 500)
     figures = []
     with tempfile.TemporaryDirectory(prefix="chemo-writers-") as tmp:

@@ -200,8 +200,8 @@ def clone_db(template: Path, engine: str, tmp_path: Path, request, name: str = "
         target = tmp_path / name
         shutil.copyfile(template, target)
         return target
-    from chemo.dbcopy import copy_record
-    from chemo.store import open_store
+    from chemo.db.copy import copy_record
+    from chemo.db import open_store
 
     url = request.getfixturevalue("pg_schema")()
     with open_store(template, create=False) as source, open_store(url) as target:
@@ -211,7 +211,7 @@ def clone_db(template: Path, engine: str, tmp_path: Path, request, name: str = "
 
 def raw_execute(where, sql: str, params=()) -> None:
     """Change the record behind chemo's back (a tampering test): one statement, committed."""
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     with open_store(where, create=False) as store:
         store.execute(sql, params)

@@ -17,7 +17,7 @@ from cli_support import one_line
 from chemo.cumulative import report
 from chemo.demo import GOOD, NURSE, PHARMACIST, PRESCRIBER, add_users
 from chemo.records import add_lab, add_patient, start_plan
-from chemo.store import now_local, open_store
+from chemo.db import now_local, open_store
 from chemo.treatment import DayRefused, administer, signoff
 
 DAY_MG_M2 = 45 / (170 * 70 / 3600) ** 0.5  # 24.75 mg/m² of doxorubicin a day

@@ -7,7 +7,7 @@ import pytest
 from chemo import audit
 from chemo.demo import NURSE, PRESCRIBER, add_ready_patient, add_users
 from chemo.records import add_lab
-from chemo.store import open_store
+from chemo.db import open_store
 
 
 @pytest.fixture

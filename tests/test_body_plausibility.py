@@ -21,7 +21,7 @@ from chemo.dose import body_size
 from chemo.errors import BodySizeError
 from chemo.library import load_library
 from chemo.records import add_patient, start_plan
-from chemo.store import open_store
+from chemo.db import open_store
 
 DOSE = ["dose", "doxorubicin-ifosfamide"]
 

@@ -16,13 +16,13 @@ import pytest
 
 from chemo import audit
 from chemo.demo import add_ready_patient, add_users
-from chemo.store import check_integrity, open_store
+from chemo.db import check_integrity, open_store
 
 WRITER = r"""
 import sys, time
 import chemo.audit as audit
 from chemo.records import add_lab
-from chemo.store import open_store
+from chemo.db import open_store
 
 db, tag, count, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 original = audit.append

@@ -13,7 +13,7 @@ from chemo import audit
 from chemo.cumulative import CumulativeError, report
 from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
 from chemo.records import add_measurement, add_prior
-from chemo.store import open_store
+from chemo.db import open_store
 from chemo.treatment import CapRefused, administer, signoff
 
 BSA = (170 * 70 / 3600) ** 0.5

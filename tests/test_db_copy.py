@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chemo.dbcopy import TABLES
+from chemo.db.copy import TABLES
 
 pytestmark = pytest.mark.postgresql  # every test here needs the PostgreSQL server
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.postgresql  # every test here needs the PostgreSQL serv
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory):
     from chemo.demo import build_demo
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     path = tmp_path_factory.mktemp("copy") / "demo.db"
     with open_store(path) as store:
@@ -50,10 +50,10 @@ def test_sqlite_to_postgresql_and_back_loses_nothing(demo_file, pg_schema, tmp_p
 
 
 def test_a_copied_record_takes_new_rows_after_the_copied_ids(demo_file, pg_schema):
-    from chemo.dbcopy import copy_record
+    from chemo.db.copy import copy_record
     from chemo.demo import NURSE
     from chemo.records import add_lab
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     url = pg_schema()
     with open_store(demo_file, create=False) as source, open_store(url) as target:
@@ -85,7 +85,7 @@ def test_a_source_whose_chain_is_broken_is_refused_before_anything_is_written(de
     result = copy(runner, chemo_cli, broken, url)
     assert result.exit_code == 1
     assert "the source record" in result.stderr and "does not verify: labs row 5: value is 0.1" in result.stderr
-    from chemo.store import StoreError, open_store
+    from chemo.db import StoreError, open_store
 
     with pytest.raises(StoreError, match="no database at"):  # not even the schema was created
         open_store(url, create=False)

@@ -18,7 +18,7 @@ from cli_support import one_line
 from chemo.demo import NURSE, add_users
 from chemo.errors import UnitError
 from chemo.records import add_patient
-from chemo.store import open_store
+from chemo.db import open_store
 from chemo.units import CHART_SYMBOLS, parse_quantity
 
 DOSE = ["dose", "doxorubicin-ifosfamide", "--height", "170 cm"]

@@ -29,7 +29,7 @@ PASSING = (("hemoglobin", "12.5 g/dL", None), ("anc", "3.2 10^9/L", None), ("pla
 def template_db(tmp_path_factory):
     """Two patients on doxorubicin-ifosfamide with passing typed labs of 2026-03-01, built once."""
     from chemo import records, roles
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     path = tmp_path_factory.mktemp("labs-template") / "template.db"
     with open_store(path) as store:
@@ -332,7 +332,7 @@ def test_a_file_is_imported_whole_or_not_at_all(tmp_path, monkeypatch):
     from chemo import labimport
     from chemo.demo import add_users
     from chemo.records import add_patient
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     store = open_store(tmp_path / "w.db")
     add_users(store, {"phil": "pharmacist"})
@@ -374,16 +374,15 @@ def test_unknown_ucum_is_refused_not_guessed():
 def test_a_database_of_the_first_schema_is_migrated_and_its_typed_results_read_as_typed_and_final(tmp_path):
     import sqlite3
 
-    from sqlite_utils import Database
+    from test_db_upgrade import legacy_sqlite
 
     from chemo.demo import add_ready_patient, add_users
     from chemo.readiness import assess
-    from chemo.schema import MIGRATIONS
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     path = tmp_path / "old.db"
+    legacy_sqlite(path, 1)  # 0001_initial only, as chemo wrote it before labs had a source
     conn = sqlite3.connect(str(path), isolation_level=None)
-    MIGRATIONS.apply(Database(conn), stop_before="0002_lab_sources")
     conn.execute("INSERT INTO patients (mrn, name, sex, born, created_at, created_by) VALUES "
                  "('OLD-1', 'Old', 'female', '1970-01-01', '2026-01-01T00:00:00', 'x')")
     conn.execute("INSERT INTO labs (patient_id, analyte, value_text, value, unit, collected_at, recorded_at, "

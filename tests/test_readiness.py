@@ -8,7 +8,7 @@ from chemo.demo import NURSE, PRESCRIBER, add_ready_patient, add_users
 from chemo.errors import ChemoError
 from chemo.readiness import assess
 from chemo.records import add_lab, add_measurement
-from chemo.store import now_local, open_store
+from chemo.db import now_local, open_store
 
 
 @pytest.fixture

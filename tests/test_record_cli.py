@@ -93,7 +93,7 @@ def test_the_cap_refusal_and_override_through_the_cli(ready):
 
 
 def test_bad_input_is_one_line_a_non_zero_exit_and_nothing_written(ready, tmp_path, new_db):
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     def counts():
         with open_store(new_db("cli.db")) as s:

@@ -5,7 +5,7 @@ import pytest
 from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
 from chemo.records import add_lab, add_measurement, add_patient, add_prior, start_plan
 from chemo.roles import RoleRefused, acting_user, add_user
-from chemo.store import open_store
+from chemo.db import open_store
 from chemo.treatment import SignoffMissing, TwoPersonRefused, administer, signoff
 
 

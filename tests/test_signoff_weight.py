@@ -9,7 +9,7 @@ import pytest
 
 from chemo.demo import PHARMACIST, add_ready_patient, add_users
 from chemo.records import add_measurement
-from chemo.store import open_store
+from chemo.db import open_store
 from chemo.treatment import RecalculateRefused, signoff
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from chemo.errors import ChemoError
-from chemo.store import StoreError, open_store, resolve_db_path, user_data_dir
-from chemo.schema import MIGRATIONS
+from chemo.db import StoreError, open_store, resolve_db_path, user_data_dir
+from chemo.db import migrate
 
 
 def test_db_path_is_the_option_then_the_environment_then_the_user_data_folder(tmp_path, monkeypatch):
@@ -47,10 +47,9 @@ def test_migrations_run_once_and_are_recorded(tmp_path):
     db = tmp_path / "m.db"
     open_store(db).close()
     with open_store(db) as store:
-        assert MIGRATIONS.pending(store.db) == []
-        applied = [m.name for m in MIGRATIONS.applied(store.db)]
-        assert applied == ["0001_initial", "0002_db_logins", "0003_lab_sources"]
-        tables = set(store.db.table_names())
+        assert migrate.pending(store) == []
+        assert migrate.applied(store) == ["0001_initial", "0002_db_logins", "0003_lab_sources"]
+        tables = set(store.table_names())
     assert {"patients", "measurements", "labs", "plans", "administrations", "prior_exposure", "signoffs",
             "roles", "users", "audit"} <= tables
 
@@ -89,7 +88,7 @@ def test_a_folder_is_not_a_database(tmp_path):
 
 
 def test_db_takes_a_path_a_sqlite_url_or_a_postgresql_url(tmp_path, monkeypatch):
-    from chemo.store import resolve_db
+    from chemo.db import resolve_db
 
     monkeypatch.chdir(tmp_path)
     assert resolve_db("ward.db") == Path("ward.db")
@@ -103,7 +102,7 @@ def test_db_takes_a_path_a_sqlite_url_or_a_postgresql_url(tmp_path, monkeypatch)
 
 @pytest.mark.parametrize("bad", ["mysql://root@db/chemo", "sqlite://ward.db", "sqlite:///"])
 def test_a_url_of_another_kind_is_one_clear_error(bad):
-    from chemo.store import resolve_db
+    from chemo.db import resolve_db
 
     with pytest.raises(StoreError, match="expected") as err:
         resolve_db(bad)
@@ -111,7 +110,7 @@ def test_a_url_of_another_kind_is_one_clear_error(bad):
 
 
 def test_a_password_never_shows_in_a_message():
-    from chemo.store import redact
+    from chemo.db import redact
 
     assert redact("postgresql://pharm1:s3cret@db:5432/chemo") == "postgresql://pharm1:***@db:5432/chemo"
 
@@ -127,7 +126,7 @@ def test_an_unreachable_server_is_one_line_and_exit_3(runner, chemo_cli):
 # ------------------------------------------------------------------ on both engines
 
 def test_the_schema_is_migrated_once_from_its_one_description(new_db):
-    from chemo.schema import VERSIONS
+    from chemo.db.schema import VERSIONS
 
     where = new_db("m.db")
     open_store(where).close()
@@ -138,7 +137,7 @@ def test_the_schema_is_migrated_once_from_its_one_description(new_db):
 
 
 def test_a_new_schema_version_is_applied_to_an_existing_record(new_db, monkeypatch):
-    from chemo import schema
+    from chemo.db import schema
 
     where = new_db("v.db")
     open_store(where).close()
@@ -210,7 +209,7 @@ def test_a_chemo_db_made_before_the_schema_was_described_once_still_opens(tmp_pa
 
     from sqlite_utils import Database, Migrations
 
-    from chemo.schema import VERSIONS
+    from chemo.db.schema import VERSIONS
 
     old = Migrations("chemo")
 

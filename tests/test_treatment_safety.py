@@ -23,7 +23,7 @@ from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_use
 from chemo.errors import ChemoError
 from chemo.readiness import assess
 from chemo.records import LabError, add_lab, add_measurement, add_patient, add_prior, parse_lab, start_plan
-from chemo.store import now_local, open_store
+from chemo.db import now_local, open_store
 from chemo.treatment import (CapRefused, ModificationRefused, NotReady, OutOfOrder, administer, signoff)
 
 DOX_DAC = "doxorubicin-dacarbazine"  # doxorubicin 75 mg/m² d1, dacarbazine 1 g/m² d1

@@ -24,7 +24,7 @@ def demo_db(demo_template, engine, tmp_path, request, monkeypatch):
 
 
 def _store(path):
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     return open_store(path, create=False)
 

@@ -96,7 +96,7 @@ async def test_command_palette_takes_any_text(make):
 
 
 async def test_dose_inputs_take_any_text_and_never_sign(make, demo_db):
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     app = make(PHARMACIST)
     rng = random.Random(SEED)
@@ -143,7 +143,7 @@ async def test_dose_inputs_take_any_text_and_never_sign(make, demo_db):
 
 async def test_lab_inputs_take_any_text_and_save_only_valid_rows(make, demo_db):
     from chemo.records import parse_lab
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     app = make(NURSE)
     rng = random.Random(SEED)

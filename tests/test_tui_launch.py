@@ -22,61 +22,41 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # ------------------------------------------------------------------ reading the record without sqlite-utils
 
-def test_plain_reader_agrees_with_sqlite_utils_on_the_demo_record(demo_db):
-    """applied_versions, pending_versions and table_names read what sqlite_utils read, in the same order."""
+def test_the_demo_record_keeps_one_history_and_reads_as_sqlite_utils_reads_it(demo_db):
+    """The versions are in chemo_migrations only; tables and rows read as sqlite_utils' public API reads them."""
     from sqlite_utils import Database
 
-    from chemo.schema import VERSIONS, sqlite_migrations
-    from chemo.store import MIGRATION_SET, applied_versions, open_store, pending_versions
+    from chemo.db import migrate, open_store
+    from chemo.db.schema import VERSIONS
 
-    migrations = sqlite_migrations()
-    assert migrations.name == MIGRATION_SET
     with open_store(demo_db, create=False) as store:
         db = Database(store.conn, execute_plugins=False)
-        assert applied_versions(store.conn) == [m.name for m in migrations.applied(db)] == [n for n, _ in VERSIONS]
-        assert store.applied_versions() == applied_versions(store.conn)
-        assert pending_versions(store.conn) == [m.name for m in migrations.pending(db)] == []
+        assert migrate.applied(store) == store.applied_versions() == [n for n, _ in VERSIONS]
+        assert migrate.pending(store) == [] and "_sqlite_migrations" not in db.table_names()
         assert store.table_names() == db.table_names()
         assert store.query("SELECT mrn, name FROM patients ORDER BY mrn") == [
             {"mrn": r["mrn"], "name": r["name"]} for r in db.query("SELECT mrn, name FROM patients ORDER BY mrn")]
 
 
-def test_plain_reader_sees_a_partly_migrated_file_as_sqlite_utils_does(tmp_path):
-    """A file migrated only to 0001 (another set's rows beside it) has the same pending versions both ways,
-    and opening it applies them."""
-    from sqlite_utils import Database
-
-    from chemo.schema import VERSIONS, sqlite_migrations
-    from chemo.store import applied_versions, open_store, pending_versions
-
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    db = Database(conn)
-    sqlite_migrations().apply(db, stop_before=VERSIONS[1][0])
-    db["_sqlite_migrations"].insert({"migration_set": "other", "name": VERSIONS[2][0], "applied_at": "x"})
-    conn.commit()
-    assert applied_versions(conn) == [VERSIONS[0][0]]
-    assert pending_versions(conn) == [m.name for m in sqlite_migrations().pending(db)] == [n for n, _ in VERSIONS[1:]]
-    conn.close()
-    with open_store(path, create=False) as store:
-        assert pending_versions(store.conn) == []
-        assert store.applied_versions() == [n for n, _ in VERSIONS]
-    assert applied_versions(sqlite3.connect(tmp_path / "empty.db")) == []
-
-
-def test_opening_an_up_to_date_record_builds_no_sqlite_utils_database_until_a_write(demo_db):
-    from chemo.store import open_store
-
-    with open_store(demo_db, create=False) as store:
-        assert "db" not in vars(store)
-        assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert store.conn.execute("PRAGMA recursive_triggers").fetchone()[0] == 1  # as sqlite_utils.Database set it
-        before = store.one("SELECT max(id) AS n FROM patients")["n"]
-        with store.transaction():
-            new = store.insert("patients", {"mrn": "NEW-1", "name": "N", "sex": "female", "born": "1990-01-01",
-                                            "created_at": "2026-06-15T10:00:00", "created_by": PHARMACIST})
-        assert "db" in vars(store) and new == before + 1
-        assert store.one("SELECT mrn FROM patients WHERE id = ?", (new,)) == {"mrn": "NEW-1"}
+def test_opening_an_up_to_date_record_and_writing_to_it_imports_no_sqlite_utils(demo_db):
+    """A fresh process opens the demo record, checks its connection and inserts a patient: plain sqlite3 only."""
+    script = (
+        "import sys\n"
+        "from chemo.db import open_store\n"
+        "with open_store(sys.argv[1], create=False) as store:\n"
+        "    assert store.conn.execute('PRAGMA foreign_keys').fetchone()[0] == 1\n"
+        "    assert store.conn.execute('PRAGMA recursive_triggers').fetchone()[0] == 1\n"
+        "    before = store.one('SELECT max(id) AS n FROM patients')['n']\n"
+        "    with store.transaction():\n"
+        "        new = store.insert('patients', {'mrn': 'NEW-1', 'name': 'N', 'sex': 'female', 'born': '1990-01-01',\n"
+        f"                                        'created_at': '2026-06-15T10:00:00', 'created_by': {PHARMACIST!r}}})\n"
+        "    assert new == before + 1, (new, before)\n"
+        "    assert store.one('SELECT mrn FROM patients WHERE id = ?', (new,)) == {'mrn': 'NEW-1'}\n"
+        "print('sqlite_utils' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(demo_db)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"
 
 
 def test_first_screen_imports_neither_sqlite_utils_nor_click(demo_db):

@@ -10,7 +10,7 @@ from test_tui_support import (  # noqa: F401
 
 
 def _store(path):
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     return open_store(path, create=False)
 

@@ -17,7 +17,7 @@ import pytest
 
 FROZEN = dt.datetime(2026, 6, 15, 10, 0, 0)
 TODAY = FROZEN.date()
-CLOCK_MODULES = ("chemo.store", "chemo.demo", "chemo.readiness", "chemo.records", "chemo.roles", "chemo.treatment")
+CLOCK_MODULES = ("chemo.db.store", "chemo.demo", "chemo.readiness", "chemo.records", "chemo.roles", "chemo.treatment")
 PHARMACIST, NURSE = "demo-pharmacist", "demo-nurse"
 
 
@@ -25,7 +25,7 @@ def freeze(mp: pytest.MonkeyPatch) -> None:
     """Every ``now_local`` of the record modules returns ``FROZEN``."""
     import importlib
 
-    # import them all first: a module imported while chemo.store.now_local is patched
+    # import them all first: a module imported while chemo.db.store.now_local is patched
     # would bind the frozen clock as its own, and monkeypatch would "restore" that
     modules = [importlib.import_module(name) for name in CLOCK_MODULES]
     for module in modules:
@@ -34,7 +34,7 @@ def freeze(mp: pytest.MonkeyPatch) -> None:
 
 def build_template(directory: Path) -> Path:
     from chemo.demo import build_demo
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     path = directory / "demo-template.db"
     with pytest.MonkeyPatch.context() as mp:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from chemo.cli import cli
 from cli_support import cli_invoker
 from chemo.demo import NURSE, PHARMACIST, add_ready_patient, add_users
-from chemo.store import open_store
+from chemo.db import open_store
 from chemo.worksheet import latin1
 
 pypdf = pytest.importorskip("pypdf")

@@ -1,7 +1,7 @@
 """The patient record as the screens need it: one object between the UI and ``chemo``.
 
 Every read and write goes through the record modules of the engine
-(``chemo.store``, ``chemo.records``, ``chemo.readiness``, ``chemo.cumulative``,
+(``chemo.db``, ``chemo.records``, ``chemo.readiness``, ``chemo.cumulative``,
 ``chemo.treatment``): their checks, roles, transactions and audit rows apply
 unchanged.  This module gathers what a screen shows and turns the engine's
 answers into plain values.  It writes only through those functions (plus one
@@ -145,7 +145,7 @@ def demo_path(today: dt.date | None = None) -> Path:
     import hashlib
 
     from chemo.regimen import available_regimens, regimen_path
-    from chemo.store import user_data_dir
+    from chemo.db import user_data_dir
 
     digest = hashlib.sha256()
     for rid in available_regimens():
@@ -157,7 +157,7 @@ def demo_path(today: dt.date | None = None) -> Path:
 def open_backend(db_path=None, user: str | None = None, today: dt.date | None = None, *, demo: bool = False) -> "Backend":
     """Open the configured database; with ``demo``, the demo database (built on first run)."""
     from chemo.roles import acting_user, session_login
-    from chemo.store import open_store, resolve_db
+    from chemo.db import open_store, resolve_db
 
     login = acting_user(user)
     today = today or dt.date.today()
@@ -191,7 +191,7 @@ def build_demo(path: Path) -> None:
     import os
 
     from chemo.demo import build_demo as engine_build
-    from chemo.store import open_store
+    from chemo.db import open_store
 
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     partial = path.with_name(f".{path.name}.{os.getpid()}.building")
@@ -228,7 +228,7 @@ class Backend:
     # ------------------------------------------------------------------ time
     def now(self) -> dt.datetime:
         """The clinic's clock; on a fixed day other than today, noon of that day."""
-        from chemo.store import now_local
+        from chemo.db.store import now_local
 
         now = now_local()
         if now.date() == self.today:
@@ -270,7 +270,7 @@ class Backend:
 
     def patient(self, patient_id: int) -> dict:
         from chemo.records import get_patient
-        from chemo.store import NotFound
+        from chemo.db import NotFound
 
         for p in self.store.query("SELECT mrn FROM patients WHERE id = ?", (patient_id,)):
             return get_patient(self.store, p["mrn"])
@@ -340,7 +340,7 @@ class Backend:
 
     def _plan(self, p: dict) -> dict | None:
         from chemo.records import active_plan
-        from chemo.store import NotFound
+        from chemo.db import NotFound
 
         try:
             return active_plan(self.store, p["id"], p["mrn"])

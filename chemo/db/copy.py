@@ -5,13 +5,13 @@ verify before anything is written, the target must hold no row at all, every
 table is copied row by row with its ids in one transaction of the target, and
 before that commits the target's chain must verify, every table must count the
 same rows on both sides and the chain's head hash must be the same (else it
-rolls back: a refused or failed copy writes no row).  Both sides are :class:`chemo.store.Store`: the copy
+rolls back: a refused or failed copy writes no row).  Both sides are :class:`chemo.db.store.Store`: the copy
 does not know which engine either is.
 """
 
 from __future__ import annotations
 
-from . import audit
+from .. import audit
 from .store import Refusal, Store, StoreError
 
 # every table of the record, parents before children (the foreign keys)

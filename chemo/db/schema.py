@@ -12,11 +12,11 @@ ALTER TABLE ... ADD COLUMN and CREATE INDEX statements, or a new table.
 
 Never edit or reorder a version that has shipped.  Write statements in the
 plain SQL both engines read, with only the types ``INTEGER``, ``REAL`` and
-``TEXT`` (``INTEGER PRIMARY KEY`` for an id): SQLite runs them as written
-(through ``sqlite_utils.Migrations``, whose history ``chemo.db`` files already
-carry); :func:`postgresql` rewrites the types for PostgreSQL (``BIGINT``,
+``TEXT`` (``INTEGER PRIMARY KEY`` for an id): SQLite runs them as written;
+:func:`postgresql` rewrites the types for PostgreSQL (``BIGINT``,
 ``DOUBLE PRECISION``, ``TEXT COLLATE "C"`` so text sorts and compares byte by
-byte as in SQLite), where the applied names are kept in ``chemo_migrations``.
+byte as in SQLite).  :mod:`chemo.db.migrate` applies them, the same way on
+both engines, and keeps the applied names in ``chemo_migrations``.
 """
 
 from __future__ import annotations
@@ -196,23 +196,3 @@ def postgresql(statement: str) -> str:
         statement = pattern.sub(replacement, statement)
     return statement
 
-
-def sqlite_migrations():
-    """:data:`VERSIONS` as ``sqlite_utils.Migrations`` (set ``chemo``: the names older files recorded)."""
-    from sqlite_utils import Migrations
-
-    migrations = Migrations("chemo")
-    for name, statements in VERSIONS:
-        def run(db, statements=statements) -> None:
-            for statement in statements:
-                db.execute(statement)
-        migrations(name=name)(run)
-    return migrations
-
-
-def __getattr__(name):  # MIGRATIONS, built on first use so importing the schema costs nothing
-    if name == "MIGRATIONS":
-        global MIGRATIONS
-        MIGRATIONS = sqlite_migrations()
-        return MIGRATIONS
-    raise AttributeError(name)

@@ -1,4 +1,4 @@
-"""The record on a PostgreSQL server: the same :class:`chemo.store.Store`, through psycopg 3.
+"""The record on a PostgreSQL server: the :class:`chemo.db.store.Store` protocol, through psycopg 3.
 
 Imported only when ``--db``/``$CHEMO_DB`` is a ``postgresql://`` URL, so SQLite
 users never load psycopg.  What SQLite gives by being one file, this store
@@ -11,8 +11,9 @@ gives the same way on a server:
   a new row's id is the next after the largest, as in SQLite.  Readers never
   wait.  A writer that waits longer than the busy timeout gets the same
   "busy" line as on SQLite (exit 3);
-* the schema of :mod:`chemo.schema`, migrated under that lock, the applied
-  versions kept in ``chemo_migrations``;
+* the schema of :mod:`chemo.db.schema`, migrated under that lock by
+  :mod:`chemo.db.migrate` (the runner SQLite uses too), the applied versions
+  kept in ``chemo_migrations``;
 * SQL written for both engines: ``?`` and ``:name`` parameters become
   psycopg's ``%s`` and ``%(name)s`` here;
 * an unreachable server or a connection lost mid-command is one line and exit 3;
@@ -26,7 +27,6 @@ in the URL picks another), so one server can hold several records.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import functools
 import re
 import time
@@ -36,10 +36,11 @@ from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
-from .store import BUSY_TIMEOUT_MS, Store, StoreError, busy_error, redact
+from . import migrate
+from .schema import postgresql
+from .store import BUSY_TIMEOUT_MS, StoreError, busy_error, redact
 
 LOCK_CLASS = 0x63686D6F  # "chmo": the advisory-lock class of chemo's writers; the second key is the schema's
-MIGRATIONS_TABLE = "chemo_migrations"
 CONNECT_TIMEOUT_S = 10
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|%|\?|(?<![:\w]):([A-Za-z_]\w*)")
@@ -70,11 +71,13 @@ def _line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-class PostgresStore(Store):
+class PostgresStore:
+    """An open PostgreSQL record (the :class:`chemo.db.store.Store` protocol)."""
+
     engine = "postgresql"
+    lock_wait_s = 0.0
 
     def __init__(self, conn, url: str):
-        self.db = None
         self.conn = conn
         self.url = url
         self.path = self.where = redact(url)
@@ -85,6 +88,12 @@ class PostgresStore(Store):
         self._closed = True
         with contextlib.suppress(Exception):
             self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     @property
     def in_transaction(self) -> bool:
@@ -208,31 +217,20 @@ class PostgresStore(Store):
         row = self.one("SELECT current_user AS name, rolsuper FROM pg_roles WHERE rolname = current_user")
         return None if row is None or row["rolsuper"] else row["name"]
 
+    def has_table(self, name: str) -> bool:
+        return self.one("SELECT to_regclass(?) IS NOT NULL AS found", (name,))["found"]
+
+    def ddl(self, statement: str) -> str:
+        return postgresql(statement)
+
+    def legacy_versions(self) -> list[tuple[str, str]]:
+        return []  # PostgreSQL records have kept their history in chemo_migrations from the first
+
+    def forget_legacy_versions(self) -> None:
+        pass
+
     def applied_versions(self) -> list[str]:
-        if not self._has_migrations_table():
-            return []
-        return [r["name"] for r in self.query(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY applied_at, name")]
-
-    def _has_migrations_table(self) -> bool:
-        return self.one("SELECT to_regclass(?) IS NOT NULL AS found", (MIGRATIONS_TABLE,))["found"]
-
-    def migrate(self) -> None:
-        """Apply the versions of :data:`chemo.schema.VERSIONS` not applied yet, under the writers' lock."""
-        from .schema import VERSIONS, postgresql
-
-        if self._has_migrations_table() and not self._pending(VERSIONS):
-            return
-        with self.transaction():
-            self.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-            for name, statements in self._pending(VERSIONS):
-                for statement in statements:
-                    self.execute(postgresql(statement))
-                stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
-                self.execute(f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)", (name, stamp))
-
-    def _pending(self, versions):
-        done = set(self.applied_versions())
-        return [(name, statements) for name, statements in versions if name not in done]
+        return migrate.applied(self)
 
 
 def _connect(url: str):
@@ -252,9 +250,9 @@ def open_postgresql(url: str, *, create: bool = True) -> PostgresStore:
     conn = _connect(url)
     store = PostgresStore(conn, url)
     try:
-        if not create and not store._has_migrations_table():
+        if not create and not migrate.is_record(store):
             raise StoreError(f"no database at {shown!r}", field="db")
-        store.migrate()
+        migrate.migrate(store)
         return store
     except psycopg.Error as exc:
         store.close()
