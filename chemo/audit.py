@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from .db import audit as audit_log
 from .db.store import Store, utc_stamp
 
 GENESIS = "0" * 64
@@ -56,8 +57,8 @@ def append(store: Store, login: str, action: str, entity: str, key=None, old=Non
     """Append one audit row (inside the caller's transaction); returns its id."""
     if not store.in_transaction:
         raise RuntimeError("audit.append outside a transaction")  # a bug, not user input
-    head = store.one("SELECT last_id, last_hash, rows FROM audit_head WHERE one = 1")
-    last = store.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+    head = audit_log.head(store)
+    last = audit_log.newest(store)
     prev = last["hash"] if last else GENESIS
     row = {
         "id": (last["id"] + 1) if last else 1,
@@ -71,14 +72,8 @@ def append(store: Store, login: str, action: str, entity: str, key=None, old=Non
         "prev_hash": prev,
     }
     row["hash"] = row_hash(row)
-    store.execute(
-        "INSERT INTO audit (id, at, login, action, entity, entity_key, old, new, prev_hash, hash) "
-        "VALUES (:id, :at, :login, :action, :entity, :entity_key, :old, :new, :prev_hash, :hash)", row)
     rows = (head["rows"] if head else 0) + 1
-    store.execute(
-        "INSERT INTO audit_head (one, last_id, last_hash, rows) VALUES (1, ?, ?, ?) "
-        "ON CONFLICT(one) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash, "
-        "rows = excluded.rows", (row["id"], row["hash"], rows))
+    audit_log.append_row(store, row, rows)
     return row["id"]
 
 
@@ -91,8 +86,7 @@ def verify(store: Store) -> tuple[int, list[str]]:
     count = 0
     last = None
     described: list[dict] = []
-    for row in store.query(
-            "SELECT id, at, login, action, entity, entity_key, old, new, prev_hash, hash FROM audit ORDER BY id"):
+    for row in audit_log.chain(store):
         count += 1
         if row["entity"] in _ENTITIES:
             described.append(row)
@@ -105,7 +99,7 @@ def verify(store: Store) -> tuple[int, list[str]]:
         prev_hash = row["hash"]
         expected_id = row["id"] + 1
         last = row
-    head = store.one("SELECT last_id, last_hash, rows FROM audit_head WHERE one = 1")
+    head = audit_log.head(store)
     if head is None and last is not None:
         problems.append("audit_head is missing")
     elif head is not None:
@@ -290,7 +284,7 @@ def check_rows(store: Store, audit_rows: list[dict]) -> list[str]:
                 pass
         seen = set()
         changed = []
-        for found in store.query(f"SELECT * FROM {table} WHERE id IN ({store.ids_in})", (json.dumps(sorted(ids)),)):
+        for found in audit_log.rows_with_ids(store, table, ids):
             key = ids[found["id"]]
             seen.add(key)
             diff = _differences(table, key, recorded[key], found)
@@ -303,17 +297,15 @@ def check_rows(store: Store, audit_rows: list[dict]) -> list[str]:
         gone = sorted((k for k in recorded if k not in seen), key=lambda k: (len(str(k)), str(k)))
         problems += _listed(table, "recorded by the audit are missing (deleted outside chemo)", gone, len(gone),
                             missing_line(table, recorded))
-        total = store.one(f"SELECT count(*) AS n FROM {table}")["n"]
+        total = audit_log.row_count(store, table)
         if total > len(seen):
-            extra = [r["id"] for r in store.query(
-                f"SELECT id FROM {table} WHERE id NOT IN ({store.ids_in}) ORDER BY id LIMIT ?",
-                (json.dumps(sorted(ids)), LIST_LIMIT + 1))]
+            extra = audit_log.ids_without(store, table, ids, LIST_LIMIT + 1)
             problems += _listed(table, unaudited, extra, total - len(seen), no_audit(table))
 
     for table, columns, key_of in (("users", "login, added_at, added_by", lambda r: r["login"]),
                                    ("roles", "login, role", lambda r: (r["login"], r["role"]))):
         recorded = state[table]
-        rows = store.query(f"SELECT {columns} FROM {table} ORDER BY {columns.split(',')[0]}")
+        rows = audit_log.ordered(store, table, columns)
         seen, extra = set(), []
         for found in rows:
             key = key_of(found)

@@ -600,9 +600,10 @@ def audit_verify(db_path, as_json):
 @db_option
 @json_option
 def audit_show(limit, db_path, as_json):
+    from .db import audit as audit_log
+
     with _open(db_path, create=False) as store:
-        rows = store.query("SELECT id, at, login, action, entity, entity_key, old, new FROM audit ORDER BY id DESC "
-                           "LIMIT ?", (max(1, limit),))
+        rows = audit_log.latest(store, max(1, limit))
     if as_json:
         emit_json(rows)
         return

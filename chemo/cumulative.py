@@ -22,6 +22,7 @@ import json
 from attrs import frozen
 
 from .errors import ChemoError
+from .db import administrations, exposure, signoffs
 from .db.store import Store
 
 EPSILON = 1e-9  # mg/m²: a total this close to the cap is at it, not past it
@@ -98,10 +99,9 @@ def factor_of(library, model: str, drug: str) -> float:
 
 def planned_doses(store: Store, plan: dict, regimen, body, cycle: int) -> tuple[list[dict], float]:
     """All doses of ``cycle`` as they will be given, and the BSA: the signed-off ones, else the calculated ones."""
-    signoff = store.one("SELECT detail FROM signoffs WHERE plan_id = ? AND cycle = ? AND check_kind = 'dose'",
-                        (plan["id"], cycle))
+    signoff = signoffs.dose_detail(store, plan["id"], cycle)
     if signoff:
-        detail = json.loads(signoff["detail"])
+        detail = json.loads(signoff)
         return detail["doses"], detail["bsa_m2"]
     from .dose import calculate_cycle
 
@@ -120,9 +120,7 @@ def report(store: Store, mrn: str) -> CumulativeReport:
     cum = regimen.cumulative
     model = library.models[cum.model]
     items = []
-    for row in store.query(
-            "SELECT a.drug, a.dose_mg, a.bsa_m2, a.cycle, a.day, a.given_at, p.regimen_id FROM administrations a "
-            "JOIN plans p ON p.id = a.plan_id WHERE p.patient_id = ? ORDER BY a.given_at, a.id", (patient["id"],)):
+    for row in administrations.for_patient(store, patient["id"]):
         factor = factor_of(library, cum.model, row["drug"])
         if factor == 0.0:
             continue
@@ -130,16 +128,14 @@ def report(store: Store, mrn: str) -> CumulativeReport:
         items.append(Exposure("administration", row["drug"], mg_m2, factor, mg_m2 * factor,
                               f"{row['dose_mg']:g} mg ÷ {row['bsa_m2']:.2f} m², {row['regimen_id']} cycle "
                               f"{row['cycle']} day {row['day']}, {row['given_at']}"))
-    for row in store.query("SELECT drug, dose_text, mg_m2, note FROM prior_exposure WHERE patient_id = ? ORDER BY id",
-                           (patient["id"],)):
+    for row in exposure.for_patient(store, patient["id"]):
         factor = factor_of(library, cum.model, row["drug"])
         items.append(Exposure("prior", row["drug"], row["mg_m2"], factor, row["mg_m2"] * factor,
                               f"prior {row['dose_text']}" + (f" ({row['note']})" if row["note"] else "")))
     given = sum(i.equivalent_mg_m2 for i in items)
 
     body = plan_body(plan, regimen)
-    done = {(r["cycle"], r["day"], r["drug"]) for r in store.query(
-        "SELECT cycle, day, drug FROM administrations WHERE plan_id = ?", (plan["id"],))}
+    done = administrations.given(store, plan["id"])
     per_cycle = []
     for cycle in range(1, plan["planned_cycles"] + 1):
         doses, bsa = planned_doses(store, plan, regimen, body, cycle)

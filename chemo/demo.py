@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from .errors import ChemoError
+from .db import patients, signoffs, users as record_users
 from .db.store import Store, now_local
 
 USERS = {"demo-pharmacist": "pharmacist", "demo-nurse": "nurse", "demo-prescriber": "prescriber"}
@@ -75,7 +76,7 @@ def build_demo(store: Store) -> dict:
     from .roles import add_user
     from .treatment import administer, signoff
 
-    if store.one("SELECT count(*) AS n FROM patients")["n"] or store.one("SELECT count(*) AS n FROM roles")["n"]:
+    if patients.count(store) or record_users.role_count(store):
         raise ChemoError(f"{store.path} already holds users or patients: give a new --db for the demo", field="db")
     first = next(iter(USERS))
     for login, role in USERS.items():
@@ -140,8 +141,7 @@ def _give_cycle(store, mrn, cycle, day_one) -> None:
     signoff(store, PHARMACIST, mrn, cycle, "dose")
     signoff(store, NURSE, mrn, cycle, "readiness", as_of=day_one)
     plan = active_plan(store, get_patient(store, mrn)["id"], mrn)
-    detail = json.loads(store.one("SELECT detail FROM signoffs WHERE plan_id = ? AND cycle = ? AND check_kind = 'dose'",
-                                  (plan["id"], cycle))["detail"])
+    detail = json.loads(signoffs.dose_detail(store, plan["id"], cycle))
     for day in sorted({d["day"] for d in detail["doses"]}):
         administer(store, NURSE, mrn, cycle, day, at=day_one + _dt.timedelta(days=day - 1))
 

@@ -47,6 +47,7 @@ from attrs import evolve, frozen
 
 from . import audit
 from .errors import ChemoError
+from .db import labs, patients
 from .db.store import Store, now_local
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # project choice: see the module text
@@ -638,12 +639,10 @@ def _apply(store: Store, actor: str, r: LabResult, name: str, source_file: str) 
 
     if r.problem:
         return Outcome(name, r, "refused", r.problem)
-    patient = store.one("SELECT id FROM patients WHERE mrn = ?", (r.mrn,))
+    patient = patients.by_mrn(store, r.mrn)
     if patient is None:
         return Outcome(name, r, "refused", f"no patient with MRN {r.mrn!r} in the record")
-    earlier = store.query("SELECT id, patient_id, status, value_text, uln_text, collected_at, superseded_by, "
-                          "source_file FROM labs WHERE source = ? AND source_id = ? ORDER BY id",
-                          (r.source, r.source_id))
+    earlier = labs.by_source_id(store, r.source, r.source_id)
     current = next((e for e in reversed(earlier) if e["superseded_by"] is None), None)
     if current is not None and current["patient_id"] != patient["id"]:
         return Outcome(name, r, "refused", f"{r.shown_id} was imported for another patient; a result moved between "
@@ -653,7 +652,7 @@ def _apply(store: Store, actor: str, r: LabResult, name: str, source_file: str) 
             return Outcome(name, r, "ignored", f"{r.status}, and nothing imported before to retract")
         if current["status"] == r.status:
             return Outcome(name, r, "duplicate", f"already {r.status} (row {current['id']})")
-        base = store.one("SELECT value_text, uln_text FROM labs WHERE id = ?", (current["id"],))
+        base = labs.values_of(store, current["id"])
         r = evolve(r, value_text=base["value_text"], uln_text=base["uln_text"], row=None)
     row = dict(r.row) if r.row is not None else parse_lab(r.analyte, r.value_text, r.uln_text)
     record = {"patient_id": patient["id"], **row, "range_text": r.range_text,
@@ -678,11 +677,11 @@ def _apply(store: Store, actor: str, r: LabResult, name: str, source_file: str) 
                                                f"(row {current['id']}: {current['value_text']} at "
                                                f"{current['collected_at']}); a change must come as a corrected "
                                                "result")
-    lid = store.insert("labs", record)
+    lid = labs.add(store, record)
     audit.append(store, actor, "lab.import", "labs", lid, None, record)
     message = f"{r.status}, {r.where}"
     if replaces is not None:
-        store.execute("UPDATE labs SET superseded_by = ? WHERE id = ?", (lid, replaces["id"]))
+        labs.supersede(store, replaces["id"], lid)
         audit.append(store, actor, "lab.supersede", "labs", replaces["id"], {"superseded_by": None},
                      {"superseded_by": lid, "by_status": r.status, "by_file": source_file,
                       "by_message": r.source_message})

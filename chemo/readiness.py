@@ -32,6 +32,7 @@ import re
 from attrs import evolve, frozen
 
 from .errors import ChemoError
+from .db import labs
 from .db.store import Store, now_local
 
 STATUSES = ("pass", "fail", "missing", "stale")
@@ -165,11 +166,7 @@ class _Value:
 
 def _newest(store: Store, patient_id: int, analyte: str, as_of: _dt.datetime) -> dict | None:
     # imported results count only when final, amended or corrected and not replaced (chemo.labimport)
-    return store.one("SELECT value_text, value, unit, uln, uln_text, collected_at, source FROM labs "
-                     "WHERE patient_id = ? AND analyte = ? AND collected_at <= ? "
-                     "AND status IN ('final', 'amended', 'corrected') AND superseded_by IS NULL "
-                     "ORDER BY collected_at DESC, id DESC LIMIT 1",
-                     (patient_id, analyte, as_of.isoformat()))
+    return labs.latest_for(store, patient_id, analyte, as_of.isoformat())
 
 
 def _quantity(row: dict):

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import audit
 from .errors import ChemoError, UnitError
 from .roles import ANY, REGISTRARS, require
+from .db import administrations, exposure, labs, measurements, patients, plans
 from .db.store import NotFound, Refusal, Store, now_local
 
 SEXES = ("female", "male")
@@ -100,7 +101,7 @@ def check_weight(text) -> float:
 # ------------------------------------------------------------------ patients
 
 def get_patient(store: Store, mrn: str) -> dict:
-    row = store.one("SELECT * FROM patients WHERE mrn = ?", (str(mrn).strip(),))
+    row = patients.by_mrn(store, str(mrn).strip())
     if row is None:
         raise NotFound(f"no patient with MRN {mrn!r} (see 'chemo patient list')", field="mrn")
     return row
@@ -128,21 +129,21 @@ def add_patient(store: Store, actor: str, *, mrn: str, name: str, sex: str, born
     stamp = now_local().isoformat()
     with store.transaction():
         require(store, actor, REGISTRARS, "registering a patient")
-        if store.one("SELECT id FROM patients WHERE mrn = ?", (mrn,)):
+        if patients.by_mrn(store, mrn):
             raise ChemoError(f"a patient with MRN {mrn!r} is already registered", field="mrn")
         record = {"mrn": mrn, "name": name, "sex": sex, "born": born_day.isoformat(),
                   "created_at": stamp, "created_by": actor}
-        pid = store.insert("patients", record)
+        pid = patients.add(store, record)
         mrecord = {"patient_id": pid, "measured_on": day.isoformat(), "height_text": str(height), "height_cm": h,
                    "weight_text": str(weight), "weight_kg": w, "recorded_at": stamp, "recorded_by": actor}
-        mid = store.insert("measurements", mrecord)
+        mid = measurements.add(store, mrecord)
         audit.append(store, actor, "patient.add", "patients", pid, None, record)
         audit.append(store, actor, "measure.add", "measurements", mid, None, mrecord)
     return {"id": pid, **record, "height_cm": h, "weight_kg": w}
 
 
 def list_patients(store: Store) -> list[dict]:
-    return store.query("SELECT mrn, name, sex, born FROM patients ORDER BY mrn")
+    return patients.listing(store)
 
 
 def age_years(born: _dt.date, on: _dt.date) -> int:
@@ -180,16 +181,14 @@ def weight_findings(store: Store, patient_id: int, w: float, day: _dt.date) -> t
     rule = body.get("recalculate")
     threshold = _fraction(rule["weight_change"]) if rule else None
     eps = 1e-9
-    previous = store.one("SELECT weight_kg, measured_on FROM measurements WHERE patient_id = ? AND measured_on <= ? "
-                         "ORDER BY measured_on DESC, id DESC LIMIT 1", (patient_id, day.isoformat()))
+    previous = measurements.latest_weight(store, patient_id, day.isoformat())
     if threshold is not None and previous:
         moved = abs(w - previous["weight_kg"]) / previous["weight_kg"]
         if moved >= threshold - eps:
             warnings.append(f"weight {w:g} kg differs from the previous weight {previous['weight_kg']:g} kg "
                             f"({previous['measured_on']}) by {moved * 100:.1f} % (≥ {threshold * 100:g} %, the "
                             "recalculation threshold)")
-    plan = store.one("SELECT regimen_id, dosing_weight_kg FROM plans WHERE patient_id = ? AND status = 'active' "
-                     "ORDER BY id DESC LIMIT 1", (patient_id,))
+    plan = plans.active(store, patient_id)
     if threshold is not None and plan:
         moved = abs(w - plan["dosing_weight_kg"]) / plan["dosing_weight_kg"]
         if moved >= threshold - eps:
@@ -205,8 +204,7 @@ def weight_findings(store: Store, patient_id: int, w: float, day: _dt.date) -> t
     window = parse_quantity(limits["weight_change_window"], "day").to("day").magnitude
     low, high = (day - _dt.timedelta(days=window)).isoformat(), (day + _dt.timedelta(days=window)).isoformat()
     worst = None
-    for row in store.query("SELECT weight_kg, measured_on FROM measurements WHERE patient_id = ? AND measured_on "
-                           "BETWEEN ? AND ?", (patient_id, low, high)):
+    for row in measurements.weights_between(store, patient_id, low, high):
         moved = abs(w - row["weight_kg"]) / row["weight_kg"]
         if moved >= limit - eps and (worst is None or moved > worst["change"]):
             worst = {"change": moved, "weight_kg": row["weight_kg"], "measured_on": row["measured_on"],
@@ -242,7 +240,7 @@ def add_measurement(store: Store, actor: str, mrn: str, *, weight, height=None, 
                   "height_text": None if height is None else str(height), "height_cm": h,
                   "weight_text": str(weight), "weight_kg": w, "recorded_at": now_local().isoformat(),
                   "recorded_by": actor}
-        mid = store.insert("measurements", record)
+        mid = measurements.add(store, record)
         new = dict(record)
         if implausible:
             new["confirmed"] = {"by": actor, "change_pct": round(implausible["change"] * 100, 1),
@@ -257,11 +255,8 @@ def add_measurement(store: Store, actor: str, mrn: str, *, weight, height=None, 
 def latest_body(store: Store, patient_id: int, on: _dt.date | None = None) -> dict:
     """The newest weight (with its date) and the newest height, on or before ``on``."""
     cutoff = (on or _dt.date.today()).isoformat()
-    weight = store.one("SELECT weight_kg, weight_text, measured_on FROM measurements WHERE patient_id = ? "
-                       "AND measured_on <= ? ORDER BY measured_on DESC, id DESC LIMIT 1", (patient_id, cutoff))
-    height = store.one("SELECT height_cm, measured_on FROM measurements WHERE patient_id = ? AND height_cm "
-                       "IS NOT NULL AND measured_on <= ? ORDER BY measured_on DESC, id DESC LIMIT 1",
-                       (patient_id, cutoff))
+    weight = measurements.latest_weight(store, patient_id, cutoff)
+    height = measurements.latest_height(store, patient_id, cutoff)
     return {
         "weight_kg": weight and weight["weight_kg"], "weight_text": weight and weight["weight_text"],
         "weight_on": weight and weight["measured_on"],
@@ -393,16 +388,14 @@ def add_lab(store: Store, actor: str, mrn: str, analyte: str, value_text: str, *
         patient = get_patient(store, mrn)
         record = {"patient_id": patient["id"], **row, "collected_at": when.isoformat(),
                   "recorded_at": now_local().isoformat(), "recorded_by": actor}
-        lid = store.insert("labs", record)
+        lid = labs.add(store, record)
         audit.append(store, actor, "lab.add", "labs", lid, None, record)
     return {"id": lid, **record}
 
 
 def list_labs(store: Store, mrn: str) -> list[dict]:
     patient = get_patient(store, mrn)
-    return store.query("SELECT id, analyte, value_text, value, unit, uln_text, range_text, collected_at, recorded_by, "
-                       "source, status, superseded_by, source_id, source_message, lab_time "
-                       "FROM labs WHERE patient_id = ? ORDER BY collected_at DESC, id DESC", (patient["id"],))
+    return labs.for_patient(store, patient["id"])
 
 
 # ------------------------------------------------------------------ prior exposure
@@ -428,7 +421,7 @@ def add_prior(store: Store, actor: str, mrn: str, drug_ref: str, dose_text: str,
         patient = get_patient(store, mrn)
         record = {"patient_id": patient["id"], "drug": drug.id, "dose_text": str(dose_text), "mg_m2": dose.amount,
                   "note": note, "recorded_at": now_local().isoformat(), "recorded_by": actor}
-        rid = store.insert("prior_exposure", record)
+        rid = exposure.add(store, record)
         audit.append(store, actor, "prior.add", "prior_exposure", rid, None, record)
     return record
 
@@ -453,10 +446,9 @@ def start_plan(store: Store, actor: str, mrn: str, regimen_ref: str, *, start=No
             raise ChemoError(f"{mrn}: no height and weight recorded (chemo measure)", field="mrn")
         size = body_size(height=f"{body['height_cm']} cm", weight=f"{body['weight_kg']} kg", formula=formula,
                          regimen=regimen)
-        old = store.query("SELECT id, regimen_id FROM plans WHERE patient_id = ? AND status = 'active'",
-                          (patient["id"],))
+        old = plans.all_active(store, patient["id"])
         for plan in old:
-            store.execute("UPDATE plans SET status = 'superseded' WHERE id = ?", (plan["id"],))
+            plans.supersede(store, plan["id"])
             audit.append(store, actor, "plan.supersede", "plans", plan["id"], {"status": "active"},
                          {"status": "superseded"})
         record = {"patient_id": patient["id"], "regimen_id": regimen.id,
@@ -465,14 +457,13 @@ def start_plan(store: Store, actor: str, mrn: str, regimen_ref: str, *, start=No
                   "dosing_weight_text": body["weight_text"], "dosing_weight_kg": body["weight_kg"],
                   "dosing_height_cm": body["height_cm"], "bsa_formula": formula, "status": "active",
                   "created_at": now_local().isoformat(), "created_by": actor}
-        pid = store.insert("plans", record)
+        pid = plans.add(store, record)
         audit.append(store, actor, "plan.start", "plans", pid, None, record)
     return {"id": pid, **record, "bsa_m2": size.bsa_m2, "body": size.describe()}
 
 
 def active_plan(store: Store, patient_id: int, mrn: str) -> dict:
-    plan = store.one("SELECT * FROM plans WHERE patient_id = ? AND status = 'active' ORDER BY id DESC LIMIT 1",
-                     (patient_id,))
+    plan = plans.active(store, patient_id)
     if plan is None:
         raise NotFound(f"{mrn}: no treatment plan (start one with 'chemo plan start {mrn} REGIMEN')", field="mrn")
     return plan
@@ -523,12 +514,8 @@ def patient_summary(store: Store, mrn: str) -> dict:
         "patient": {k: patient[k] for k in ("mrn", "name", "sex", "born")},
         "age_years": age_years(_dt.date.fromisoformat(patient["born"]), _dt.date.today()),
         "body": latest_body(store, pid),
-        "plans": store.query("SELECT id, regimen_id, start_date, planned_cycles, dosing_weight_kg, status "
-                             "FROM plans WHERE patient_id = ? ORDER BY id", (pid,)),
-        "prior_exposure": store.query("SELECT drug, dose_text, mg_m2, note FROM prior_exposure WHERE patient_id = ? "
-                                      "ORDER BY id", (pid,)),
-        "labs": store.one("SELECT count(*) AS n FROM labs WHERE patient_id = ?", (pid,))["n"],
-        "administrations": store.one(
-            "SELECT count(*) AS n FROM administrations a JOIN plans p ON p.id = a.plan_id WHERE p.patient_id = ?",
-            (pid,))["n"],
+        "plans": plans.for_patient(store, pid),
+        "prior_exposure": exposure.for_patient(store, pid),
+        "labs": labs.count_for(store, pid),
+        "administrations": administrations.count_for_patient(store, pid),
     }

@@ -20,6 +20,7 @@ import os
 import re
 
 from . import audit
+from .db import users
 from .db.store import Refusal, Store, now_local
 
 ROLES = ("pharmacist", "nurse", "prescriber")
@@ -55,7 +56,7 @@ def check_login(login: str) -> str:
 
 
 def roles_of(store: Store, login: str) -> set[str]:
-    return {r["role"] for r in store.query("SELECT role FROM roles WHERE login = ?", (login,))}
+    return users.roles_of(store, login)
 
 
 def require(store: Store, login: str, allowed: tuple, action: str) -> str:
@@ -79,26 +80,25 @@ def add_user(store: Store, actor: str, login: str, role: str) -> dict:
     if role not in ROLES:
         raise ChemoError(f"{role!r}: expected one of {', '.join(ROLES)}", field="role")
     with store.transaction():
-        empty = store.one("SELECT count(*) AS n FROM roles")["n"] == 0
+        empty = users.role_count(store) == 0
         if not empty:
             require(store, actor, ("pharmacist",), "adding a user")
         if role in roles_of(store, login):
             raise ChemoError(f"{login!r} already has the role {role}", field="role")
         new = {"login": login, "role": role, "first_user": empty}
-        if store.one("SELECT login FROM users WHERE login = ?", (login,)) is None:
+        if not users.exists(store, login):
             new["added_at"] = now_local().isoformat()  # the users row, checked by audit.verify with its added_by
-            store.execute("INSERT INTO users (login, added_at, added_by) VALUES (?, ?, ?)",
-                          (login, new["added_at"], actor))
-        store.execute("INSERT INTO roles (login, role) VALUES (?, ?)", (login, role))
+            users.add(store, login, new["added_at"], actor)
+        users.add_role(store, login, role)
         audit.append(store, actor, "user.add", "roles", login, None, new)
     return {"login": login, "role": role, "first_user": empty}
 
 
 def list_users(store: Store) -> list[dict]:
     roles: dict[str, list] = {}
-    for r in store.query("SELECT login, role FROM roles"):
+    for r in users.all_roles(store):
         roles.setdefault(r["login"], []).append(r["role"])
-    rows = store.query("SELECT login, added_at, added_by FROM users ORDER BY login")
+    rows = users.all_users(store)
     return [{"login": u["login"], "roles": sorted(roles.get(u["login"], [])), "added_at": u["added_at"],
              "added_by": u["added_by"]} for u in rows]
 
@@ -117,7 +117,7 @@ def session_login(store: Store, explicit: str | None, login: str) -> str:
     wanted = explicit or os.environ.get("CHEMO_USER")
     if not wanted or wanted == db_user:
         return check_login(db_user)
-    if store.one("SELECT login FROM db_logins WHERE db_user = ? AND login = ?", (db_user, login)) is None:
+    if not users.may_act_as(store, db_user, login):
         raise RoleRefused(f"the database user {db_user!r} may not act as {login!r}: a pharmacist maps it with "
                           f"'chemo user map {db_user} {login}'", field="user")
     return login
@@ -132,10 +132,9 @@ def map_login(store: Store, actor: str, db_user: str, login: str) -> dict:
         require(store, actor, ("pharmacist",), "mapping a database user")
         if not roles_of(store, login):
             raise ChemoError(f"{login!r} is not a registered user (add it with 'chemo user add')", field="login")
-        if store.one("SELECT login FROM db_logins WHERE db_user = ? AND login = ?", (db_user, login)):
+        if users.may_act_as(store, db_user, login):
             raise ChemoError(f"{db_user!r} may already act as {login!r}", field="login")
         row = {"db_user": db_user, "login": login, "added_at": now_local().isoformat(), "added_by": actor}
-        store.execute("INSERT INTO db_logins (db_user, login, added_at, added_by) VALUES (?, ?, ?, ?)",
-                      (db_user, login, row["added_at"], actor))
+        users.add_mapping(store, db_user, login, row["added_at"], actor)
         audit.append(store, actor, "user.map", "db_logins", f"{db_user}/{login}", None, row)
     return row

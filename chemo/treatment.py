@@ -46,6 +46,8 @@ from .cumulative import factor_of, passes_cap, report
 from .errors import ChemoError
 from .records import CLOCK_SKEW, active_plan, get_patient, parse_when, plan_body, plan_regimen
 from .roles import require
+from .db import administrations, signoffs
+from .db import audit as audit_log
 from .db.store import Refusal, Store, now_local
 
 CHECKS = ("dose", "readiness")
@@ -144,9 +146,8 @@ def _signoff_overrides(store: Store, signoff_row: dict, detail: dict) -> list:
         return list(detail["overrides"])
     if not signoff_row["override_reason"]:
         return []
-    row = store.one("SELECT new FROM audit WHERE entity = 'signoffs' AND entity_key = ? ORDER BY id LIMIT 1",
-                    (str(signoff_row["id"]),))
-    new = json.loads(row["new"]) if row and row["new"] else {}
+    first = audit_log.first_new(store, "signoffs", str(signoff_row["id"]))
+    new = json.loads(first) if first else {}
     return [k for k in OVERRIDE_KINDS if new.get(f"{k}_override")]
 
 
@@ -164,8 +165,7 @@ def _unchanged(regimen, changed: bool) -> None:
 
 
 def _signoffs(store: Store, plan_id: int, cycle: int) -> dict:
-    return {r["check_kind"]: r for r in store.query(
-        "SELECT * FROM signoffs WHERE plan_id = ? AND cycle = ?", (plan_id, cycle))}
+    return signoffs.for_cycle(store, plan_id, cycle)
 
 
 def _anthracycline_mg_m2(library, model: str, doses: list[dict], bsa: float, skip=frozenset(), cycle=None) -> float:
@@ -191,8 +191,7 @@ def cap_check(store: Store, mrn: str, plan: dict, cycle: int, doses: list[dict],
     """The sum the dose sign-off makes (and the TUI shows before it): doses of earlier
     cycles not yet given count first, then this cycle's doses not yet given."""
     cum = report(store, mrn)
-    done = {(r["cycle"], r["day"], r["drug"]) for r in store.query(
-        "SELECT cycle, day, drug FROM administrations WHERE plan_id = ?", (plan["id"],))}
+    done = administrations.given(store, plan["id"])
     added = _anthracycline_mg_m2(library, cum.model, doses, bsa_m2, done, cycle)
     added += sum(v for c, v in cum.remaining_by_cycle.items() if c < cycle)
     total = cum.given_mg_m2 + added
@@ -296,7 +295,7 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
         record = {"plan_id": plan["id"], "cycle": cycle, "check_kind": check, "login": actor, "role": role,
                   "signed_at": now_local().isoformat(), "override_reason": override_reason,
                   "detail": json.dumps(detail, ensure_ascii=False)}
-        sid = store.insert("signoffs", record)
+        sid = signoffs.add(store, record)
         action = ("signoff.cap-override" if audit_new.get("cap_override")
                   else "signoff.recalculate-override" if audit_new.get("recalculate_override")
                   else "signoff.modification-override" if audit_new.get("modification_override")
@@ -313,13 +312,11 @@ def _earlier_not_given(store: Store, plan: dict, cycle: int, regimen, library) -
 
     if cycle <= 1:
         return []
-    done = {(r["cycle"], r["day"], r["drug"]) for r in store.query(
-        "SELECT cycle, day, drug FROM administrations WHERE plan_id = ? AND cycle < ?", (plan["id"], cycle))}
+    done = administrations.given(store, plan["id"], before_cycle=cycle)
     body = None
     out = []
     for c in range(1, cycle):
-        signed = store.one("SELECT 1 FROM signoffs WHERE plan_id = ? AND cycle = ? AND check_kind = 'dose'",
-                           (plan["id"], c))
+        signed = signoffs.dose_detail(store, plan["id"], c)
         if signed is None and not any(k[0] == c for k in done):
             out.append(f"cycle {c} (nothing given)")
             continue
@@ -388,9 +385,7 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
                           field="regimen")
         signed = detail["doses"]
         cycle_days = sorted({d["day"] for d in signed})
-        given = {(r["day"], r["drug"]): r for r in store.query(
-            "SELECT day, drug, given_at, given_by FROM administrations WHERE plan_id = ? AND cycle = ?",
-            (plan["id"], cycle))}
+        given = {(r["day"], r["drug"]): r for r in administrations.in_cycle(store, plan["id"], cycle)}
         given_days = sorted({k[0] for k in given})
         open_days = [d for d in cycle_days if not any((d, x["drug"]) in given for x in signed if x["day"] == d)]
         implied = day is None and not all_days
@@ -478,7 +473,7 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
             bsa, body = bodies[d["day"]]
             record = {"plan_id": plan["id"], "cycle": cycle, "day": d["day"], "drug": d["drug"], "dose_mg": d["dose_mg"],
                       "bsa_m2": bsa, "given_at": times[d["day"]].isoformat(), "given_by": actor}
-            aid = store.insert("administrations", record)
+            aid = administrations.add(store, record)
             new = dict(record)
             new["bsa_basis"] = {"height_cm": body["height_cm"], "height_on": body["height_on"],
                                 "weight_kg": body["weight_kg"], "weight_on": body["weight_on"],
@@ -512,8 +507,7 @@ def _due(cycle: int, day: int, when, given: dict, given_days: list) -> None:
 
 def _not_before(store: Store, plan: dict, cycle: int, day: int, when) -> None:
     """A day is not recorded at a time before an earlier day of the plan was given."""
-    row = store.one("SELECT cycle, day, given_at FROM administrations WHERE plan_id = ? AND (cycle < ? OR "
-                    "(cycle = ? AND day < ?)) ORDER BY given_at DESC LIMIT 1", (plan["id"], cycle, cycle, day))
+    row = administrations.latest_before(store, plan["id"], cycle, day)
     if row and _dt.datetime.fromisoformat(row["given_at"]) > when:
         raise DayRefused(f"cycle {cycle} day {day} at {when.isoformat(sep=' ')} would be before cycle {row['cycle']} "
                          f"day {row['day']}, recorded as given at {row['given_at']}", field="at")

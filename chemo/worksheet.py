@@ -28,6 +28,7 @@ from attrs import frozen
 
 from .dose_text import level_text, mg_text, protocol_text
 from .errors import ChemoError
+from .db import administrations
 from .db.store import Store, now_local
 
 DRAFT = "DRAFT — NOT FOR COMPOUNDING"
@@ -160,12 +161,10 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
 
     dose_rows = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg} for a in doses.administrations]
     cap = cap_check(store, mrn, plan, cycle, dose_rows, body.bsa_m2, library)
-    done = {(r["cycle"], r["day"], r["drug"]) for r in store.query(
-        "SELECT cycle, day, drug FROM administrations WHERE plan_id = ?", (plan["id"],))}
+    done = administrations.given(store, plan["id"])
     this_cycle = _anthracycline_mg_m2(library, cap.report.model, dose_rows, body.bsa_m2, done, cycle)
     given_here = sum(factor_of(library, cap.report.model, r["drug"]) * r["dose_mg"] / r["bsa_m2"]
-                     for r in store.query("SELECT drug, dose_mg, bsa_m2 FROM administrations WHERE plan_id = ? "
-                                          "AND cycle = ?", (plan["id"], cycle)))  # doses of it already given
+                     for r in administrations.in_cycle(store, plan["id"], cycle))  # doses of it already given
     this_cycle += given_here
     before = cap.total_mg_m2 - this_cycle
     cum_rows = (("Before this cycle", f"{before:.1f} mg/m² doxorubicin-equivalent"),

@@ -270,10 +270,11 @@ class Backend:
 
     def patient(self, patient_id: int) -> dict:
         from chemo.records import get_patient
-        from chemo.db import NotFound
+        from chemo.db import NotFound, patients
 
-        for p in self.store.query("SELECT mrn FROM patients WHERE id = ?", (patient_id,)):
-            return get_patient(self.store, p["mrn"])
+        mrn = patients.mrn_of(self.store, patient_id)
+        if mrn is not None:
+            return get_patient(self.store, mrn)
         raise NotFound(f"no patient with id {patient_id}", field="patient")
 
     def patients(self, query: str = "", *, readiness: bool = False) -> list[PatientRow]:
@@ -355,12 +356,14 @@ class Backend:
 
     # ------------------------------------------------------------------ cycles
     def _administrations(self, plan_id: int) -> list[dict]:
-        return self.store.query("SELECT cycle, day, drug, given_at FROM administrations WHERE plan_id = ? "
-                                "ORDER BY given_at", (plan_id,))
+        from chemo.db import administrations
+
+        return administrations.for_plan(self.store, plan_id)
 
     def _signoffs(self, plan_id: int) -> list[dict]:
-        return self.store.query("SELECT cycle, check_kind, login, signed_at, detail FROM signoffs WHERE plan_id = ? "
-                                "ORDER BY id", (plan_id,))
+        from chemo.db import signoffs
+
+        return signoffs.for_plan(self.store, plan_id)
 
     def cycle_states(self, plan: dict, regimen) -> list[CycleState]:
         """Each planned cycle: given (all its doses recorded), partly given, due, delayed or planned.
@@ -413,6 +416,7 @@ class Backend:
 
     # ------------------------------------------------------------------ overview
     def overview(self, patient_id: int) -> Overview:
+        from chemo.db import exposure
         from chemo.records import age_years, latest_body
 
         p = self.patient(patient_id)
@@ -455,8 +459,7 @@ class Backend:
             except ChemoError as exc:
                 problems.append(f"cumulative: {exc}")
         prior = tuple(f"{r['drug']} {r['dose_text']}" + (f" ({r['note']})" if r["note"] else "")
-                      for r in self.store.query("SELECT drug, dose_text, note FROM prior_exposure WHERE patient_id = ? "
-                                                "ORDER BY id", (p["id"],)))
+                      for r in exposure.for_patient(self.store, p["id"]))
         return Overview(p, age, height, weight, body_text, recalc, tuple(reasons), plan, regimen, tuple(states), nxt,
                         gauge, tuple(problems), prior)
 

@@ -1,0 +1,28 @@
+"""Named queries: the dose and readiness sign-offs of a cycle."""
+
+from __future__ import annotations
+
+from .store import Store
+
+
+def for_cycle(store: Store, plan_id: int, cycle: int) -> dict:
+    """The sign-offs of one cycle by check kind (``dose``, ``readiness``), every column."""
+    return {r["check_kind"]: r for r in store.query(
+        "SELECT * FROM signoffs WHERE plan_id = ? AND cycle = ?", (plan_id, cycle))}
+
+
+def dose_detail(store: Store, plan_id: int, cycle: int) -> str | None:
+    """The ``detail`` (JSON text) of a cycle's dose sign-off; None when it has none."""
+    row = store.one("SELECT detail FROM signoffs WHERE plan_id = ? AND cycle = ? AND check_kind = 'dose'",
+                    (plan_id, cycle))
+    return row["detail"] if row else None
+
+
+def for_plan(store: Store, plan_id: int) -> list[dict]:
+    """(cycle, check_kind, login, signed_at, detail) of every sign-off of a plan, in the order signed."""
+    return store.query("SELECT cycle, check_kind, login, signed_at, detail FROM signoffs WHERE plan_id = ? "
+                       "ORDER BY id", (plan_id,))
+
+
+def add(store: Store, record: dict) -> int:
+    return store.insert("signoffs", record)
