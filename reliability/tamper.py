@@ -85,10 +85,8 @@ KINDS = ("changed byte", "deleted row", "two rows swapped")
 
 def run(quick: bool = False, trials: int | None = None) -> list[Figure]:
     require("chemo.db", "chemo.audit", "chemo.roles")
-    from sqlite_utils import Database
-
     from chemo import audit
-    from chemo.db import Store
+    from chemo.db.sqlite import SQLiteStore
 
     trials = trials or (30 if quick else 300)
     rng = random.Random(4)
@@ -98,7 +96,7 @@ def run(quick: bool = False, trials: int | None = None) -> list[Figure]:
         path = Path(tmp) / "chain.db"
         rows = build(path, 60 if quick else 300)
         conn = sqlite3.connect(str(path), isolation_level=None)
-        store = Store(Database(conn), path)
+        store = SQLiteStore(conn, path)
         ids = [r[0] for r in conn.execute("SELECT id FROM audit ORDER BY id")]
         cli_cases = []
         for kind in KINDS:
