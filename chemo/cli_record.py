@@ -13,7 +13,7 @@ login name).  Exit codes, the same for every command:
   3  the database cannot be used (busy, not a database)
 
 Nothing is written when the exit code is not 0.  The engine modules (and with
-them sqlite-utils and pint) are imported inside the commands, so that
+them pint) are imported inside the commands, so that
 ``chemo --help`` stays fast.
 """
 

@@ -137,3 +137,29 @@ def test_a_postgresql_record_of_every_earlier_version_opens_and_reaches_the_curr
         assert store.one("SELECT mrn FROM patients") == {"mrn": "OLD-1"}
         assert store.one("SELECT source, status FROM labs") == {"source": "typed", "status": "final"}
         assert store.has_table("db_logins")
+
+
+def test_both_engines_implement_the_store_protocol_and_neither_imports_the_other(tmp_path):
+    import subprocess
+    import sys
+
+    from chemo.db.postgres import PostgresStore
+    from chemo.db.sqlite import SQLiteStore
+    from chemo.db.store import Store
+
+    members = {n for n in vars(Store) if not n.startswith("_")} | set(Store.__annotations__) | {"__enter__",
+                                                                                               "__exit__"}
+    assert {"transaction", "query", "one", "execute", "insert", "ddl", "legacy_versions"} <= members
+    per_instance = {"path", "where"}  # set by __init__
+    for engine in (SQLiteStore, PostgresStore):
+        assert not [n for n in members - per_instance if not hasattr(engine, n)], engine
+    with open_store(tmp_path / "p.db") as store:
+        assert isinstance(store, SQLiteStore) and not [n for n in members if not hasattr(store, n)]
+    assert not issubclass(SQLiteStore, PostgresStore) and not issubclass(PostgresStore, SQLiteStore)
+    script = ("import sys; import chemo.db.sqlite; print(sorted(m for m in ('chemo.db.postgres', 'psycopg', "
+              "'sqlite_utils') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
+    script = "import sys; import chemo.db.postgres; print('chemo.db.sqlite' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
