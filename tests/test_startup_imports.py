@@ -21,7 +21,7 @@ def _modules_after(argv: list[str], env: dict | None = None) -> set[str]:
     code = ("import sys, atexit\n"
             "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sorted(sys.modules))))\n"
             f"sys.argv = ['chemo'] + {argv!r}\n"
-            "from chemo.launch import main\n"
+            "from chemo.cli import main\n"
             "main()\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, **(env or {})})
