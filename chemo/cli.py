@@ -66,7 +66,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ChemoError as exc:
-            click.echo(f"chemo: {exc}", err=True)
+            click.echo(f"chemo: {command_line_words(exc)}", err=True)
             ctx.exit(getattr(exc, "exit_code", 2))
 
     def format_commands(self, ctx, formatter):
@@ -85,6 +85,47 @@ def cli():
 def main() -> None:
     """The ``chemo`` console script."""
     cli()
+
+
+def command_line_words(exc) -> str:
+    """An error as the command line says it: a refusal's next steps (``chemo.errors.NextStep``, read
+    from its fields) as the commands and options that take them; any other error as it is."""
+    from .errors import NextStep
+
+    steps = getattr(exc, "next_steps", ())
+    if not steps:
+        return str(exc)
+    kind, finding = exc.kind, exc.finding
+    if kind == "modification" and exc.overridable:
+        text = exc.head + "; ".join(
+            b["finding"] + ("" if b["satisfied_by_level"] is None else
+                            f"; sign off with --dose-level {b['drug']}={b['satisfied_by_level']} "
+                            f"({b['satisfied_by_pct']:g} %)") for b in exc.bands)
+        text += "; or a pharmacist may sign off with --override-reason"
+    elif kind == "modification":
+        text = (finding + "; the signed-off doses cannot be given: have the prescriber start a new plan "
+                "('chemo plan start') and the pharmacist sign off its doses at a level that meets the band")
+    elif kind == "recalculate":
+        text = (finding + "; record a new weight ('chemo measure') and start a new plan ('chemo plan start'), "
+                "or sign off with --override-reason")
+    elif kind == "cap":
+        text = finding + "; a pharmacist may sign off with --override-reason"
+    elif NextStep.NEW_PLAN in steps:
+        text = finding + ": start a new plan with 'chemo plan start' before signing or giving doses"
+    elif NextStep.READINESS in steps:
+        text = finding + f"; see 'chemo readiness {exc.mrn}" + (f" --date {exc.at}" if exc.at else "") + "'"
+    elif NextStep.BODY_SIZE_ON in steps:
+        text = finding + " (record them with 'chemo measure --date')"
+    elif NextStep.EACH_DAY in steps:
+        text = (f"cycle {exc.cycle}: with --all-days day {exc.day} would be recorded at {exc.at}, in the future "
+                f"(day {exc.first_day} at {exc.first_at}, each later day a calendar day later): record each day when "
+                f"it is given with --day, or give --at the time day {exc.first_day} was given")
+    elif NextStep.NAME_DAY in steps:
+        text = finding + f"; to record day {exc.day} now give --day {exc.day}"
+    else:
+        return str(exc)
+    where = exc.where()
+    return f"{where}: {text}" if where else text
 
 
 def emit_json(data) -> None:
