@@ -34,12 +34,12 @@ class SearchInput(Input):
     BINDINGS = [Binding("enter", "submit", "Open", tooltip="Open the highlighted patient")]
     keep_cursor = False
 
-    def _on_focus(self, event: events.Focus) -> None:  # runs before Input's own handler, which selects
+    def on_focus(self, event: events.Focus) -> None:  # runs before Input's own handler (the subclass's first)
         if self.keep_cursor:
             self.keep_cursor = False
             self.select_on_focus = False
 
-    def _on_blur(self, event: events.Blur) -> None:
+    def on_blur(self, event: events.Blur) -> None:
         self.select_on_focus = True
 
 
