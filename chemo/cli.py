@@ -1,9 +1,10 @@
 """The ``chemo`` command: a thin click layer over the engine.
 
-Commands are imported only when they run (``LazyGroup``), so ``chemo --help``
-pays neither for pint nor for sqlite-utils; the console script (:mod:`chemo.launch`)
-prints ``chemo --help`` itself, without importing click at all.  Every command module raises
-:class:`chemo.errors.ChemoError` for bad input; ``main`` turns it into one line
+Commands are imported only when they run (click's lazy-loading group:
+``LazyGroup`` maps each name to its ``module:attribute``), so ``chemo --help``
+pays neither for pint nor for sqlite-utils: it lists each command with the
+one-line help of :data:`COMMANDS`.  Every command module raises
+:class:`chemo.errors.ChemoError` for bad input; the group turns it into one line
 on stderr and a non-zero exit (2 unless the error says otherwise), never a
 traceback.
 """
@@ -14,11 +15,40 @@ import importlib
 
 import click
 
-from .launch import COMMANDS, HELP, HELP_OPTIONS  # noqa: F401  (COMMANDS: read by the tests and docs)
+# name -> ("module:attribute", one-line help shown by `chemo --help`)
+COMMANDS = {
+    "validate": ("chemo.cli_engine:validate", "Check regimen files: units, doses, days, thresholds."),
+    "bsa": ("chemo.cli_engine:bsa", "Body surface area from height and weight."),
+    "dose": ("chemo.cli_dose:dose", "Every dose of one cycle of a regimen for one patient."),
+    "verify": ("chemo.cli_dose:verify", "Check an order file against the regimen's doses."),
+    "patient": ("chemo.cli_record:patient", "Register, list and show patients."),
+    "measure": ("chemo.cli_record:measure", "Record a patient's weight (and height)."),
+    "labs": ("chemo.cli_record:labs", "Record, import (FHIR, HL7 v2) and show lab results."),
+    "prior": ("chemo.cli_record:prior", "Record prior anthracycline exposure."),
+    "plan": ("chemo.cli_record:plan", "Start a treatment plan on a regimen."),
+    "readiness": ("chemo.cli_record:readiness", "Is the patient ready for the next cycle? (exit 0 ready, 1 not)"),
+    "user": ("chemo.cli_record:user", "Users and their roles (pharmacist, nurse, prescriber)."),
+    "signoff": ("chemo.cli_record:signoff", "Sign off the dose or readiness check of a cycle."),
+    "administer": ("chemo.cli_record:administer", "Record the signed-off doses of a cycle as given."),
+    "cumulative": ("chemo.cli_record:cumulative", "Cumulative anthracycline exposure against the cap."),
+    "audit": ("chemo.cli_record:audit", "Verify the audit trail's hash chain."),
+    "worksheet": ("chemo.cli_record:worksheet", "Write a cycle's worksheet (PDF, HTML or text) for the checkers."),
+    "demo": ("chemo.cli_record:demo", "Build a demo database of synthetic patients."),
+    "db": ("chemo.cli_record:db", "Copy a record between databases (SQLite, PostgreSQL)."),
+    "tui": ("tui.command:tui", "Open the terminal UI (pharmacist and nurse screens)."),
+}
+
+HELP = """chemo: neoadjuvant sarcoma chemotherapy protocols, doses and checks.
+
+Every number carries its unit; every rule cites its source."""
 
 
 class LazyGroup(click.Group):
-    """A group whose commands are imported on first use."""
+    """A group whose commands are imported on first use (click's "Lazily Loading Subcommands").
+
+    ``--help`` lists the commands with their one-line help from :data:`COMMANDS`
+    instead of importing every command module for its ``short_help``.
+    """
 
     def list_commands(self, ctx):
         return sorted(COMMANDS)
@@ -36,7 +66,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ChemoError as exc:
-            click.echo(f"chemo: {exc}", err=True)
+            click.echo(f"chemo: {command_line_words(exc)}", err=True)
             ctx.exit(getattr(exc, "exit_code", 2))
 
     def format_commands(self, ctx, formatter):
@@ -46,12 +76,56 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, help=HELP, context_settings={"help_option_names": list(HELP_OPTIONS)})
+@click.group(cls=LazyGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="chemo")
 def cli():
-    # the help text is chemo.launch.HELP: the console script prints `chemo --help` from there
-    # without importing click (byte for byte what click prints: tests/test_startup_help.py)
     pass
+
+
+def main() -> None:
+    """The ``chemo`` console script."""
+    cli()
+
+
+def command_line_words(exc) -> str:
+    """An error as the command line says it: a refusal's next steps (``chemo.errors.NextStep``, read
+    from its fields) as the commands and options that take them; any other error as it is."""
+    from .errors import NextStep
+
+    steps = getattr(exc, "next_steps", ())
+    if not steps:
+        return str(exc)
+    kind, finding = exc.kind, exc.finding
+    if kind == "modification" and exc.overridable:
+        text = exc.head + "; ".join(
+            b["finding"] + ("" if b["satisfied_by_level"] is None else
+                            f"; sign off with --dose-level {b['drug']}={b['satisfied_by_level']} "
+                            f"({b['satisfied_by_pct']:g} %)") for b in exc.bands)
+        text += "; or a pharmacist may sign off with --override-reason"
+    elif kind == "modification":
+        text = (finding + "; the signed-off doses cannot be given: have the prescriber start a new plan "
+                "('chemo plan start') and the pharmacist sign off its doses at a level that meets the band")
+    elif kind == "recalculate":
+        text = (finding + "; record a new weight ('chemo measure') and start a new plan ('chemo plan start'), "
+                "or sign off with --override-reason")
+    elif kind == "cap":
+        text = finding + "; a pharmacist may sign off with --override-reason"
+    elif NextStep.NEW_PLAN in steps:
+        text = finding + ": start a new plan with 'chemo plan start' before signing or giving doses"
+    elif NextStep.READINESS in steps:
+        text = finding + f"; see 'chemo readiness {exc.mrn}" + (f" --date {exc.at}" if exc.at else "") + "'"
+    elif NextStep.BODY_SIZE_ON in steps:
+        text = finding + " (record them with 'chemo measure --date')"
+    elif NextStep.EACH_DAY in steps:
+        text = (f"cycle {exc.cycle}: with --all-days day {exc.day} would be recorded at {exc.at}, in the future "
+                f"(day {exc.first_day} at {exc.first_at}, each later day a calendar day later): record each day when "
+                f"it is given with --day, or give --at the time day {exc.first_day} was given")
+    elif NextStep.NAME_DAY in steps:
+        text = finding + f"; to record day {exc.day} now give --day {exc.day}"
+    else:
+        return str(exc)
+    where = exc.where()
+    return f"{where}: {text}" if where else text
 
 
 def emit_json(data) -> None:

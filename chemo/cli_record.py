@@ -489,6 +489,10 @@ def administer(mrn, cycle, day, all_days, at, db_path, user, as_json):
     actor = _actor(user)
     with _open(db_path) as store:
         actor = _signed_in(store, user, actor)
+        if all_days and day is not None:  # the engine refuses both too, naming no option
+            from .errors import ChemoError
+
+            raise ChemoError("give --day or --all-days, not both", field="day")
         result = give(store, actor, mrn, cycle, day, at=at, all_days=all_days)
     if as_json:
         emit_json(result)

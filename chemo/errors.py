@@ -7,6 +7,8 @@ bugs, which are not ``ChemoError``, may raise a traceback.
 
 from __future__ import annotations
 
+import enum
+
 
 class ChemoError(Exception):
     """Bad input from a user, a file or the database; printed as one line.
@@ -48,3 +50,18 @@ class BodySizeError(ChemoError):
 
 class RegimenError(ChemoError):
     """A regimen or library file that does not validate."""
+
+
+class NextStep(enum.Enum):
+    """What would let a refused sign-off or administration through: a refusal names these as data
+    (with the facts each needs on the refusal: ``mrn``, ``at``, ``day``, ``suggested_levels``), and
+    each interface words them its own way (the CLI its commands and options, the TUI its keys)."""
+
+    NEW_PLAN = "new-plan"  # a new plan started on the regimen (as it now is, on the body size now recorded)
+    NEW_WEIGHT = "new-weight"  # a new weight recorded
+    BODY_SIZE_ON = "body-size-on"  # a height and weight recorded, dated on or before the day of administration
+    READINESS = "readiness"  # the readiness assessment of ``mrn`` (at ``at`` when given)
+    DOSE_LEVEL = "dose-level"  # the dose sign-off at ``suggested_levels``
+    OVERRIDE = "override"  # a pharmacist's sign-off with an override and its reason
+    EACH_DAY = "each-day"  # each day recorded when it is given (or the time the first day was given)
+    NAME_DAY = "name-day"  # the day named (``day``) instead of the next one chosen

@@ -43,7 +43,7 @@ from attrs import frozen
 
 from . import audit
 from .cumulative import factor_of, passes_cap, report
-from .errors import ChemoError
+from .errors import ChemoError, NextStep
 from .records import CLOCK_SKEW, active_plan, get_patient, parse_when, plan_body, plan_regimen
 from .roles import require
 from .db import administrations, signoffs
@@ -53,32 +53,98 @@ from .db.store import Refusal, Store, now_local
 CHECKS = ("dose", "readiness")
 
 
-class CapRefused(Refusal):
+class TreatmentRefusal(Refusal):
+    """A sign-off or administration refused, as data: what was found and what would let it through.
+
+    * ``finding``: what the engine found, in words that name no command;
+    * ``next_steps``: what would let it through (:class:`chemo.errors.NextStep`), with the facts the
+      steps need: ``mrn``, ``at`` (ISO time), ``cycle``, ``day``, ``first_day``/``first_at``;
+    * ``overridable``: a pharmacist's sign-off with an override (and its reason) would;
+    * ``bands``: the dose-modification bands not met (:func:`band_findings`), ``head`` the words before them;
+      ``suggested_levels``: {drug: dose level} that meets each band (where a level does).
+
+    The message is the finding with those steps in plain words; the CLI writes its commands and
+    options from the fields (``chemo.cli``), the TUI its keys.
+    """
+
+    kind = "refused"
+
+    def __init__(self, message: str, *, field: str | None = None, file: str | None = None, finding: str | None = None,
+                 next_steps: tuple = (), overridable: bool = False, bands: tuple = (), head: str = "",
+                 mrn: str | None = None, at: str | None = None, cycle: int | None = None, day: int | None = None,
+                 first_day: int | None = None, first_at: str | None = None):
+        super().__init__(message, field=field, file=file)
+        self.finding = finding if finding is not None else message
+        self.next_steps = tuple(next_steps)
+        self.overridable = overridable
+        self.bands = tuple(bands)
+        self.head = head
+        self.mrn, self.at, self.cycle, self.day, self.first_day, self.first_at = mrn, at, cycle, day, first_day, first_at
+
+    @property
+    def suggested_levels(self) -> dict:
+        return {b["drug"]: b["satisfied_by_level"] for b in self.bands if b.get("satisfied_by_level") is not None}
+
+    def located(self, *, field: str | None = None, file: str | None = None) -> "TreatmentRefusal":
+        import copy
+
+        located = copy.copy(self)
+        located.field, located.file = self.field or field, self.file or file
+        return located
+
+
+class RegimenChanged(TreatmentRefusal):
+    """The regimen file differs from the one the plan was started on (exit 1)."""
+
+    kind = "regimen-changed"
+
+
+class NoBodySize(TreatmentRefusal):
+    """No height and weight recorded on or before the day of an administration (exit 1)."""
+
+    kind = "no-body-size"
+
+
+class CapRefused(TreatmentRefusal):
     """The cumulative anthracycline cap would be passed (exit 1)."""
 
+    kind = "cap"
 
-class TwoPersonRefused(Refusal):
+
+class TwoPersonRefused(TreatmentRefusal):
     """One person tried to make both checks of a cycle (exit 1)."""
 
+    kind = "two-person"
 
-class NotReady(Refusal):
+
+class NotReady(TreatmentRefusal):
     """A readiness sign-off while a gate does not pass (exit 1)."""
 
+    kind = "not-ready"
 
-class RecalculateRefused(Refusal):
+
+class RecalculateRefused(TreatmentRefusal):
     """A dose sign-off on a stale or changed weight (exit 1)."""
 
+    kind = "recalculate"
 
-class SignoffMissing(Refusal):
+
+class SignoffMissing(TreatmentRefusal):
     """An administration without both sign-offs (exit 1)."""
 
+    kind = "signoff-missing"
 
-class ModificationRefused(Refusal):
+
+class ModificationRefused(TreatmentRefusal):
     """A dose sign-off or administration above a dose-modification band that applies (exit 1)."""
 
+    kind = "modification"
 
-class OutOfOrder(Refusal):
+
+class OutOfOrder(TreatmentRefusal):
     """An administration while a dose of an earlier cycle is not given (exit 1)."""
+
+    kind = "out-of-order"
 
 
 OVERRIDE_KINDS = ("cap", "recalculate", "modification")
@@ -91,7 +157,8 @@ def band_findings(regimen, dose_level, suggestions, library) -> list[dict]:
     A band is met when the drug's level gives at most the band's fraction (the
     fraction :func:`chemo.dose.level_factor` gives); a band of 0 % (do not
     give) is never met.  Each finding names the lab value, the band, its source
-    and the level that would meet it (or that none does).
+    and, as data, the level that would meet it (``satisfied_by_level``, giving
+    ``satisfied_by_pct``; None: none does, which ``finding`` says).
     """
     from .dose import level_factor, levels_by_drug
     from .errors import ChemoError as _Err
@@ -114,9 +181,9 @@ def band_findings(regimen, dose_level, suggestions, library) -> list[dict]:
                 f"and this sign-off gives {fraction * 100:g} % (level {level})")
         if s.give == 0:
             text += "; no dose level satisfies a band that says do not give"
-            suggestion = None
+            suggestion = suggestion_pct = None
         else:
-            suggestion, lowest = None, (fraction, level)
+            suggestion, suggestion_pct, lowest = None, None, (fraction, level)
             step = 0
             while True:
                 try:
@@ -129,13 +196,13 @@ def band_findings(regimen, dose_level, suggestions, library) -> list[dict]:
                     break
                 step -= 1
             if suggestion is not None:
-                text += f"; sign off with --dose-level {s.drug}={suggestion} ({lowest[0] * 100:g} %)"
+                suggestion_pct = lowest[0] * 100
             else:
                 text += (f"; no dose level of {s.drug} reaches {s.give * 100:g} % (the lowest is "
                          f"{lowest[0] * 100:g} % at level {lowest[1]}): a further reduction is a prescriber's decision")
         findings.append({"drug": s.drug, "analyte": s.analyte, "value": s.value, "band": s.band, "give_pct": s.give * 100,
                          "source": s.source, "level": level, "level_pct": fraction * 100,
-                         "satisfied_by_level": suggestion, "finding": text})
+                         "satisfied_by_level": suggestion, "satisfied_by_pct": suggestion_pct, "finding": text})
     return findings
 
 
@@ -160,8 +227,9 @@ def _cycle_number(plan: dict, cycle) -> int:
 
 def _unchanged(regimen, changed: bool) -> None:
     if changed:
-        raise Refusal(f"the regimen file {regimen.path} has changed since the plan was started (its hash differs): "
-                      "start a new plan with 'chemo plan start' before signing or giving doses", field="regimen")
+        finding = f"the regimen file {regimen.path} has changed since the plan was started (its hash differs)"
+        raise RegimenChanged(finding + ": start a new plan before signing or giving doses", finding=finding,
+                             next_steps=(NextStep.NEW_PLAN,), field="regimen")
 
 
 def _signoffs(store: Store, plan_id: int, cycle: int) -> dict:
@@ -248,8 +316,9 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
                            f"({weight.recalculate_source})")
                 if override_reason is None:
                     raise RecalculateRefused(
-                        finding + "; record a new weight ('chemo measure') and start a new plan ('chemo plan start'), "
-                        "or sign off with --override-reason", field="weight")
+                        finding + "; record a new weight and start a new plan, or sign off with an override and its "
+                        "reason", finding=finding, next_steps=(NextStep.NEW_WEIGHT, NextStep.NEW_PLAN, NextStep.OVERRIDE),
+                        overridable=True, field="weight")
                 audit_new["recalculate_override"] = {"reason": override_reason, "by": actor, "finding": finding}
             if isinstance(dose_level, (list, tuple)):  # as typed: ("-1",) or ("doxorubicin=-2",)
                 from .dose import parse_dose_levels
@@ -269,15 +338,23 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
             bands = band_findings(regimen, dose_level, weight.suggestions, library)
             if bands:
                 if override_reason is None:
+                    head = f"cycle {cycle}: a dose modification applies: "
+                    finding = head + "; ".join(b["finding"] for b in bands)
+                    levels = [f"{b['drug']} at dose level {b['satisfied_by_level']} ({b['satisfied_by_pct']:g} %)"
+                              for b in bands if b["satisfied_by_level"] is not None]
                     raise ModificationRefused(
-                        f"cycle {cycle}: a dose modification applies: " + "; ".join(b["finding"] for b in bands)
-                        + "; or a pharmacist may sign off with --override-reason", field="dose-level")
+                        finding + (f"; sign off with {', '.join(levels)}" if levels else "")
+                        + "; or a pharmacist may sign off with an override and its reason", finding=finding, head=head,
+                        bands=bands, cycle=cycle, overridable=True,
+                        next_steps=((NextStep.DOSE_LEVEL,) if levels else ()) + (NextStep.OVERRIDE,), field="dose-level")
                 audit_new["modification_override"] = {"reason": override_reason, "by": actor,
                                                       "findings": [b["finding"] for b in bands]}
                 detail["modification_bands"] = [[b["drug"], b["band"], b["give_pct"]] for b in bands]
             if cap.finding:
                 if override_reason is None:
-                    raise CapRefused(cap.finding + "; a pharmacist may sign off with --override-reason", field="cycle")
+                    raise CapRefused(cap.finding + "; a pharmacist may sign off with an override and its reason",
+                                     finding=cap.finding, next_steps=(NextStep.OVERRIDE,), overridable=True,
+                                     field="cycle")
                 audit_new["cap_override"] = {"reason": override_reason, "by": actor, "finding": cap.finding}
             detail["overrides"] = [k for k in OVERRIDE_KINDS if f"{k}_override" in audit_new]
             audit_new["overrides"] = detail["overrides"]
@@ -287,8 +364,9 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
             verdict = assess(store, mrn, as_of)
             if not verdict.ready:
                 failing = [f"{g.analyte} {g.status}" for g in verdict.gates if g.status != "pass"]
-                raise NotReady(f"cycle {cycle}: not ready ({', '.join(failing)}); see 'chemo readiness {mrn}'",
-                               field="check")
+                finding = f"cycle {cycle}: not ready ({', '.join(failing)})"
+                raise NotReady(finding + f"; see the readiness of {mrn}", finding=finding, mrn=mrn,
+                               next_steps=(NextStep.READINESS,), field="check")
             detail = {"as_of": verdict.as_of, "gates": [[g.analyte, g.status, g.value] for g in verdict.gates],
                       "recalculate": verdict.recalculate}
             audit_new.update(detail)
@@ -336,13 +414,17 @@ def _bsa_on(store: Store, plan: dict, patient: dict, day) -> tuple[float, dict]:
 
     body = latest_body(store, patient["id"], day)
     if body["height_cm"] is None or body["weight_kg"] is None:
-        raise Refusal(f"{patient['mrn']}: no height and weight recorded on or before {day.isoformat()}, so the BSA of "
-                      "the day of administration is unknown (record them with 'chemo measure --date')", field="at")
+        finding = (f"{patient['mrn']}: no height and weight recorded on or before {day.isoformat()}, so the BSA of "
+                   "the day of administration is unknown")
+        raise NoBodySize(finding + " (record them, dated on or before that day)", finding=finding, mrn=patient["mrn"],
+                         at=day.isoformat(), next_steps=(NextStep.BODY_SIZE_ON,), field="at")
     return bsa_m2(body["height_cm"], body["weight_kg"], plan["bsa_formula"]), body
 
 
-class DayRefused(Refusal):
+class DayRefused(TreatmentRefusal):
     """An administration of a day not yet due, given twice or out of time (exit 1)."""
+
+    kind = "day"
 
 
 def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None = None, *, at=None,
@@ -362,7 +444,7 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
     from .readiness import assess
 
     if all_days and day is not None:
-        raise ChemoError("give --day or --all-days, not both", field="day")
+        raise ChemoError("give a day or every day, not both", field="day")
     when = parse_when(at, "at") if at else now_local()
     library = load_library()
     with store.transaction():
@@ -420,11 +502,13 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
         future = [d for d in days if times[d] > latest]
         if future:
             d = future[0]
+            finding = (f"cycle {cycle}: recording every day, day {d} would be recorded at "
+                       f"{times[d].isoformat(sep=' ')}, in the future (day {days[0]} at {when.isoformat(sep=' ')}, "
+                       "each later day a calendar day later)")
             raise DayRefused(
-                f"cycle {cycle}: with --all-days day {d} would be recorded at {times[d].isoformat(sep=' ')}, in the "
-                f"future (day {days[0]} at {when.isoformat(sep=' ')}, each later day a calendar day later): record "
-                "each day when it is given with --day, or give --at the time day "
-                f"{days[0]} was given", field="at")
+                finding + f": record each day when it is given, or give the time day {days[0]} was given",
+                finding=finding, cycle=cycle, day=d, at=times[d].isoformat(sep=" "), first_day=days[0],
+                first_at=when.isoformat(sep=" "), next_steps=(NextStep.EACH_DAY,), field="at")
         earlier = _earlier_not_given(store, plan, cycle, regimen, library)
         if earlier:
             raise OutOfOrder(f"cycle {cycle} cannot be given before the earlier cycles: {'; '.join(earlier)}",
@@ -441,19 +525,21 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
                 failing = [f"{g.analyte} {g.status}" for g in verdict.gates if g.status not in tolerated] or [
                     "no thresholds"]
                 at_text = times[d].isoformat(sep=" ")
-                raise NotReady(f"cycle {cycle}: not ready at {at_text}"
-                               + (f" (day {d})" if len(days) > 1 else "") + f" ({', '.join(failing)}); "
-                               f"see 'chemo readiness {mrn} --date {times[d].isoformat()}'", field="cycle")
+                finding = (f"cycle {cycle}: not ready at {at_text}" + (f" (day {d})" if len(days) > 1 else "")
+                           + f" ({', '.join(failing)})")
+                raise NotReady(finding + f"; see the readiness of {mrn} at {times[d].isoformat()}", finding=finding,
+                               mrn=mrn, at=times[d].isoformat(), next_steps=(NextStep.READINESS,), field="cycle")
             started = True
             day_drugs = {x["drug"] for x in signed if x["day"] == d}
             bands = [b for b in band_findings(regimen, detail.get("dose_level", 0), verdict.suggestions, library)
                      if (b["drug"], b["band"]) not in covered and b["drug"] in day_drugs]
             if bands:
+                head = f"cycle {cycle}: a dose modification applies now that the dose sign-off did not cover: "
+                finding = head + "; ".join(b["finding"] for b in bands)
                 raise ModificationRefused(
-                    f"cycle {cycle}: a dose modification applies now that the dose sign-off did not cover: "
-                    + "; ".join(b["finding"].split("; sign off with")[0] for b in bands)
-                    + "; the signed-off doses cannot be given: have the prescriber start a new plan ('chemo plan start') "
-                    "and the pharmacist sign off its doses at a level that meets the band", field="cycle")
+                    finding + "; the signed-off doses cannot be given: have the prescriber start a new plan and the "
+                    "pharmacist sign off its doses at a level that meets the band", finding=finding, head=head,
+                    bands=bands, cycle=cycle, next_steps=(NextStep.NEW_PLAN,), field="cycle")
         bodies = {d: _bsa_on(store, plan, patient, times[d].date()) for d in days}
         _not_before(store, plan, cycle, days[0], when)
         doses = [x for x in signed if x["day"] in days]
@@ -499,10 +585,10 @@ def _due(cycle: int, day: int, when, given: dict, given_days: list) -> None:
     prev_at = _dt.datetime.fromisoformat(row["given_at"])
     due = prev_at.date() + _dt.timedelta(days=day - prev)
     if when.date() < due:
-        raise DayRefused(
-            f"cycle {cycle}: the next day not yet given is day {day}, due on {due.isoformat()} (day {prev} was given "
-            f"at {row['given_at']} by {row['given_by']}); if day {prev} was meant it is already recorded; to record "
-            f"day {day} now give --day {day}", field="day")
+        finding = (f"cycle {cycle}: the next day not yet given is day {day}, due on {due.isoformat()} (day {prev} was "
+                   f"given at {row['given_at']} by {row['given_by']}); if day {prev} was meant it is already recorded")
+        raise DayRefused(finding + f"; to record day {day} now, name the day", finding=finding, cycle=cycle, day=day,
+                         next_steps=(NextStep.NAME_DAY,), field="day")
 
 
 def _not_before(store: Store, plan: dict, cycle: int, day: int, when) -> None:

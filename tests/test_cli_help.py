@@ -48,13 +48,40 @@ def test_unknown_command_is_a_usage_error(runner, chemo_cli):
     assert "Traceback" not in result.output
 
 
-def test_help_does_not_import_pint():
-    """`chemo --help` pays neither for pint nor for the engine (commands load lazily)."""
+def _run_console_script(args, columns="61"):
+    """The console script (``chemo.cli:main``) in a fresh process; stderr ends with the engine modules it loaded."""
+    import os
     import subprocess
     import sys
 
-    code = ("import sys; from click.testing import CliRunner; from chemo.cli import cli; "
-            "r = CliRunner().invoke(cli, ['--help']); assert r.exit_code == 0; "
-            "print('pint' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    code = ("import sys, atexit\n"
+            "atexit.register(lambda: sys.stderr.write('\\nLOADED ' + ' '.join(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('pint', 'sqlite_utils', 'chemo', 'tui')))))\n"
+            f"sys.argv = ['/venv/bin/chemo'] + {args!r}\n"
+            "from chemo.cli import main\n"
+            "main()\n")
+    env = {**os.environ, "COLUMNS": columns}
+    env.pop("_CHEMO_COMPLETE", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    stderr, _, loaded = out.stderr.rpartition("LOADED ")
+    return out.returncode, out.stdout, stderr.rstrip("\n"), set(loaded.split())
+
+
+@pytest.mark.parametrize("option", ["--help", "-h"])
+def test_help_does_not_import_pint(option):
+    """`chemo --help` pays neither for pint, sqlite-utils nor the engine (commands load lazily),
+    and lists every command with its one-line help as click writes it."""
+    code, stdout, stderr, loaded = _run_console_script([option])
+    assert code == 0 and stderr == ""
+    assert loaded == {"chemo", "chemo.cli"}
+    assert stdout.startswith("Usage: chemo [OPTIONS] COMMAND [ARGS]...\n\n  chemo: neoadjuvant sarcoma")
+    assert "  -h, --help  Show this message and exit.\n" in stdout
+    assert "  bsa         Body surface area from height and weight.\n" in stdout
+
+
+def test_console_script_runs_a_command_and_its_errors():
+    code, stdout, stderr, loaded = _run_console_script(["--version"])
+    assert code == 0 and stdout.startswith("chemo, version ")
+    code, stdout, stderr, loaded = _run_console_script(["bsa", "--height", "1 cm", "--weight", "75 kg"])
+    assert code == 2 and stdout == ""  # a ChemoError: one line on stderr, exit 2, no traceback
+    assert stderr.startswith("chemo: ") and len(stderr.splitlines()) == 1 and "Traceback" not in stderr

@@ -21,8 +21,8 @@ def _modules_after(argv: list[str], env: dict | None = None) -> set[str]:
     code = ("import sys, atexit\n"
             "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sorted(sys.modules))))\n"
             f"sys.argv = ['chemo'] + {argv!r}\n"
-            "from chemo.launch import main\n"
-            "main()\n")
+            "from importlib.metadata import entry_points\n"
+            "entry_points(group='console_scripts')['chemo'].load()()\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, **(env or {})})
     assert out.returncode == 0, out.stderr

@@ -18,9 +18,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from chemo.cli import cli
+from chemo.cli import cli, command_line_words
 from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
-from chemo.errors import ChemoError
+from chemo.errors import ChemoError, NextStep
 from chemo.readiness import assess
 from chemo.records import LabError, add_lab, add_measurement, add_patient, add_prior, parse_lab, start_plan
 from chemo.db import now_local, open_store
@@ -54,11 +54,19 @@ def test_bilirubin_1_2_mg_dl_refuses_a_full_doxorubicin_dose_and_names_the_level
     before = counts(store)
     with pytest.raises(ModificationRefused) as err:
         signoff(store, PHARMACIST, "B1", 1, "dose")
-    message = str(err.value)
-    assert err.value.exit_code == 1
+    refusal = err.value
+    message = str(refusal)
+    assert refusal.exit_code == 1
     for words in ("bilirubin 1.2 mg/dL", "≥ 1.2 mg/dL and ≤ 3 mg/dL", "50 %", "Doxorubicin US label section 2.4",
-                  "--dose-level doxorubicin=-2"):
+                  "doxorubicin at dose level -2 (50 %)"):
         assert words in message, message
+    # the refusal as data: the level that gives 50 %, and that a pharmacist's override would also do; the
+    # engine's words name no command-line option, the CLI writes its options from these fields
+    assert refusal.kind == "modification" and refusal.suggested_levels == {"doxorubicin": -2} and refusal.overridable
+    assert refusal.next_steps == (NextStep.DOSE_LEVEL, NextStep.OVERRIDE) and "--" not in message
+    assert command_line_words(refusal).endswith(
+        "(level 0); sign off with --dose-level doxorubicin=-2 (50 %); or a pharmacist may sign off with "
+        "--override-reason")
     assert counts(store) == before
     with pytest.raises(ModificationRefused):  # 75 % is still more than 50 %
         signoff(store, PHARMACIST, "B1", 1, "dose", dose_level={"doxorubicin": -1})
@@ -164,6 +172,25 @@ def test_the_cli_refuses_a_unitless_bilirubin_uln_and_writes_nothing(tmp_path, m
 
 
 # ------------------------------------------------------------------ 3. administration re-checks
+
+def test_a_readiness_signoff_is_refused_while_anc_fails_and_points_to_the_assessment(store, monkeypatch, new_db):
+    add_ready_patient(store, "R1")
+    add_lab(store, NURSE, "R1", "anc", "0.3 10^9/L")
+    with pytest.raises(NotReady) as err:
+        signoff(store, NURSE, "R1", 1, "readiness")
+    refusal = err.value
+    assert refusal.finding == "cycle 1: not ready (anc fail)" and refusal.mrn == "R1" and not refusal.overridable
+    assert refusal.next_steps == (NextStep.READINESS,) and refusal.at is None
+    assert command_line_words(refusal) == "check: cycle 1: not ready (anc fail); see 'chemo readiness R1'"
+    monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
+    with open_store(new_db("cli.db")) as s:
+        add_users(s)
+        add_ready_patient(s, "R1")
+        add_lab(s, NURSE, "R1", "anc", "0.3 10^9/L")
+    refused = CliRunner().invoke(cli, ["signoff", "R1", "--cycle", "1", "--check", "readiness", "--user", NURSE])
+    assert refused.exit_code == 1
+    assert refused.stderr == "chemo: check: cycle 1: not ready (anc fail); see 'chemo readiness R1'\n"
+
 
 def test_an_administration_is_refused_when_anc_and_platelets_fell_after_the_signoffs(store):
     add_ready_patient(store, "A1")

@@ -21,7 +21,7 @@ from .palette import PatientCommands, RegimenCommands
 
 class ChemoApp(App):
     CSS_PATH = "app.tcss"
-    gc_paused = False  # ``chemo tui`` turns Python's garbage collector off while the app starts: see _end_batch
+    gc_paused = False  # ``chemo tui`` turns Python's garbage collector off while the app starts: see on_ready
     TITLE = "chemo"
     COMMANDS = App.COMMANDS | {PatientCommands, RegimenCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
@@ -41,7 +41,7 @@ class ChemoApp(App):
         self.backend = None
         self.backend_error: str | None = None
         self.user_label = ""
-        self._redraw_after_batch = False
+        self.first_frame_shown = False
 
     # ------------------------------------------------------------------ start
     def on_mount(self) -> None:
@@ -57,27 +57,30 @@ class ChemoApp(App):
             self.backend_error = one_line(exc)
             self.user_label = self.user_arg or os.environ.get("CHEMO_USER", "")
         self.push_screen(PatientListScreen())
-        self._redraw_after_batch = True
 
-    def _end_batch(self) -> None:
-        """The first frame in full once Textual's start-up batch is over (as its own ``delay_update`` does).
+    def on_ready(self) -> None:
+        """The first frame has been laid out (Textual's ``Ready``): it is drawn in full, and the patient list's
+        readiness badges may start (each assessment holds the app ~10 ms, so none starts before the rows are on
+        the terminal).
 
-        ``on_mount`` runs inside that batch, which holds the output back: the patient list is laid out and drawn
-        into it and the frame is dropped, and the frames after it carry only what changed.  Without a full redraw
-        the rows would reach the terminal only when something lays the screen out again (the first readiness
-        badge, after an assessment or two)."""
-        super()._end_batch()
-        if self._redraw_after_batch and not self._batch_count:
-            self._redraw_after_batch = False
-            for widget in self.screen.walk_children():
-                widget.refresh()
-            if self.gc_paused:
-                # Start-up leaves ~100,000 long-lived objects (modules, classes, styles, the unit registry): a
-                # full collection among them took ~25 ms of every launch.  They move to the permanent
-                # generation, which no collection scans, and collecting resumes for what the app makes from now.
-                self.gc_paused = False
-                gc.freeze()
-                gc.enable()
+        ``on_mount`` runs inside Textual's start-up batch, which holds the output back: the first frame is laid
+        out and drawn into it and dropped, and the frames after it carry only what changed.  Without a full
+        redraw the rows would reach the terminal only when something lays the screen out again (the first
+        readiness badge, after an assessment or two)."""
+        from .screens.patients import PatientListScreen
+
+        self.first_frame_shown = True
+        for widget in self.screen.walk_children():
+            widget.refresh()
+        if self.gc_paused:
+            # Start-up leaves ~100,000 long-lived objects (modules, classes, styles, the unit registry): a
+            # full collection among them took ~25 ms of every launch.  They move to the permanent
+            # generation, which no collection scans, and collecting resumes for what the app makes from now.
+            self.gc_paused = False
+            gc.freeze()
+            gc.enable()
+        if isinstance(self.screen, PatientListScreen):
+            self.screen.start_assessing()
 
     def on_unmount(self) -> None:
         if self.backend is not None:

@@ -21,7 +21,8 @@ import datetime as dt
 import json
 import time
 from pathlib import Path
-from typing import NamedTuple
+
+import attrs
 
 from chemo.errors import ChemoError
 
@@ -31,7 +32,8 @@ READINESS_TTL = 60.0  # seconds a readiness badge of the patient list is reused
 
 # ------------------------------------------------------------------ values shown
 
-class CycleState(NamedTuple):
+@attrs.frozen
+class CycleState:
     cycle: int
     status: str  # given, partly-given, due, delayed, planned
     due_on: dt.date
@@ -40,7 +42,8 @@ class CycleState(NamedTuple):
     readiness_signed: str | None = None
 
 
-class PatientRow(NamedTuple):
+@attrs.frozen
+class PatientRow:
     id: int
     mrn: str
     name: str
@@ -50,7 +53,8 @@ class PatientRow(NamedTuple):
     readiness_word: str | None = None
 
 
-class Overview(NamedTuple):
+@attrs.frozen
+class Overview:
     patient: dict  # mrn, name, sex, born, id
     age: int
     height_text: str
@@ -67,7 +71,8 @@ class Overview(NamedTuple):
     prior: tuple  # "doxorubicin 150 mg/m² (note)"
 
 
-class ReadinessRow(NamedTuple):
+@attrs.frozen
+class ReadinessRow:
     analyte: str
     entered: str  # as entered, or "—"
     threshold: str  # as the regimen writes it: "> 1.5 ×10⁹/L"
@@ -80,7 +85,8 @@ class ReadinessRow(NamedTuple):
 SOURCE_WORDS = {"typed": "typed", "fhir": "FHIR", "hl7": "HL7"}
 
 
-class Readiness(NamedTuple):
+@attrs.frozen
+class Readiness:
     mrn: str
     cycle: int | None
     ready: bool
@@ -100,33 +106,35 @@ def modification_words(suggestion) -> str:
     return f"{suggestion.drug} {action}"
 
 
-class SignProblem(NamedTuple):
+@attrs.frozen
+class SignProblem:
     """Why the engine will refuse (or refused) a dose sign-off, and what the pharmacist can do in the TUI."""
 
     kind: str  # cap, recalculate, modification, other
-    finding: str  # the engine's words
-    level: str | None = None  # the dose level the engine names ("doxorubicin=-2"), for a modification
+    finding: str  # the engine's finding, with the steps the TUI cannot take itself in words
+    level: str | None = None  # the dose level the engine suggests ("doxorubicin=-2"), for a modification
     short: str | None = None  # the finding in a few words, where the screen shows the rest elsewhere
 
 
-class SignCheck(NamedTuple):
+# a recalculation is for the command line: the TUI records no weight and starts no plan
+RECALCULATE_STEPS = "; record a new weight ('chemo measure') and start a new plan ('chemo plan start')"
+
+
+@attrs.frozen
+class SignCheck:
     problems: tuple  # SignProblem: each refuses the sign-off
     bands: tuple  # (message, met at this level) for each dose-modification band that applies
 
 
 def engine_problem(exc: BaseException) -> SignProblem | None:
-    """The engine's refusal of a dose sign-off as a SignProblem; None for any other refusal."""
-    import re
-
-    from chemo.treatment import CapRefused, ModificationRefused, RecalculateRefused
-
-    kind = ("modification" if isinstance(exc, ModificationRefused) else "cap" if isinstance(exc, CapRefused)
-            else "recalculate" if isinstance(exc, RecalculateRefused) else None)
-    if kind is None:
+    """The engine's refusal of a dose sign-off as a SignProblem (read from the refusal's fields: its kind,
+    finding and suggested dose levels); None for any other refusal."""
+    kind = getattr(exc, "kind", None)
+    if kind not in ("modification", "cap", "recalculate"):
         return None
-    text = getattr(exc, "message", None) or str(exc)
-    named = re.findall(r"--dose-level (\S+?=-?\d+)", text)
-    return SignProblem(kind, text, ", ".join(named) or None)
+    text = exc.finding + (RECALCULATE_STEPS if kind == "recalculate" else "")
+    named = ", ".join(f"{drug}={level}" for drug, level in exc.suggested_levels.items())
+    return SignProblem(kind, text, named or None)
 
 
 def matches(query: str, *fields: str) -> bool:
@@ -526,8 +534,8 @@ class Backend:
         problems = []
         if report.recalculate:
             problems.append(SignProblem("recalculate", f"the doses must be recalculated: "
-                                        f"{'; '.join(report.recalculate_reasons)} ({report.recalculate_source}); record a new weight "
-                                        "('chemo measure') and start a new plan ('chemo plan start')"))
+                                        f"{'; '.join(report.recalculate_reasons)} ({report.recalculate_source})"
+                                        + RECALCULATE_STEPS))
         findings = band_findings(context.regimen, context.dose_level, report.suggestions, self.library)
         unmet = {f["drug"] for f in findings}
         for f in findings:

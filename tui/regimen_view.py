@@ -6,7 +6,8 @@ folder is listed, valid or not: an invalid file shows every problem.
 """
 
 from pathlib import Path
-from typing import NamedTuple
+
+import attrs
 
 from rich import box
 from rich.console import Group
@@ -16,7 +17,8 @@ from rich.text import Text
 from .text import badge, one_line
 
 
-class RegimenEntry(NamedTuple):
+@attrs.frozen
+class RegimenEntry:
     """One regimen file: its id (the file's stem), its problems, the regimen when valid."""
 
     id: str

@@ -58,9 +58,16 @@ def words(status: str | None) -> str:
 
 
 def one_line(exc: BaseException) -> str:
-    """The one-line message of an error; a bug is named as one, never hidden."""
+    """The one-line message of an error; a bug is named as one, never hidden.
+
+    A refusal whose next steps the TUI cannot take (a new plan, a new weight, the readiness report of another
+    time) names them as the command line takes them: the TUI has no screen for them."""
     from chemo.errors import ChemoError
 
     if isinstance(exc, ChemoError):
+        if getattr(exc, "next_steps", ()):
+            from chemo.cli import command_line_words
+
+            return command_line_words(exc)
         return str(exc)
     return f"internal error ({type(exc).__name__}): {exc}"[:200]

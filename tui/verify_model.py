@@ -8,7 +8,8 @@ blocks the sign-off with the parser's message.
 """
 
 import re
-from typing import NamedTuple
+
+import attrs
 
 from chemo.errors import ChemoError
 
@@ -17,7 +18,8 @@ _NAMED = re.compile(r"^\s*(?P<drug>[A-Za-z][A-Za-z\- ]*?)\s*[,:]?\s*(?:day|d)\s*
                     re.IGNORECASE)
 
 
-class DoseContext(NamedTuple):
+@attrs.frozen
+class DoseContext:
     """What a cycle is dosed on: the patient, the regimen, the cycle and the body size."""
 
     patient_label: str
@@ -36,22 +38,13 @@ class DoseContext(NamedTuple):
     mrn: str | None = None
 
 
-class RowVerdict(NamedTuple):
+@attrs.frozen
+class RowVerdict:
     drug: str
     day: int
     status: str  # ok, review, hard-stop, unread
     reasons: tuple
     message: str
-
-
-def evolve(value, **changes):
-    """A copy of an engine value with ``changes``: a NamedTuple's ``_replace``, else ``attrs.evolve``."""
-    replace = getattr(value, "_replace", None)
-    if replace is not None:
-        return replace(**changes)
-    import attrs
-
-    return attrs.evolve(value, **changes)
 
 
 class VerifySession:
@@ -69,7 +62,7 @@ class VerifySession:
         self.rows = list(self.cycle.administrations)
         if context.signed_doses:  # a signed cycle shows the doses its sign-off recorded
             signed = {(drug, day): (dose, level) for drug, day, dose, level in context.signed_doses}
-            self.rows = [evolve(a, dose_mg=signed[(a.drug, a.day)][0], level=signed[(a.drug, a.day)][1] or a.level)
+            self.rows = [attrs.evolve(a, dose_mg=signed[(a.drug, a.day)][0], level=signed[(a.drug, a.day)][1] or a.level)
                          if (a.drug, a.day) in signed else a for a in self.rows]
         self.keys = [(a.drug, a.day) for a in self.rows]
 
@@ -191,10 +184,6 @@ def refusal(verdicts: list[RowVerdict], cap_problem=None) -> str | None:
     return None
 
 
-_CLI_OVERRIDE = re.compile(r"[;,]\s*(or\s+)?(a pharmacist may\s+)?sign off with --override-reason\s*$")
-_CLI_LEVEL = re.compile(r";\s*sign off with --dose-level \S+ \([^)]*\)")
-
-
 def cli_command(context: DoseContext) -> str:
     """The command line that signs this cycle with an override (the TUI has none)."""
     level = context.dose_level
@@ -207,10 +196,9 @@ def cli_command(context: DoseContext) -> str:
 
 
 def refused_words(problem, context: DoseContext, offer: str | None = None, *, tried: bool = False) -> str:
-    """The refusal of a dose sign-off in words: the engine's finding without its command-line advice, what the
-    pharmacist can do here (the dose level the engine names, ctrl+l), and that an override is the command line's."""
-    finding = _CLI_OVERRIDE.sub("", (getattr(problem, "short", None) or problem.finding).strip()).rstrip(" .;")
-    finding = _CLI_LEVEL.sub("", finding)
+    """The refusal of a dose sign-off in words: the engine's finding, what the pharmacist can do here (the dose
+    level the engine suggests, ctrl+l), and that an override is the command line's."""
+    finding = (problem.short or problem.finding).strip().rstrip(" .;")
     head = "SIGN-OFF REFUSED" if tried else "CANNOT SIGN"
     text = f"{head}: {finding}."
     if offer:

@@ -34,12 +34,12 @@ class SearchInput(Input):
     BINDINGS = [Binding("enter", "submit", "Open", tooltip="Open the highlighted patient")]
     keep_cursor = False
 
-    def _on_focus(self, event: events.Focus) -> None:  # runs before Input's own handler, which selects
+    def on_focus(self, event: events.Focus) -> None:  # runs before Input's own handler (the subclass's first)
         if self.keep_cursor:
             self.keep_cursor = False
             self.select_on_focus = False
 
-    def _on_blur(self, event: events.Blur) -> None:
+    def on_blur(self, event: events.Blur) -> None:
         self.select_on_focus = True
 
 
@@ -50,8 +50,9 @@ class PatientTable(DataTable):
 
     @property
     def measured(self) -> bool:
-        """The rows added are measured (DataTable does it when idle), so the next frame shows them."""
-        return not getattr(self, "_require_update_dimensions", False)
+        """The rows added are measured (DataTable does it when idle): its virtual height holds them all, so
+        the next frame shows them."""
+        return self.virtual_size.height >= self.row_count + (self.header_height if self.show_header else 0)
 
 
 class PatientListScreen(ChemoScreen):
@@ -112,6 +113,10 @@ class PatientListScreen(ChemoScreen):
             except Exception as exc:
                 self.error = f"Cannot read the patients: {one_line(exc)}"
         self.fill(self.query_one("#patient-search", Input).value)
+        if getattr(self.app, "first_frame_shown", True):  # else the app starts it when its first frame is shown
+            self.start_assessing()
+
+    def start_assessing(self) -> None:
         if self.rows:
             self.assess_readiness()
 
@@ -132,13 +137,12 @@ class PatientListScreen(ChemoScreen):
     async def rows_drawn(self, table: PatientTable) -> None:
         """Until the rows are on the terminal: an assessment holds the app ~10 ms, so none starts before.
 
-        A refresh is over when the screen has nothing left to draw; inside a batch update (the app's start-up)
-        nothing reaches the terminal, so such a refresh does not count (the app draws the whole screen when its
-        start-up batch ends).
+        A refresh is over when the screen has nothing left to draw; the first one after the table has measured
+        its rows has drawn them.
         """
         for _ in range(MAX_PAINT_WAITS):
             await self.wait_for_refresh()
-            if not self.is_current or (table.measured and not getattr(self.app, "_batch_count", 0)):
+            if not self.is_current or table.measured:
                 return
 
     def fill(self, query: str) -> None:

@@ -8,6 +8,7 @@ in a notification over it.
 
 from __future__ import annotations
 
+import attrs
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -343,7 +344,7 @@ class VerifyScreen(ChemoScreen):
 
     def _check_level(self, text: str) -> None:
         """Valid when the level parses and every drug of the cycle has it (the cycle is calculated)."""
-        VerifySession(self.context._replace(dose_level=parse_level(text, self.context.regimen)))
+        VerifySession(attrs.evolve(self.context, dose_level=parse_level(text, self.context.regimen)))
 
     def change_level(self, text: str) -> None:
         message = self.query_one("#verify-level-message", Static)
@@ -361,7 +362,7 @@ class VerifyScreen(ChemoScreen):
             if self.signed:
                 message.update(Text("✗ this cycle is signed off: its level cannot change here", style="bold"))
                 return
-            context = self.context._replace(dose_level=level)
+            context = attrs.evolve(self.context, dose_level=level)
             session = VerifySession(context)
         except Exception as exc:  # the validator accepted it; a failure here is named, never raised
             message.update(Text(f"✗ {one_line(exc)}", style="bold"))

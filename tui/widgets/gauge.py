@@ -5,13 +5,13 @@ Each part of the bar has its own character as well as its colour (█ given,
 numbers are written out beside it: the bar is never the only signal.
 """
 
-from typing import NamedTuple
-
+import attrs
 from rich.text import Text
 from textual.widgets import Static
 
 
-class GaugeData(NamedTuple):
+@attrs.frozen
+class GaugeData:
     given: float  # doxorubicin-equivalent mg/m²
     after_next: float
     after_plan: float

@@ -57,11 +57,11 @@ class PasteInput(Input):
         kwargs.setdefault("max_length", MAX_INPUT)
         super().__init__(*args, **kwargs)
 
-    def _on_paste(self, event: events.Paste) -> None:
+    def on_paste(self, event: events.Paste) -> None:
+        """Several lines go to the screen as one MultiPaste, and Input's own paste (the first line only) is
+        prevented; one line is left to Input, whose handler runs after this one."""
         lines = [line for line in event.text.splitlines() if line.strip()]
         if len(lines) > 1:
             event.stop()
             event.prevent_default()
             self.post_message(self.MultiPaste(self, lines))
-            return
-        super()._on_paste(event)
