@@ -219,7 +219,7 @@ def raw_execute(where, sql: str, params=()) -> None:
 # chemo cache folder (below), and its own PostgreSQL schemas, named with the worker.
 # The fault suite's quick slice is one 30-second run shared by the tests of its
 # module (a module-scoped fixture): those tests are one group, kept on one worker,
-# and sent first so that the slice runs while the other worker takes the rest.
+# and sent first so that the slice runs while the other workers take the rest.
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # "gw0", "gw1", ...; "main" without xdist
 FIRST = ("test_reliability_slice.py",)  # the longest fixture: started first, on one worker
@@ -239,7 +239,8 @@ def _worker_basetemp(config) -> None:
     on an 80-column screen (test_tui_flows: a database that is a folder) then sees its message wrap elsewhere.
     So the worker's base folder is a sibling of the run's folder with a name as long as the run's
     (``gw0-40___``): unique while the run is (pytest numbers runs), removed when the worker ends without a
-    failure, kept for a look otherwise.  A ``--basetemp`` given on the command line is left alone."""
+    failure, kept for a look otherwise (until pytest removes that run's own folder, three runs later).
+    A ``--basetemp`` given on the command line is left alone."""
     given = getattr(config.option, "basetemp", None)
     if WORKER == "main" or not given or Path(given).name != f"popen-{WORKER}":
         return
@@ -250,6 +251,11 @@ def _worker_basetemp(config) -> None:
         return
     config.option.basetemp = str(run.parent / name.ljust(len(run.name), "_"))
     config.stash[_SHORT_BASETEMP] = Path(config.option.basetemp)
+    for kept in run.parent.glob("gw*-*"):  # kept after a failure, until pytest lets that run's folder go
+        if not (run.parent / f"pytest-{kept.name.partition('-')[2].rstrip('_')}").exists():
+            import shutil
+
+            shutil.rmtree(kept, ignore_errors=True)
 
 
 _SHORT_BASETEMP = pytest.StashKey[Path]()
