@@ -18,8 +18,14 @@ run: $(STAMP)
 	$(BIN)/chemo dose doxorubicin-ifosfamide --height "170 cm" --weight "75 kg"
 	$(BIN)/chemo tui
 
+# The suite in parallel (pytest-xdist): TEST_WORKERS processes, each with its own temporary
+# folders, SQLite files, chemo cache and PostgreSQL schemas (tests/conftest.py).  3 on a 2-core
+# machine: the suite waits on subprocesses and the database a good part of the time, and 3
+# workers were faster there than 2 or 4.  `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 3
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
 
 # Benchmarks and the fault suite (docs/promises.md).  `make bench QUICK=1` uses
 # small sizes; `make bench PATIENTS=N` sizes the store benchmark's database.

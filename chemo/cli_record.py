@@ -245,7 +245,7 @@ def labs_show(mrn, db_path, as_json):
 @user_option
 @json_option
 def labs_import(files, dry_run, db_path, user, as_json):
-    from .labimport import import_files
+    from .labs.importer import import_files
 
     actor = _actor(user)
     with _open(db_path, create=False) as store:

@@ -165,7 +165,7 @@ class _Value:
 
 
 def _newest(store: Store, patient_id: int, analyte: str, as_of: _dt.datetime) -> dict | None:
-    # imported results count only when final, amended or corrected and not replaced (chemo.labimport)
+    # imported results count only when final, amended or corrected and not replaced (chemo.labs.importer)
     return labs.latest_for(store, patient_id, analyte, as_of.isoformat())
 
 

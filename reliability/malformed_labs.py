@@ -248,7 +248,7 @@ def hl7_mutants(rng: random.Random) -> list[tuple[str, bytes]]:
 
 
 def run(quick: bool = False, count: int | None = None, keep: Path | None = None) -> list[Figure]:
-    require("chemo.db", "chemo.records", "chemo.labimport")
+    require("chemo.db", "chemo.records", "chemo.labs.importer")
     require_command("labs")
     count = count or (40 if quick else 520)
     rng = random.Random(10)

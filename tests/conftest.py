@@ -110,10 +110,6 @@ PG_HOWTO = f"set {PG_ENV}=postgresql://postgres@127.0.0.1:5432/test (a server wh
 _PG_LEFT_OUT: list = []
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "postgresql: runs against the PostgreSQL server of $CHEMO_TEST_POSTGRES")
-
-
 @pytest.hookimpl(trylast=True)  # after -k and -m: count only what would have run
 def pytest_collection_modifyitems(config, items):
     if os.environ.get(PG_ENV):
@@ -160,7 +156,7 @@ def pg_schema(pg_admin):
     made = []
 
     def make() -> str:
-        name = f"chemo_test_{uuid.uuid4().hex[:12]}"
+        name = f"chemo_test_{WORKER}_{uuid.uuid4().hex[:12]}"  # unique on the server, says whose
         pg_admin.execute(f"CREATE SCHEMA {name}")
         made.append(name)
         return _pg_url(name)
@@ -215,3 +211,83 @@ def raw_execute(where, sql: str, params=()) -> None:
 
     with open_store(where, create=False) as store:
         store.execute(sql, params)
+
+
+# ------------------------------------------------------------------ in parallel
+# `make test` runs the suite with pytest-xdist (`-n`, `--dist loadgroup`): each worker
+# is its own process with its own tmp_path tree (so its own SQLite files), its own
+# chemo cache folder (below), and its own PostgreSQL schemas, named with the worker.
+# The fault suite's quick slice is one 30-second run shared by the tests of its
+# module (a module-scoped fixture): those tests are one group, kept on one worker,
+# and sent first so that the slice runs while the other workers take the rest.
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # "gw0", "gw1", ...; "main" without xdist
+FIRST = ("test_reliability_slice.py",)  # the longest fixture: started first, on one worker
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgresql: runs against the PostgreSQL server of $CHEMO_TEST_POSTGRES")
+    config.pluginmanager.register(_LongestFirst(), "chemo-longest-first")
+    _worker_basetemp(config)
+
+
+def _worker_basetemp(config) -> None:
+    """A worker's temporary folders as long as a serial run's.
+
+    xdist gives each worker ``<run's folder>/popen-gwN`` (``/tmp/pytest-of-USER/pytest-40/popen-gw0``), ten
+    characters longer than the serial run's ``/tmp/pytest-of-USER/pytest-40``.  A test that shows such a path
+    on an 80-column screen (test_tui_flows: a database that is a folder) then sees its message wrap elsewhere.
+    So the worker's base folder is a sibling of the run's folder with a name as long as the run's
+    (``gw0-40___``): unique while the run is (pytest numbers runs), removed when the worker ends without a
+    failure, kept for a look otherwise (until pytest removes that run's own folder, three runs later).
+    A ``--basetemp`` given on the command line is left alone."""
+    given = getattr(config.option, "basetemp", None)
+    if WORKER == "main" or not given or Path(given).name != f"popen-{WORKER}":
+        return
+    run = Path(given).parent
+    number = run.name.rpartition("-")[2]
+    name = f"{WORKER}-{number}"
+    if not run.name.startswith("pytest-") or len(name) > len(run.name):
+        return
+    config.option.basetemp = str(run.parent / name.ljust(len(run.name), "_"))
+    config.stash[_SHORT_BASETEMP] = Path(config.option.basetemp)
+    for kept in run.parent.glob("gw*-*"):  # kept after a failure, until pytest lets that run's folder go
+        if not (run.parent / f"pytest-{kept.name.partition('-')[2].rstrip('_')}").exists():
+            import shutil
+
+            shutil.rmtree(kept, ignore_errors=True)
+
+
+_SHORT_BASETEMP = pytest.StashKey[Path]()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    folder = session.config.stash.get(_SHORT_BASETEMP, None)
+    if folder is not None and exitstatus == 0:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chemo_cache_dir(tmp_path_factory):
+    """This test process's own chemo cache folder (not the user's): nothing read that another run wrote."""
+    folder = tmp_path_factory.mktemp("chemo-cache")
+    before = os.environ.get("CHEMO_CACHE_DIR")
+    os.environ["CHEMO_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("CHEMO_CACHE_DIR", None)
+    else:
+        os.environ["CHEMO_CACHE_DIR"] = before
+
+
+class _LongestFirst:
+    """The FIRST modules' tests first, each module one xdist group (before xdist reads the groups)."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items):
+        first = [item for item in items if item.path.name in FIRST]
+        for item in first:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+        items[:] = first + [item for item in items if item.path.name not in FIRST]

@@ -329,7 +329,7 @@ def test_dry_run_reports_and_writes_nothing(run):
 
 
 def test_a_file_is_imported_whole_or_not_at_all(tmp_path, monkeypatch):
-    from chemo import labimport
+    from chemo.labs import importer as labimport
     from chemo.demo import add_users
     from chemo.records import add_patient
     from chemo.db import open_store
@@ -363,7 +363,7 @@ def test_a_copy_of_a_file_under_another_name_is_still_a_duplicate(run, tmp_path)
 
 def test_unknown_ucum_is_refused_not_guessed():
     from chemo.errors import UnitError
-    from chemo.ucum import chemo_unit
+    from chemo.labs.ucum import chemo_unit
 
     assert chemo_unit("10*9/L") == "10^9/L" and chemo_unit("umol/l") == "µmol/L"
     for code in ("[IU]/L", "10*9/µL", "mg%", "G/L", ""):
@@ -420,7 +420,7 @@ _FRAGMENTS = ['{', '}', '[', ']', '"resourceType"', ':', ',', '"Observation"', '
 
 @given(st.lists(st.sampled_from(_FRAGMENTS), max_size=40).map("".join))
 def test_reading_any_text_refuses_or_reads_and_never_raises_anything_else(tmp_path_factory, text):
-    from chemo.labimport import ImportFileError, read_file
+    from chemo.labs.importer import ImportFileError, read_file
 
     path = tmp_path_factory.mktemp("any") / "x"
     path.write_text(text, encoding="utf-8")

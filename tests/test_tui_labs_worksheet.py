@@ -11,7 +11,7 @@ SIZE = (120, 40)
 
 
 async def test_the_readiness_screen_shows_where_each_result_came_from(make, demo_db, tmp_path):
-    from chemo.labimport import import_file
+    from chemo.labs.importer import import_file
     from chemo.db import open_store
     from tui.screens.readiness import ReadinessScreen
 

@@ -15,7 +15,7 @@ spellings are listed.  ``[IU]/L`` is not ``U/L`` in UCUM and is refused.
 
 from __future__ import annotations
 
-from .errors import UnitError
+from ..errors import UnitError
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 

@@ -1,0 +1,207 @@
+"""The HL7 v2 read side: ORU^R01 messages into :class:`LabResult` values.
+
+A file holds one or many messages (segments separated by CR or LF; FHS/BHS
+batch envelopes are skipped), each read with python-hl7.  The patient is PID-3
+(the repetition typed ``MR``, or the only one); the analyte OBX-3 with coding
+system ``LN`` (LOINC); the value OBX-5 of type NM or SN with its UCUM unit in
+OBX-6; the ULN the high end of OBX-7; the time OBX-14, else OBR-7 (a time
+without a zone is clinic local time: a project choice); the status OBX-11,
+read as the FHIR status it means.  The identity at the lab is the sending
+facility, the filler order number, the OBX-3 code and the OBX-4 sub-id.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from decimal import Decimal, InvalidOperation
+
+from attrs import evolve
+
+from .result import RETRACTING, ImportFileError, LabResult, Problem, checked_value, clinic_time, lab_unit
+
+# HL7 v2 table 0085 (observation result status) -> the FHIR status it means
+HL7_STATUS = {"F": "final", "C": "corrected", "P": "preliminary", "R": "preliminary", "S": "preliminary",
+              "I": "registered", "X": "cancelled", "D": "entered-in-error", "W": "entered-in-error"}
+HL7_UNIT_SYSTEMS = ("", "UCUM", "ISO+", "ANS+")
+
+_HL7_TS = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})?(?:\.[0-9]{1,4})?"
+                     r"([+-][0-9]{4})?")
+_HL7_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_HL7_RANGE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)?\s*(?:-|_|\^)?\s*([0-9]+(?:\.[0-9]+)?)\s*")
+
+
+def read_hl7(text: str, name: str = "") -> list[LabResult]:
+    import hl7
+
+    segments = [s for s in re.split(r"\r\n|\r|\n", text) if s.strip()]
+    segments = [s for s in segments if s[:3] not in ("FHS", "BHS", "BTS", "FTS")]
+    messages: list[list[str]] = []
+    for seg in segments:
+        if seg.startswith("MSH"):
+            messages.append([seg])
+        elif not messages:
+            raise ImportFileError(f"segment {seg[:3]!r} before the first MSH", file=name)
+        else:
+            messages[-1].append(seg)
+    results = []
+    for n, segs in enumerate(messages, 1):
+        if not re.match(r"MSH[|^~\\&#]", segs[0]) or len(segs[0]) < 8:
+            raise ImportFileError(f"message {n}: the MSH segment does not declare its separators", file=name)
+        bad = next((s for s in segs if not re.fullmatch(r"[A-Z][A-Z0-9]{2}", s[:3]) or
+                    (len(s) > 3 and s[3] != segs[0][3])), None)
+        if bad is not None:
+            raise ImportFileError(f"message {n}: {bad[:12]!r}... is not an HL7 segment", file=name)
+        try:
+            message = hl7.parse("\r".join(segs))
+        except Exception as exc:  # python-hl7 raises several types on junk
+            raise ImportFileError(f"message {n}: cannot be read as HL7 v2 ({type(exc).__name__})", file=name) \
+                from None
+        results += _hl7_message(message, n, name)
+    return results
+
+
+def _f(seg, field: int, component: int = 1, repeat: int = 1) -> str:
+    try:
+        return str(seg.extract_field(field_num=field, repeat_num=repeat, component_num=component)).strip()
+    except (IndexError, KeyError, TypeError, ValueError, AttributeError):
+        return ""
+
+
+def _hl7_message(message, n: int, name: str) -> list[LabResult]:
+    msh = message[0]
+    kind, event = _f(msh, 9, 1), _f(msh, 9, 2)
+    if (kind, event) != ("ORU", "R01"):
+        raise ImportFileError(f"message {n}: MSH-9 is {kind}^{event}, expected ORU^R01", file=name)
+    control = _f(msh, 10)
+    if not control:
+        raise ImportFileError(f"message {n}: no message control id (MSH-10)", file=name)
+    facility = _f(msh, 4)
+    mrn: str | Problem | None = None
+    order, obr_time = "", ""
+    results = []
+    for seg in list(message)[1:]:
+        tag = str(seg[0])
+        if tag == "PID":
+            mrn = _pid_mrn(seg)
+        elif tag == "OBR":
+            order = _f(seg, 3) or _f(seg, 2)
+            obr_time = _f(seg, 7)
+        elif tag == "OBX":
+            results.append(_obx(seg, n, control, facility, mrn, order, obr_time))
+    return results
+
+
+def _pid_mrn(pid):
+    field = pid[3] if len(pid) > 3 else None
+    reps = list(field) if field is not None and str(field) else []
+    if not reps:
+        return Problem("PID-3 is empty: no MRN")
+    typed = [i for i in range(1, len(reps) + 1) if _f(pid, 3, 5, i) == "MR"]
+    if typed:
+        return _f(pid, 3, 1, typed[0]) or Problem("PID-3: the MR identifier is empty")
+    if len(reps) == 1:
+        return _f(pid, 3, 1, 1) or Problem("PID-3 is empty: no MRN")
+    return Problem(f"PID-3 has {len(reps)} identifiers and none typed MR: which is the MRN is not guessed")
+
+
+def _obx(seg, n, control, facility, mrn, order, obr_time) -> LabResult:
+    set_id = _f(seg, 1) or "?"
+    code, code_system = _f(seg, 3, 1), _f(seg, 3, 3)
+    if code_system != "LN" and _f(seg, 3, 6) == "LN":
+        code, code_system = _f(seg, 3, 4), "LN"
+    sub_id = _f(seg, 4)
+    ident = f"{facility}|{order or 'MSH-10:' + control}|{code}|{sub_id}"
+    result = LabResult(where=f"message {n} (MSH-10 {control}) OBX {set_id}", source="hl7", source_id=ident,
+                       source_message=control, shown_id=f"{control}/OBX-{set_id}")
+    try:
+        if isinstance(mrn, Problem):
+            raise mrn
+        if mrn is None:
+            raise Problem("no PID segment before this OBX: the patient is not named")
+        result = evolve(result, mrn=mrn)
+        status_code = _f(seg, 11)
+        status = HL7_STATUS.get(status_code)
+        if status is None:
+            raise Problem(f"OBX-11 result status {status_code!r}: expected one of {', '.join(HL7_STATUS)}")
+        result = evolve(result, status=status)
+        if code_system != "LN":
+            raise Problem(f"OBX-3 {code!r} is not a LOINC code (coding system {code_system!r}, expected LN)")
+        from ..library import load_library
+
+        analyte = load_library().analyte_by_loinc(code)
+        if analyte is None:
+            shown = f"{code} ({_f(seg, 3, 2)})" if _f(seg, 3, 2) else code
+            raise Problem(f"unknown LOINC code {shown}: no analyte of regimens/library/analytes.toml has it")
+        result = evolve(result, analyte=analyte.id)
+        when = _f(seg, 14) or obr_time
+        if not when:
+            raise Problem("no observation time (OBX-14, OBR-7)")
+        at, collected = _hl7_time(when, "OBX-14" if _f(seg, 14) else "OBR-7")
+        result = evolve(result, at=at, collected=collected)
+        return _hl7_value(result, seg, analyte)
+    except Problem as exc:
+        return evolve(result, problem=str(exc))
+
+
+def _hl7_time(text: str, field: str) -> tuple[str, _dt.datetime]:
+    match = _HL7_TS.fullmatch(text)
+    if not match:
+        if re.fullmatch(r"[0-9]{4,10}", text):
+            raise Problem(f"{field} {text!r} has no time of day to the minute")
+        raise Problem(f"{field} {text[:30]!r}: expected YYYYMMDDHHMM[SS][+/-ZZZZ]")
+    y, mo, d, h, mi, s, zone = match.groups()
+    try:
+        when = _dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0))
+        if zone:
+            hours, minutes = int(zone[1:3]), int(zone[3:5])
+            offset = _dt.timedelta(hours=hours, minutes=minutes) * (1 if zone[0] == "+" else -1)
+            when = when.replace(tzinfo=_dt.timezone(offset))
+    except ValueError as exc:
+        raise Problem(f"{field} {text!r} is not a date-time ({exc})") from None
+    return clinic_time(when, text, field)
+
+
+def _hl7_value(result: LabResult, seg, analyte) -> LabResult:
+    vtype = _f(seg, 2)
+    field = seg[5] if len(seg) > 5 else None
+    if field is not None and len(list(field)) > 1:
+        raise Problem("OBX-5 repeats: one value expected")
+    if vtype == "NM":
+        number = _f(seg, 5)
+    elif vtype == "SN":
+        comparator, number, sep, second = (_f(seg, 5, i) for i in (1, 2, 3, 4))
+        if comparator not in ("", "=") or sep or second:
+            raise Problem(f"OBX-5 {str(seg[5])[:30]!r}: a value with a comparator or a range is not a number to "
+                           "check a threshold with")
+    else:
+        if not vtype and result.status in RETRACTING and not _f(seg, 5):
+            return result
+        raise Problem(f"OBX-2 value type {vtype!r}: expected NM (a number) or SN")
+    if not number:
+        if result.status in RETRACTING:
+            return result
+        raise Problem("OBX-5 is empty: no value")
+    if not _HL7_NUMBER.fullmatch(number):
+        raise Problem(f"OBX-5 {number[:30]!r} is not a number")
+    unit_code, unit_system = _f(seg, 6, 1), _f(seg, 6, 3)
+    if not unit_code:
+        raise Problem("OBX-6 is empty: the value has no unit")
+    if unit_system not in HL7_UNIT_SYSTEMS:
+        raise Problem(f"OBX-6 unit {unit_code!r} is coded in {unit_system!r}, expected UCUM")
+    result = evolve(result, number=number, unit=unit_code)
+    unit = lab_unit(unit_code, "OBX-6")
+    try:
+        Decimal(number)
+    except InvalidOperation:
+        raise Problem(f"OBX-5 {number!r} is not a number") from None
+    high_text = None
+    raw_ref = str(seg[7]) if len(seg) > 7 else ""
+    if raw_ref:
+        match = _HL7_RANGE.fullmatch(raw_ref.replace("^", "-"))
+        if not match:
+            raise Problem(f"OBX-7 reference range {raw_ref[:30]!r}: expected 'low-high'")
+        low, high = match.groups()
+        high_text = f"{high} {unit}"
+        result = evolve(result, range_text=f"{low}-{high} {unit}" if low else f"≤ {high} {unit}")
+    return checked_value(result, analyte, f"{number} {unit}", high_text)
