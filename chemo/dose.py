@@ -13,7 +13,7 @@ plausibility from the library); rounding is exact, in ``Decimal``.
 
 from __future__ import annotations
 
-import functools
+import itertools
 import re
 from decimal import Decimal
 
@@ -196,20 +196,19 @@ def dispense(calculated_mg: float, increment_mg: float | None, tolerance: float,
     if increment_mg is None:
         return calculated_mg, None, None
     exact = Decimal(repr(calculated_mg))
-    note = None
     first, limit = _decimal(increment_mg), exact * _decimal(tolerance)
     if fallback_mg is None:
         fallback_mg = load_library().rounding.fallback_mg
-    for step in (first,) + tuple(_decimal(f) for f in fallback_mg):
+    for step in itertools.chain((first,), map(_decimal, fallback_mg)):
         rounded = (exact / step).to_integral_value(rounding=mode) * step
         if rounded > 0 and abs(rounded - exact) <= limit:
+            note = None
             if step != first:
                 note = f"rounded to {step} mg: the {increment_mg:g} mg increment would move the dose by more than {tolerance * 100:g} %"
             return float(rounded), float(step), note
     return calculated_mg, None, "not rounded: no increment keeps the dose within the tolerance"
 
 
-@functools.lru_cache(maxsize=64)
 def _decimal(value: float) -> Decimal:
     """An increment or tolerance as the Decimal of its shortest repr (``0.05`` → ``Decimal('0.05')``)."""
     return Decimal(repr(value))

@@ -532,16 +532,9 @@ def _read_library(directory: str) -> Library:
 
 
 def load_library(directory: str | os.PathLike | None = None) -> Library:
-    """The library from ``regimens/library`` (or ``directory``); raises RegimenError if invalid."""
-    if directory is None:
-        return _default_library(os.environ.get("CHEMO_REGIMENS"))
-    return _load(str(directory))
-
-
-@functools.lru_cache(maxsize=8)
-def _default_library(env: str | None) -> Library:
-    """Keyed by $CHEMO_REGIMENS so a changed folder is read anew; called on hot paths."""
-    return _load(str(library_dir()))
+    """The library from ``$CHEMO_REGIMENS/library``, else the project's ``regimens/library`` (or
+    ``directory``); raises RegimenError if invalid.  Read once per process and folder."""
+    return _load(str(library_dir() if directory is None else directory))
 
 
 def check_library_file(source, kind: str) -> list[Problem]:

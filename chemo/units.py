@@ -304,37 +304,22 @@ def _parse_quantity(text, expect: str | None = None, *, field: str | None = None
 
 
 def magnitude(text, unit: str, *, field: str | None = None) -> float:
-    """The number of ``unit`` in ``text``: the fast path for hot loops.
+    """The number of ``unit`` in ``text``: :func:`parse_quantity` then :func:`in_unit`, kept per text
+    and unit (body sizes repeat); an error names ``field`` and is raised afresh every time."""
+    try:
+        return _magnitude(text, unit) if type(text) is str else _magnitude_of(text, unit)
+    except UnitError as exc:
+        raise exc.located(field=field) from None
 
-    A unit seen before costs a dictionary look-up, not a pint parse; anything
-    unusual takes the full path of :func:`parse_quantity` and its error.
-    """
-    if isinstance(text, str) and not _FEET_INCHES.match(text):
-        try:
-            value, unit_text = split_number(text)
-            result = value * _conversion(unit_text.strip(), unit)
-            if math.isfinite(result):
-                return result
-        except (UnitError, _Incompatible):
-            pass
-    result = parse_quantity(text, unit, field=field).to(unit).magnitude
+
+def _magnitude_of(text, unit: str) -> float:
+    result = in_unit(parse_quantity(text, unit), unit)
     if not math.isfinite(result):
-        raise UnitError(f"{text!r} is too large to be a clinical value").located(field=field)
+        raise UnitError(f"{text!r} is too large to be a clinical value")
     return result
 
 
-class _Incompatible(Exception):
-    pass
-
-
-@functools.lru_cache(maxsize=1024)
-def _conversion(unit_text: str, unit: str) -> float:
-    if not unit_text:
-        raise UnitError("no unit given")
-    factor = _unit_factor(unit_text)
-    if not same_kind(factor.units, unit_quantity(unit).units):
-        raise _Incompatible
-    return factor.to(unit).magnitude
+_magnitude = functools.lru_cache(maxsize=8192)(_magnitude_of)
 
 
 def unit_quantity(unit_text: str) -> pint.Quantity:
@@ -362,13 +347,8 @@ def _in_unit_factors(units, unit_text: str) -> tuple[float, float]:
 
 
 def to_magnitude(q: pint.Quantity, unit: str) -> float:
-    """``q.to(unit).magnitude`` with the conversion factor cached per (units, unit)."""
-    return q.magnitude * _to_factor(q.units, unit)
-
-
-@functools.lru_cache(maxsize=1024)
-def _to_factor(units, unit: str) -> float:
-    return Q_(1.0, units).to(unit).magnitude
+    """``q.to(unit).magnitude`` (:func:`in_unit`: the conversion factor cached per units and unit)."""
+    return in_unit(q, unit)
 
 
 def compatible(q: pint.Quantity, unit_text: str) -> bool:
