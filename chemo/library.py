@@ -69,7 +69,6 @@ class FractionRange:
 
 @attrs.frozen
 class Drug:
-
     id: str
     name: str
     drug_class: str
@@ -92,7 +91,6 @@ class Drug:
 
 @attrs.frozen
 class Model:
-
     id: str
     name: str
     source: str
@@ -110,7 +108,6 @@ class Conversion:
 
 @attrs.frozen
 class Analyte:
-
     id: str
     name: str
     aliases: tuple
@@ -152,7 +149,6 @@ class Analyte:
 
 @attrs.frozen
 class Rounding:
-
     mode: str = attrs.field(validator=attrs.validators.in_(tuple(ROUNDING_MODES)))
     tolerance: float  # fraction
     source: str
@@ -174,7 +170,6 @@ class Verification:
 
 @attrs.frozen
 class Library:
-
     drugs: dict
     models: dict
     analytes: dict

@@ -44,10 +44,9 @@ class Bound:
 
 @attrs.frozen
 class DrugLine:
-
     drug: str
     dose: Dose
-    per: str  # "day" or "cycle"
+    per: str = attrs.field(validator=attrs.validators.in_(PER))  # "day" or "cycle"
     days: tuple
     route: str
     infusion: str | None
@@ -89,9 +88,8 @@ class Derived:
 
 @attrs.frozen
 class Threshold:
-
     analyte: str
-    op: str  # normalised: ">", ">=", "<", "<="
+    op: str = attrs.field(validator=attrs.validators.in_((">", ">=", "<", "<=")))  # normalised: ">", ">=", "<", "<="
     op_text: str  # as written
     value: Bound
     max_age_days: float
@@ -103,7 +101,6 @@ class Threshold:
 
 @attrs.frozen
 class Modification:
-
     drug: str
     analyte: str
     low: Bound | None
@@ -134,7 +131,6 @@ class Note:
 
 @attrs.frozen
 class Cumulative:
-
     model: str
     cap: float  # doxorubicin-equivalent mg/m²
     warn_at: float
@@ -143,7 +139,6 @@ class Cumulative:
 
 @attrs.frozen
 class Regimen:
-
     id: str
     name: str
     indication: str
