@@ -89,7 +89,8 @@ def key(kind: str, files: list, extra: str = "") -> str | None:
     try:
         for path in files:
             digest.update(b"\0" + str(path).encode() + b"\0")
-            digest.update(Path(path).read_bytes())
+            with open(path, "rb") as f:
+                digest.update(f.read())
     except (OSError, ValueError):
         return None
     return digest.hexdigest()

@@ -9,6 +9,7 @@ one and reports every problem; ``load_regimen`` returns a valid one or raises.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -52,14 +53,14 @@ class DrugLine:
     infusion: str | None
     source: str
 
-    @property
+    @functools.cached_property
     def daily(self) -> Dose:
-        """The dose of one administration day."""
+        """The dose of one administration day (worked out once per line)."""
         if self.per == "day":
             return self.dose
         return Dose(self.dose.amount / len(self.days), self.dose.basis, self.dose.text)
 
-    @property
+    @functools.cached_property
     def per_cycle(self) -> Dose:
         if self.per == "cycle":
             return self.dose
