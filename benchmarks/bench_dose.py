@@ -1,4 +1,5 @@
-"""Dose calculation throughput against the plain-float reference of bench_verify.py.
+"""Dose calculation throughput (µs a cycle; goal at most 100), cross-checked against the plain-float
+reference of bench_verify.py.
 
 The orders and the reference are ``bench_verify.py``'s own (``make_orders``,
 ``Reference``): for every order, this project computes the cycle with
@@ -23,6 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
+GOAL_PER_CYCLE_US = 100  # issue 17: dose calculation, µs a cycle
 
 
 def figures(cycles: int = 10_000, repeat: int = 3) -> list[dict]:
@@ -73,6 +75,7 @@ def figures(cycles: int = 10_000, repeat: int = 3) -> list[dict]:
         "per_cycle_us": t_engine / cycles * 1e6, "baseline_per_cycle_us": t_plain / cycles * 1e6,
         "cycles_per_s": cycles / t_engine, "disagreements": disagreements, "repeat": repeat,
         "cpu_ms": c_engine * 1000, "cpu_baseline_ms": c_plain * 1000, "cpu_ratio": c_engine / c_plain,
+        "goal_per_cycle_us": GOAL_PER_CYCLE_US,
     }]
 
 
@@ -90,7 +93,8 @@ def main(argv=None) -> int:
         print(f"{r['figure']}: {r['value']:.0f} ms ({r['per_cycle_us']:.1f} µs a cycle); plain floats "
               f"{r['baseline']:.0f} ms ({r['baseline_per_cycle_us']:.1f} µs); ×{r['ratio']:.2f}; "
               f"CPU time {r['cpu_ms']:.0f} ms / {r['cpu_baseline_ms']:.0f} ms ×{r['cpu_ratio']:.2f}; "
-              f"{r['disagreements']} disagreements")
+              f"{r['disagreements']} disagreements; goal at most {GOAL_PER_CYCLE_US} µs a cycle "
+              f"({'met' if r['per_cycle_us'] <= GOAL_PER_CYCLE_US else 'NOT met'})")
     return 0
 
 

@@ -15,7 +15,7 @@ import os
 import sys
 
 from .errors import BodySizeError, ChemoError
-from .units import Q_, magnitude, parse_quantity
+from .units import Q_, in_unit, magnitude, parse_quantity
 
 SEXES = ("female", "male")
 
@@ -51,8 +51,8 @@ def _limits():
 
 @functools.lru_cache(maxsize=32)
 def _range(texts: tuple, unit: str) -> tuple[float, float]:
-    """A library range (``("30 cm", "250 cm")``) in ``unit``, parsed once."""
-    low, high = (parse_quantity(v).to(unit).magnitude for v in texts)
+    """A library range (``("30 cm", "250 cm")``) in ``unit``, worked out once."""
+    low, high = (in_unit(parse_quantity(v), unit) for v in texts)
     return low, high
 
 

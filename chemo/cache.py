@@ -7,16 +7,14 @@ under a key that is the SHA-256 of:
 
 * the bytes of every data file it was built from (and their paths): one changed byte
   and the key is another, so a stale library is never served;
-* the code that builds it: the path, size and modification time of each module that
-  shapes the result (and the Python and pint versions), so an upgraded chemo never
-  reads an older chemo's objects.
+* the code that builds it: the bytes of each module that shapes the result (and the
+  Python and pint versions), so an upgraded chemo never reads an older chemo's objects.
 
 The same folder keeps each regimen that checked clean (``regimen-<key>.pickle``, for
 ``chemo dose``, ``chemo verify`` and the TUI): its key is the SHA-256 of the regimen
 file's path and bytes, the code above, and the key of the checked library it was
-checked against (see :func:`chemo.regimen.load_regimen`); and the unit definitions
-parsed from ``units.txt`` (``units-<key>.pickle``, keyed on that file's bytes and the
-code above; see :func:`chemo.units._build_registry`).
+checked against (see :func:`chemo.regimen.load_regimen`).  pint keeps its own cache of
+the parsed ``units.txt`` in the ``pint`` folder inside it (:func:`pint_folder`).
 
 Only a library or regimen that checked clean is stored; a file with problems is read and
 refused afresh every time.  Anything unexpected (no cache folder, a folder others may write to,
@@ -27,6 +25,7 @@ of each kind are kept; the oldest go first.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -36,7 +35,7 @@ from pathlib import Path
 
 KEEP = 32  # entries kept in the folder (each a few kB)
 # the modules that shape a cached library or regimen (their path, size and mtime are in every key)
-_CODE = ("library.py", "regimen.py", "units.py", "units.txt", "datafile.py", "errors.py", "cache.py", "value.py")
+_CODE = ("library.py", "regimen.py", "units.py", "units.txt", "datafile.py", "errors.py", "cache.py")
 
 
 def library_paths(directory=None) -> list[Path]:
@@ -66,23 +65,21 @@ def folder() -> Path | None:
     return Path(base) / "chemo"
 
 
-_FINGERPRINT: list = []  # computed once per process
-
-
+@functools.cache
 def _code_fingerprint() -> bytes:
-    """The code this process runs: taken once, when first needed (as the modules are imported),
-    so that a module edited while a process runs never labels that process's results as the new code's."""
-    if not _FINGERPRINT:
-        import pint  # already imported by chemo.units: a dictionary look-up
+    """The code this process runs (the SHA-256 of the modules that shape a cached result, with the
+    Python, attrs and pint versions): taken once, when first needed, so that a module edited while
+    a process runs never labels that process's results as the new code's."""
+    import attrs
+    import pint  # already imported by chemo.units: a dictionary look-up
 
-        here = os.path.dirname(os.path.abspath(__file__))
-        parts = [sys.version, getattr(pint, "__version__", "?")]
-        for name in _CODE:
-            path = os.path.join(here, name)
-            st = os.stat(path)
-            parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
-        _FINGERPRINT.append("\n".join(parts).encode())
-    return _FINGERPRINT[0]
+    here = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha256("\n".join([sys.version, pint.__version__, attrs.__version__]).encode())
+    for name in _CODE:
+        digest.update(b"\0" + name.encode() + b"\0")
+        with open(os.path.join(here, name), "rb") as f:
+            digest.update(f.read())
+    return digest.digest()
 
 
 def key(kind: str, files: list, extra: str = "") -> str | None:
@@ -92,10 +89,25 @@ def key(kind: str, files: list, extra: str = "") -> str | None:
     try:
         for path in files:
             digest.update(b"\0" + str(path).encode() + b"\0")
-            digest.update(Path(path).read_bytes())
+            with open(path, "rb") as f:
+                digest.update(f.read())
     except (OSError, ValueError):
         return None
     return digest.hexdigest()
+
+
+def pint_folder() -> Path | None:
+    """The folder of pint's own registry cache (``UnitRegistry(cache_folder=...)``), inside the cache
+    folder and as safe as it (pint's cache is pickles too); None when the cache is off or not safe."""
+    directory = folder()
+    if directory is None:
+        return None
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (directory / "pint").mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return directory / "pint" if _safe(directory) and _safe(directory / "pint") else None
 
 
 def _safe(directory: Path) -> bool:

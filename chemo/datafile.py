@@ -12,16 +12,18 @@ import hashlib
 import os
 from pathlib import Path
 
+import attrs
+
 from .errors import ChemoError, RegimenError
 from .units import parse_dose, parse_quantity, to_magnitude
-from .value import Value
 
 MAX_FILE_BYTES = 256 * 1024  # a regimen is a few kB; anything this large is not one
 FILE = "(file)"  # the path given to problems of the file as a whole
 
 
-class Problem(Value):
-    __slots__ = ("file", "path", "message")
+@attrs.frozen
+class Problem:
+    """One problem of a data file: the file, the field's path in it, and what was expected."""
 
     file: str
     path: str
@@ -34,16 +36,14 @@ class Problem(Value):
         return {"file": self.file, "path": self.path, "message": self.message}
 
 
-class Source(Value):
+@attrs.frozen
+class Source:
     """A data file's bytes, their hash and the parsed document (or None)."""
-
-    __slots__ = ("path", "sha256", "document", "problems")
-    _factories = {"problems": list}
 
     path: str
     sha256: str | None
     document: dict | None
-    problems: list
+    problems: list = attrs.field(factory=list)
 
 
 def read_toml(path: str | os.PathLike) -> Source:

@@ -13,10 +13,11 @@ import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP
 from pathlib import Path
 
+import attrs
+
 from .datafile import Problem, Table, raise_problems, read_toml
 from .errors import ChemoError
 from .units import compatible, in_unit, parse_dose, parse_quantity, to_magnitude
-from .value import Value
 
 ROUNDING_MODES = {
     "half-up": ROUND_HALF_UP,
@@ -42,36 +43,32 @@ def library_dir() -> Path:
 
 # ------------------------------------------------------------------ value classes
 
-class Limits(Value):
+@attrs.frozen
+class Limits:
     """Plausible doses of a drug, by basis (mg, mg/m² or mg/kg): the largest single
     and cycle dose (ten-fold overdoses) and the smallest single dose a regimen may
     write (ten-fold underdoses)."""
 
-    __slots__ = ("single", "cycle", "source", "min_single", "min_source")
-    _defaults = {"min_single": {}, "min_source": None}
 
     single: dict  # Basis -> float
     cycle: dict
     source: str
-    min_single: dict
-    min_source: str | None
+    min_single: dict = attrs.field(factory=dict)
+    min_source: str | None = None
 
 
-class FractionRange(Value):
+@attrs.frozen
+class FractionRange:
     """For a drug derived from another (mesna from ifosfamide): the plausible fraction."""
 
-    __slots__ = ("low", "high", "source")
 
     low: float
     high: float
     source: str
 
 
-class Drug(Value):
-    __slots__ = ("id", "name", "drug_class", "aliases", "routes", "rounding_mg", "dose_levels", "ladder", "ladder_end",
-                 "not_interchangeable_with", "equivalence", "limits", "source", "derived_fraction")
-    _defaults = {"derived_fraction": None}
-
+@attrs.frozen
+class Drug:
     id: str
     name: str
     drug_class: str
@@ -85,36 +82,32 @@ class Drug(Value):
     equivalence: dict  # model id -> factor
     limits: Limits
     source: str
-    derived_fraction: FractionRange | None
+    derived_fraction: FractionRange | None = None
 
     @property
     def is_anthracycline(self) -> bool:
         return bool(self.equivalence) or self.drug_class in ("anthracycline", "anthracenedione")
 
 
-class Model(Value):
-    __slots__ = ("id", "name", "source")
-
+@attrs.frozen
+class Model:
     id: str
     name: str
     source: str
 
 
-class Conversion(Value):
+@attrs.frozen
+class Conversion:
     """``1 g/dL`` of this analyte is ``0.6206 mmol/L``."""
 
-    __slots__ = ("from_q", "to_q", "source")
 
     from_q: object
     to_q: object
     source: str
 
 
-class Analyte(Value):
-    __slots__ = ("id", "name", "aliases", "unit", "plausible", "conversions", "ambiguous", "ambiguous_message",
-                 "deindexed_unit", "uln_range", "uln_source", "loinc", "loinc_source")
-    _defaults = {"uln_range": None, "uln_source": None, "loinc": (), "loinc_source": None}
-
+@attrs.frozen
+class Analyte:
     id: str
     name: str
     aliases: tuple
@@ -124,10 +117,10 @@ class Analyte(Value):
     ambiguous: tuple  # Units refused for this analyte
     ambiguous_message: str | None
     deindexed_unit: str | None
-    uln_range: tuple | None  # (low, high) Quantities: an upper limit of normal outside it is a mistake
-    uln_source: str | None
-    loinc: tuple  # LOINC codes a laboratory system names this analyte by (chemo labs import)
-    loinc_source: str | None
+    uln_range: tuple | None = None  # (low, high) Quantities: an upper limit of normal outside it is a mistake
+    uln_source: str | None = None
+    loinc: tuple = ()  # LOINC codes a laboratory system names this analyte by (chemo labs import)
+    loinc_source: str | None = None
 
     def value_in(self, q, unit: str) -> float:
         """``q`` as a number of the written ``unit``, across mass and substance
@@ -154,39 +147,37 @@ class Analyte(Value):
         return [c.source for c in self.conversions]
 
 
-class Rounding(Value):
-    __slots__ = ("mode", "tolerance", "source", "fallback_mg")
-    _defaults = {"fallback_mg": ()}
-
-    mode: str
+@attrs.frozen
+class Rounding:
+    mode: str = attrs.field(validator=attrs.validators.in_(tuple(ROUNDING_MODES)))
     tolerance: float  # fraction
     source: str
-    fallback_mg: tuple  # finer increments, in order, when a drug's own is too coarse for a small dose
+    fallback_mg: tuple = ()  # finer increments, in order, when a drug's own is too coarse for a small dose
 
     @property
     def decimal_mode(self) -> str:
         return ROUNDING_MODES[self.mode]
 
 
-class Verification(Value):
+@attrs.frozen
+class Verification:
     """How order verification names a decimal error."""
 
-    __slots__ = ("decimal_error", "source")
 
     decimal_error: float  # an order this many times the calculated dose, or this fraction of it
     source: str
 
 
-class Library(Value):
-    __slots__ = ("drugs", "models", "analytes", "rounding", "verification", "body_size", "files")
-
+@attrs.frozen
+class Library:
     drugs: dict
     models: dict
     analytes: dict
     rounding: Rounding
-    verification: "Verification"
+    verification: Verification
     body_size: dict  # the parsed body-size.toml document
     files: dict  # kind -> path
+    key: str | None = None  # the content key of the files it was read from (chemo.cache.key), when they did not change while read
 
     def drug(self, ref: str) -> Drug | None:
         key = ref.strip().lower()
@@ -496,39 +487,23 @@ def _read_body_size(doc: Table) -> dict:
 @functools.lru_cache(maxsize=8)
 def _load(directory: str) -> Library:
     """The library of ``directory``: from the on-disk cache (keyed on the files' bytes,
-    see :mod:`chemo.cache`) when it checked clean before, else read and checked."""
+    see :mod:`chemo.cache`) when it checked clean before, else read and checked.  A library
+    whose files did not change while it was read carries their content key (``Library.key``)."""
     from . import cache
 
     paths = cache.library_paths(directory)
     key = cache.key("library", paths)
     library = cache.load("library", key)
-    if isinstance(library, Library):
+    if isinstance(library, Library) and library.key == key:
         if not cache.has("body-size", key):
             cache.store("body-size", key, library.body_size)
-        _remember_key(library, key)
         return library
     library = _read_library(directory)
     if key is not None and cache.key("library", paths) == key:  # unchanged while it was read
+        library = attrs.evolve(library, key=key)
         cache.store("library", key, library)
         cache.store("body-size", key, library.body_size)  # what chemo bsa needs, without this module
-        _remember_key(library, key)
     return library
-
-
-_KEYS: dict = {}  # id(library) -> (library, the cache key of the files it is exactly the content of)
-
-
-def _remember_key(library: Library, key: str) -> None:
-    if len(_KEYS) >= 64:
-        _KEYS.clear()
-    _KEYS[id(library)] = (library, key)  # the library is held: its id is never reused while listed
-
-
-def library_key(library: Library) -> str | None:
-    """The on-disk cache key of the files ``library`` was read from (a library read from the
-    cache or stored in it, unchanged while it was read); None for any other library object."""
-    entry = _KEYS.get(id(library))
-    return entry[1] if entry is not None and entry[0] is library else None
 
 
 def _read_library(directory: str) -> Library:
@@ -552,16 +527,9 @@ def _read_library(directory: str) -> Library:
 
 
 def load_library(directory: str | os.PathLike | None = None) -> Library:
-    """The library from ``regimens/library`` (or ``directory``); raises RegimenError if invalid."""
-    if directory is None:
-        return _default_library(os.environ.get("CHEMO_REGIMENS"))
-    return _load(str(directory))
-
-
-@functools.lru_cache(maxsize=8)
-def _default_library(env: str | None) -> Library:
-    """Keyed by $CHEMO_REGIMENS so a changed folder is read anew; called on hot paths."""
-    return _load(str(library_dir()))
+    """The library from ``$CHEMO_REGIMENS/library``, else the project's ``regimens/library`` (or
+    ``directory``); raises RegimenError if invalid.  Read once per process and folder."""
+    return _load(str(library_dir() if directory is None else directory))
 
 
 def check_library_file(source, kind: str) -> list[Problem]:

@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import functools
 import math
-import re
-from typing import NamedTuple
+
+import attrs
 
 from .datafile import FILE, Problem, Table, read_toml
 from .errors import ChemoError, UnitError
-from .units import MAX_TEXT, Basis, parse_dose, split_number
-from .value import new as _new, value_class
+from .units import Basis, parse_dose, split_number
 
 TOP_KEYS = ("regimen", "cycle", "dose_level", "height", "weight", "bsa", "formula", "patient", "note", "line")
 LINE_KEYS = ("drug", "day", "dose", "note")
@@ -50,7 +49,8 @@ class OrderError(ChemoError):
     exit_code = 2
 
 
-class OrderedDose(NamedTuple):
+@attrs.frozen
+class OrderedDose:
     """A dose as ordered: ``"75 mg/m²"`` is 75 on the per-m² basis (in mg/m²)."""
 
     text: str
@@ -59,10 +59,8 @@ class OrderedDose(NamedTuple):
     unit_problem: str | None = None  # why the unit is not a dose (a unit-error line)
 
 
-value_class(OrderedDose)
-
-
-class OrderLine(NamedTuple):
+@attrs.frozen
+class OrderLine:
     index: int  # 1-based, as the file counts [[line]] tables
     drug: str
     day: int
@@ -70,10 +68,8 @@ class OrderLine(NamedTuple):
     note: str | None = None
 
 
-value_class(OrderLine)
-
-
-class Order(NamedTuple):
+@attrs.frozen
+class Order:
     path: str  # the file, or a name for an order built in memory
     regimen: str  # id or path, as written
     cycle: int
@@ -86,14 +82,10 @@ class Order(NamedTuple):
     patient: str | None = None
 
 
-value_class(Order)
-
-
 # ------------------------------------------------------------------ doses
 
-@functools.lru_cache(maxsize=256)
 def _dose_unit(unit_text: str) -> tuple:
-    """(basis, factor to mg / mg/m² / mg/kg) of a written unit, or (None, None); cached."""
+    """(basis, factor to mg / mg/m² / mg/kg) of a written unit, or (None, None)."""
     try:
         dose = parse_dose(f"1 {unit_text}")
     except UnitError:
@@ -101,24 +93,11 @@ def _dose_unit(unit_text: str) -> tuple:
     return dose.basis, dose.amount
 
 
-@functools.lru_cache(maxsize=8192)  # as chemo.units' caches: a pharmacy's orders repeat a few thousand texts
-def _cached_dose(text: str) -> OrderedDose:
-    return ordered_dose(text)
-
-
-_PLAIN = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-zµμ][^,]*?)\s*$")
-
-
+@functools.lru_cache(maxsize=8192)  # a pure function of the text: a pharmacy's orders repeat a few thousand texts
 def ordered_dose(text: str) -> OrderedDose:
     """Read an ordered dose.  Text that is not a number raises :class:`UnitError`
     (a broken file); a number with a unit that is not a dose gives an
     :class:`OrderedDose` with ``unit_problem`` set (a unit-error line)."""
-    plain = _PLAIN.match(text) if isinstance(text, str) and len(text) <= MAX_TEXT else None
-    if plain:  # the common case: digits and a unit written as before; the unit is parsed once
-        value = float(plain.group(1))
-        basis, factor = _dose_unit(plain.group(2))
-        if basis is not None and value > 0:
-            return OrderedDose(text, value * factor, basis)
     value, unit_text = split_number(text)
     if value <= 0 or not math.isfinite(value):
         raise UnitError(f"{text!r}: an ordered dose must be more than 0")
@@ -155,10 +134,6 @@ def order_from_document(document, name: str = "(order)", problems: list | None =
     With ``problems`` given, problems are appended to it (and None may be
     returned); without, the first problem raises :class:`OrderError`.
     """
-    if not problems:  # with problems already recorded the general path returns None, as before
-        order = _plain_order(document, name)
-        if order is not None:
-            return order
     own = problems is None
     problems = [] if own else problems
     doc = Table(document, "", problems, name)
@@ -189,9 +164,7 @@ def order_from_document(document, name: str = "(order)", problems: list | None =
             doc.problem(f"{len(raw)} lines: an order for one cycle has at most {MAX_LINES}", at="line")
             raw = []
         for i, data in enumerate(raw, 1):
-            line = _plain_line(data, i)
-            if line is None:  # anything unusual takes the checking path, which records the problem
-                line = _line(Table(data, f"line[{i}]", problems, name))
+            line = _line(Table(data, f"line[{i}]", problems, name))
             if line is not None:
                 lines.append(line)
     elif isinstance(raw, list) and not raw:
@@ -204,60 +177,6 @@ def order_from_document(document, name: str = "(order)", problems: list | None =
         return None
     return Order(path=name, regimen=regimen, cycle=cycle, dose_level=dose_level, height=height, weight=weight,
                  bsa=bsa, formula=formula, lines=tuple(lines), patient=patient)
-
-
-_TOP = frozenset(TOP_KEYS)
-
-
-def _plain_text(value) -> bool:
-    return type(value) is str and bool(value.strip())
-
-
-def _plain_level(value) -> bool:
-    return type(value) is int and -10 <= value <= 0
-
-
-def _plain_order(document, name: str) -> Order | None:
-    """:func:`order_from_document` for a document in which every key is expected and of the
-    expected type and every line is plain (:func:`_plain_line`): the same Order, without the
-    problem machinery.  None for anything else: the general path then reads it and says what
-    is wrong."""
-    if type(document) is not dict or not _TOP.issuperset(document):
-        return None
-    get = document.get
-    regimen, cycle, raw = get("regimen"), get("cycle"), get("line")
-    if not (_plain_text(regimen) and type(cycle) is int and 1 <= cycle <= MAX_CYCLE and type(raw) is list
-            and 0 < len(raw) <= MAX_LINES):
-        return None
-    dose_level = get("dose_level", 0)
-    if type(dose_level) is dict:
-        if not all(_plain_level(level) for level in dose_level.values()):
-            return None
-        dose_level = dict(dose_level)
-    elif not _plain_level(dose_level):
-        return None
-    height, weight, bsa = get("height"), get("weight"), get("bsa")
-    if bsa is None:
-        if "bsa" in document or type(height) is not str or type(weight) is not str:
-            return None
-    elif type(bsa) is not str or "height" in document or not (weight is None and "weight" not in document
-                                                               or type(weight) is str):
-        return None
-    formula, patient, note = get("formula"), get("patient"), get("note")
-    if (formula is not None or "formula" in document) and not _plain_text(formula):
-        return None
-    if (patient is not None or "patient" in document) and not _plain_text(patient):
-        return None
-    if (note is not None or "note" in document) and not _plain_text(note):
-        return None
-    lines = []
-    for i, data in enumerate(raw, 1):
-        line = _plain_line(data, i) if type(data) is dict else None
-        if line is None:
-            return None
-        lines.append(line)
-    return _new(Order, (name, regimen, cycle, dose_level, height, weight, bsa, formula or "mosteller", tuple(lines),
-                        patient))
 
 
 def _dose_level(doc: Table):
@@ -281,19 +200,6 @@ def _dose_level(doc: Table):
         doc.problem(f"{value}: expected 0 (full dose) or a reduction (-1, -2 ...)", at="dose_level")
         return None
     return value
-
-
-def _plain_line(data: dict, index: int) -> OrderLine | None:
-    """A line with exactly the expected keys and types, read without the problem machinery; else None."""
-    drug, day, dose = data.get("drug"), data.get("day"), data.get("dose")
-    if (len(data) != 3 or type(drug) is not str or type(day) is not int or type(dose) is not str
-            or not 1 <= day <= MAX_DAY or not drug.strip()):
-        return None
-    try:
-        parsed = _cached_dose(dose)  # a pure function of the text: the same dose recurs day after day
-    except ChemoError:
-        return None
-    return _new(OrderLine, (index, drug.strip(), day, parsed, None))
 
 
 def _line(t: Table) -> OrderLine | None:

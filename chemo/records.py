@@ -469,34 +469,19 @@ def active_plan(store: Store, patient_id: int, mrn: str) -> dict:
     return plan
 
 
-_REGIMENS: dict = {}  # (path, sha256 of its bytes) -> validated Regimen; a changed file is validated again
-
-
 def plan_regimen(plan: dict):
     """The plan's regimen file, loaded and validated; ``changed`` when its hash differs from the plan's.
 
-    A file whose bytes hash the same as one already validated in this process is not validated again,
-    nor one that checked clean in an earlier process against the same library (the on-disk cache of
-    :func:`chemo.regimen.load_regimen`).
+    A file with the bytes of one already validated against the same library is not validated
+    again (:func:`chemo.regimen.load_regimen` keeps regimens by content).
     """
-    import hashlib
-
     from .library import load_library
     from .regimen import load_regimen, regimen_path
 
     path = Path(plan["regimen_path"])
     if not path.exists():
         path = regimen_path(plan["regimen_id"])
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        digest = None  # load_regimen reports the problem in its own words
-    key = (str(path), digest)
-    regimen = _REGIMENS.get(key) if digest else None
-    if regimen is None:
-        regimen = load_regimen(path, load_library())
-        if digest and regimen.sha256 == digest:
-            _REGIMENS[key] = regimen
+    regimen = load_regimen(path, load_library())
     return regimen, regimen.sha256 != plan["regimen_sha256"]
 
 

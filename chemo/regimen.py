@@ -9,16 +9,18 @@ one and reports every problem; ``load_regimen`` returns a valid one or raises.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
 from pathlib import Path
 
+import attrs
+
 from .datafile import FILE, MAX_FILE_BYTES, Problem, Table, raise_problems, read_toml
 from .errors import RegimenError
 from .library import Library, load_library, regimens_dir
 from .units import Basis, Dose, display_text, to_magnitude
-from .value import Value
 
 OPERATORS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<="}
 PER = ("day", "cycle")
@@ -28,10 +30,10 @@ _ULN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:[x×*]\s*)?ULN\s*$", re.IGNORECASE)
 
 # ------------------------------------------------------------------ value classes
 
-class Bound(Value):
+@attrs.frozen
+class Bound:
     """A lab value as a regimen writes it: an absolute quantity or a multiple of ULN."""
 
-    __slots__ = ("text", "quantity", "uln_multiple")
 
     text: str
     quantity: object | None  # pint Quantity, or None for ULN multiples
@@ -41,25 +43,24 @@ class Bound(Value):
         return self.text
 
 
-class DrugLine(Value):
-    __slots__ = ("drug", "dose", "per", "days", "route", "infusion", "source")
-
+@attrs.frozen
+class DrugLine:
     drug: str
     dose: Dose
-    per: str  # "day" or "cycle"
+    per: str = attrs.field(validator=attrs.validators.in_(PER))  # "day" or "cycle"
     days: tuple
     route: str
     infusion: str | None
     source: str
 
-    @property
+    @functools.cached_property
     def daily(self) -> Dose:
-        """The dose of one administration day."""
+        """The dose of one administration day (worked out once per line)."""
         if self.per == "day":
             return self.dose
         return Dose(self.dose.amount / len(self.days), self.dose.basis, self.dose.text)
 
-    @property
+    @functools.cached_property
     def per_cycle(self) -> Dose:
         if self.per == "cycle":
             return self.dose
@@ -72,10 +73,10 @@ class DrugLine(Value):
         return f"{display_text(self.dose.text)} {'a day' if self.per == 'day' else 'per cycle'} on {days}"
 
 
-class Derived(Value):
+@attrs.frozen
+class Derived:
     """A supportive drug whose dose follows another's (mesna from ifosfamide)."""
 
-    __slots__ = ("drug", "from_drug", "fraction", "days", "route", "infusion", "source")
 
     drug: str
     from_drug: str
@@ -86,11 +87,10 @@ class Derived(Value):
     source: str
 
 
-class Threshold(Value):
-    __slots__ = ("analyte", "op", "op_text", "value", "max_age_days", "source")
-
+@attrs.frozen
+class Threshold:
     analyte: str
-    op: str  # normalised: ">", ">=", "<", "<="
+    op: str = attrs.field(validator=attrs.validators.in_((">", ">=", "<", "<=")))  # normalised: ">", ">=", "<", "<="
     op_text: str  # as written
     value: Bound
     max_age_days: float
@@ -100,9 +100,8 @@ class Threshold(Value):
         return f"{self.analyte} {self.op_text} {display_text(self.value.text)}"
 
 
-class Modification(Value):
-    __slots__ = ("drug", "analyte", "low", "low_inclusive", "high", "high_inclusive", "give", "source")
-
+@attrs.frozen
+class Modification:
     drug: str
     analyte: str
     low: Bound | None
@@ -122,29 +121,25 @@ class Modification(Value):
         return f"{self.analyte} {' and '.join(parts)}: {self.drug} {action}"
 
 
-class Note(Value):
+@attrs.frozen
+class Note:
     """Supportive care or a caution that goes with the doses (G-CSF prophylaxis, hydration)."""
 
-    __slots__ = ("text", "source")
 
     text: str
     source: str
 
 
-class Cumulative(Value):
-    __slots__ = ("model", "cap", "warn_at", "source")
-
+@attrs.frozen
+class Cumulative:
     model: str
     cap: float  # doxorubicin-equivalent mg/m²
     warn_at: float
     source: str
 
 
-class Regimen(Value):
-    __slots__ = ("id", "name", "indication", "source", "cycle_length_days", "cycles", "day_split", "drugs", "derived",
-                 "thresholds", "modifications", "cumulative", "bsa_cap", "bsa_cap_source", "path", "sha256", "notes")
-    _defaults = {"notes": ()}
-
+@attrs.frozen
+class Regimen:
     id: str
     name: str
     indication: str
@@ -161,7 +156,7 @@ class Regimen(Value):
     bsa_cap_source: str | None
     path: str
     sha256: str
-    notes: tuple  # Note: supportive care and cautions the pharmacist must see with the doses
+    notes: tuple = ()  # Note: supportive care and cautions the pharmacist must see with the doses
 
     def line(self, drug: str) -> DrugLine | None:
         return next((d for d in self.drugs if d.drug == drug), None)
@@ -534,39 +529,44 @@ def available_regimens() -> list[str]:
     return sorted(p.stem for p in regimens_dir().glob("*.toml"))
 
 
+_CHECKED: dict = {}  # content key (chemo.cache.key: the file's path and bytes, the code, the library's key) -> Regimen
+_KEEP = 64  # regimens kept in this process (a few files, each in a version or two)
+
+
 def load_regimen(ref, library: Library | None = None) -> Regimen:
     """A valid regimen by id or path; a RegimenError naming the file and field otherwise.
 
-    Given the library it is checked against, a regimen that checked clean before against
-    the same library is read from the on-disk cache (:mod:`chemo.cache`): the key is the
-    file's path and bytes, the code that checks it and the key of that library's files, so
-    a changed byte of either is checked afresh.  Without a library (it is loaded only if the
-    file can be read) the file is always read and checked."""
+    Given the library it is checked against, a regimen is kept under its content key: the
+    file's path and bytes, the code that checks it and the key of that library's files.  A
+    regimen with a key already checked is not checked again, in this process (``_CHECKED``,
+    which ``chemo verify``, the plans and the TUI share) or an earlier one (the on-disk cache,
+    :mod:`chemo.cache`); a changed byte of either is checked afresh.  Without a library (it
+    is loaded only if the file can be read) the file is always read and checked."""
     path = ref if isinstance(ref, Path) else regimen_path(str(ref))
     key = _cache_key(path, library)
-    if key is not None:
-        from . import cache
+    if key is None:
+        return _read_regimen(path, library)
+    regimen = _CHECKED.get(key)
+    if regimen is not None:
+        return regimen
+    from . import cache
 
-        cached = cache.load("regimen", key)
-        if isinstance(cached, Regimen):
-            return cached
-    regimen = _read_regimen(path, library)
-    if key is not None and _cache_key(path, library) == key:  # unchanged while it was read
-        from . import cache
-
+    regimen = cache.load("regimen", key)
+    if not isinstance(regimen, Regimen):
+        regimen = _read_regimen(path, library)
+        if _cache_key(path, library) != key:  # changed while it was read: kept nowhere
+            return regimen
         cache.store("regimen", key, regimen)
+    if len(_CHECKED) >= _KEEP:
+        _CHECKED.clear()
+    _CHECKED[key] = regimen
     return regimen
 
 
 def _cache_key(path, library: Library | None) -> str | None:
-    """The cache key of the regimen at ``path`` checked against ``library``; None when it has none
+    """The content key of the regimen at ``path`` checked against ``library``; None when it has none
     (no library given, a library not read from files the cache knows, not a regular file, too large)."""
-    if library is None:
-        return None
-    from .library import library_key
-
-    checked_against = library_key(library)
-    if checked_against is None:
+    if library is None or library.key is None:
         return None
     try:
         st = os.stat(path)
@@ -576,7 +576,7 @@ def _cache_key(path, library: Library | None) -> str | None:
         return None
     from . import cache
 
-    return cache.key("regimen", [path], extra=checked_against)
+    return cache.key("regimen", [path], extra=library.key)
 
 
 def _read_regimen(path, library: Library | None) -> Regimen:

@@ -8,8 +8,7 @@ says what was written and what was expected.
 Deliberate choices, each a trap in plain pint:
 
 * The registry is built from ``units.txt`` beside this file, not pint's default
-  file: it takes ~7 ms instead of ~150 ms (~4 ms with its parsed definitions read from
-  the on-disk cache), and units nobody writes on a chart
+  file (with pint's own on-disk cache, ``cache_folder``), and units nobody writes on a chart
   (gauss, tesla, ...) cannot be parsed by accident.  ``G/L`` is read as 10⁹/L, the
   way French and Belgian lab systems write cell counts, never as gauss.
 * ``/1.73 m²`` in any spelling becomes the unit ``standard_bsa`` so that
@@ -37,41 +36,21 @@ import re
 import unicodedata
 from pathlib import Path
 
+import attrs
 import pint
+
 from .errors import UnitError
 
 _DEFINITIONS = Path(__file__).with_name("units.txt")
 
 
 def _build_registry() -> pint.UnitRegistry:
-    """The registry of ``units.txt``: pint's own build (the definitions added to a registry, then its
-    cache of dimensions and base units built), with the parsed definitions kept in the on-disk cache
-    (:mod:`chemo.cache`, keyed on units.txt's bytes, this code and the pint and Python versions):
-    parsing the file is half of the build.  Both ways give the same registry
-    (tests/test_startup_units.py compares them, and with ``pint.UnitRegistry(units.txt)``)."""
+    """The registry of ``units.txt``, built by pint with its own on-disk cache (``cache_folder``,
+    under chemo's cache folder; none when ``CHEMO_CACHE_DIR=off``)."""
     from . import cache
 
-    key = cache.key("units", [_DEFINITIONS])
-    definitions = cache.load("units", key)
-    if type(definitions) is list and all(type(d).__module__.startswith("pint.") for d in definitions):
-        try:
-            return _registry_of(definitions)
-        except Exception:  # not what this pint makes of units.txt: read the file, as without a cache
-            pass
-    registry = pint.UnitRegistry(None, autoconvert_offset_to_baseunit=False)
-    parsed = registry.load_definitions(str(_DEFINITIONS))
-    registry._build_cache()
-    if key is not None and cache.key("units", [_DEFINITIONS]) == key:  # unchanged while it was read
-        cache.store("units", key, list(registry._def_parser.iter_parsed_project(parsed)))
-    return registry
-
-
-def _registry_of(definitions: list) -> pint.UnitRegistry:
-    registry = pint.UnitRegistry(None, autoconvert_offset_to_baseunit=False)
-    for definition in definitions:
-        registry._helper_dispatch_adder(definition)  # what load_definitions does with each parsed one
-    registry._build_cache()
-    return registry
+    return pint.UnitRegistry(str(_DEFINITIONS), autoconvert_offset_to_baseunit=False,
+                             cache_folder=cache.pint_folder())
 
 
 ureg = _build_registry()
@@ -158,7 +137,7 @@ def _unit_factor(unit_text: str) -> pint.Quantity:
         raise UnitError(f"{unit_text!r} is a number, not a unit")
     if not math.isfinite(parsed.magnitude) or parsed.magnitude <= 0:
         raise UnitError(f"cannot read {unit_text!r} as a unit")
-    if any(power != int(power) or abs(power) > 4 for power in parsed.units._units.values()):
+    if any(power != int(power) or abs(power) > 4 for _, power in parsed.unit_items()):
         raise UnitError(f"unit {unit_text!r} has an exponent no chart would write")
     return parsed
 
@@ -232,7 +211,7 @@ _UNCLINICAL = {"mega": "10⁶", "giga": "10⁹"}
 def _refuse_unclinical(parsed, unit_text: str) -> None:
     """Units no chart writes, which a slip of the shift key makes: ``Mg`` (megagram for mg), ``ML``
     (megalitre for mL), ``kilos`` (kiloseconds)."""
-    for name in parsed.units._units:
+    for name, _ in parsed.unit_items():
         for prefix, factor in _UNCLINICAL.items():
             if name.startswith(prefix):
                 usual = _usual(unit_text)
@@ -263,28 +242,24 @@ def split_number(text: str) -> tuple[float, str]:
     return value, match.group(2)
 
 
-_PARSED: dict = {}  # (text, expect) -> Quantity: every text parses once per process
-_DOSES: dict = {}  # text -> Dose
-_CACHE_SIZE = 8192  # emptied when full: charts and regimen files repeat a few hundred texts
-
-
 def parse_quantity(text, expect: str | None = None, *, field: str | None = None) -> pint.Quantity:
     """Parse ``"75 mg/m²"`` into a Quantity; check its dimension against ``expect``.
 
-    A text that parsed before is a dictionary look-up (the result is a pure function of
-    the text, ``expect`` and the one registry, which never changes once built); a text
-    that fails is parsed, and refused, every time, so its error names this ``field``.
+    A text that parsed before is a look-up (:func:`_parsed`: the result is a pure function
+    of the text, ``expect`` and the one registry); a text that fails is refused every
+    time, its error naming this ``field``.
     """
     if type(text) is str:
-        key = (text, expect)
-        hit = _PARSED.get(key)
-        if hit is None:
-            hit = _parse_quantity(text, expect, field=field)
-            if len(_PARSED) >= _CACHE_SIZE:
-                _PARSED.clear()
-            _PARSED[key] = hit
-        return hit
+        try:
+            return _parsed(text, expect)
+        except UnitError as exc:
+            raise exc.located(field=field) from None
     return _parse_quantity(text, expect, field=field)
+
+
+@functools.lru_cache(maxsize=8192)  # charts and regimen files repeat a few hundred texts
+def _parsed(text: str, expect: str | None) -> pint.Quantity:
+    return _parse_quantity(text, expect)
 
 
 def _parse_quantity(text, expect: str | None = None, *, field: str | None = None) -> pint.Quantity:
@@ -296,7 +271,7 @@ def _parse_quantity(text, expect: str | None = None, *, field: str | None = None
     """
     try:
         if isinstance(text, pint.Quantity):
-            if text._REGISTRY is not ureg:
+            if not isinstance(text, Quantity):  # a Quantity of another registry
                 text = Q_(text.magnitude, str(text.units))
             q = text
             if not math.isfinite(float(q.magnitude)):
@@ -329,37 +304,22 @@ def _parse_quantity(text, expect: str | None = None, *, field: str | None = None
 
 
 def magnitude(text, unit: str, *, field: str | None = None) -> float:
-    """The number of ``unit`` in ``text``: the fast path for hot loops.
+    """The number of ``unit`` in ``text``: :func:`parse_quantity` then :func:`in_unit`, kept per text
+    and unit (body sizes repeat); an error names ``field`` and is raised afresh every time."""
+    try:
+        return _magnitude(text, unit) if type(text) is str else _magnitude_of(text, unit)
+    except UnitError as exc:
+        raise exc.located(field=field) from None
 
-    A unit seen before costs a dictionary look-up, not a pint parse; anything
-    unusual takes the full path of :func:`parse_quantity` and its error.
-    """
-    if isinstance(text, str) and not _FEET_INCHES.match(text):
-        try:
-            value, unit_text = split_number(text)
-            result = value * _conversion(unit_text.strip(), unit)
-            if math.isfinite(result):
-                return result
-        except (UnitError, _Incompatible):
-            pass
-    result = parse_quantity(text, unit, field=field).to(unit).magnitude
+
+def _magnitude_of(text, unit: str) -> float:
+    result = in_unit(parse_quantity(text, unit), unit)
     if not math.isfinite(result):
-        raise UnitError(f"{text!r} is too large to be a clinical value").located(field=field)
+        raise UnitError(f"{text!r} is too large to be a clinical value")
     return result
 
 
-class _Incompatible(Exception):
-    pass
-
-
-@functools.lru_cache(maxsize=1024)
-def _conversion(unit_text: str, unit: str) -> float:
-    if not unit_text:
-        raise UnitError("no unit given")
-    factor = _unit_factor(unit_text)
-    if not same_kind(factor.units, unit_quantity(unit).units):
-        raise _Incompatible
-    return factor.to(unit).magnitude
+_magnitude = functools.lru_cache(maxsize=8192)(_magnitude_of)
 
 
 def unit_quantity(unit_text: str) -> pint.Quantity:
@@ -372,7 +332,7 @@ def unit_quantity(unit_text: str) -> pint.Quantity:
 
 def in_unit(q: pint.Quantity, unit_text: str) -> float:
     """How many of the written unit ``unit_text`` make ``q`` (``in_unit(q, "10^9/L")``)."""
-    factor, scale = _in_unit_factors(q._units, unit_text)
+    factor, scale = _in_unit_factors(q.units, unit_text)
     return q.magnitude * factor / scale  # the same float operations as q.to(...).magnitude / scale
 
 
@@ -387,23 +347,18 @@ def _in_unit_factors(units, unit_text: str) -> tuple[float, float]:
 
 
 def to_magnitude(q: pint.Quantity, unit: str) -> float:
-    """``q.to(unit).magnitude`` with the conversion factor cached per (units, unit)."""
-    return q.magnitude * _to_factor(q._units, unit)
-
-
-@functools.lru_cache(maxsize=1024)
-def _to_factor(units, unit: str) -> float:
-    return Q_(1.0, units).to(unit).magnitude
+    """``q.to(unit).magnitude`` (:func:`in_unit`: the conversion factor cached per units and unit)."""
+    return in_unit(q, unit)
 
 
 def compatible(q: pint.Quantity, unit_text: str) -> bool:
-    return _compatible(q._units, unit_text)
+    return _compatible(q.units, unit_text)
 
 
 @functools.lru_cache(maxsize=1024)
 def _compatible(units, unit_text: str) -> bool:
     """Cached per (units, written unit): a pure function of the one registry."""
-    return same_kind(ureg.Unit(units), unit_quantity(unit_text).units)
+    return same_kind(units, unit_quantity(unit_text).units)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -418,8 +373,13 @@ def same_kind(units, target) -> bool:
     return True
 
 
+def _unit_items(units) -> tuple:
+    """(name, power) pairs of a Unit (pint's public ``Quantity.unit_items``)."""
+    return tuple(Q_(1, units).unit_items())
+
+
 def _pure_number(units) -> bool:
-    return all(ureg.Unit(name).dimensionless for name in units._units)
+    return all(ureg.Unit(name).dimensionless for name, _ in _unit_items(units))
 
 
 def dimension_name(q) -> str:
@@ -502,51 +462,13 @@ class Basis(enum.Enum):
         return {"flat": "mg", "per m²": "mg/m²", "per kg": "mg/kg", "AUC": "mg/mL·min (AUC)"}[self.value]
 
 
-class FrozenDoseError(AttributeError):
-    """A Dose is a value: it cannot be changed once made."""
-
-
+@attrs.frozen
 class Dose:
-    """A dose as a protocol writes it: ``75 mg/m²`` is 75 mg on the per-m² basis.
-
-    A frozen value (equality, hash and repr as an attrs ``@frozen`` class would give them),
-    written by hand so that ``chemo bsa``, which parses units but no dose, does not import
-    attrs: its import and class generation cost more than the rest of the command."""
-
-    __slots__ = ("amount", "basis", "text", "__weakref__")
+    """A dose as a protocol writes it: ``75 mg/m²`` is 75 mg on the per-m² basis."""
 
     amount: float  # mg, or mg per m², or mg per kg
-    basis: Basis
+    basis: Basis = attrs.field(validator=attrs.validators.instance_of(Basis))
     text: str
-
-    def __init__(self, amount: float, basis: Basis, text: str) -> None:
-        object.__setattr__(self, "amount", amount)
-        object.__setattr__(self, "basis", basis)
-        object.__setattr__(self, "text", text)
-
-    def __setattr__(self, name, value):
-        raise FrozenDoseError(f"a Dose cannot be changed ({name})")
-
-    def __delattr__(self, name):
-        raise FrozenDoseError(f"a Dose cannot be changed ({name})")
-
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self.amount == other.amount and self.basis == other.basis and self.text == other.text
-
-    def __ne__(self, other):
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    def __hash__(self) -> int:
-        return hash((Dose, self.amount, self.basis, self.text))
-
-    def __repr__(self) -> str:
-        return f"Dose(amount={self.amount!r}, basis={self.basis!r}, text={self.text!r})"
-
-    def __reduce__(self):
-        return Dose, (self.amount, self.basis, self.text)
 
     def __str__(self) -> str:
         return f"{self.amount:g} {self.basis.label}"
@@ -561,14 +483,16 @@ def parse_dose(text, *, field: str | None = None) -> Dose:
     Cached like :func:`parse_quantity`: a text that parsed before is a look-up (a Dose
     is frozen); a refused text is refused afresh each time, naming ``field``."""
     if type(text) is str:
-        hit = _DOSES.get(text)
-        if hit is None:
-            hit = _parse_dose(text, field=field)
-            if len(_DOSES) >= _CACHE_SIZE:
-                _DOSES.clear()
-            _DOSES[text] = hit
-        return hit
+        try:
+            return _parsed_dose(text)
+        except UnitError as exc:
+            raise exc.located(field=field) from None
     return _parse_dose(text, field=field)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parsed_dose(text: str) -> Dose:
+    return _parse_dose(text)
 
 
 def _parse_dose(text, *, field: str | None = None) -> Dose:
@@ -612,13 +536,13 @@ def _parse_dose(text, *, field: str | None = None) -> Dose:
 
 
 def _dimension_parts(unit) -> list:
-    return [ureg.Unit(name).dimensionality for name in unit._units]
+    return [ureg.Unit(name).dimensionality for name, _ in _unit_items(unit)]
 
 
 def _split_units(units):
     """Numerator and denominator of a unit, each as a Unit (or None)."""
     num, den = [], []
-    for name, power in units._units.items():
+    for name, power in _unit_items(units):
         (num if power > 0 else den).append(f"{name}**{abs(power)}")
     numerator = ureg.Unit("*".join(num)) if num else ureg.Unit("")
     denominator = ureg.Unit("*".join(den)) if den else None

@@ -39,10 +39,9 @@ mg, mg/m² and m² floats.
 
 from __future__ import annotations
 
-import os
-from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+
+import attrs
 
 from .dose import CycleDoses, body_size, calculate_cycle, limit_mg
 from .errors import ChemoError
@@ -50,7 +49,6 @@ from .library import Library, load_library
 from .order import Order, OrderError, read_order
 from .regimen import Regimen, load_regimen, regimen_path
 from .units import Basis, display_text
-from .value import new as _new, value_class
 
 OK, REVIEW, HARD_STOP = "ok", "review", "hard-stop"
 STATUS_RANK = {OK: 0, REVIEW: 1, HARD_STOP: 2}
@@ -73,62 +71,26 @@ EPS = 1e-9  # relative slack so that "exactly 5 %" is not lost to binary floatin
 
 # ------------------------------------------------------------------ results
 
-_LINE_FIELDS = ("drug", "day", "line", "ordered", "ordered_mg", "expected_mg", "calculated_mg", "status", "reasons",
-                "_message", "ordered_drug")
+@attrs.frozen
+class LineResult:
+    """One ordered (or missing) line's verdict.  ``message`` is given as the text or as a
+    function that writes it (made when asked: most lines are never printed)."""
 
-
-class LineResult(tuple):
-    """One ordered (or missing) line's verdict: a frozen value (chemo.value), made per line
-    of every order, so a tuple; the fields are:
-
-    drug: the library id (or the name as ordered when the library does not know it);
-    day; line: the order's [[line]] number, None for a missing line; ordered: the dose as
-    written; ordered_mg; expected_mg: the dispensed dose of chemo dose; calculated_mg: the
-    exact dose; status; reasons; _message: the message, or a function that writes it (made
-    when asked: most lines are never printed); ordered_drug: as written, when it differs
-    from the id."""
-
-    __slots__ = ()
-    _fields = _LINE_FIELDS
-
-    def __new__(cls, drug, day, line, ordered, ordered_mg, expected_mg, calculated_mg, status, reasons, message,
-                ordered_drug=None):
-        return _new(cls, (drug, day, line, ordered, ordered_mg, expected_mg, calculated_mg, status, reasons, message,
-                          ordered_drug))
-
-    drug = property(itemgetter(0))
-    day = property(itemgetter(1))
-    line = property(itemgetter(2))
-    ordered = property(itemgetter(3))
-    ordered_mg = property(itemgetter(4))
-    expected_mg = property(itemgetter(5))
-    calculated_mg = property(itemgetter(6))
-    status = property(itemgetter(7))
-    reasons = property(itemgetter(8))
-    _message = property(itemgetter(9))
-    ordered_drug = property(itemgetter(10))
-
-    def __getnewargs__(self):
-        return tuple(self)
-
-    def __repr__(self) -> str:
-        return "LineResult(" + ", ".join(f"{name}={value!r}" for name, value in zip(_LINE_FIELDS, self)) + ")"
-
-    def _replace(self, **changes) -> "LineResult":
-        """``attrs.evolve``: ``message`` (or ``_message``) sets the message."""
-        values = dict(zip(_LINE_FIELDS, self))
-        if "message" in changes:
-            changes["_message"] = changes.pop("message")
-        unknown = set(changes) - set(values)
-        if unknown:
-            raise TypeError(f"LineResult has no field {sorted(unknown)[0]!r}")
-        values.update(changes)
-        values["message"] = values.pop("_message")
-        return LineResult(**values)
+    drug: str  # the library id (or the name as ordered when the library does not know it)
+    day: int
+    line: int | None  # the order's [[line]] number; None for a missing line
+    ordered: str | None  # the dose as written
+    ordered_mg: float | None
+    expected_mg: float | None  # the dispensed dose of chemo dose
+    calculated_mg: float | None  # the exact dose
+    status: str = attrs.field(validator=attrs.validators.in_(STATUS_RANK))
+    reasons: tuple
+    _message: object  # the message, or a function that writes it
+    ordered_drug: str | None = None  # as written, when it differs from the id
 
     @property
     def message(self) -> str:
-        message = self[9]
+        message = self._message
         return message() if callable(message) else message
 
     @property
@@ -148,10 +110,8 @@ class LineResult(tuple):
         }
 
 
-value_class(LineResult)
-
-
-class Verification(NamedTuple):
+@attrs.frozen
+class Verification:
     order: Order
     cycle: CycleDoses
     lines: tuple
@@ -180,58 +140,20 @@ class Verification(NamedTuple):
         }
 
 
-value_class(Verification)
-
-
 def _r(value):
     return None if value is None else round(value, 3)
 
 
-# ------------------------------------------------------------------ regimen cache
-
-_REGIMENS: dict = {}
-
-
-def cached_regimen(ref: str, library: Library, base_dir: str | None = None) -> Regimen:
-    """``load_regimen`` once per file version: keyed by path, mtime and size.
-
-    A path is looked up beside the order file first, then from the working
-    directory; an id in the regimens folder.
-    """
-    path = _resolve(ref, base_dir)
-    try:
-        st = os.stat(path)
-        key = (str(path), st.st_mtime_ns, st.st_size, id(library))
-    except OSError:
-        key = None
-    regimen = _REGIMENS.get(key) if key else None
-    if regimen is None:
-        regimen = load_regimen(path, library)
-        if key:
-            if len(_REGIMENS) > 64:
-                _REGIMENS.clear()
-            _REGIMENS[key] = regimen
-    return regimen
-
-
-_PATHS: dict = {}
-
+# ------------------------------------------------------------------ finding the regimen
 
 def _resolve(ref: str, base_dir: str | None) -> Path:
-    """Where ``ref`` is, remembered per (ref, folder, working directory, $CHEMO_REGIMENS)."""
-    key = (ref, base_dir, os.getcwd(), os.environ.get("CHEMO_REGIMENS"))
-    path = _PATHS.get(key)
-    if path is None:
-        path = None
-        if base_dir and (ref.endswith(".toml") or "/" in ref):
-            beside = Path(base_dir) / ref
-            if beside.exists():
-                path = beside
-        path = path or regimen_path(ref)
-        if len(_PATHS) > 256:
-            _PATHS.clear()
-        _PATHS[key] = path
-    return path
+    """Where ``ref`` is: a path is looked up beside the order file first, then from the
+    working directory; an id in the regimens folder."""
+    if base_dir and (ref.endswith(".toml") or "/" in ref):
+        beside = Path(base_dir) / ref
+        if beside.exists():
+            return beside
+    return regimen_path(ref)
 
 
 # ------------------------------------------------------------------ verification
@@ -246,7 +168,7 @@ def verify_order(order: Order, library: Library | None = None, base_dir: str | N
     """Check every line of ``order`` against the regimen's calculated doses."""
     library = library or load_library()
     try:
-        regimen = cached_regimen(order.regimen, library, base_dir)
+        regimen = load_regimen(_resolve(order.regimen, base_dir), library)
         if order.cycle > regimen.cycles:
             raise OrderError(f"{order.cycle}: {regimen.id} has {regimen.cycles} cycle{'s' * (regimen.cycles != 1)} "
                              f"(cycles 1-{regimen.cycles})", field="cycle")
@@ -260,23 +182,6 @@ def verify_order(order: Order, library: Library | None = None, base_dir: str | N
     return Checker(order, regimen, cycle, library).run()
 
 
-_RANKS: dict = {}  # (regimen path, sha256) -> {drug: position}, for sorting the lines
-
-
-_UNLOOKED = object()
-_DRUGS: dict = {}  # id(library) -> (library, {name as ordered: Drug or None}): Library.drug, once per name
-
-
-def _drug_names(library: Library) -> dict:
-    """The names already looked up in ``library`` (frozen, held here so its id is not reused)."""
-    entry = _DRUGS.get(id(library))
-    if entry is None or entry[0] is not library or len(entry[1]) >= 4096:  # names as typed: bounded
-        if len(_DRUGS) >= 16:
-            _DRUGS.clear()
-        entry = _DRUGS[id(library)] = (library, {})
-    return entry[1]
-
-
 class Checker:
     """The rules, on plain floats (mg, mg/m², m²)."""
 
@@ -287,19 +192,11 @@ class Checker:
         self.expected = expected = {}
         self.days: dict[str, list[int]] = {}
         for a in cycle.administrations:
-            expected[a[0], a[1]] = a  # (drug, day)
-            days = self.days.get(a[0])
-            if days is None:
-                self.days[a[0]] = [a[1]]
-            else:
-                days.append(a[1])
+            expected[a.drug, a.day] = a
+            self.days.setdefault(a.drug, []).append(a.day)
         self._totals = None  # calculated and dispensed mg per cycle, by drug: made when a rule needs them
-        key = (regimen.path, regimen.sha256)
-        if key not in _RANKS:
-            _RANKS[key] = {d: i for i, d in enumerate(regimen.drug_ids)}
-        self.rank = _RANKS[key]
+        self.rank = {d: i for i, d in enumerate(regimen.drug_ids)}
         self._limits: dict = {}
-        self._drugs = _drug_names(library)
         self.sources: dict[str, str] = {"tolerance": cycle.rounding_source}
 
     @property
@@ -381,26 +278,20 @@ class Checker:
         for line in self.order.lines:
             results.append(check(line, seen, running))
         for a in self.cycle.administrations:
-            if (a[0], a[1]) not in seen:
-                results.append(_new(LineResult, (
+            if (a.drug, a.day) not in seen:
+                results.append(LineResult(
                     a.drug, a.day, None, None, None, a.dose_mg, a.calculated_mg, REVIEW, ("missing-drug",),
-                    lambda a=a: f"{a.drug} day {a.day}: no order line; expected {fmt(a.dose_mg)} mg ({self.how(a)}): missing",
-                    None)))
+                    lambda a=a: f"{a.drug} day {a.day}: no order line; expected {fmt(a.dose_mg)} mg ({self.how(a)}): missing"))
         rank, last = self.rank, len(self.rank)
-        results.sort(key=lambda r: (r[1], rank.get(r[0], last), r[2] or 10**6))  # day, drug, line
-        status = OK
-        for r in results:
-            if r[7] is not OK and STATUS_RANK[r[7]] > STATUS_RANK[status]:
-                status = r[7]
-        return _new(Verification, (self.order, self.cycle, tuple(results), status, tuple(self.sources.items())))
+        results.sort(key=lambda r: (r.day, rank.get(r.drug, last), r.line or 10**6))  # day, drug, line
+        status = max((r.status for r in results), key=STATUS_RANK.__getitem__, default=OK)
+        return Verification(self.order, self.cycle, tuple(results), status, tuple(self.sources.items()))
 
     def check_line(self, line, seen: dict, running: dict) -> LineResult:
         dose = line.dose
         reasons: list[str] = []
         phrases: list[str] = []
-        drug = self._drugs.get(line.drug, _UNLOOKED)
-        if drug is _UNLOOKED:
-            drug = self._drugs[line.drug] = self.library.drug(line.drug)
+        drug = self.library.drug(line.drug)
         drug_id = drug.id if drug else line.drug
         written = line.drug if line.drug != drug_id else None
 
@@ -546,9 +437,9 @@ class Checker:
             expected = f", expected {fmt(a.dose_mg)} mg ({self.how(a)})" if a else ""
             return f"{drug_id} day {line.day}{name}: {self.ordered_text(line.dose, ordered_mg)}{expected}: {tail}"
 
-        return _new(LineResult, (
+        return LineResult(
             drug_id, line.day, line.index, display_text(text), ordered_mg,
-            a.dose_mg if a else None, a.calculated_mg if a else None, status, tuple(reasons), message, written))
+            a.dose_mg if a else None, a.calculated_mg if a else None, status, tuple(reasons), message, written)
 
 
 # ------------------------------------------------------------------ formatting

@@ -5,11 +5,13 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from chemo.dose import DoseError, body_size, calculate_cycle, dispense
+from chemo.dose import Administration, BodySize, DoseError, body_size, calculate_cycle, dispense
+from chemo.library import load_library
 from chemo.regimen import load_regimen, regimens_dir
 
 REGIMENS = ("doxorubicin-dacarbazine", "doxorubicin-ifosfamide", "epirubicin-ifosfamide", "pld-ifosfamide-anlotinib")
@@ -218,31 +220,51 @@ def test_a_dose_level_may_name_a_drug_by_its_alias():
     assert by_alias.for_drug("doxorubicin")[0].dose_mg == 150
 
 
-# ------------------------------------------------------------------ the float fast path of dispense (issue 11)
-
-def _decimal_only(calculated, increment, tolerance, mode):
-    """dispense with its float fast path switched off: the Decimal arithmetic alone."""
-    import chemo.dose as dose_module
-
-    fast = dose_module._dispense_whole_step
-    dose_module._dispense_whole_step = lambda *args: None
-    try:
-        return dispense(calculated, increment, tolerance, mode, (1.0, 0.1))
-    finally:
-        dose_module._dispense_whole_step = fast
-
-
-@settings(max_examples=400)
-@given(calculated=st.one_of(st.floats(0.01, 20000, allow_nan=False), st.integers(1, 20000).map(lambda n: n + 0.5),
-                            st.integers(1, 4000).map(lambda n: n * 0.05 * 10)),
-       increment=st.sampled_from((1.0, 5.0, 10.0, 50.0, 0.5, 0.1)),
-       mode=st.sampled_from(("ROUND_HALF_UP", "ROUND_HALF_EVEN", "ROUND_FLOOR", "ROUND_CEILING")))
-def test_the_float_fast_path_dispenses_exactly_what_the_decimal_path_does(calculated, increment, mode):
-    """Ties (141.5 mg), doses on the tolerance boundary and fine steps included: same dose, step and note."""
-    assert dispense(calculated, increment, 0.05, mode, (1.0, 0.1)) == _decimal_only(calculated, increment, 0.05, mode)
-
+# ------------------------------------------------------------------ rounding by hand
 
 def test_half_up_tie_and_tolerance_edge_by_hand():
     assert dispense(141.5, 1.0, 0.05, ROUND_HALF_UP, (1.0, 0.1)) == (142.0, 1.0, None)
     assert dispense(5645.0, 10.0, 0.05, ROUND_HALF_UP, (1.0, 0.1)) == (5650.0, 10.0, None)
     assert dispense(9.5, 10.0, 0.05, ROUND_HALF_UP, (1.0, 0.1))[:2] == (9.5, 0.1)  # 10 mg would be +5.3 %, 1 mg too
+
+
+# ------------------------------------------------------------------ levels and regimen changes
+
+def test_a_bool_level_is_refused_even_after_the_same_number_was_used():
+    library = load_library()
+    regimen = load_regimen("doxorubicin-ifosfamide", library)
+    body = body_size("170 cm", "75 kg", library=library)
+    calculate_cycle(regimen, body, 1, {"ifosfamide": 0}, library)
+    with pytest.raises(DoseError, match="expected a whole number"):
+        calculate_cycle(regimen, body, 1, {"ifosfamide": False}, library)
+
+
+def test_a_changed_regimen_gives_its_own_doses():
+    """A regimen whose doxorubicin route changes to IV push is dosed with that route; the
+    unchanged regimen keeps IV, and a reduced level of either gives 75 % doxorubicin."""
+    library = load_library()
+    first = load_regimen("doxorubicin-dacarbazine", library)
+    body = body_size("170 cm", "75 kg", library=library)
+    assert calculate_cycle(first, body, 1, -1, library).administrations[0].level == "75 %"
+    changed = attrs.evolve(first, drugs=(attrs.evolve(first.drugs[0], route="IV push"),) + first.drugs[1:])
+    assert calculate_cycle(changed, body, 1, 0, library).administrations[0].route == "IV push"
+    assert calculate_cycle(first, body, 1, 0, library).administrations[0].route == "IV"
+
+
+def _administration(**changes):
+    fields = dict(drug="doxorubicin", day=1, route="IV", basis="75 mg/m²", per="cycle", daily=None, level="100 %",
+                  calculated_mg=141.1, dose_mg=141.0, increment_mg=1.0, deviation=-0.0007)
+    fields.update(changes)
+    return Administration(**fields)
+
+
+def test_a_dose_once_made_cannot_be_changed():
+    """A dispensed dose is a frozen value: changing it makes a new one (attrs.evolve), never edits it."""
+    a = _administration()
+    with pytest.raises(AttributeError):
+        a.dose_mg = 1410.0
+    assert a == _administration() and hash(a) == hash(_administration()) and a != _administration(day=2)
+    assert attrs.evolve(a, dose_mg=140.0).dose_mg == 140.0 and a.dose_mg == 141.0
+    assert repr(a).startswith("Administration(drug='doxorubicin', day=1, route='IV'")
+    body = BodySize(1.9, "given")
+    assert body.weight_kg is None and not body.capped and body != BodySize(1.9, "mosteller")

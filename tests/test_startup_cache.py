@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import shutil
 
+import attrs
 import pytest
 
 from chemo.errors import ChemoError
-from chemo.library import _load, library_key
+from chemo import regimen as regimen_module
+from chemo.library import _load
 from chemo.regimen import Regimen, load_regimen
 
 from conftest import LIBRARY, REGIMENS
@@ -22,8 +24,10 @@ def folder(tmp_path, monkeypatch):
     shutil.copy(REGIMENS / "doxorubicin-ifosfamide.toml", tmp_path / "ai.toml")
     monkeypatch.setenv("CHEMO_CACHE_DIR", str(tmp_path / "cache"))
     _load.cache_clear()
+    regimen_module._CHECKED.clear()
     yield tmp_path
     _load.cache_clear()
+    regimen_module._CHECKED.clear()
 
 
 def entries(tmp_path):
@@ -45,6 +49,7 @@ def rewrite(path, old: str, new: str) -> None:
 def test_second_load_comes_from_the_cache_and_equals_the_file(folder):
     first = load_regimen(folder / "ai.toml", library(folder))
     assert len(entries(folder)) == 1
+    regimen_module._CHECKED.clear()  # a new process: only the disk remembers
     second = load_regimen(folder / "ai.toml", library(folder))
     assert isinstance(second, Regimen) and second == first and second is not first
     assert second.drugs[0].dose.text == "75 mg/m²" and second.path == str(folder / "ai.toml")
@@ -76,5 +81,16 @@ def test_only_with_a_library_read_from_known_files(folder):
     load_regimen(folder / "ai.toml")  # no library given: read and checked, not stored
     assert entries(folder) == []
     lib = library(folder)
-    assert library_key(lib) is not None
-    assert library_key(type(lib)(*lib._values())) is None  # an equal library made elsewhere: no key
+    assert lib.key is not None
+    load_regimen(folder / "ai.toml", attrs.evolve(lib, key=None))  # a library not read from known files
+    assert entries(folder) == []
+
+
+def test_in_one_process_a_regimen_is_checked_once_per_content(folder):
+    """The same bytes against the same library: the same checked regimen, whichever caller asks;
+    a changed byte (same modification time): checked afresh."""
+    lib = library(folder)
+    first = load_regimen(folder / "ai.toml", lib)
+    assert load_regimen(folder / "ai.toml", lib) is first
+    rewrite(folder / "ai.toml", 'dose = "75 mg/m²"', 'dose = "60 mg/m²"')
+    assert load_regimen(folder / "ai.toml", lib).drugs[0].dose.text == "60 mg/m²"

@@ -98,19 +98,20 @@ def test_a_regimen_checked_clean_is_served_from_the_disk_cache_until_a_byte_chan
     copy.write_bytes(Path(_plan("doxorubicin-ifosfamide")["regimen_path"]).read_bytes())
     plan = {"regimen_path": str(copy), "regimen_id": "doxorubicin-ifosfamide", "regimen_sha256": ""}
 
-    monkeypatch.setattr(records, "_REGIMENS", {})  # a new process
+    monkeypatch.setattr(chemo.regimen, "_CHECKED", {})  # a new process
     first, _ = records.plan_regimen(plan)
-    monkeypatch.setattr(records, "_REGIMENS", {})
+    monkeypatch.setattr(chemo.regimen, "_CHECKED", {})
     again, _ = records.plan_regimen(plan)
     assert len(checks) == 1 and again == first and again is not first
 
     copy.write_text(copy.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    monkeypatch.setattr(records, "_REGIMENS", {})
+    monkeypatch.setattr(chemo.regimen, "_CHECKED", {})
     edited, changed = records.plan_regimen({**plan, "regimen_sha256": first.sha256})
     assert len(checks) == 2 and changed and edited.sha256 != first.sha256
 
 
 def test_a_regimen_with_problems_is_never_cached(tmp_path, monkeypatch, mutated):
+    import chemo.regimen
     from chemo import records
     from chemo.errors import ChemoError
 
@@ -119,7 +120,7 @@ def test_a_regimen_with_problems_is_never_cached(tmp_path, monkeypatch, mutated)
     plan = {"regimen_path": str(bad), "regimen_id": "x", "regimen_sha256": ""}
     messages = []
     for _ in range(2):
-        monkeypatch.setattr(records, "_REGIMENS", {})
+        monkeypatch.setattr(chemo.regimen, "_CHECKED", {})
         with pytest.raises(ChemoError) as err:
             records.plan_regimen(plan)
         messages.append(str(err.value))

@@ -5,13 +5,14 @@ Patient throughout: 170 cm, 75 kg, Mosteller 1.8819 m² (1.88 m²), unless a BSA
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from chemo.dose import body_size, calculate_cycle
 from chemo.library import load_library
-from chemo.order import OrderError, order_from_document
+from chemo.order import OrderError, OrderLine, order_from_document, ordered_dose
 from chemo.regimen import load_regimen
-from chemo.verify import EXIT_CODES, REASONS, verify_order
+from chemo.verify import EXIT_CODES, REASONS, LineResult, verify_order
 
 REGIMENS = ("doxorubicin-dacarbazine", "doxorubicin-ifosfamide", "epirubicin-ifosfamide", "pld-ifosfamide-anlotinib")
 PATIENT = {"height": "170 cm", "weight": "75 kg"}
@@ -476,3 +477,41 @@ def test_the_mg_dose_written_per_m2_within_the_increment_is_a_hard_stop_and_beyo
     assert "basis-confusion" in hit.reasons
     miss = line_for(verify(set_dose(correct_order("doxorubicin-dacarbazine"), "doxorubicin", 1, "144 mg/m²")), "doxorubicin", 1)
     assert "basis-confusion" not in miss.reasons and "over-max" in miss.reasons
+
+
+# ------------------------------------------------------------------ the order and its verdicts as values
+
+PLAIN = {"regimen": "doxorubicin-dacarbazine", "cycle": 1, "height": "170 cm", "weight": "75 kg",
+         "line": [{"drug": "doxorubicin", "day": 1, "dose": "141 mg"}, {"drug": "dacarbazine", "day": 1, "dose": "1880 mg"}]}
+
+
+def test_a_document_with_problems_already_recorded_is_not_an_order():
+    problems = [object()]
+    assert order_from_document(dict(PLAIN), "o.toml", problems) is None and len(problems) == 1
+
+
+def test_an_order_reads_its_lines_and_defaults_to_mosteller():
+    order = order_from_document(PLAIN, "o.toml")
+    assert order == order_from_document(PLAIN, "o.toml")
+    assert order.lines[0] == OrderLine(1, "doxorubicin", 1, ordered_dose("141 mg"))
+    assert order.formula == "mosteller" and order.patient is None and order.dose_level == 0
+    with pytest.raises(AttributeError):
+        order.cycle = 2
+    assert attrs.evolve(order, cycle=2).cycle == 2 and order.cycle == 1
+
+
+def test_line_results_say_what_was_ordered_and_expected():
+    verification = verify_order(order_from_document(PLAIN, "o.toml"))
+    first = verification.lines[0]
+    assert isinstance(first, LineResult) and first.status == "ok" and first.reasons == ()
+    assert first.message == "doxorubicin day 1: ordered 141 mg, expected 141 mg (75 mg/m² × 1.88 m²): ok"
+    assert attrs.evolve(first, message="m").message == "m" and attrs.evolve(first, status="review").status == "review"
+    with pytest.raises(ValueError):
+        attrs.evolve(first, status="fine")  # a status is ok, review or hard-stop
+    with pytest.raises(AttributeError):
+        first.status = "review"
+    made = LineResult("d", 1, None, None, None, 1.0, 1.0, "review", ("missing-drug",), "text")
+    assert repr(made) == ("LineResult(drug='d', day=1, line=None, ordered=None, ordered_mg=None, expected_mg=1.0, "
+                          "calculated_mg=1.0, status='review', reasons=('missing-drug',), _message='text', "
+                          "ordered_drug=None)")
+    assert made.deviation is None and made.as_json()["message"] == "text"
