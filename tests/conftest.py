@@ -228,45 +228,6 @@ FIRST = ("test_reliability_slice.py",)  # the longest fixture: started first, on
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql: runs against the PostgreSQL server of $CHEMO_TEST_POSTGRES")
     config.pluginmanager.register(_LongestFirst(), "chemo-longest-first")
-    _worker_basetemp(config)
-
-
-def _worker_basetemp(config) -> None:
-    """A worker's temporary folders as long as a serial run's.
-
-    xdist gives each worker ``<run's folder>/popen-gwN`` (``/tmp/pytest-of-USER/pytest-40/popen-gw0``), ten
-    characters longer than the serial run's ``/tmp/pytest-of-USER/pytest-40``.  A test that shows such a path
-    on an 80-column screen (test_tui_flows: a database that is a folder) then sees its message wrap elsewhere.
-    So the worker's base folder is a sibling of the run's folder with a name as long as the run's
-    (``gw0-40___``): unique while the run is (pytest numbers runs), removed when the worker ends without a
-    failure, kept for a look otherwise (until pytest removes that run's own folder, three runs later).
-    A ``--basetemp`` given on the command line is left alone."""
-    given = getattr(config.option, "basetemp", None)
-    if WORKER == "main" or not given or Path(given).name != f"popen-{WORKER}":
-        return
-    run = Path(given).parent
-    number = run.name.rpartition("-")[2]
-    name = f"{WORKER}-{number}"
-    if not run.name.startswith("pytest-") or len(name) > len(run.name):
-        return
-    config.option.basetemp = str(run.parent / name.ljust(len(run.name), "_"))
-    config.stash[_SHORT_BASETEMP] = Path(config.option.basetemp)
-    for kept in run.parent.glob("gw*-*"):  # kept after a failure, until pytest lets that run's folder go
-        if not (run.parent / f"pytest-{kept.name.partition('-')[2].rstrip('_')}").exists():
-            import shutil
-
-            shutil.rmtree(kept, ignore_errors=True)
-
-
-_SHORT_BASETEMP = pytest.StashKey[Path]()
-
-
-def pytest_sessionfinish(session, exitstatus):
-    folder = session.config.stash.get(_SHORT_BASETEMP, None)
-    if folder is not None and exitstatus == 0:
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
