@@ -8,7 +8,7 @@ under a key that is the SHA-256 of:
 * the bytes of every data file it was built from (and their paths): one changed byte
   and the key is another, so a stale library is never served;
 * the code that builds it: the bytes of each module that shapes the result (and the
-  Python and pint versions), so an upgraded chemo never reads an older chemo's objects.
+  Python, pint and attrs versions), so an upgraded chemo never reads an older chemo's objects.
 
 The same folder keeps each regimen that checked clean (``regimen-<key>.pickle``, for
 ``chemo dose``, ``chemo verify`` and the TUI): its key is the SHA-256 of the regimen
