@@ -56,18 +56,6 @@ def _range(texts: tuple, unit: str) -> tuple[float, float]:
     return low, high
 
 
-def plausible_ranges() -> dict:
-    """The library's plausible ranges as numbers, the ones every check here uses: ``height`` (cm),
-    ``weight`` (kg), ``bsa`` (m²) and, when the library gives one, ``bmi`` (kg/m²)."""
-    limits = _limits()
-    ranges = {"height": _range(tuple(limits["height"]), "cm"), "weight": _range(tuple(limits["weight"]), "kg"),
-              "bsa": _range(tuple(limits["bsa"]), "m**2")}
-    plausible = _table().get("plausibility")
-    if plausible:
-        ranges["bmi"] = _range(tuple(plausible["bmi"]), "kg/m**2")
-    return ranges
-
-
 _WHAT = {"height": "a height", "weight": "a weight", "bsa": "a body surface area"}
 
 

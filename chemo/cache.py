@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 
 KEEP = 32  # entries kept in the folder (each a few kB)
-# the modules that shape a cached library or regimen (their path, size and mtime are in every key)
+# the modules that shape a cached library or regimen (their bytes are in every key)
 _CODE = ("library.py", "regimen.py", "units.py", "units.txt", "datafile.py", "errors.py", "cache.py")
 
 
