@@ -347,8 +347,11 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
                         + "; or a pharmacist may sign off with an override and its reason", finding=finding, head=head,
                         bands=bands, cycle=cycle, overridable=True,
                         next_steps=((NextStep.DOSE_LEVEL,) if levels else ()) + (NextStep.OVERRIDE,), field="dose-level")
-                audit_new["modification_override"] = {"reason": override_reason, "by": actor,
-                                                      "findings": [b["finding"] for b in bands]}
+                audit_new["modification_override"] = {
+                    "reason": override_reason, "by": actor, "findings": [b["finding"] for b in bands],
+                    # the level that would have met each band (the finding's words no longer name it: issue 17)
+                    "satisfied_by_levels": {b["drug"]: b["satisfied_by_level"] for b in bands
+                                            if b["satisfied_by_level"] is not None}}
                 detail["modification_bands"] = [[b["drug"], b["band"], b["give_pct"]] for b in bands]
             if cap.finding:
                 if override_reason is None:

@@ -131,6 +131,18 @@ def test_bilirubin_above_5_mg_dl_do_not_give_is_refused_at_every_level_unless_ov
     assert "cap_override" not in new and "recalculate_override" not in new
 
 
+def test_an_overridden_band_keeps_the_level_that_would_have_met_it_in_the_audit(store):
+    """Bilirubin 1.2 mg/dL (1.0 x ULN) on doxorubicin + dacarbazine: give 50 %, which level -2 meets; signed at
+    full dose with an override, the audit row keeps that level as data (the finding's words name no option)."""
+    add_ready_patient(store, "B6", DOX_DAC, labs={"bilirubin": ("1.2 mg/dL", "1.2 mg/dL")})
+    reason = "prescriber and pharmacist reviewed: Gilbert syndrome, conjugated bilirubin normal"
+    signoff(store, PHARMACIST, "B6", 1, "dose", override_reason=reason)
+    audit_row = store.one("SELECT new FROM audit WHERE action LIKE 'signoff.%' ORDER BY id DESC LIMIT 1")
+    override = json.loads(audit_row["new"])["modification_override"]
+    assert override["satisfied_by_levels"] == {"doxorubicin": -2}
+    assert "--dose-level" not in override["findings"][0] and "give at most 50 %" in override["findings"][0]
+
+
 # ------------------------------------------------------------------ 2. the ULN
 
 @pytest.mark.parametrize("analyte, value, uln, words", [
