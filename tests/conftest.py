@@ -123,9 +123,22 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
 
 
+_PG_LEFT_OUT_BY_WORKERS: list[int] = []  # under xdist the workers collect: each tells the controller its count
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # an xdist worker
+        session.config.workeroutput["pg_left_out"] = len(_PG_LEFT_OUT)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):  # xdist, in the controller: a worker finished
+    _PG_LEFT_OUT_BY_WORKERS.append(getattr(node, "workeroutput", {}).get("pg_left_out", 0))
+
+
 def pytest_terminal_summary(terminalreporter):
-    if _PG_LEFT_OUT:
-        n = len(_PG_LEFT_OUT)
+    n = max([len(_PG_LEFT_OUT), *_PG_LEFT_OUT_BY_WORKERS])  # every worker collects the whole suite
+    if n:
         terminalreporter.write_line(f"PostgreSQL half skipped ({n} test{'s' * (n != 1)}): to run it, {PG_HOWTO}")
 
 
