@@ -71,3 +71,62 @@ def test_a_refusal_keeps_its_fields_when_located():
     refusal = CASES[-2][0].located(file="order.toml")
     assert refusal.suggested_levels == {"doxorubicin": -2} and refusal.overridable and refusal.file == "order.toml"
     assert command_line_words(refusal).startswith("order.toml: dose-level: cycle 1: a dose modification applies")
+
+
+# ---------------------------------------------------------------- the record's errors outside treatment.py
+# Each error as the engine raises it (its words name no command or option), and the line `chemo` prints for it,
+# unchanged since the commands were first written.
+
+@pytest.fixture
+def run(tmp_path, monkeypatch, new_db):
+    from chemo.cli import cli
+    from cli_support import cli_invoker
+
+    monkeypatch.setenv("CHEMO_DB", str(new_db("words.db")))
+    monkeypatch.delenv("CHEMO_USER", raising=False)
+    invoke = cli_invoker(cli)
+    assert invoke("user", "add", "phil", "--role", "pharmacist", user="phil").exit_code == 0
+    assert invoke("user", "add", "pete", "--role", "prescriber", user="phil").exit_code == 0
+    assert invoke("patient", "add", "--mrn", "M1", "--name", "Synthetic One", "--sex", "female", "--born",
+                  "1970-05-01", "--height", "170 cm", "--weight", "70 kg", user="pete").exit_code == 0
+    return invoke
+
+
+def test_an_unknown_mrn_points_to_the_patient_list(run):
+    result = run("patient", "show", "M9")
+    assert (result.exit_code, result.stderr) == (2, "chemo: mrn: no patient with MRN 'M9' (see 'chemo patient list')\n")
+
+
+def test_a_patient_without_a_plan_points_to_plan_start_with_the_mrn(run):
+    result = run("readiness", "M1")
+    assert (result.exit_code, result.stderr) == (
+        2, "chemo: mrn: M1: no treatment plan (start one with 'chemo plan start M1 REGIMEN')\n")
+
+
+def test_an_implausible_weight_change_is_recorded_only_with_confirm(run):
+    result = run("measure", "M1", "--weight", "40 kg", user="pete")
+    assert (result.exit_code, result.stderr) == (
+        1, "chemo: weight: '40 kg' is 43 % away from the weight 70 kg measured on "
+           f"{__import__('datetime').date.today().isoformat()}: a change of 30 % or more within 7 days is not "
+           "plausible; check the number and its unit, or record it with --confirm if it is right\n")
+
+
+def test_an_unregistered_user_is_told_that_a_pharmacist_adds_users(run):
+    result = run("patient", "add", "--mrn", "M2", "--name", "Synthetic Two", "--sex", "male", "--born",
+                 "1971-05-01", "--height", "170 cm", "--weight", "70 kg", user="zed")
+    assert (result.exit_code, result.stderr) == (
+        1, "chemo: user: 'zed' is not a registered user and changes nothing (a pharmacist adds users with "
+           "'chemo user add')\n")
+
+
+def test_mapping_a_database_user_to_an_unregistered_login_names_user_add(run):
+    result = run("user", "map", "ward", "zed", user="phil")
+    assert (result.exit_code, result.stderr) == (
+        2, "chemo: login: 'zed' is not a registered user (add it with 'chemo user add')\n")
+
+
+def test_the_demo_refuses_a_database_in_use_and_asks_for_a_new_db(run):
+    result = run("demo")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("chemo: db: ") and result.stderr.endswith(
+        " already holds users or patients: give a new --db for the demo\n")
