@@ -88,14 +88,16 @@ def main() -> None:
 
 
 def command_line_words(exc) -> str:
-    """An error as the command line says it: a refusal's next steps (``chemo.errors.NextStep``, read
-    from its fields) as the commands and options that take them; any other error as it is."""
+    """An error (or a readiness row) as the command line says it: a refusal's next steps
+    (``chemo.errors.NextStep``, read from its fields) as the commands and options that take them;
+    any other error as it is."""
     from .errors import NextStep
 
     steps = getattr(exc, "next_steps", ())
+    plain = str(exc) if isinstance(exc, BaseException) else exc.message  # a row's words are its message
     if not steps:
-        return str(exc)
-    kind, finding = exc.kind, exc.finding
+        return plain
+    kind, finding = getattr(exc, "kind", None), exc.finding
     if kind == "modification" and exc.overridable:
         text = exc.head + "; ".join(
             b["finding"] + ("" if b["satisfied_by_level"] is None else
@@ -122,9 +124,30 @@ def command_line_words(exc) -> str:
                 f"it is given with --day, or give --at the time day {exc.first_day} was given")
     elif NextStep.NAME_DAY in steps:
         text = finding + f"; to record day {exc.day} now give --day {exc.day}"
+    elif NextStep.PATIENT_LIST in steps:
+        text = finding + " (see 'chemo patient list')"
+    elif NextStep.PLAN_START in steps:
+        text = finding + f" (start one with 'chemo plan start {exc.mrn} REGIMEN')"
+    elif NextStep.CONFIRM in steps:
+        text = finding + ", or record it with --confirm if it is right"
+    elif NextStep.NAME_USER in steps:
+        text = finding + ": give --user or set CHEMO_USER"
+    elif NextStep.ADD_USER in steps:
+        text = finding + (" (a pharmacist adds users with 'chemo user add')" if exc.field == "user"
+                          else " (add it with 'chemo user add')")
+    elif NextStep.MAP_USER in steps:
+        text = finding + f": a pharmacist maps it with 'chemo user map {exc.db_user} {exc.login}'"
+    elif NextStep.AUDIT_VERIFY in steps:
+        text = finding + f" (and {exc.more} more; see 'chemo audit verify')"
+    elif NextStep.AUDIT_SHOW in steps:
+        text = finding + ": check with 'chemo audit show'"
+    elif NextStep.NEW_DB in steps:
+        text = finding + ": give a new --db for the demo"
+    elif NextStep.RECORD_ULN in steps:
+        text = finding + " (record the result with --uln)"
     else:
-        return str(exc)
-    where = exc.where()
+        return plain
+    where = exc.where() if isinstance(exc, BaseException) else ""
     return f"{where}: {text}" if where else text
 
 

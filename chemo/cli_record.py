@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import emit_json
+from .cli import command_line_words, emit_json
 
 EXIT_CODES = ("Exit codes: 0 done; 1 refused (role, two-person rule, cap, not ready, missing sign-off); "
               "2 bad input (unknown patient, unit, impossible value, invalid regimen); 3 database unusable. "
@@ -350,11 +350,14 @@ def readiness(mrn, as_of, db_path, as_json):
     with _open(db_path, create=False) as store:
         result = assess(store, mrn, as_of)
     if as_json:
-        emit_json(result.as_json())
+        data = result.as_json()
+        for row, g in zip(data["gates"], result.gates):
+            row["message"] = command_line_words(g)
+        emit_json(data)
     else:
         click.echo(f"{result.mrn}: {result.regimen_id}, as of {result.as_of.replace('T', ' ')}")
         for g in result.gates:
-            click.echo(f"  {g.status.upper():<8}{g.threshold:<32} {g.message}")
+            click.echo(f"  {g.status.upper():<8}{g.threshold:<32} {command_line_words(g)}")
         for s in result.suggestions:
             click.echo(f"  MODIFY  {s.message()}")
         if result.recalculate:

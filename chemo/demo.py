@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from .errors import ChemoError
+from .errors import ChemoError, NextStep
 from .db import patients, signoffs, users as record_users
 from .db.store import Store, now_local
 
@@ -77,7 +77,9 @@ def build_demo(store: Store) -> dict:
     from .treatment import administer, signoff
 
     if patients.count(store) or record_users.role_count(store):
-        raise ChemoError(f"{store.path} already holds users or patients: give a new --db for the demo", field="db")
+        finding = f"{store.path} already holds users or patients"
+        raise ChemoError(finding + ": name a new database for the demo", finding=finding,
+                         next_steps=(NextStep.NEW_DB,), field="db")
     first = next(iter(USERS))
     for login, role in USERS.items():
         add_user(store, first, login, role)

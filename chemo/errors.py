@@ -19,10 +19,18 @@ class ChemoError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, field: str | None = None, file: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, file: str | None = None,
+                 finding: str | None = None, next_steps: tuple = (), **facts):
+        """``message``: the error in words that name no command or option; with ``next_steps``
+        (:class:`NextStep`), ``finding`` is what was found without them and ``facts`` the facts the
+        steps need (``mrn``, ``login``, ``db_user``, ``more``), kept as attributes."""
         self.message = message
         self.field = field
         self.file = file
+        self.finding = finding if finding is not None else message
+        self.next_steps = tuple(next_steps)
+        for name, value in facts.items():
+            setattr(self, name, value)
         super().__init__(message)
 
     def where(self) -> str:
@@ -35,8 +43,10 @@ class ChemoError(Exception):
 
     def located(self, *, field: str | None = None, file: str | None = None) -> "ChemoError":
         """The same error with a location filled in where it had none."""
-        located = type(self)(self.message, field=self.field or field, file=self.file or file)
-        located.exit_code = self.exit_code
+        import copy
+
+        located = copy.copy(self)
+        located.field, located.file = self.field or field, self.file or file
         return located
 
 
@@ -65,3 +75,14 @@ class NextStep(enum.Enum):
     OVERRIDE = "override"  # a pharmacist's sign-off with an override and its reason
     EACH_DAY = "each-day"  # each day recorded when it is given (or the time the first day was given)
     NAME_DAY = "name-day"  # the day named (``day``) instead of the next one chosen
+    # what would let other errors of the record through
+    PATIENT_LIST = "patient-list"  # the patient list (an MRN not found)
+    PLAN_START = "plan-start"  # a first treatment plan started for ``mrn`` on a regimen
+    CONFIRM = "confirm"  # the value recorded with its confirmation, if it is right
+    NAME_USER = "name-user"  # the acting user named (or CHEMO_USER set)
+    ADD_USER = "add-user"  # the login registered by a pharmacist (``field``: "user", the acting user; "login", the one named)
+    MAP_USER = "map-user"  # the database user ``db_user`` mapped to ``login`` by a pharmacist
+    AUDIT_VERIFY = "audit-verify"  # the audit verification, for the ``more`` problems not named
+    AUDIT_SHOW = "audit-show"  # the audit trail (whether a write was recorded)
+    NEW_DB = "new-db"  # a new database named
+    RECORD_ULN = "record-uln"  # the lab result recorded with its upper limit of normal (a readiness row's step)

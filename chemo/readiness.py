@@ -31,7 +31,7 @@ import re
 
 from attrs import evolve, frozen
 
-from .errors import ChemoError
+from .errors import ChemoError, NextStep
 from .db import labs
 from .db.store import Store, now_local
 
@@ -52,6 +52,10 @@ class Gate:
     collected_at: str | None = None
     method: str | None = None  # how the value was obtained when not recorded directly
     origin: str | None = None  # where the result came from: typed, fhir, hl7
+    # what would settle a missing result, as data (chemo.errors.NextStep): ``message`` is ``finding`` with the
+    # steps in plain words; each interface words them its own way (the CLI its options, chemo.cli)
+    finding: str | None = None
+    next_steps: tuple = ()
 
     def as_json(self) -> dict:
         return {"analyte": self.analyte, "status": self.status, "value": self.value, "threshold": self.threshold,
@@ -304,9 +308,9 @@ def _gate_checked(ctx: _Context, threshold) -> Gate:
     bound = threshold.value
     if bound.uln_multiple is not None:
         if value.uln is None:
-            return Gate(threshold.analyte, "missing", None, described,
-                        f"{analyte.name} {value.entered} has no ULN stored with it, and the threshold is "
-                        f"{bound.text} (record the result with --uln)", src, value.entered, value.collected_at)
+            finding = f"{analyte.name} {value.entered} has no ULN stored with it, and the threshold is {bound.text}"
+            return Gate(threshold.analyte, "missing", None, described, finding + " (record the result with its ULN)",
+                        src, value.entered, value.collected_at, finding=finding, next_steps=(NextStep.RECORD_ULN,))
         row = ctx.lab(threshold.analyte)
         ratio = row["value"] / value.uln
         shown = f"{_fmt(ratio)} × ULN"

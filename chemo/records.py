@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from . import audit
-from .errors import ChemoError, UnitError
+from .errors import ChemoError, NextStep, UnitError
 from .roles import ANY, REGISTRARS, require
 from .db import administrations, exposure, labs, measurements, patients, plans
 from .db.store import NotFound, Refusal, Store, now_local
@@ -103,7 +103,9 @@ def check_weight(text) -> float:
 def get_patient(store: Store, mrn: str) -> dict:
     row = patients.by_mrn(store, str(mrn).strip())
     if row is None:
-        raise NotFound(f"no patient with MRN {mrn!r} (see 'chemo patient list')", field="mrn")
+        finding = f"no patient with MRN {mrn!r}"
+        raise NotFound(finding + " (see the patient list)", finding=finding, next_steps=(NextStep.PATIENT_LIST,),
+                       field="mrn")
     return row
 
 
@@ -226,12 +228,13 @@ def add_measurement(store: Store, actor: str, mrn: str, *, weight, height=None, 
         patient = get_patient(store, mrn)
         warnings, implausible = weight_findings(store, patient["id"], w, day)
         if implausible and not confirm:
-            raise WeightChangeRefused(
-                f"{weight!r}{'' if str(weight).strip() == f'{w:g} kg' else f' ({w:g} kg)'} is "
-                f"{implausible['change'] * 100:.0f} % away from the weight "
-                f"{implausible['weight_kg']:g} kg measured on {implausible['measured_on']}: a change of "
-                f"{implausible['limit']} or more within {implausible['window']} is not plausible; check the number "
-                "and its unit, or record it with --confirm if it is right", field="weight")
+            finding = (f"{weight!r}{'' if str(weight).strip() == f'{w:g} kg' else f' ({w:g} kg)'} is "
+                       f"{implausible['change'] * 100:.0f} % away from the weight "
+                       f"{implausible['weight_kg']:g} kg measured on {implausible['measured_on']}: a change of "
+                       f"{implausible['limit']} or more within {implausible['window']} is not plausible; check the "
+                       "number and its unit")
+            raise WeightChangeRefused(finding + ", or record it with its confirmation if it is right",
+                                      finding=finding, next_steps=(NextStep.CONFIRM,), field="weight")
         if h is None:
             known = latest_body(store, patient["id"], day)["height_cm"]
             if known is not None:
@@ -465,7 +468,9 @@ def start_plan(store: Store, actor: str, mrn: str, regimen_ref: str, *, start=No
 def active_plan(store: Store, patient_id: int, mrn: str) -> dict:
     plan = plans.active(store, patient_id)
     if plan is None:
-        raise NotFound(f"{mrn}: no treatment plan (start one with 'chemo plan start {mrn} REGIMEN')", field="mrn")
+        finding = f"{mrn}: no treatment plan"
+        raise NotFound(finding + " (start one on a regimen)", finding=finding, mrn=mrn,
+                       next_steps=(NextStep.PLAN_START,), field="mrn")
     return plan
 
 

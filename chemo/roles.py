@@ -22,6 +22,7 @@ import re
 from . import audit
 from .db import users
 from .db.store import Refusal, Store, now_local
+from .errors import NextStep
 
 ROLES = ("pharmacist", "nurse", "prescriber")
 REGISTRARS = ("prescriber", "pharmacist")
@@ -42,7 +43,8 @@ def acting_user(explicit: str | None = None) -> str:
         try:
             login = getpass.getuser()
         except Exception:
-            raise ChemoError("cannot tell who you are: give --user or set CHEMO_USER", field="user") from None
+            raise ChemoError("cannot tell who you are: name the user or set CHEMO_USER", field="user",
+                             finding="cannot tell who you are", next_steps=(NextStep.NAME_USER,)) from None
     return check_login(login)
 
 
@@ -63,8 +65,9 @@ def require(store: Store, login: str, allowed: tuple, action: str) -> str:
     """The role under which ``login`` may do ``action``; RoleRefused otherwise."""
     have = roles_of(store, login)
     if not have:
-        raise RoleRefused(f"{login!r} is not a registered user and changes nothing "
-                          f"(a pharmacist adds users with 'chemo user add')", field="user")
+        finding = f"{login!r} is not a registered user and changes nothing"
+        raise RoleRefused(finding + " (a pharmacist adds users)", finding=finding, login=login,
+                          next_steps=(NextStep.ADD_USER,), field="user")
     for role in allowed:
         if role in have:
             return role
@@ -118,8 +121,9 @@ def session_login(store: Store, explicit: str | None, login: str) -> str:
     if not wanted or wanted == db_user:
         return check_login(db_user)
     if not users.may_act_as(store, db_user, login):
-        raise RoleRefused(f"the database user {db_user!r} may not act as {login!r}: a pharmacist maps it with "
-                          f"'chemo user map {db_user} {login}'", field="user")
+        finding = f"the database user {db_user!r} may not act as {login!r}"
+        raise RoleRefused(finding + ": a pharmacist maps it to that login", finding=finding, db_user=db_user,
+                          login=login, next_steps=(NextStep.MAP_USER,), field="user")
     return login
 
 
@@ -131,7 +135,9 @@ def map_login(store: Store, actor: str, db_user: str, login: str) -> dict:
     with store.transaction():
         require(store, actor, ("pharmacist",), "mapping a database user")
         if not roles_of(store, login):
-            raise ChemoError(f"{login!r} is not a registered user (add it with 'chemo user add')", field="login")
+            finding = f"{login!r} is not a registered user"
+            raise ChemoError(finding + " (add it as a user first)", finding=finding, login=login,
+                             next_steps=(NextStep.ADD_USER,), field="login")
         if users.may_act_as(store, db_user, login):
             raise ChemoError(f"{db_user!r} may already act as {login!r}", field="login")
         row = {"db_user": db_user, "login": login, "added_at": now_local().isoformat(), "added_by": actor}

@@ -85,13 +85,6 @@ class TreatmentRefusal(Refusal):
     def suggested_levels(self) -> dict:
         return {b["drug"]: b["satisfied_by_level"] for b in self.bands if b.get("satisfied_by_level") is not None}
 
-    def located(self, *, field: str | None = None, file: str | None = None) -> "TreatmentRefusal":
-        import copy
-
-        located = copy.copy(self)
-        located.field, located.file = self.field or field, self.file or file
-        return located
-
 
 class RegimenChanged(TreatmentRefusal):
     """The regimen file differs from the one the plan was started on (exit 1)."""

@@ -130,3 +130,106 @@ def test_the_demo_refuses_a_database_in_use_and_asks_for_a_new_db(run):
     assert result.exit_code == 2
     assert result.stderr.startswith("chemo: db: ") and result.stderr.endswith(
         " already holds users or patients: give a new --db for the demo\n")
+
+
+def test_a_result_without_its_uln_asks_for_uln_in_the_readiness_report_text_and_json(run):
+    import json
+
+    assert run("user", "add", "nora", "--role", "nurse", user="phil").exit_code == 0
+    assert run("plan", "start", "M1", "doxorubicin-ifosfamide", user="pete").exit_code == 0
+    assert run("labs", "add", "M1", "bilirubin", "10 µmol/L", user="nora").exit_code == 0
+    line = ("total bilirubin 10 µmol/L has no ULN stored with it, and the threshold is 1.0 × ULN "
+            "(record the result with --uln)")
+    text = run("readiness", "M1")
+    assert text.exit_code == 1 and f"  MISSING bilirubin <= 1.0 × ULN           {line}\n" in text.stdout
+    gate = next(g for g in json.loads(run("readiness", "M1", "--json").stdout)["gates"] if g["analyte"] == "bilirubin")
+    assert gate["status"] == "missing" and gate["message"] == line
+
+
+def test_no_login_name_asks_for_user_or_chemo_user(monkeypatch):
+    import getpass
+
+    from chemo.errors import ChemoError
+    from chemo.roles import acting_user
+
+    def no_login():
+        raise OSError("no login name")
+
+    monkeypatch.delenv("CHEMO_USER", raising=False)
+    monkeypatch.setattr(getpass, "getuser", no_login)
+    with pytest.raises(ChemoError) as raised:
+        acting_user(None)
+    assert command_line_words(raised.value) == "user: cannot tell who you are: give --user or set CHEMO_USER"
+    assert str(raised.value) == "user: cannot tell who you are: name the user or set CHEMO_USER"
+
+
+def test_a_record_that_does_not_verify_names_its_first_problem_and_counts_the_rest(tmp_path, monkeypatch):
+    from chemo.db import copy as record_copy, open_store
+    from chemo.db.store import Refusal
+
+    problems = ["labs row 5: value is 0.1, the audit says 10", "labs row 6: value is 0.2, the audit says 20"]
+    with open_store(tmp_path / "r.db") as store:
+        monkeypatch.setattr(record_copy.audit, "verify", lambda s: (False, list(problems)))
+        with pytest.raises(Refusal) as raised:
+            record_copy.check_chain(store, "source")
+        where = store.where
+    assert command_line_words(raised.value) == (f"db: the source record {where!r} does not verify: {problems[0]} "
+                                                 "(and 1 more; see 'chemo audit verify')")
+    monkeypatch.setattr(record_copy.audit, "verify", lambda s: (False, problems[:1]))
+    with open_store(tmp_path / "r.db") as store, pytest.raises(Refusal) as one:
+        record_copy.check_chain(store, "source")
+    assert command_line_words(one.value) == str(one.value) == f"db: the source record {where!r} does not verify: " \
+                                                              f"{problems[0]}"
+
+
+@pytest.mark.postgresql
+def test_a_commit_whose_connection_is_lost_points_to_the_audit_trail(pg_schema):
+    import psycopg
+
+    from chemo.db import StoreError, open_store
+
+    class LosesCommit:
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+            return self.conn.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.conn, name)
+
+    with open_store(pg_schema()) as store:
+        store.conn = LosesCommit(store.conn)
+        with pytest.raises(StoreError) as raised, store.transaction():
+            pass
+        assert raised.value.exit_code == 3
+        assert command_line_words(raised.value) == (
+            f"db: database {store.where!r}: the connection to the server was lost while committing (server closed the "
+            "connection unexpectedly); this write may or may not have been recorded: check with 'chemo audit show'")
+
+
+def test_the_engines_words_for_these_errors_name_no_command_or_option(run, monkeypatch):
+    from chemo.db import open_store
+    from chemo.demo import build_demo
+    from chemo.errors import ChemoError
+    from chemo.readiness import assess
+    from chemo.records import add_measurement, get_patient
+    from chemo.roles import map_login, require
+
+    import os
+
+    raised = []
+    with open_store(os.environ["CHEMO_DB"]) as store:
+        for attempt in (lambda: get_patient(store, "M9"), lambda: assess(store, "M1"),
+                        lambda: add_measurement(store, "pete", "M1", weight="40 kg"),
+                        lambda: require(store, "zed", ("nurse",), "recording a lab"),
+                        lambda: map_login(store, "phil", "ward", "zed"), lambda: build_demo(store)):
+            with pytest.raises(ChemoError) as error:
+                attempt()
+            raised.append(error.value)
+    assert [e.next_steps[0].value for e in raised] == ["patient-list", "plan-start", "confirm", "add-user", "add-user",
+                                                       "new-db"]
+    for error in raised:
+        assert "--" not in str(error) and "'chemo " not in str(error) and command_line_words(error) != str(error)

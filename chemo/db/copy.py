@@ -12,6 +12,7 @@ does not know which engine either is.
 from __future__ import annotations
 
 from .. import audit
+from ..errors import NextStep
 from .store import Refusal, Store, StoreError
 
 # every table of the record, parents before children (the foreign keys)
@@ -35,8 +36,11 @@ def check_chain(store: Store, side: str) -> None:
     _, problems = audit.verify(store)
     problems += store.integrity_problems()
     if problems:
-        more = f" (and {len(problems) - 1} more; see 'chemo audit verify')" if len(problems) > 1 else ""
-        raise Refusal(f"the {side} record {store.where!r} does not verify: {problems[0]}{more}", field="db")
+        finding, more = f"the {side} record {store.where!r} does not verify: {problems[0]}", len(problems) - 1
+        if more:
+            raise Refusal(finding + f" (and {more} more; see the audit verification)", finding=finding, more=more,
+                          next_steps=(NextStep.AUDIT_VERIFY,), field="db")
+        raise Refusal(finding, field="db")
 
 
 def _rows(store: Store, table: str):

@@ -36,6 +36,7 @@ from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
+from ..errors import NextStep
 from . import migrate
 from .schema import postgresql
 from .store import BUSY_TIMEOUT_MS, StoreError, busy_error, redact
@@ -181,9 +182,10 @@ class PostgresStore:
             self.conn.execute("COMMIT")
         except psycopg.OperationalError as exc:
             self._rollback()
-            raise StoreError(f"database {self.where!r}: the connection to the server was lost while committing "
-                             f"({_line(exc)}); this write may or may not have been recorded: check with "
-                             "'chemo audit show'", field="db") from None
+            finding = (f"database {self.where!r}: the connection to the server was lost while committing "
+                       f"({_line(exc)}); this write may or may not have been recorded")
+            raise StoreError(finding + ": check the audit trail", finding=finding,
+                             next_steps=(NextStep.AUDIT_SHOW,), field="db") from None
 
     def _rollback(self) -> None:
         if not self.conn.closed and self.in_transaction:
