@@ -233,3 +233,21 @@ def test_the_engines_words_for_these_errors_name_no_command_or_option(run, monke
                                                        "new-db"]
     for error in raised:
         assert "--" not in str(error) and "'chemo " not in str(error) and command_line_words(error) != str(error)
+
+
+def test_the_tui_asks_for_the_uln_in_its_own_field_where_the_command_line_asks_for_uln(run):
+    import os
+
+    from chemo.db import open_store
+    from chemo.readiness import assess
+    from tui.backend import gate_words
+
+    assert run("plan", "start", "M1", "doxorubicin-ifosfamide", user="pete").exit_code == 0
+    assert run("labs", "add", "M1", "bilirubin", "10 µmol/L", user="phil").exit_code == 0
+    with open_store(os.environ["CHEMO_DB"]) as store:
+        gate = next(g for g in assess(store, "M1").gates if g.analyte == "bilirubin")
+    assert gate.message == ("total bilirubin 10 µmol/L has no ULN stored with it, and the threshold is 1.0 × ULN "
+                            "(record the result with its ULN)")
+    assert gate_words(gate) == ("total bilirubin 10 µmol/L has no ULN stored with it, and the threshold is 1.0 × "
+                                "ULN (record the result again with its ULN in the ULN field)")
+    assert command_line_words(gate).endswith(" 1.0 × ULN (record the result with --uln)")

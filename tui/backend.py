@@ -137,6 +137,16 @@ def engine_problem(exc: BaseException) -> SignProblem | None:
     return SignProblem(kind, text, named or None)
 
 
+def gate_words(gate) -> str:
+    """A readiness row's message as this screen words its next step (``chemo.errors.NextStep``): a result
+    without its ULN is recorded again with the lab form's ULN field."""
+    from chemo.errors import NextStep
+
+    if NextStep.RECORD_ULN in gate.next_steps:
+        return gate.finding + " (record the result again with its ULN in the ULN field)"
+    return gate.message
+
+
 def matches(query: str, *fields: str) -> bool:
     """Every word of ``query`` occurs in one of ``fields``, ignoring case."""
     hay = " ".join(fields).casefold()
@@ -612,7 +622,7 @@ class Backend:
             else:
                 age = f"— of {limits.get(g.analyte, 0):g} d"
             entered = g.entered or "—"
-            rows.append(ReadinessRow(g.analyte, entered, threshold, age, g.status, g.message,
+            rows.append(ReadinessRow(g.analyte, entered, threshold, age, g.status, gate_words(g),
                                      SOURCE_WORDS.get(g.origin or "", "—")))
         failing = [r for r in rows if r.status != "pass"]
         modifications = tuple(modification_words(s) for s in report.suggestions)
