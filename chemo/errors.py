@@ -7,6 +7,7 @@ bugs, which are not ``ChemoError``, may raise a traceback.
 
 from __future__ import annotations
 
+import copy
 import enum
 
 
@@ -43,8 +44,6 @@ class ChemoError(Exception):
 
     def located(self, *, field: str | None = None, file: str | None = None) -> "ChemoError":
         """The same error with a location filled in where it had none."""
-        import copy
-
         located = copy.copy(self)
         located.field, located.file = self.field or field, self.file or file
         return located
