@@ -19,8 +19,10 @@ history from then on.
 from __future__ import annotations
 
 import datetime as _dt
+from typing import TYPE_CHECKING
 
-from .store import Store
+if TYPE_CHECKING:  # annotations only: chemo.db.store reads the applied versions through this module
+    from .store import Store
 
 TABLE = "chemo_migrations"
 

@@ -39,7 +39,7 @@ from psycopg.rows import dict_row
 from ..errors import NextStep
 from . import migrate
 from .schema import postgresql
-from .store import BUSY_TIMEOUT_MS, StoreError, busy_error, redact
+from .store import BUSY_TIMEOUT_MS, Engine, StoreError, busy_error, redact
 
 LOCK_CLASS = 0x63686D6F  # "chmo": the advisory-lock class of chemo's writers; the second key is the schema's
 CONNECT_TIMEOUT_S = 10
@@ -72,11 +72,10 @@ def _line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-class PostgresStore:
+class PostgresStore(Engine):
     """An open PostgreSQL record (the :class:`chemo.db.store.Store` protocol)."""
 
     engine = "postgresql"
-    lock_wait_s = 0.0
 
     def __init__(self, conn, url: str):
         self.conn = conn
@@ -89,12 +88,6 @@ class PostgresStore:
         self._closed = True
         with contextlib.suppress(Exception):
             self.conn.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     @property
     def in_transaction(self) -> bool:
@@ -230,9 +223,6 @@ class PostgresStore:
 
     def forget_legacy_versions(self) -> None:
         pass
-
-    def applied_versions(self) -> list[str]:
-        return migrate.applied(self)
 
 
 def _connect(url: str):

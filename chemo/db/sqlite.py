@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from . import migrate
-from .store import BUSY_TIMEOUT_MS, StoreError, busy_error
+from .store import BUSY_TIMEOUT_MS, Engine, StoreError, busy_error
 
 LEGACY_SET = "chemo"  # the sqlite_utils.Migrations set older chemo recorded its versions under
 
@@ -50,11 +50,10 @@ def _create_file(path: Path) -> None:
         raise StoreError(f"cannot create the database {str(path)!r}: {exc.strerror or exc}", field="db") from None
 
 
-class SQLiteStore:
+class SQLiteStore(Engine):
     """An open SQLite record (the :class:`chemo.db.store.Store` protocol)."""
 
     engine = "sqlite"
-    lock_wait_s = 0.0
     # SQL for "the ids in one parameter", the parameter being a JSON array of integers
     ids_in = "SELECT value FROM json_each(?)"
 
@@ -65,12 +64,6 @@ class SQLiteStore:
 
     def close(self) -> None:
         self.conn.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     @property
     def in_transaction(self) -> bool:
@@ -177,9 +170,6 @@ class SQLiteStore:
 
     def database_user(self) -> str | None:
         return None
-
-    def applied_versions(self) -> list[str]:
-        return migrate.applied(self)
 
 
 def _iso(stamp: str) -> str:

@@ -105,6 +105,24 @@ class Store(Protocol):
         """The user the database server authenticated, when it restricts who may act as whom (None: SQLite)."""
 
 
+class Engine:
+    """What both engines do the same way, inherited by each (neither imports the other)."""
+
+    lock_wait_s = 0.0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def applied_versions(self) -> list[str]:
+        """The schema versions applied to the record, oldest first."""
+        from .migrate import applied
+
+        return applied(self)
+
+
 def redact(url: str) -> str:
     """A URL as messages show it: never the password."""
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
