@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .. import audit
 from ..errors import NextStep
+from . import audit as audit_log
 from .store import Refusal, Store, StoreError
 
 # every table of the record, parents before children (the foreign keys)
@@ -23,12 +24,12 @@ BATCH = 5_000
 
 
 def counts(store: Store) -> dict[str, int]:
-    return {t: store.one(f"SELECT count(*) AS n FROM {t}")["n"] for t in TABLES}
+    return {t: audit_log.row_count(store, t) for t in TABLES}
 
 
 def head_hash(store: Store) -> str:
-    row = store.one("SELECT last_hash FROM audit_head WHERE one = 1")
-    return row["last_hash"] if row else audit.GENESIS
+    head = audit_log.head(store)
+    return head["last_hash"] if head else audit.GENESIS
 
 
 def check_chain(store: Store, side: str) -> None:
