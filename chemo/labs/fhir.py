@@ -192,19 +192,16 @@ def _fhir_datetime(text, key: str) -> tuple[str, _dt.datetime]:
     return clinic_time(when, text, key)
 
 
-
-
 def _fhir_value(result: LabResult, obs: dict, analyte) -> LabResult:
     values = [k for k in obs if k.startswith("value")]
     if len(values) > 1:
         raise Problem(f"more than one value ({', '.join(values)}): an Observation has one value[x]")
     vq = obs.get("valueQuantity")
     if vq is None:
-        others = [k for k in obs if k.startswith("value")]
-        if result.status in RETRACTING and not others:
+        if result.status in RETRACTING and not values:
             return result  # a retraction may carry no value
-        if others:
-            raise Problem(f"{others[0]} given, expected valueQuantity (a number with a UCUM unit)")
+        if values:
+            raise Problem(f"{values[0]} given, expected valueQuantity (a number with a UCUM unit)")
         absent = obs.get("dataAbsentReason")
         why = f" (dataAbsentReason {_short(absent.get('text') or absent.get('coding'))})" if isinstance(
             absent, dict) else ""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from decimal import Decimal, InvalidOperation
 
 from attrs import evolve
 
@@ -191,10 +190,6 @@ def _hl7_value(result: LabResult, seg, analyte) -> LabResult:
         raise Problem(f"OBX-6 unit {unit_code!r} is coded in {unit_system!r}, expected UCUM")
     result = evolve(result, number=number, unit=unit_code)
     unit = lab_unit(unit_code, "OBX-6")
-    try:
-        Decimal(number)
-    except InvalidOperation:
-        raise Problem(f"OBX-5 {number!r} is not a number") from None
     high_text = None
     raw_ref = str(seg[7]) if len(seg) > 7 else ""
     if raw_ref:
