@@ -21,7 +21,8 @@ from decimal import Decimal
 
 from attrs import evolve
 
-from .result import EARLY, GATING, RETRACTING, ImportFileError, LabResult, Problem, checked_value, clinic_time, lab_unit
+from .result import (EARLY, GATING, RETRACTING, ImportFileError, LabResult, Problem, checked_value, clinic_time,
+                     lab_unit, unknown_loinc, with_range)
 from .ucum import UCUM_SYSTEM
 
 LOINC_SYSTEM = "http://loinc.org"
@@ -165,7 +166,7 @@ def _fhir_analyte(code):
         if analyte is not None:
             return analyte
     shown = ", ".join(f"{c.get('code')}" + (f" ({c.get('display')})" if c.get("display") else "") for c in loinc)
-    raise Problem(f"unknown LOINC code {shown[:120]}: no analyte of regimens/library/analytes.toml has it")
+    raise unknown_loinc(shown[:120])
 
 
 def _fhir_time(obs: dict) -> tuple[str, _dt.datetime]:
@@ -235,8 +236,7 @@ def _fhir_value(result: LabResult, obs: dict, analyte) -> LabResult:
             if high.get("code") is not None and high.get("system") not in (None, UCUM_SYSTEM):
                 raise Problem("referenceRange.high is not in a UCUM unit")
             hunit = lab_unit(high["code"], "referenceRange.high.code") if high.get("code") else unit
-            high_text = f"{hv} {hunit}"
             lv = low.get("value") if isinstance(low, dict) else None
-            shown = f"{lv}-{hv}" if isinstance(lv, (int, Decimal)) and not isinstance(lv, bool) else f"≤ {hv}"
-            result = evolve(result, range_text=f"{shown} {hunit}")
+            is_number = isinstance(lv, (int, Decimal)) and not isinstance(lv, bool)
+            result, high_text = with_range(result, lv if is_number else None, hv, hunit)
     return checked_value(result, analyte, f"{number_text} {unit}", high_text)

@@ -17,7 +17,8 @@ import re
 
 from attrs import evolve
 
-from .result import RETRACTING, ImportFileError, LabResult, Problem, checked_value, clinic_time, lab_unit
+from .result import (RETRACTING, ImportFileError, LabResult, Problem, checked_value, clinic_time, lab_unit,
+                     unknown_loinc, with_range)
 
 # HL7 v2 table 0085 (observation result status) -> the FHIR status it means
 HL7_STATUS = {"F": "final", "C": "corrected", "P": "preliminary", "R": "preliminary", "S": "preliminary",
@@ -131,7 +132,7 @@ def _obx(seg, n, control, facility, mrn, order, obr_time) -> LabResult:
         analyte = load_library().analyte_by_loinc(code)
         if analyte is None:
             shown = f"{code} ({_f(seg, 3, 2)})" if _f(seg, 3, 2) else code
-            raise Problem(f"unknown LOINC code {shown}: no analyte of regimens/library/analytes.toml has it")
+            raise unknown_loinc(shown)
         result = evolve(result, analyte=analyte.id)
         when = _f(seg, 14) or obr_time
         if not when:
@@ -196,7 +197,5 @@ def _hl7_value(result: LabResult, seg, analyte) -> LabResult:
         match = _HL7_RANGE.fullmatch(raw_ref.replace("^", "-"))
         if not match:
             raise Problem(f"OBX-7 reference range {raw_ref[:30]!r}: expected 'low-high'")
-        low, high = match.groups()
-        high_text = f"{high} {unit}"
-        result = evolve(result, range_text=f"{low}-{high} {unit}" if low else f"≤ {high} {unit}")
+        result, high_text = with_range(result, *match.groups(), unit)
     return checked_value(result, analyte, f"{number} {unit}", high_text)

@@ -79,6 +79,17 @@ def lab_unit(code: str, field: str) -> str:
         raise Problem(f"{field}: {exc.message}") from None
 
 
+def unknown_loinc(shown: str) -> Problem:
+    return Problem(f"unknown LOINC code {shown}: no analyte of regimens/library/analytes.toml has it")
+
+
+def with_range(result: LabResult, low, high, unit: str) -> tuple[LabResult, str]:
+    """The result with its reference range as shown (``low-high unit``, ``≤ high unit`` without a low end)
+    and the ULN text ``high unit``."""
+    shown = f"{low}-{high}" if low is not None else f"≤ {high}"
+    return evolve(result, range_text=f"{shown} {unit}"), f"{high} {unit}"
+
+
 def checked_value(result: LabResult, analyte, value_text: str, high_text: str | None) -> LabResult:
     """Check the value as a typed one would be (unit, plausibility); the ULN where the analyte is ULN-relative."""
     from ..records import parse_lab
