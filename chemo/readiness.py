@@ -168,11 +168,6 @@ class _Value:
         self.uln, self.uln_text, self.method, self.origin = uln, uln_text, method, origin
 
 
-def _newest(store: Store, patient_id: int, analyte: str, as_of: _dt.datetime) -> dict | None:
-    # imported results count only when final, amended or corrected and not replaced (chemo.labs.importer)
-    return labs.latest_for(store, patient_id, analyte, as_of.isoformat())
-
-
 def _quantity(row: dict):
     from .units import parse_quantity
 
@@ -203,7 +198,8 @@ class _Context:
 
     def lab(self, analyte: str) -> dict | None:
         if analyte not in self._cache:
-            self._cache[analyte] = _newest(self.store, self.patient["id"], analyte, self.as_of)
+            # imported results count only when final, amended or corrected and not replaced (chemo.labs.importer)
+            self._cache[analyte] = labs.latest_for(self.store, self.patient["id"], analyte, self.as_of.isoformat())
         return self._cache[analyte]
 
     def value(self, analyte: str) -> _Value | None:
