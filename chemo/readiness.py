@@ -160,12 +160,17 @@ def _fmt(number: float) -> str:
 
 # ------------------------------------------------------------------ reading values
 
+@frozen
 class _Value:
     """The newest value of an analyte as a Quantity, with where it came from."""
 
-    def __init__(self, q, entered, collected_at, uln=None, uln_text=None, method=None, origin=None):
-        self.q, self.entered, self.collected_at = q, entered, collected_at
-        self.uln, self.uln_text, self.method, self.origin = uln, uln_text, method, origin
+    q: object
+    entered: str
+    collected_at: str
+    uln: float | None = None
+    uln_text: str | None = None
+    method: str | None = None
+    origin: str | None = None
 
 
 def _quantity(row: dict):
