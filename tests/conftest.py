@@ -247,13 +247,9 @@ def pytest_configure(config):
 def chemo_cache_dir(tmp_path_factory):
     """This test process's own chemo cache folder (not the user's): nothing read that another run wrote."""
     folder = tmp_path_factory.mktemp("chemo-cache")
-    before = os.environ.get("CHEMO_CACHE_DIR")
-    os.environ["CHEMO_CACHE_DIR"] = str(folder)
-    yield folder
-    if before is None:
-        os.environ.pop("CHEMO_CACHE_DIR", None)
-    else:
-        os.environ["CHEMO_CACHE_DIR"] = before
+    with pytest.MonkeyPatch.context() as patch:  # put back as it was at the end of the session
+        patch.setenv("CHEMO_CACHE_DIR", str(folder))
+        yield folder
 
 
 class _LongestFirst:
