@@ -114,17 +114,13 @@ class SQLiteStore(Engine):
 
     def insert(self, table: str, record: dict) -> int:
         """Insert one row (inside a transaction) and return its id (the next after the largest)."""
-        columns = list(record)
-        cursor = self.conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                                   f"({', '.join('?' for _ in columns)})", tuple(record.values()))
-        return cursor.lastrowid
+        return self.conn.execute(_insert_sql(table, list(record)), tuple(record.values())).lastrowid
 
     def insert_rows(self, table: str, rows: list[dict]) -> None:
         """Insert rows as they are, ids included (``chemo db copy``; inside a transaction)."""
         if rows:
             columns = list(rows[0])
-            self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                                  f"({', '.join('?' for _ in columns)})", [tuple(r[c] for c in columns) for r in rows])
+            self.conn.executemany(_insert_sql(table, columns), [tuple(r[c] for c in columns) for r in rows])
 
     def has_table(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
@@ -170,6 +166,10 @@ class SQLiteStore(Engine):
 
     def database_user(self) -> str | None:
         return None
+
+
+def _insert_sql(table: str, columns: list[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
 
 
 def _iso(stamp: str) -> str:
