@@ -20,7 +20,7 @@ import attrs
 from .datafile import FILE, MAX_FILE_BYTES, Problem, Table, raise_problems, read_toml
 from .errors import RegimenError
 from .library import Library, load_library, regimens_dir
-from .units import Basis, Dose, display_text, to_magnitude
+from .units import Basis, Dose, display_text, in_unit
 
 OPERATORS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<="}
 PER = ("day", "cycle")
@@ -198,7 +198,7 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     length = doc.quantity("cycle_length", "day")
     cycle_days = None
     if length is not None:
-        days = to_magnitude(length, "day")
+        days = in_unit(length, "day")
         if days != int(days) or not 1 <= days <= 84:
             doc.problem(f"{doc.data['cycle_length']!r}: expected a whole number of days, 1-84", at="cycle_length")
         else:
@@ -209,7 +209,7 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     if "bsa_cap" in doc.data:
         q = doc.quantity("bsa_cap", "m**2")
         if q is not None:
-            bsa_cap = to_magnitude(q, "m**2")
+            bsa_cap = in_unit(q, "m**2")
             if not 1.0 <= bsa_cap <= 3.0:
                 doc.problem(f"{doc.data['bsa_cap']!r} is outside 1-3 m²", at="bsa_cap")
                 bsa_cap = None
@@ -426,12 +426,12 @@ def _read_thresholds(doc: Table, library: Library) -> list[Threshold]:
             op = None
         bound = read_bound(t, "value", analyte)
         age = t.quantity("max_age", "day")
-        if age is not None and to_magnitude(age, "day") <= 0:
+        if age is not None and in_unit(age, "day") <= 0:
             t.problem("must be more than 0 days", at="max_age")
             age = None
         src = t.text("source")
         if analyte and op and bound and age is not None and src:
-            thresholds.append(Threshold(aid, OPERATORS[op], op, bound, to_magnitude(age, "day"), src))
+            thresholds.append(Threshold(aid, OPERATORS[op], op, bound, in_unit(age, "day"), src))
     return thresholds
 
 
@@ -497,7 +497,7 @@ def _read_cumulative(doc: Table, library: Library, lines: list[DrugLine]) -> Cum
     cap = t.quantity("cap", "mg/m**2")
     warn = t.quantity("warn_at", "mg/m**2")
     src = t.text("source")
-    if cap is not None and warn is not None and to_magnitude(warn, "mg/m**2") >= to_magnitude(cap, "mg/m**2"):
+    if cap is not None and warn is not None and in_unit(warn, "mg/m**2") >= in_unit(cap, "mg/m**2"):
         t.problem("the warning must come before the cap", at="warn_at")
         return None
     if model:
@@ -507,7 +507,7 @@ def _read_cumulative(doc: Table, library: Library, lines: list[DrugLine]) -> Cum
                 t.problem(f"model {model!r} has no doxorubicin-equivalence factor for {line.drug}", at="model")
                 return None
     if model and cap is not None and warn is not None and src:
-        return Cumulative(model, to_magnitude(cap, "mg/m**2"), to_magnitude(warn, "mg/m**2"), src)
+        return Cumulative(model, in_unit(cap, "mg/m**2"), in_unit(warn, "mg/m**2"), src)
     return None
 
 
