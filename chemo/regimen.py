@@ -543,7 +543,7 @@ def load_regimen(ref, library: Library | None = None) -> Regimen:
     :mod:`chemo.cache`); a changed byte of either is checked afresh.  Without a library (it
     is loaded only if the file can be read) the file is always read and checked."""
     path = ref if isinstance(ref, Path) else regimen_path(str(ref))
-    key = _cache_key(path, library)
+    key, sha256 = _cache_key(path, library)
     if key is None:
         return _read_regimen(path, library)
     regimen = _CHECKED.get(key)
@@ -554,7 +554,7 @@ def load_regimen(ref, library: Library | None = None) -> Regimen:
     regimen = cache.load("regimen", key)
     if not isinstance(regimen, Regimen):
         regimen = _read_regimen(path, library)
-        if _cache_key(path, library) != key:  # changed while it was read: kept nowhere
+        if regimen.sha256 != sha256:  # changed between the key and the reading: kept nowhere
             return regimen
         cache.store("regimen", key, regimen)
     if len(_CHECKED) >= _KEEP:
@@ -563,20 +563,22 @@ def load_regimen(ref, library: Library | None = None) -> Regimen:
     return regimen
 
 
-def _cache_key(path, library: Library | None) -> str | None:
-    """The content key of the regimen at ``path`` checked against ``library``; None when it has none
-    (no library given, a library not read from files the cache knows, not a regular file, too large)."""
+def _cache_key(path, library: Library | None) -> tuple:
+    """(content key, SHA-256 of the bytes it was made from) of the regimen at ``path`` checked against
+    ``library``; (None, None) when it has none (no library given, a library not read from files the
+    cache knows, not a regular file, too large)."""
     if library is None or library.key is None:
-        return None
+        return None, None
     try:
         st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:  # a pipe is read once, by read_toml
-        return None
-    from . import cache
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:  # a pipe is read once, by read_toml
+            return None, None
+        from . import cache
 
-    return cache.key("regimen", [path], extra=library.key)
+        sha256 = cache.file_sha256(path)
+    except (OSError, ValueError):
+        return None, None
+    return cache.key_of("regimen", [(path, sha256)], extra=library.key), sha256
 
 
 def _read_regimen(path, library: Library | None) -> Regimen:
