@@ -49,7 +49,6 @@ class Limits:
     and cycle dose (ten-fold overdoses) and the smallest single dose a regimen may
     write (ten-fold underdoses)."""
 
-
     single: dict  # Basis -> float
     cycle: dict
     source: str
@@ -60,7 +59,6 @@ class Limits:
 @attrs.frozen
 class FractionRange:
     """For a drug derived from another (mesna from ifosfamide): the plausible fraction."""
-
 
     low: float
     high: float
@@ -99,7 +97,6 @@ class Model:
 @attrs.frozen
 class Conversion:
     """``1 g/dL`` of this analyte is ``0.6206 mmol/L``."""
-
 
     from_q: object
     to_q: object
@@ -162,7 +159,6 @@ class Rounding:
 @attrs.frozen
 class Verification:
     """How order verification names a decimal error."""
-
 
     decimal_error: float  # an order this many times the calculated dose, or this fraction of it
     source: str

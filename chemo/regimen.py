@@ -34,7 +34,6 @@ _ULN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:[x×*]\s*)?ULN\s*$", re.IGNORECASE)
 class Bound:
     """A lab value as a regimen writes it: an absolute quantity or a multiple of ULN."""
 
-
     text: str
     quantity: object | None  # pint Quantity, or None for ULN multiples
     uln_multiple: float | None
@@ -77,7 +76,6 @@ class DrugLine:
 class Derived:
     """A supportive drug whose dose follows another's (mesna from ifosfamide)."""
 
-
     drug: str
     from_drug: str
     fraction: float
@@ -90,7 +88,7 @@ class Derived:
 @attrs.frozen
 class Threshold:
     analyte: str
-    op: str = attrs.field(validator=attrs.validators.in_((">", ">=", "<", "<=")))  # normalised: ">", ">=", "<", "<="
+    op: str = attrs.field(validator=attrs.validators.in_((">", ">=", "<", "<=")))  # normalised (OPERATORS)
     op_text: str  # as written
     value: Bound
     max_age_days: float
@@ -124,7 +122,6 @@ class Modification:
 @attrs.frozen
 class Note:
     """Supportive care or a caution that goes with the doses (G-CSF prophylaxis, hydration)."""
-
 
     text: str
     source: str
