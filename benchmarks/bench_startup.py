@@ -30,22 +30,22 @@ import threading
 import time
 from pathlib import Path
 
+import attrs
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+@attrs.frozen
 class Measured:
     """One finished subprocess: seconds, peak RSS (MiB), exit code, output and CPU seconds."""
 
-    __slots__ = ("seconds", "rss_mb", "returncode", "stdout", "stderr", "cpu_seconds")
-
-    def __init__(self, seconds, rss_mb, returncode, stdout, stderr, cpu_seconds=None):
-        self.seconds = seconds
-        self.cpu_seconds = cpu_seconds
-        self.rss_mb = rss_mb
-        self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
+    seconds: float
+    rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+    cpu_seconds: float | None = None
 
 
 def chemo_exe() -> str:

@@ -5,7 +5,7 @@ takes longer than the rest of ``chemo bsa``.  The checked result is kept as a pi
 in ``$CHEMO_CACHE_DIR`` (default ``$XDG_CACHE_HOME/chemo``, else ``~/.cache/chemo``),
 under a key that is the SHA-256 of:
 
-* the bytes of every data file it was built from (and their paths): one changed byte
+* the SHA-256 of every data file it was built from (and their paths): one changed byte
   and the key is another, so a stale library is never served;
 * the code that builds it: the bytes of each module that shapes the result (and the
   Python, pint and attrs versions), so an upgraded chemo never reads an older chemo's objects.
@@ -85,14 +85,23 @@ def _code_fingerprint() -> bytes:
 def key(kind: str, files: list, extra: str = "") -> str | None:
     """The key of a result built from ``files`` (paths) and ``extra`` (the key of what else it
     was built from), or None if one cannot be read."""
-    digest = hashlib.sha256(kind.encode() + b"\0" + _code_fingerprint() + b"\0" + extra.encode())
     try:
-        for path in files:
-            digest.update(b"\0" + str(path).encode() + b"\0")
-            with open(path, "rb") as f:
-                digest.update(f.read())
+        return key_of(kind, [(path, file_sha256(path)) for path in files], extra)
     except (OSError, ValueError):
         return None
+
+
+def file_sha256(path) -> str:
+    """The SHA-256 of a file's bytes, as :func:`chemo.datafile.read_toml` writes it (``Source.sha256``)."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def key_of(kind: str, files: list, extra: str = "") -> str:
+    """The key of a result built from ``files``, (path, SHA-256 of its bytes) pairs, and ``extra``."""
+    digest = hashlib.sha256(kind.encode() + b"\0" + _code_fingerprint() + b"\0" + extra.encode())
+    for path, sha256 in files:
+        digest.update(b"\0" + str(path).encode() + b"\0" + sha256.encode())
     return digest.hexdigest()
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 
 from .errors import ChemoError, RegimenError
-from .units import parse_dose, parse_quantity, to_magnitude
+from .units import in_unit, parse_dose, parse_quantity
 
 MAX_FILE_BYTES = 256 * 1024  # a regimen is a few kB; anything this large is not one
 FILE = "(file)"  # the path given to problems of the file as a whole
@@ -217,7 +217,7 @@ class Table:
         q = self.quantity(key, "%", required)
         if q is None:
             return None
-        value = to_magnitude(q, "")
+        value = in_unit(q, "")
         if not 0 <= value <= high:
             self.problem(f"{self.data[key]!r} is outside 0-{high * 100:g} %", at=key)
             return None

@@ -17,7 +17,7 @@ import attrs
 
 from .datafile import Problem, Table, raise_problems, read_toml
 from .errors import ChemoError
-from .units import compatible, in_unit, parse_dose, parse_quantity, to_magnitude
+from .units import compatible, in_unit, parse_dose, parse_quantity
 
 ROUNDING_MODES = {
     "half-up": ROUND_HALF_UP,
@@ -49,7 +49,6 @@ class Limits:
     and cycle dose (ten-fold overdoses) and the smallest single dose a regimen may
     write (ten-fold underdoses)."""
 
-
     single: dict  # Basis -> float
     cycle: dict
     source: str
@@ -60,7 +59,6 @@ class Limits:
 @attrs.frozen
 class FractionRange:
     """For a drug derived from another (mesna from ifosfamide): the plausible fraction."""
-
 
     low: float
     high: float
@@ -99,7 +97,6 @@ class Model:
 @attrs.frozen
 class Conversion:
     """``1 g/dL`` of this analyte is ``0.6206 mmol/L``."""
-
 
     from_q: object
     to_q: object
@@ -163,7 +160,6 @@ class Rounding:
 class Verification:
     """How order verification names a decimal error."""
 
-
     decimal_error: float  # an order this many times the calculated dose, or this fraction of it
     source: str
 
@@ -218,7 +214,7 @@ def _read_drugs(doc: Table) -> tuple[dict, dict, Rounding | None, "Verification 
         tol = rt.fraction("tolerance", high=0.25)
         src = rt.text("source")
         steps = [rt.quantity(f"fallback[{i + 1}]", "mg", value=v) for i, v in enumerate(rt.texts("fallback"))]
-        fallback = tuple(to_magnitude(q, "mg") for q in steps if q is not None)
+        fallback = tuple(in_unit(q, "mg") for q in steps if q is not None)
         if any(b >= a for a, b in zip(fallback, fallback[1:])) or any(f <= 0 for f in fallback):
             rt.problem("must be more than 0 mg and fall step by step", at="fallback")
         if mode and tol is not None and src:
@@ -262,21 +258,21 @@ def _read_drug(did: str, t: Table, models: dict) -> Drug | None:
     rounding = None
     if "rounding" in t.data:
         q = t.quantity("rounding", "mg")
-        rounding = to_magnitude(q, "mg") if q is not None else None
+        rounding = in_unit(q, "mg") if q is not None else None
         if rounding is not None and rounding <= 0:
             t.problem("must be more than 0 mg", at="rounding")
     levels = []
     for i, text in enumerate(t.texts("dose_levels")):
         q = t.quantity(f"dose_levels[{i + 1}]", "%", value=text)
         if q is not None:
-            levels.append(to_magnitude(q, ""))
+            levels.append(in_unit(q, ""))
     if levels and (levels[0] != 1.0 or any(b >= a for a, b in zip(levels, levels[1:]))):
         t.problem("must start at 100 % and fall step by step", at="dose_levels")
     ladder = []
     for i, text in enumerate(t.texts("ladder")):
         q = t.quantity(f"ladder[{i + 1}]", "mg", value=text)
         if q is not None:
-            ladder.append(to_magnitude(q, "mg"))
+            ladder.append(in_unit(q, "mg"))
     if any(b >= a for a, b in zip(ladder, ladder[1:])):
         t.problem("must fall step by step", at="ladder")
     ladder_end = t.text("ladder_end", required=bool(ladder))
@@ -320,7 +316,7 @@ def _read_drug(did: str, t: Table, models: dict) -> Drug | None:
             if len(bounds) != 2:
                 ft.problem("expected [low, high]", at="range")
         elif fsrc:
-            low, high = (to_magnitude(b, "") for b in bounds)
+            low, high = (in_unit(b, "") for b in bounds)
             if not 0 < low < high:
                 ft.problem("expected 0 < low < high", at="range")
             else:
@@ -457,7 +453,7 @@ def _read_body_size(doc: Table) -> dict:
         if change == 0:
             rc.problem("must be more than 0 %", at="weight_change")
         age = rc.quantity("max_weight_age", "day")
-        if age is not None and to_magnitude(age, "day") <= 0:
+        if age is not None and in_unit(age, "day") <= 0:
             rc.problem("must be more than 0 days", at="max_weight_age")
         rc.text("source")
     lt = doc.table("limits")

@@ -20,7 +20,7 @@ import attrs
 from .datafile import FILE, MAX_FILE_BYTES, Problem, Table, raise_problems, read_toml
 from .errors import RegimenError
 from .library import Library, load_library, regimens_dir
-from .units import Basis, Dose, display_text, to_magnitude
+from .units import Basis, Dose, display_text, in_unit
 
 OPERATORS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<="}
 PER = ("day", "cycle")
@@ -33,7 +33,6 @@ _ULN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:[x×*]\s*)?ULN\s*$", re.IGNORECASE)
 @attrs.frozen
 class Bound:
     """A lab value as a regimen writes it: an absolute quantity or a multiple of ULN."""
-
 
     text: str
     quantity: object | None  # pint Quantity, or None for ULN multiples
@@ -77,7 +76,6 @@ class DrugLine:
 class Derived:
     """A supportive drug whose dose follows another's (mesna from ifosfamide)."""
 
-
     drug: str
     from_drug: str
     fraction: float
@@ -90,7 +88,7 @@ class Derived:
 @attrs.frozen
 class Threshold:
     analyte: str
-    op: str = attrs.field(validator=attrs.validators.in_((">", ">=", "<", "<=")))  # normalised: ">", ">=", "<", "<="
+    op: str = attrs.field(validator=attrs.validators.in_((">", ">=", "<", "<=")))  # normalised (OPERATORS)
     op_text: str  # as written
     value: Bound
     max_age_days: float
@@ -124,7 +122,6 @@ class Modification:
 @attrs.frozen
 class Note:
     """Supportive care or a caution that goes with the doses (G-CSF prophylaxis, hydration)."""
-
 
     text: str
     source: str
@@ -198,7 +195,7 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     length = doc.quantity("cycle_length", "day")
     cycle_days = None
     if length is not None:
-        days = to_magnitude(length, "day")
+        days = in_unit(length, "day")
         if days != int(days) or not 1 <= days <= 84:
             doc.problem(f"{doc.data['cycle_length']!r}: expected a whole number of days, 1-84", at="cycle_length")
         else:
@@ -209,7 +206,7 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     if "bsa_cap" in doc.data:
         q = doc.quantity("bsa_cap", "m**2")
         if q is not None:
-            bsa_cap = to_magnitude(q, "m**2")
+            bsa_cap = in_unit(q, "m**2")
             if not 1.0 <= bsa_cap <= 3.0:
                 doc.problem(f"{doc.data['bsa_cap']!r} is outside 1-3 m²", at="bsa_cap")
                 bsa_cap = None
@@ -426,12 +423,12 @@ def _read_thresholds(doc: Table, library: Library) -> list[Threshold]:
             op = None
         bound = read_bound(t, "value", analyte)
         age = t.quantity("max_age", "day")
-        if age is not None and to_magnitude(age, "day") <= 0:
+        if age is not None and in_unit(age, "day") <= 0:
             t.problem("must be more than 0 days", at="max_age")
             age = None
         src = t.text("source")
         if analyte and op and bound and age is not None and src:
-            thresholds.append(Threshold(aid, OPERATORS[op], op, bound, to_magnitude(age, "day"), src))
+            thresholds.append(Threshold(aid, OPERATORS[op], op, bound, in_unit(age, "day"), src))
     return thresholds
 
 
@@ -497,7 +494,7 @@ def _read_cumulative(doc: Table, library: Library, lines: list[DrugLine]) -> Cum
     cap = t.quantity("cap", "mg/m**2")
     warn = t.quantity("warn_at", "mg/m**2")
     src = t.text("source")
-    if cap is not None and warn is not None and to_magnitude(warn, "mg/m**2") >= to_magnitude(cap, "mg/m**2"):
+    if cap is not None and warn is not None and in_unit(warn, "mg/m**2") >= in_unit(cap, "mg/m**2"):
         t.problem("the warning must come before the cap", at="warn_at")
         return None
     if model:
@@ -507,7 +504,7 @@ def _read_cumulative(doc: Table, library: Library, lines: list[DrugLine]) -> Cum
                 t.problem(f"model {model!r} has no doxorubicin-equivalence factor for {line.drug}", at="model")
                 return None
     if model and cap is not None and warn is not None and src:
-        return Cumulative(model, to_magnitude(cap, "mg/m**2"), to_magnitude(warn, "mg/m**2"), src)
+        return Cumulative(model, in_unit(cap, "mg/m**2"), in_unit(warn, "mg/m**2"), src)
     return None
 
 
@@ -543,7 +540,7 @@ def load_regimen(ref, library: Library | None = None) -> Regimen:
     :mod:`chemo.cache`); a changed byte of either is checked afresh.  Without a library (it
     is loaded only if the file can be read) the file is always read and checked."""
     path = ref if isinstance(ref, Path) else regimen_path(str(ref))
-    key = _cache_key(path, library)
+    key, sha256 = _cache_key(path, library)
     if key is None:
         return _read_regimen(path, library)
     regimen = _CHECKED.get(key)
@@ -554,7 +551,7 @@ def load_regimen(ref, library: Library | None = None) -> Regimen:
     regimen = cache.load("regimen", key)
     if not isinstance(regimen, Regimen):
         regimen = _read_regimen(path, library)
-        if _cache_key(path, library) != key:  # changed while it was read: kept nowhere
+        if regimen.sha256 != sha256:  # changed between the key and the reading: kept nowhere
             return regimen
         cache.store("regimen", key, regimen)
     if len(_CHECKED) >= _KEEP:
@@ -563,20 +560,22 @@ def load_regimen(ref, library: Library | None = None) -> Regimen:
     return regimen
 
 
-def _cache_key(path, library: Library | None) -> str | None:
-    """The content key of the regimen at ``path`` checked against ``library``; None when it has none
-    (no library given, a library not read from files the cache knows, not a regular file, too large)."""
+def _cache_key(path, library: Library | None) -> tuple:
+    """(content key, SHA-256 of the bytes it was made from) of the regimen at ``path`` checked against
+    ``library``; (None, None) when it has none (no library given, a library not read from files the
+    cache knows, not a regular file, too large)."""
     if library is None or library.key is None:
-        return None
+        return None, None
     try:
         st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:  # a pipe is read once, by read_toml
-        return None
-    from . import cache
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:  # a pipe is read once, by read_toml
+            return None, None
+        from . import cache
 
-    return cache.key("regimen", [path], extra=library.key)
+        sha256 = cache.file_sha256(path)
+    except (OSError, ValueError):
+        return None, None
+    return cache.key_of("regimen", [(path, sha256)], extra=library.key), sha256
 
 
 def _read_regimen(path, library: Library | None) -> Regimen:

@@ -346,19 +346,9 @@ def _in_unit_factors(units, unit_text: str) -> tuple[float, float]:
     return Q_(1.0, units).to(target.units).magnitude, target.magnitude
 
 
-def to_magnitude(q: pint.Quantity, unit: str) -> float:
-    """``q.to(unit).magnitude`` (:func:`in_unit`: the conversion factor cached per units and unit)."""
-    return in_unit(q, unit)
-
-
 def compatible(q: pint.Quantity, unit_text: str) -> bool:
-    return _compatible(q.units, unit_text)
-
-
-@functools.lru_cache(maxsize=1024)
-def _compatible(units, unit_text: str) -> bool:
-    """Cached per (units, written unit): a pure function of the one registry."""
-    return same_kind(units, unit_quantity(unit_text).units)
+    """Whether ``q`` converts to the written unit (:func:`same_kind`, cached per pair of units)."""
+    return same_kind(q.units, unit_quantity(unit_text).units)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -228,11 +228,8 @@ class Checker:
         made (:func:`chemo.dose.limit_mg`), worked out once per drug and order."""
         both = self._limits.get(drug.id)
         if both is None:
-            both = self._limits[drug.id] = (self._limit_mg(drug, "single"), self._limit_mg(drug, "cycle"))
+            both = self._limits[drug.id] = (limit_mg(drug, "single", self.body), limit_mg(drug, "cycle", self.body))
         return both
-
-    def _limit_mg(self, drug, which: str) -> tuple | None:
-        return limit_mg(drug, which, self.body)
 
     def limit_text(self, limit: tuple) -> str:
         """``169 mg (90 mg/m² × 1.88 m²)``."""
