@@ -220,13 +220,8 @@ def limit_mg(drug, which: str, body: BodySize) -> tuple | None:
     limits = drug.limits.single if which == "single" else drug.limits.cycle
     best = None
     for basis, amount in limits.items():
-        if basis is Basis.FLAT:
-            mg = amount
-        elif basis is Basis.PER_M2:
-            mg = amount * body.bsa_m2
-        elif basis is Basis.PER_KG and body.weight_kg is not None:
-            mg = amount * body.weight_kg
-        else:
+        mg = mg_on(amount, basis, body)
+        if mg is None:
             continue
         if best is None or mg < best[0]:
             best = (mg, basis, amount)
@@ -254,17 +249,27 @@ def _over_limits(administrations, library: Library, body: BodySize) -> tuple:
     return tuple(warnings)
 
 
+def mg_on(amount: float, basis: Basis, body: BodySize) -> float | None:
+    """``amount`` on its ``basis`` in mg for this body: flat as it is, per m² × BSA, per kg × weight; None where
+    the body lacks what the basis needs (per kg without a weight) or chemo does not calculate the basis (AUC).
+    The one place a dose, an ordered dose and a plausible limit become mg."""
+    if basis is Basis.FLAT:
+        return amount
+    if basis is Basis.PER_M2:
+        return amount * body.bsa_m2
+    if basis is Basis.PER_KG and body.weight_kg is not None:
+        return amount * body.weight_kg
+    return None
+
+
 def _amount_mg(daily: Dose, body: BodySize, drug: str) -> float:
-    if daily.basis is Basis.FLAT:
-        return daily.amount
-    if daily.basis is Basis.PER_M2:
-        return daily.amount * body.bsa_m2
+    mg = mg_on(daily.amount, daily.basis, body)
+    if mg is not None:
+        return mg
     if daily.basis is Basis.AUC:
         raise DoseError(f"{drug} is dosed to a target AUC, which needs the Calvert formula; chemo does not "
                         "calculate AUC doses (no regimen here uses one)", field="dose")
-    if body.weight_kg is None:
-        raise DoseError(f"{drug} is dosed per kg: give the weight, not only a BSA", field="weight")
-    return daily.amount * body.weight_kg
+    raise DoseError(f"{drug} is dosed per kg: give the weight, not only a BSA", field="weight")
 
 
 _LEVEL_TEXT = re.compile(r"^\s*[+-]?\d{1,2}\s*$")

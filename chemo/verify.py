@@ -43,7 +43,7 @@ from pathlib import Path
 
 import attrs
 
-from .dose import CycleDoses, body_size, calculate_cycle, limit_mg
+from .dose import CycleDoses, body_size, calculate_cycle, limit_mg, mg_on
 from .errors import ChemoError
 from .library import Library, load_library
 from .order import Order, OrderError, read_order
@@ -298,12 +298,8 @@ class Checker:
         if dose.unit_problem:
             reasons.append("unit-error")
             phrases.append(dose.unit_problem)
-        elif basis is Basis.FLAT:
-            ordered_mg = dose.amount
-        elif basis is Basis.PER_M2:
-            ordered_mg = dose.amount * self.body.bsa_m2
-        elif basis is Basis.PER_KG and self.body.weight_kg is not None:
-            ordered_mg = dose.amount * self.body.weight_kg
+        elif (mg := mg_on(dose.amount, basis, self.body)) is not None:
+            ordered_mg = mg
         elif basis is Basis.PER_KG:
             reasons.append("unit-error")
             phrases.append(f"{dose.text!r} is per kg but the order gives no weight")
