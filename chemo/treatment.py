@@ -73,13 +73,11 @@ class TreatmentRefusal(Refusal):
                  next_steps: tuple = (), overridable: bool = False, bands: tuple = (), head: str = "",
                  mrn: str | None = None, at: str | None = None, cycle: int | None = None, day: int | None = None,
                  first_day: int | None = None, first_at: str | None = None):
-        super().__init__(message, field=field, file=file)
-        self.finding = finding if finding is not None else message
-        self.next_steps = tuple(next_steps)
+        super().__init__(message, field=field, file=file, finding=finding, next_steps=next_steps, mrn=mrn)
         self.overridable = overridable
         self.bands = tuple(bands)
         self.head = head
-        self.mrn, self.at, self.cycle, self.day, self.first_day, self.first_at = mrn, at, cycle, day, first_day, first_at
+        self.at, self.cycle, self.day, self.first_day, self.first_at = at, cycle, day, first_day, first_at
 
     @property
     def suggested_levels(self) -> dict:
