@@ -197,6 +197,12 @@ def band_findings(regimen, dose_level, suggestions, library) -> list[dict]:
     return findings
 
 
+def recalculate_finding(report) -> str:
+    """Why a readiness assessment (``report.recalculate``) calls for the doses to be recalculated: the finding
+    of a dose sign-off's refusal (and of the TUI's check before it)."""
+    return f"the doses must be recalculated: {'; '.join(report.recalculate_reasons)} ({report.recalculate_source})"
+
+
 def _signoff_overrides(store: Store, signoff_row: dict, detail: dict) -> list:
     """What the dose sign-off's override covered; for rows written before ``overrides`` was kept,
     what its audit row recorded."""
@@ -303,8 +309,7 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
             _unchanged(regimen, changed)
             weight = assess(store, mrn, as_of)
             if weight.recalculate:
-                finding = (f"the doses must be recalculated: {'; '.join(weight.recalculate_reasons)} "
-                           f"({weight.recalculate_source})")
+                finding = recalculate_finding(weight)
                 if override_reason is None:
                     raise RecalculateRefused(
                         finding + "; record a new weight and start a new plan, or sign off with an override and its "

@@ -536,16 +536,14 @@ class Backend:
         applies, met or not, for the screen to show before signing.
         """
         from chemo.readiness import assess
-        from chemo.treatment import band_findings, cap_check
+        from chemo.treatment import band_findings, cap_check, recalculate_finding
 
         p = self.patient(context.patient_id)
         plan = self._plan(p)
         report = assess(self.store, p["mrn"], self.as_of())
         problems = []
         if report.recalculate:
-            problems.append(SignProblem("recalculate", f"the doses must be recalculated: "
-                                        f"{'; '.join(report.recalculate_reasons)} ({report.recalculate_source})"
-                                        + RECALCULATE_STEPS))
+            problems.append(SignProblem("recalculate", recalculate_finding(report) + RECALCULATE_STEPS))
         findings = band_findings(context.regimen, context.dose_level, report.suggestions, self.library)
         unmet = {f["drug"] for f in findings}
         for f in findings:
