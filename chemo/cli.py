@@ -67,7 +67,7 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except ChemoError as exc:
             click.echo(f"chemo: {command_line_words(exc)}", err=True)
-            ctx.exit(getattr(exc, "exit_code", 2))
+            ctx.exit(exc.exit_code)
 
     def format_commands(self, ctx, formatter):
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -93,7 +93,7 @@ def command_line_words(exc) -> str:
     any other error as it is."""
     from .errors import NextStep
 
-    steps = getattr(exc, "next_steps", ())
+    steps = exc.next_steps
     plain = str(exc) if isinstance(exc, BaseException) else exc.message  # a row's words are its message
     if not steps:
         return plain
