@@ -67,7 +67,7 @@ class TreatmentRefusal(Refusal):
     options from the fields (``chemo.cli``), the TUI its keys.
     """
 
-    kind = "refused"
+    kind: str | None = None  # of a refusal an override could let through: its OVERRIDE_KINDS entry
 
     def __init__(self, message: str, *, field: str | None = None, file: str | None = None, finding: str | None = None,
                  next_steps: tuple = (), overridable: bool = False, bands: tuple = (), head: str = "",
@@ -87,13 +87,9 @@ class TreatmentRefusal(Refusal):
 class RegimenChanged(TreatmentRefusal):
     """The regimen file differs from the one the plan was started on (exit 1)."""
 
-    kind = "regimen-changed"
-
 
 class NoBodySize(TreatmentRefusal):
     """No height and weight recorded on or before the day of an administration (exit 1)."""
-
-    kind = "no-body-size"
 
 
 class CapRefused(TreatmentRefusal):
@@ -105,13 +101,9 @@ class CapRefused(TreatmentRefusal):
 class TwoPersonRefused(TreatmentRefusal):
     """One person tried to make both checks of a cycle (exit 1)."""
 
-    kind = "two-person"
-
 
 class NotReady(TreatmentRefusal):
     """A readiness sign-off while a gate does not pass (exit 1)."""
-
-    kind = "not-ready"
 
 
 class RecalculateRefused(TreatmentRefusal):
@@ -123,8 +115,6 @@ class RecalculateRefused(TreatmentRefusal):
 class SignoffMissing(TreatmentRefusal):
     """An administration without both sign-offs (exit 1)."""
 
-    kind = "signoff-missing"
-
 
 class ModificationRefused(TreatmentRefusal):
     """A dose sign-off or administration above a dose-modification band that applies (exit 1)."""
@@ -134,8 +124,6 @@ class ModificationRefused(TreatmentRefusal):
 
 class OutOfOrder(TreatmentRefusal):
     """An administration while a dose of an earlier cycle is not given (exit 1)."""
-
-    kind = "out-of-order"
 
 
 OVERRIDE_KINDS = ("cap", "recalculate", "modification")
@@ -422,8 +410,6 @@ def _bsa_on(store: Store, plan: dict, patient: dict, day) -> tuple[float, dict]:
 
 class DayRefused(TreatmentRefusal):
     """An administration of a day not yet due, given twice or out of time (exit 1)."""
-
-    kind = "day"
 
 
 def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None = None, *, at=None,
