@@ -129,14 +129,15 @@ class SignCheck:
 def engine_problem(exc: BaseException) -> SignProblem | None:
     """The engine's refusal of a dose sign-off as a SignProblem (read from the refusal's fields: its kind,
     finding and suggested dose levels); None for any other refusal."""
+    from .verify_model import level_text
+
     from chemo.treatment import OVERRIDE_KINDS  # the refusals of a dose sign-off that an override lets through
 
     kind = getattr(exc, "kind", None)
     if kind not in OVERRIDE_KINDS:
         return None
     text = exc.finding + (RECALCULATE_STEPS if kind == "recalculate" else "")
-    named = ", ".join(f"{drug}={level}" for drug, level in exc.suggested_levels.items())
-    return SignProblem(kind, text, named or None)
+    return SignProblem(kind, text, level_text(exc.suggested_levels) or None)
 
 
 def gate_words(gate) -> str:
