@@ -67,7 +67,7 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except ChemoError as exc:
             click.echo(f"chemo: {command_line_words(exc)}", err=True)
-            ctx.exit(getattr(exc, "exit_code", 2))
+            ctx.exit(exc.exit_code)
 
     def format_commands(self, ctx, formatter):
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -93,7 +93,7 @@ def command_line_words(exc) -> str:
     any other error as it is."""
     from .errors import NextStep
 
-    steps = getattr(exc, "next_steps", ())
+    steps = exc.next_steps
     plain = str(exc) if isinstance(exc, BaseException) else exc.message  # a row's words are its message
     if not steps:
         return plain
@@ -112,41 +112,35 @@ def command_line_words(exc) -> str:
                 "or sign off with --override-reason")
     elif kind == "cap":
         text = finding + "; a pharmacist may sign off with --override-reason"
-    elif NextStep.NEW_PLAN in steps:
-        text = finding + ": start a new plan with 'chemo plan start' before signing or giving doses"
-    elif NextStep.READINESS in steps:
-        text = finding + f"; see 'chemo readiness {exc.mrn}" + (f" --date {exc.at}" if exc.at else "") + "'"
-    elif NextStep.BODY_SIZE_ON in steps:
-        text = finding + " (record them with 'chemo measure --date')"
-    elif NextStep.EACH_DAY in steps:
-        text = (f"cycle {exc.cycle}: with --all-days day {exc.day} would be recorded at {exc.at}, in the future "
-                f"(day {exc.first_day} at {exc.first_at}, each later day a calendar day later): record each day when "
-                f"it is given with --day, or give --at the time day {exc.first_day} was given")
-    elif NextStep.NAME_DAY in steps:
-        text = finding + f"; to record day {exc.day} now give --day {exc.day}"
-    elif NextStep.PATIENT_LIST in steps:
-        text = finding + " (see 'chemo patient list')"
-    elif NextStep.PLAN_START in steps:
-        text = finding + f" (start one with 'chemo plan start {exc.mrn} REGIMEN')"
-    elif NextStep.CONFIRM in steps:
-        text = finding + ", or record it with --confirm if it is right"
-    elif NextStep.NAME_USER in steps:
-        text = finding + ": give --user or set CHEMO_USER"
-    elif NextStep.ADD_USER in steps:
-        text = finding + (" (a pharmacist adds users with 'chemo user add')" if exc.field == "user"
-                          else " (add it with 'chemo user add')")
-    elif NextStep.MAP_USER in steps:
-        text = finding + f": a pharmacist maps it with 'chemo user map {exc.db_user} {exc.login}'"
-    elif NextStep.AUDIT_VERIFY in steps:
-        text = finding + f" (and {exc.more} more; see 'chemo audit verify')"
-    elif NextStep.AUDIT_SHOW in steps:
-        text = finding + ": check with 'chemo audit show'"
-    elif NextStep.NEW_DB in steps:
-        text = finding + ": give a new --db for the demo"
-    elif NextStep.RECORD_ULN in steps:
-        text = finding + " (record the result with --uln)"
     else:
-        return plain
+        # each step's words, the first step of this order that the error names
+        step_words = {
+            NextStep.NEW_PLAN: lambda e: ": start a new plan with 'chemo plan start' before signing or giving doses",
+            NextStep.READINESS: lambda e: f"; see 'chemo readiness {e.mrn}"
+                                          + (f" --date {e.at}" if e.at else "") + "'",
+            NextStep.BODY_SIZE_ON: lambda e: " (record them with 'chemo measure --date')",
+            NextStep.NAME_DAY: lambda e: f"; to record day {e.day} now give --day {e.day}",
+            NextStep.PATIENT_LIST: lambda e: " (see 'chemo patient list')",
+            NextStep.PLAN_START: lambda e: f" (start one with 'chemo plan start {e.mrn} REGIMEN')",
+            NextStep.CONFIRM: lambda e: ", or record it with --confirm if it is right",
+            NextStep.NAME_USER: lambda e: ": give --user or set CHEMO_USER",
+            NextStep.ADD_USER: lambda e: (" (a pharmacist adds users with 'chemo user add')" if e.field == "user"
+                                          else " (add it with 'chemo user add')"),
+            NextStep.MAP_USER: lambda e: f": a pharmacist maps it with 'chemo user map {e.db_user} {e.login}'",
+            NextStep.AUDIT_VERIFY: lambda e: f" (and {e.more} more; see 'chemo audit verify')",
+            NextStep.AUDIT_SHOW: lambda e: ": check with 'chemo audit show'",
+            NextStep.NEW_DB: lambda e: ": give a new --db for the demo",
+            NextStep.RECORD_ULN: lambda e: " (record the result with --uln)",
+        }
+        if NextStep.EACH_DAY in steps:  # the option --all-days is in the finding itself
+            text = (f"cycle {exc.cycle}: with --all-days day {exc.day} would be recorded at {exc.at}, in the future "
+                    f"(day {exc.first_day} at {exc.first_at}, each later day a calendar day later): record each day "
+                    f"when it is given with --day, or give --at the time day {exc.first_day} was given")
+        else:
+            step = next((s for s in step_words if s in steps), None)
+            if step is None:
+                return plain
+            text = finding + step_words[step](exc)
     where = exc.where() if isinstance(exc, BaseException) else ""
     return f"{where}: {text}" if where else text
 

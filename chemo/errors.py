@@ -21,17 +21,17 @@ class ChemoError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, *, field: str | None = None, file: str | None = None,
-                 finding: str | None = None, next_steps: tuple = (), **facts):
+                 finding: str | None = None, next_steps: tuple = (), mrn: str | None = None,
+                 login: str | None = None, db_user: str | None = None, more: int | None = None):
         """``message``: the error in words that name no command or option; with ``next_steps``
-        (:class:`NextStep`), ``finding`` is what was found without them and ``facts`` the facts the
-        steps need (``mrn``, ``login``, ``db_user``, ``more``), kept as attributes."""
+        (:class:`NextStep`), ``finding`` is what was found without them, and ``mrn``, ``login``,
+        ``db_user`` and ``more`` (problems not named) are the facts the steps need."""
         self.message = message
         self.field = field
         self.file = file
         self.finding = finding if finding is not None else message
         self.next_steps = tuple(next_steps)
-        for name, value in facts.items():
-            setattr(self, name, value)
+        self.mrn, self.login, self.db_user, self.more = mrn, login, db_user, more
         super().__init__(message)
 
     def where(self) -> str:

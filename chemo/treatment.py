@@ -67,19 +67,17 @@ class TreatmentRefusal(Refusal):
     options from the fields (``chemo.cli``), the TUI its keys.
     """
 
-    kind = "refused"
+    kind: str | None = None  # of a refusal an override could let through: its OVERRIDE_KINDS entry
 
     def __init__(self, message: str, *, field: str | None = None, file: str | None = None, finding: str | None = None,
                  next_steps: tuple = (), overridable: bool = False, bands: tuple = (), head: str = "",
                  mrn: str | None = None, at: str | None = None, cycle: int | None = None, day: int | None = None,
                  first_day: int | None = None, first_at: str | None = None):
-        super().__init__(message, field=field, file=file)
-        self.finding = finding if finding is not None else message
-        self.next_steps = tuple(next_steps)
+        super().__init__(message, field=field, file=file, finding=finding, next_steps=next_steps, mrn=mrn)
         self.overridable = overridable
         self.bands = tuple(bands)
         self.head = head
-        self.mrn, self.at, self.cycle, self.day, self.first_day, self.first_at = mrn, at, cycle, day, first_day, first_at
+        self.at, self.cycle, self.day, self.first_day, self.first_at = at, cycle, day, first_day, first_at
 
     @property
     def suggested_levels(self) -> dict:
@@ -89,13 +87,9 @@ class TreatmentRefusal(Refusal):
 class RegimenChanged(TreatmentRefusal):
     """The regimen file differs from the one the plan was started on (exit 1)."""
 
-    kind = "regimen-changed"
-
 
 class NoBodySize(TreatmentRefusal):
     """No height and weight recorded on or before the day of an administration (exit 1)."""
-
-    kind = "no-body-size"
 
 
 class CapRefused(TreatmentRefusal):
@@ -107,13 +101,9 @@ class CapRefused(TreatmentRefusal):
 class TwoPersonRefused(TreatmentRefusal):
     """One person tried to make both checks of a cycle (exit 1)."""
 
-    kind = "two-person"
-
 
 class NotReady(TreatmentRefusal):
     """A readiness sign-off while a gate does not pass (exit 1)."""
-
-    kind = "not-ready"
 
 
 class RecalculateRefused(TreatmentRefusal):
@@ -125,8 +115,6 @@ class RecalculateRefused(TreatmentRefusal):
 class SignoffMissing(TreatmentRefusal):
     """An administration without both sign-offs (exit 1)."""
 
-    kind = "signoff-missing"
-
 
 class ModificationRefused(TreatmentRefusal):
     """A dose sign-off or administration above a dose-modification band that applies (exit 1)."""
@@ -136,8 +124,6 @@ class ModificationRefused(TreatmentRefusal):
 
 class OutOfOrder(TreatmentRefusal):
     """An administration while a dose of an earlier cycle is not given (exit 1)."""
-
-    kind = "out-of-order"
 
 
 OVERRIDE_KINDS = ("cap", "recalculate", "modification")
@@ -197,6 +183,12 @@ def band_findings(regimen, dose_level, suggestions, library) -> list[dict]:
                          "source": s.source, "level": level, "level_pct": fraction * 100,
                          "satisfied_by_level": suggestion, "satisfied_by_pct": suggestion_pct, "finding": text})
     return findings
+
+
+def recalculate_finding(report) -> str:
+    """Why a readiness assessment (``report.recalculate``) calls for the doses to be recalculated: the finding
+    of a dose sign-off's refusal (and of the TUI's check before it)."""
+    return f"the doses must be recalculated: {'; '.join(report.recalculate_reasons)} ({report.recalculate_source})"
 
 
 def _signoff_overrides(store: Store, signoff_row: dict, detail: dict) -> list:
@@ -305,8 +297,7 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
             _unchanged(regimen, changed)
             weight = assess(store, mrn, as_of)
             if weight.recalculate:
-                finding = (f"the doses must be recalculated: {'; '.join(weight.recalculate_reasons)} "
-                           f"({weight.recalculate_source})")
+                finding = recalculate_finding(weight)
                 if override_reason is None:
                     raise RecalculateRefused(
                         finding + "; record a new weight and start a new plan, or sign off with an override and its "
@@ -419,8 +410,6 @@ def _bsa_on(store: Store, plan: dict, patient: dict, day) -> tuple[float, dict]:
 
 class DayRefused(TreatmentRefusal):
     """An administration of a day not yet due, given twice or out of time (exit 1)."""
-
-    kind = "day"
 
 
 def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None = None, *, at=None,

@@ -129,12 +129,15 @@ class SignCheck:
 def engine_problem(exc: BaseException) -> SignProblem | None:
     """The engine's refusal of a dose sign-off as a SignProblem (read from the refusal's fields: its kind,
     finding and suggested dose levels); None for any other refusal."""
+    from .verify_model import level_text
+
+    from chemo.treatment import OVERRIDE_KINDS  # the refusals of a dose sign-off that an override lets through
+
     kind = getattr(exc, "kind", None)
-    if kind not in ("modification", "cap", "recalculate"):
+    if kind not in OVERRIDE_KINDS:
         return None
     text = exc.finding + (RECALCULATE_STEPS if kind == "recalculate" else "")
-    named = ", ".join(f"{drug}={level}" for drug, level in exc.suggested_levels.items())
-    return SignProblem(kind, text, named or None)
+    return SignProblem(kind, text, level_text(exc.suggested_levels) or None)
 
 
 def gate_words(gate) -> str:
@@ -536,16 +539,14 @@ class Backend:
         applies, met or not, for the screen to show before signing.
         """
         from chemo.readiness import assess
-        from chemo.treatment import band_findings, cap_check
+        from chemo.treatment import band_findings, cap_check, recalculate_finding
 
         p = self.patient(context.patient_id)
         plan = self._plan(p)
         report = assess(self.store, p["mrn"], self.as_of())
         problems = []
         if report.recalculate:
-            problems.append(SignProblem("recalculate", f"the doses must be recalculated: "
-                                        f"{'; '.join(report.recalculate_reasons)} ({report.recalculate_source})"
-                                        + RECALCULATE_STEPS))
+            problems.append(SignProblem("recalculate", recalculate_finding(report) + RECALCULATE_STEPS))
         findings = band_findings(context.regimen, context.dose_level, report.suggestions, self.library)
         unmet = {f["drug"] for f in findings}
         for f in findings:

@@ -65,7 +65,7 @@ def one_line(exc: BaseException) -> str:
     from chemo.errors import ChemoError
 
     if isinstance(exc, ChemoError):
-        if getattr(exc, "next_steps", ()):
+        if exc.next_steps:
             from chemo.cli import command_line_words
 
             return command_line_words(exc)
