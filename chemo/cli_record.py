@@ -232,24 +232,36 @@ def labs_show(mrn, db_path, as_json):
                    f"= {r['value']:.4g} {r['unit']}{uln}{where}{state}")
 
 
+def site_option(f):
+    return click.option("--site", "site_file", default=None, metavar="PATH",
+                        help="The site file: this centre's MRN issuers (default: $CHEMO_SITE, else chemo-site.toml "
+                             "beside the database).")(f)
+
+
 @labs.command("import", help=
-    "Import lab results from the laboratory system: FHIR R4 JSON (an Observation, or a Bundle of them) or "
-    "HL7 v2 ORU^R01 messages. Patients are matched by MRN, analytes by LOINC code, units are UCUM. Each file is "
-    "imported whole in one transaction; a result imported before is a duplicate; a corrected result replaces the "
-    "old one (both kept); preliminary, cancelled and entered-in-error results never count for readiness.\n\n"
-    "Exit codes: 0 every result imported or a duplicate; 1 any result refused (the rest imported); "
-    "2 a file that cannot be read (nothing of it imported); 3 database unusable.")
+    "Import lab results from the laboratory system: FHIR R4 JSON (an Observation, a DiagnosticReport with "
+    "contained Observations, or a Bundle) or HL7 v2 ORU^R01 messages. Patients are matched by MRN and its issuer "
+    "(the site file), analytes by LOINC code, units are UCUM or a spelling of regimens/library/lab-units.toml. "
+    "Each file is imported whole in one transaction; a result imported before is a duplicate; a corrected result "
+    "replaces the old one (both kept); preliminary, cancelled and entered-in-error results never count for "
+    "readiness. A result of a test no analyte of chemo uses is ignored: counted, listed with --verbose.\n\n"
+    "Exit codes: 0 every used result imported or a duplicate (ignored results do not count); 1 any result "
+    "refused (the rest imported); 2 a file that cannot be read (nothing of it imported) or a wrong site file; "
+    "3 database unusable.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check and report, write nothing.")
+@click.option("--verbose", "-v", is_flag=True, help="List ignored results too.")
+@site_option
 @db_option
 @user_option
 @json_option
-def labs_import(files, dry_run, db_path, user, as_json):
-    from .labs.importer import import_files
+def labs_import(files, dry_run, verbose, site_file, db_path, user, as_json):
+    from .labs.importer import import_files, store_site
 
     actor = _actor(user)
     with _open(db_path, create=False) as store:
-        reports = import_files(store, actor, files, dry_run=dry_run)
+        site = store_site(store, site_file)
+        reports = import_files(store, actor, files, dry_run=dry_run, site=site)
     rows = []
     for report in reports:
         if report.error:
@@ -259,7 +271,7 @@ def labs_import(files, dry_run, db_path, user, as_json):
             continue
         for o in report.outcomes:
             rows.append(o.as_json())
-            if not as_json:
+            if not as_json and (verbose or o.outcome != "ignored"):
                 click.echo(f"{report.file}: {o.line()}")
     if as_json:
         emit_json(rows)
@@ -267,11 +279,16 @@ def labs_import(files, dry_run, db_path, user, as_json):
         click.echo("dry run: nothing written", err=True)
     for report in reports:
         refused = sum(1 for o in report.outcomes if o.outcome == "refused")
+        ignored = sum(1 for o in report.outcomes if o.outcome == "ignored")
+        if ignored and not as_json:
+            click.echo(f"{report.file}: {ignored} ignored (tests no analyte of chemo uses"
+                       f"{'' if verbose else '; --verbose lists them'})")
         if refused:
-            rest = ("nothing imported" if refused == len(report.outcomes) else
+            used = len(report.outcomes) - ignored
+            rest = ("nothing imported" if refused == used else
                     "nothing written: dry run" if dry_run else "the rest imported or already in the record")
-            click.echo(f"chemo: {report.file}: {refused} of {len(report.outcomes)} result"
-                       f"{'s' * (len(report.outcomes) != 1)} refused ({rest})", err=True)
+            click.echo(f"chemo: {report.file}: {refused} of {used} result"
+                       f"{'s' * (used != 1)} refused ({rest})", err=True)
     if any(r.error for r in reports):
         raise click.exceptions.Exit(2)
     if any(r.refused for r in reports):
@@ -636,6 +653,8 @@ def demo(db_path, as_json):
         click.echo(f"{case['mrn']:<10} {case['regimen']:<28} {case['case']}")
     click.echo(f"demo database {summary['db']}: {len(summary['patients'])} patients; users "
                + ", ".join(f"{u} ({r})" for u, r in summary["users"].items()))
+    if summary.get("site_file"):
+        click.echo(f"site file {summary['site_file']}: the demo centre's MRN issuers (chemo labs import reads it)")
 
 
 # ------------------------------------------------------------------ db
