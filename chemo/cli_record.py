@@ -295,6 +295,54 @@ def labs_import(files, dry_run, verbose, site_file, db_path, user, as_json):
         raise click.exceptions.Exit(1)
 
 
+@labs.command("listen", help=
+    "Listen for HL7 v2 ORU^R01 messages over MLLP (the laboratory system's interface engine sends, chemo "
+    "answers an HL7 ACK). Each message is imported as `chemo labs import` imports a file, in its own "
+    "transaction, and ACKed only after it is in the record: AA imported (or a duplicate, or ignored), AE with an "
+    "ERR segment per refused result, AR a message that cannot be read or when the database stays unavailable. "
+    "One log line per message on stderr. Stops cleanly on SIGTERM. Runs as a service: docs/chemo-labs-listen.service."
+    "\n\nExit codes: 0 stopped by SIGTERM/SIGINT; 2 a wrong site file or none; 3 database unusable at start.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=2575, show_default=True,
+              help="TCP port (2575: the port registered for HL7; 0: any free port, printed).")
+@click.option("--max-bytes", type=click.IntRange(1024, 64 * 1024 * 1024), default=None,
+              help="Largest message accepted (default 1 MiB); a larger one is answered AR.")
+@click.option("--idle-timeout", type=click.FloatRange(0.1, 86400), default=None, metavar="SECONDS",
+              help="Close a connection that sends nothing whole for this long (default 300).")
+@click.option("--db-retry", type=click.FloatRange(0, 3600), default=None, metavar="SECONDS",
+              help="How long a message waits for an unavailable database before AR (default 30).")
+@site_option
+@db_option
+@user_option
+def labs_listen(host, port, max_bytes, idle_timeout, db_retry, site_file, db_path, user):
+    import asyncio
+
+    from .db import resolve_db
+    from .labs import listener as mllp
+    from .labs.importer import store_site
+    from .errors import ChemoError
+    from .labs.site import NoSite, SiteFileError
+
+    actor = _actor(user)
+    from .roles import ANY, require
+
+    with _open(db_path, create=False) as store:
+        require(store, actor, ANY, "importing lab results")  # checked again with each message
+        site = store_site(store, site_file)
+    if isinstance(site, NoSite):
+        raise SiteFileError(site.refusal("hl7", None).split(": which")[0] + ": a listener without one would "
+                            "refuse every result", field="site")
+    target = resolve_db(db_path)
+    server = mllp.Listener(target, actor, site, host=host, port=port,
+                           max_bytes=max_bytes or mllp.MAX_MESSAGE_BYTES,
+                           idle_timeout_s=idle_timeout or mllp.IDLE_TIMEOUT_S,
+                           db_retry_s=mllp.DB_RETRY_S if db_retry is None else db_retry)
+    try:
+        asyncio.run(server.run(stop_on_signals=True))
+    except OSError as exc:
+        raise ChemoError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="port") from None
+
+
 # ------------------------------------------------------------------ prior
 
 @click.group(help=_help("Record prior anthracycline exposure."))
