@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_startup import chemo_exe, median, run_measured  # noqa: E402
 
 UCUM = "http://unitsofmeasure.org"
+SITE = 'site = "bench"\n[mrn]\nfhir_systems = ["urn:oid:2.999.1.21.2"]\nhl7_authorities = ["H"]\n'
 TESTS = (("751-8", "10*9/L", 3.2, None), ("777-3", "10*9/L", 210, None), ("718-7", "g/dL", 12.4, None),
          ("1742-6", "U/L", 25, 40))
 BASELINE_FHIR = "import json, sys\njson.loads(open(sys.argv[1], 'rb').read())\n"
@@ -42,7 +43,7 @@ def fhir_bundle(results: int) -> str:
         loinc, unit, value, high = TESTS[i % len(TESTS)]
         obs = {"resourceType": "Observation", "id": f"b-{i}", "status": "final",
                "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
-               "subject": {"identifier": {"value": f"BL-{i % 10}"}}, "effectiveDateTime": _when(i)[0],
+               "subject": {"identifier": {"system": "urn:oid:2.999.1.21.2", "value": f"BL-{i % 10}"}}, "effectiveDateTime": _when(i)[0],
                "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit}}
         if high:
             obs["referenceRange"] = [{"high": {"value": high, "unit": unit, "system": UCUM, "code": unit}}]
@@ -70,6 +71,7 @@ def template(directory: Path) -> Path:
         for n in range(10):
             records.add_patient(store, "ph", mrn=f"BL-{n}", name=f"Bench {n}", sex="female", born="1970-01-01",
                                 height="165 cm", weight="60 kg")
+    (directory / "chemo-site.toml").write_text(SITE, encoding="utf-8")  # the copies sit in the same folder
     return path
 
 

@@ -63,7 +63,7 @@ def read_hl7(text: str, name: str = "", read_as: str | None = None) -> list[LabR
         except Exception as exc:  # python-hl7 raises several types on junk
             raise ImportFileError(f"message {n}: cannot be read as HL7 v2 ({type(exc).__name__})", file=name) \
                 from None
-        results += [evolve(r, read_as=read_as) for r in _hl7_message(message, n, name)]
+        results += _hl7_message(message, n, name, read_as)
     return results
 
 
@@ -74,7 +74,10 @@ def _f(seg, field: int, component: int = 1, repeat: int = 1) -> str:
         return ""
 
 
-def _hl7_message(message, n: int, name: str) -> list[LabResult]:
+def _hl7_message(message, n: int, name: str, read_as: str | None = None) -> list[LabResult]:
+    from ..library import load_library
+
+    library = load_library()
     msh = message[0]
     kind, event = _f(msh, 9, 1), _f(msh, 9, 2)
     if (kind, event) != ("ORU", "R01"):
@@ -97,7 +100,7 @@ def _hl7_message(message, n: int, name: str) -> list[LabResult]:
             obr_time = _f(seg, 7)
             group = f"OBR {_f(seg, 1) or groups} "
         elif tag == "OBX":
-            results.append(_obx(seg, n, control, facility, mrn, order, obr_time, group))
+            results.append(_obx(seg, n, control, facility, mrn, order, obr_time, group, library, read_as))
     return results
 
 
@@ -116,44 +119,43 @@ def _pid_mrn(pid):
     return Problem(f"PID-3 has {len(reps)} identifiers and none typed MR: which is the MRN is not guessed")
 
 
-def _obx(seg, n, control, facility, mrn, order, obr_time, group) -> LabResult:
+def _obx(seg, n, control, facility, mrn, order, obr_time, group, library, read_as) -> LabResult:
     set_id = _f(seg, 1) or "?"
     code, code_system = _f(seg, 3, 1), _f(seg, 3, 3)
     if code_system != "LN" and _f(seg, 3, 6) == "LN":
         code, code_system = _f(seg, 3, 4), "LN"
     sub_id = _f(seg, 4)
-    ident = f"{facility}|{order or 'MSH-10:' + control}|{code}|{sub_id}"
-    result = LabResult(where=f"message {n} (MSH-10 {control}) {group}OBX {set_id}", source="hl7", source_id=ident,
-                       source_message=control, shown_id=f"{control}/OBX-{set_id}")
+    got = {"where": f"message {n} (MSH-10 {control}) {group}OBX {set_id}", "source": "hl7",
+           "source_id": f"{facility}|{order or 'MSH-10:' + control}|{code}|{sub_id}", "source_message": control,
+           "shown_id": f"{control}/OBX-{set_id}", "read_as": read_as}  # the LabResult is made once, at the end (a panel has many)
     try:
         if isinstance(mrn, Problem):
             raise mrn
         if mrn is None:
             raise Problem("no PID segment before this OBX: the patient is not named")
-        result = evolve(result, mrn=mrn[0], mrn_issuer=mrn[1])
+        got.update(mrn=mrn[0], mrn_issuer=mrn[1])
         if code_system != "LN":
             raise Problem(f"OBX-3 {code!r} is not a LOINC code (coding system {code_system!r}, expected LN)")
-        from ..library import load_library
-
-        analyte = load_library().analyte_by_loinc(code)
+        analyte = library.analyte_by_loinc(code)
         if analyte is None:
             shown = f"{code} ({_f(seg, 3, 2)})" if _f(seg, 3, 2) else code
             raise unknown_loinc(shown)
-        result = evolve(result, analyte=analyte.id)
+        got["analyte"] = analyte.id
         status_code = _f(seg, 11)
         status = HL7_STATUS.get(status_code)
         if status is None:
             raise Problem(f"OBX-11 result status {status_code!r}: expected one of {', '.join(HL7_STATUS)}")
-        result = evolve(result, status=status)
+        got["status"] = status
         when = _f(seg, 14) or obr_time
         if not when:
             raise Problem("no observation time (OBX-14, OBR-7)")
         field = "OBX-14" if _f(seg, 14) else "OBR-7"
         at, collected = _hl7_time(when, field)
-        result = evolve(result, at=at, collected=collected, time_from=field)
+        got.update(at=at, collected=collected, time_from=field)
+        result = LabResult(**got)
         return _hl7_value(result, seg, analyte)
     except Problem as exc:
-        return catch(result, exc)
+        return catch(LabResult(**got), exc)
 
 
 def _hl7_time(text: str, field: str) -> tuple[str, _dt.datetime]:
