@@ -28,6 +28,8 @@ SITE = 'site = "bench"\n[mrn]\nfhir_systems = ["urn:oid:2.999.1.21.2"]\nhl7_auth
 TESTS = (("751-8", "10*9/L", 3.2, None), ("777-3", "10*9/L", 210, None), ("718-7", "g/dL", 12.4, None),
          ("1742-6", "U/L", 25, 40))
 BASELINE_FHIR = "import json, sys\njson.loads(open(sys.argv[1], 'rb').read())\n"
+# the dependency floor: the libraries chemo must import to check a value as a typed one is checked, then the parse
+FLOOR_FHIR = "import pint, click, attrs, json, sys\njson.loads(open(sys.argv[1], 'rb').read())\n"
 BASELINE_HL7 = ("import hl7, re, sys\ntext = open(sys.argv[1], encoding='utf-8').read()\n"
                 "for m in re.split(r'\\n(?=MSH)', text):\n    hl7.parse(m.replace('\\n', '\\r'))\n")
 
@@ -84,7 +86,7 @@ def figures(results: int = 1000, runs: int = 5) -> list[dict]:
                                      ("HL7 v2 file", hl7_file(results), BASELINE_HL7)):
             data = tmp / ("labs.json" if kind.startswith("FHIR") else "labs.hl7")
             data.write_text(text, encoding="utf-8")
-            times, base_times, rss, error = [], [], [], None
+            times, base_times, floor_times, rss, error = [], [], [], [], None
             for run in range(runs):
                 db = tmp / f"run-{run}.db"
                 shutil.copy(base_db, db)
@@ -96,6 +98,8 @@ def figures(results: int = 1000, runs: int = 5) -> list[dict]:
                 rss.append(m.rss_mb)
                 b = run_measured([sys.executable, "-c", baseline, str(data)])
                 base_times.append(b.seconds)
+                if kind.startswith("FHIR"):
+                    floor_times.append(run_measured([sys.executable, "-c", FLOOR_FHIR, str(data)]).seconds)
             row = {"figure": f"chemo labs import, {kind} of {results:,} results", "unit": "ms", "runs": runs,
                    "baseline_label": "parse only", "file_kb": round(data.stat().st_size / 1024)}
             if error:
@@ -104,6 +108,11 @@ def figures(results: int = 1000, runs: int = 5) -> list[dict]:
                 value, b = median(times) * 1000, median(base_times) * 1000
                 row.update(status="ok", value=value, baseline=b, ratio=value / b, per_result_ms=value / results,
                            peak_rss_mb=max(rss))
+                if floor_times:
+                    floor = median(floor_times) * 1000
+                    row.update(floor_ms=floor, floor_ratio=value / floor,
+                               note=f"dependency floor `import pint, click, attrs` + json.loads: {floor:,.0f} ms, "
+                                    f"{value / floor:.2f}×")
             rows.append(row)
     return rows
 

@@ -60,7 +60,9 @@ def read_fhir(text: str, name: str = "") -> list[LabResult]:
     if kind == "DiagnosticReport":
         observations, times = [], {}
         _report(doc, "DiagnosticReport", None, times, observations)
-        return [_observation(res, where, {}, None, None, times, inherit) for where, res, _, inherit in observations]
+        library = _library()
+        return [_observation(res, where, {}, None, None, times, inherit, library)
+                for where, res, _, inherit in observations]
     if kind != "Bundle":
         raise ImportFileError(f"resourceType {_short(kind)}: expected Observation or Bundle, or a "
                               "DiagnosticReport with contained Observations",
@@ -91,7 +93,8 @@ def read_fhir(text: str, name: str = "") -> list[LabResult]:
         elif resource.get("resourceType") == "DiagnosticReport":
             _report(resource, f"entry[{i}] DiagnosticReport", full_url, times, observations)
     _panel_times(observations, times)
-    return [_observation(res, where, patients, full_url, bundle_id, times, inherit)
+    library = _library()
+    return [_observation(res, where, patients, full_url, bundle_id, times, inherit, library)
             for where, res, full_url, inherit in observations]
 
 
@@ -135,6 +138,12 @@ def _panel_times(observations: list, times: dict) -> None:
                 times.setdefault(target, panel_time)
 
 
+def _library():
+    from ..library import load_library
+
+    return load_library()
+
+
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -167,7 +176,7 @@ def _is_mr(type_) -> bool:
 
 
 def _observation(obs: dict, where: str, patients: dict, full_url: str | None, bundle_id: str | None,
-                 times: dict, contained: tuple | None = None) -> LabResult:
+                 times: dict, contained: tuple | None = None, library=None) -> LabResult:
     oid = obs.get("id") if isinstance(obs.get("id"), str) and obs.get("id") else None
     label = (f"{where} Observation/{oid}" if oid else where).strip() or "Observation"
     version = obs.get("meta", {}).get("versionId") if isinstance(obs.get("meta"), dict) else None
@@ -180,7 +189,7 @@ def _observation(obs: dict, where: str, patients: dict, full_url: str | None, bu
         subject = obs.get("subject") if obs.get("subject") is not None or contained is None else contained[1]
         mrn, issuer = _subject_mrn(subject, patients)
         result = evolve(result, mrn=mrn, mrn_issuer=issuer)
-        analyte = _fhir_analyte(obs.get("code"))
+        analyte = _fhir_analyte(obs.get("code"), library or _library())
         result = evolve(result, analyte=analyte.id)
         status = obs.get("status")
         if status not in FHIR_STATUSES:
@@ -226,9 +235,7 @@ def _subject_mrn(subject, patients: dict) -> tuple[str, str]:
     return mrn
 
 
-def _fhir_analyte(code):
-    from ..library import load_library
-
+def _fhir_analyte(code, library):
     codings = code.get("coding") if isinstance(code, dict) else None
     if not isinstance(codings, list):
         raise Problem("code has no coding: the test is not named")
@@ -236,7 +243,6 @@ def _fhir_analyte(code):
     if not loinc:
         shown = ", ".join(f"{c.get('system')}|{c.get('code')}" for c in codings if isinstance(c, dict))[:120]
         raise Problem(f"no LOINC code (code.coding: {shown or 'none'})")
-    library = load_library()
     for c in loinc:
         analyte = library.analyte_by_loinc(str(c.get("code")))
         if analyte is not None:
