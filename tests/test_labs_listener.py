@@ -345,3 +345,16 @@ def test_listen_without_a_site_file_refuses_to_start(command, tmp_path):
     result = subprocess.run([CHEMO, "labs", "listen", "--port", "0"], env=env,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "no site file" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_the_systemd_unit_in_docs_runs_the_command_with_options_it_has(runner, chemo_cli):
+    import configparser
+    from pathlib import Path
+
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(Path(__file__).resolve().parent.parent / "docs" / "chemo-labs-listen.service")
+    words = unit["Service"]["ExecStart"].split()
+    assert words[0].endswith("/chemo") and words[1:3] == ["labs", "listen"]
+    help_text = runner.invoke(chemo_cli, ["labs", "listen", "--help"]).output
+    assert all(w in help_text for w in words[3:] if w.startswith("--"))
+    assert unit["Service"]["KillSignal"] == "SIGTERM" and "2" in unit["Service"]["RestartPreventExitStatus"]
