@@ -228,8 +228,9 @@ def labs_show(mrn, db_path, as_json):
                  f"  [{r['source'].upper()} {r['source_message'] if r['source'] == 'hl7' else r['source_id']}]")
         state = "" if r["status"] == "final" else f"  {r['status']}"
         state += f"  superseded by row {r['superseded_by']}" if r["superseded_by"] else ""
-        click.echo(f"{r['collected_at'].replace('T', ' ')[:16]}  {r['analyte']:<11} {r['value_text']:<18} "
-                   f"= {r['value']:.4g} {r['unit']}{uln}{where}{state}")
+        cmp = r.get("comparator") or ""  # a censored value: the bound, below or above which the value lies
+        click.echo(f"{r['collected_at'].replace('T', ' ')[:16]}  {r['analyte']:<11} {cmp + r['value_text']:<18} "
+                   f"= {cmp}{r['value']:.4g} {r['unit']}{uln}{where}{state}")
 
 
 def site_option(f):

@@ -68,6 +68,8 @@ def test_a_latin1_message_in_its_mllp_frame_is_read_as_msh18_says(run):
     assert shown["ast"]["uln_text"] == "40 U/L"
     assert shown["anc"]["comparator"] == "<" and shown["anc"]["value_text"] == "0.5 10^9/L"
     assert shown["platelets"]["comparator"] == ">" and shown["platelets"]["value_text"] == "1000 10^9/L"
+    listed = run("labs", "show", "T-HL7-01").stdout
+    assert "<0.5 10^9/L" in listed and "= <0.5 10^9/L" in listed and ">1000 10^9/L" in listed
 
 
 def test_a_censored_value_decides_a_gate_only_where_its_bound_decides(run, tmp_path):
