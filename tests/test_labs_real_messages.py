@@ -221,3 +221,15 @@ def test_a_fhir_comparator_is_stored_with_the_value(run, tmp_path):
     assert row["comparator"] == ">" and row["value_text"] == "1000 10^9/L"
     gates = {g["analyte"]: g for g in verdict(run, "T-FHIR-01")["gates"]}
     assert gates["platelets"]["status"] == "pass" and gates["platelets"]["value"].startswith(">1000")
+
+
+def test_chemo_validate_refuses_a_synonym_without_source_or_for_a_code_chemo_does_not_read(tmp_path):
+    from chemo.datafile import read_toml
+    from chemo.library import check_library_file
+
+    path = tmp_path / "lab-units.toml"
+    path.write_text('library = "lab-units"\nsource = "x"\n[[synonyms]]\nspelling = "G/L"\nucum = "giga/L"\n'
+                    'source = "y"\n[[synonyms]]\nspelling = "K/uL"\nucum = "10*3/uL"\n', encoding="utf-8")
+    problems = [str(p) for p in check_library_file(read_toml(path), "lab-units")]
+    assert any("synonyms[1].ucum" in p and "'giga/L' is not a UCUM code chemo reads" in p for p in problems)
+    assert any("synonyms[2].source" in p for p in problems)

@@ -1,12 +1,16 @@
 """The HL7 v2 read side: ORU^R01 messages into :class:`LabResult` values.
 
 A file holds one or many messages (segments separated by CR or LF; FHS/BHS
-batch envelopes are skipped), each read with python-hl7.  The patient is PID-3
-(the repetition typed ``MR``, or the only one); the analyte OBX-3 with coding
-system ``LN`` (LOINC); the value OBX-5 of type NM or SN with its UCUM unit in
-OBX-6; the ULN the high end of OBX-7; the time OBX-14, else OBR-7 (a time
-without a zone is clinic local time: a project choice); the status OBX-11,
-read as the FHIR status it means.  The identity at the lab is the sending
+batch envelopes and MLLP framing bytes are skipped; the bytes were decoded by
+:mod:`chemo.labs.encoding`), each read with python-hl7.  The patient is PID-3
+(the repetition typed ``MR``, or the only one) with its assigning authority
+PID-3.4; the analyte OBX-3 with coding system ``LN`` (LOINC; a code no analyte
+uses is *ignored*); the value OBX-5 of type NM, SN (``<^0.5``: a censored value)
+or ST (a number as text, ``<0.5`` too) with its UCUM unit (or a listed spelling)
+in OBX-6; the ULN the upper limit of OBX-7 in each form HL7 v2 defines; the time
+OBX-14, else OBR-7 (a time without a zone is clinic local time: a project choice);
+the status OBX-11, read as the FHIR status it means.  ``where`` names the message,
+the OBR group and the OBX set id.  The identity at the lab is the sending
 facility, the filler order number, the OBX-3 code and the OBX-4 sub-id.
 """
 

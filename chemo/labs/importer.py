@@ -1,12 +1,15 @@
 """Lab results into the record: a file read whole and checked, then written in one transaction.
 
 :func:`read_file` refuses a file that is not lab results at all (too large, not
-UTF-8, empty, neither FHIR JSON nor HL7 v2) and hands the text to
+in its character set, empty, neither FHIR JSON nor HL7 v2) and hands the text to
 :mod:`chemo.labs.fhir` or :mod:`chemo.labs.hl7`; their :class:`LabResult`
 values, each already checked or carrying its problem, meet the record here.
 
-Writing: one ``BEGIN IMMEDIATE`` transaction per file, so a file is imported
-whole or not at all.  The patient is matched by MRN.  A result the file holds
+Writing: one ``BEGIN IMMEDIATE`` transaction per file (per message for the MLLP
+listener, :func:`import_results`), so a file is imported whole or not at all.  The
+patient is matched by MRN, once its issuer is one of the centre's
+(:mod:`chemo.labs.site`); a result of a test no analyte uses is then *ignored*
+(counted, never refused, never written).  A result the file holds
 twice, or that was imported before (same FHIR Observation id, or same HL7 OBX
 identity: sending facility, filler order number, OBX-3 code, OBX-4 sub-id) with
 the same status, value and time, is a *duplicate* and writes nothing.  A
