@@ -233,3 +233,27 @@ def test_chemo_validate_refuses_a_synonym_without_source_or_for_a_code_chemo_doe
     problems = [str(p) for p in check_library_file(read_toml(path), "lab-units")]
     assert any("synonyms[1].ucum" in p and "'giga/L' is not a UCUM code chemo reads" in p for p in problems)
     assert any("synonyms[2].source" in p for p in problems)
+
+
+def test_a_censored_bilirubin_decides_a_dose_band_only_where_its_bound_decides(run, tmp_path):
+    low = obx_message("OBX|1|SN|1975-2^Bilirubin^LN||<^0.2|mg/dL|0.2-1.2||||F")
+    assert run("labs", "import", write(tmp_path, "low.hl7", low)).exit_code == 0
+    report = verdict(run, "T-HL7-01")
+    gates = {g["analyte"]: g for g in report["gates"]}
+    assert gates["bilirubin"]["status"] == "pass"  # < 0.2 is ≤ 1.0 × ULN 1.2 whatever it is
+    assert not [s for s in report["modifications"] if s["analyte"] == "bilirubin"]  # below every band
+    high = obx_message("OBX|1|SN|1975-2^Bilirubin^LN||>^2.0|mg/dL|0.2-1.2||||C").replace("M-9", "M-10")
+    assert run("labs", "import", write(tmp_path, "high.hl7", high)).exit_code == 0
+    report = verdict(run, "T-HL7-01")
+    bili = [g for g in report["gates"] if g["analyte"] == "bilirubin"]
+    assert bili[0]["status"] == "fail"  # > 2.0 is more than 1.0 × ULN 1.2
+    # > 2.0 lies in the 1.2-3 band (50 %) or above it (25 %, 0 %): which dose applies is not decided
+    assert any(g["status"] == "missing" and "cannot be decided" in g["message"] for g in bili[1:])
+    assert report["ready"] is False
+
+
+def test_a_clearance_is_not_computed_from_a_censored_creatinine(run, tmp_path):
+    text = obx_message("OBX|1|ST|2160-0^Creatinine^LN||<0.3|mg/dL|0.6-1.2||||F")
+    assert run("labs", "import", write(tmp_path, "c.hl7", text)).exit_code == 0
+    gates = {g["analyte"]: g for g in verdict(run, "T-HL7-01")["gates"]}
+    assert gates["egfr"]["status"] == "missing" and "cannot decide" in gates["egfr"]["message"]
