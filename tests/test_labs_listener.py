@@ -191,6 +191,33 @@ async def test_a_client_gone_mid_message_imports_nothing_and_the_listener_serves
     assert lab_rows(db, "HALF-1") == [] and any("closed mid-message" in line for line in listener.lines)
 
 
+async def test_a_slow_sender_trickling_its_message_is_served_and_does_not_hold_up_the_others(listening):
+    import hl7.mllp
+
+    listener, db = await listening()
+    port = listener.bound[1]
+
+    async def trickle():
+        reader, writer = await hl7.mllp.open_hl7_connection("127.0.0.1", port)
+        data = b"\x0b" + oru("SLOW-1").encode() + b"\x1c\r"
+        for i in range(0, len(data), 40):
+            writer.write(data[i:i + 40])
+            await writer.drain()
+            await asyncio.sleep(0.02)
+        ack = await asyncio.wait_for(reader.readblock(), 20)
+        writer.close()
+        return ack, time.monotonic()
+
+    async def quick():
+        await asyncio.sleep(0.05)
+        (ack,) = await send(port, oru("FAST-1"))
+        return ack, time.monotonic()
+
+    (slow, slow_at), (fast, fast_at) = await asyncio.gather(trickle(), quick())
+    assert msa(slow)[1:3] == ["AA", "SLOW-1"] and msa(fast)[1:3] == ["AA", "FAST-1"]
+    assert fast_at < slow_at  # the fast sender was answered while the slow one was still sending
+
+
 # ------------------------------------------------------------------ the database going away
 
 async def test_a_database_failure_is_retried_on_a_new_connection_and_acked_only_after_commit(listening, monkeypatch):
