@@ -180,21 +180,20 @@ def _observation(obs: dict, where: str, patients: dict, full_url: str | None, bu
     oid = obs.get("id") if isinstance(obs.get("id"), str) and obs.get("id") else None
     label = (f"{where} Observation/{oid}" if oid else where).strip() or "Observation"
     version = obs.get("meta", {}).get("versionId") if isinstance(obs.get("meta"), dict) else None
-    result = LabResult(where=label, source="fhir", source_id=oid or full_url, shown_id=oid or full_url,
-                       source_message=bundle_id or (f"Observation/{oid}/_history/{version}" if version else None))
-    try:
-        if result.source_id is None:
+    got = {"where": label, "source": "fhir", "source_id": oid or full_url, "shown_id": oid or full_url,
+           "source_message": bundle_id or (f"Observation/{oid}/_history/{version}" if version else None)}
+    try:  # the LabResult is made once the fields are known (a bundle has many results)
+        if got["source_id"] is None:
             raise Problem("the Observation has no id: a result without one cannot be recognised when it is sent "
                            "again")
         subject = obs.get("subject") if obs.get("subject") is not None or contained is None else contained[1]
-        mrn, issuer = _subject_mrn(subject, patients)
-        result = evolve(result, mrn=mrn, mrn_issuer=issuer)
+        got["mrn"], got["mrn_issuer"] = _subject_mrn(subject, patients)
         analyte = _fhir_analyte(obs.get("code"), library or _library())
-        result = evolve(result, analyte=analyte.id)
+        got["analyte"] = analyte.id
         status = obs.get("status")
         if status not in FHIR_STATUSES:
             raise Problem(f"status {_short(status)}: expected one of {', '.join(FHIR_STATUSES)}")
-        result = evolve(result, status=status)
+        got["status"] = status
         report = None
         if not any(k.startswith("effective") for k in obs):
             keys = _keys(obs, full_url) + ([f"#{oid}"] if oid and contained else [])
@@ -205,10 +204,10 @@ def _observation(obs: dict, where: str, patients: dict, full_url: str | None, bu
             time_from = f"{label} {key} (the Observation has no effective[x])"
         else:
             at, collected, time_from = _fhir_time(obs)
-        result = evolve(result, at=at, collected=collected, time_from=time_from)
-        return _fhir_value(result, obs, analyte)
+        got.update(at=at, collected=collected, time_from=time_from)
+        return _fhir_value(LabResult(**got), obs, analyte)
     except Problem as exc:
-        return catch(result, exc)
+        return catch(LabResult(**got), exc)
 
 
 def _subject_mrn(subject, patients: dict) -> tuple[str, str]:
