@@ -83,8 +83,8 @@ def write_demo_site(store: Store) -> str | None:
     from .labs.site import SITE_FILE_NAME, demo_site_text
 
     db = getattr(store, "path", None)
-    if not isinstance(db, (str, Path)) or str(db) == ":memory:":
-        return None
+    if getattr(store, "engine", "sqlite") != "sqlite" or not isinstance(db, (str, Path)) or str(db) == ":memory:":
+        return None  # a PostgreSQL record: the site file is given with --site or $CHEMO_SITE
     path = Path(db).resolve().parent / SITE_FILE_NAME
     if not path.exists():
         path.write_text(demo_site_text(DEMO_MRN_AUTHORITY, DEMO_MRN_SYSTEM), encoding="utf-8")

@@ -257,3 +257,15 @@ def test_a_clearance_is_not_computed_from_a_censored_creatinine(run, tmp_path):
     assert run("labs", "import", write(tmp_path, "c.hl7", text)).exit_code == 0
     gates = {g["analyte"]: g for g in verdict(run, "T-HL7-01")["gates"]}
     assert gates["egfr"]["status"] == "missing" and "cannot decide" in gates["egfr"]["message"]
+
+
+def test_a_postgresql_record_looks_for_no_site_file_beside_a_url(monkeypatch):
+    from chemo.labs.importer import store_site
+    from chemo.labs.site import NoSite
+
+    class PostgresStore:
+        engine, path = "postgresql", "postgresql://chemo@db.example/chemo"
+
+    monkeypatch.delenv("CHEMO_SITE", raising=False)
+    site = store_site(PostgresStore())
+    assert isinstance(site, NoSite) and site.looked == "give --site or set CHEMO_SITE"

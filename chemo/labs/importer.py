@@ -132,7 +132,8 @@ def store_site(store: Store, site_file=None):
     SQLite database)."""
     from .site import load_site
 
-    return load_site(site_file, getattr(store, "path", None))
+    beside = getattr(store, "path", None) if getattr(store, "engine", "sqlite") == "sqlite" else None
+    return load_site(site_file, beside)
 
 
 def import_file(store: Store, actor: str, path, *, dry_run: bool = False, site=None) -> FileReport:
