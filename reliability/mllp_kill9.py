@@ -16,7 +16,6 @@ listener at a random moment.  Then it opens the record and checks:
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import signal
 import socket
@@ -27,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from .common import Figure, at_least, chemo_env, chemo_exe, exactly, percent, print_figures, require  # noqa: F401
+from .common import Figure, at_least, chemo_env, chemo_exe, exactly, percent, print_figures, require
 
 USER = "mllp-feed"
 SITE = 'site = "kill trial"\n[mrn]\nhl7_authorities = ["KILL-HOSP"]\n'
