@@ -111,9 +111,11 @@ def load_site(explicit=None, db_path=None) -> Site | NoSite:
             site = Site(str(path), name or "", tuple(s.strip() for s in systems),
                         tuple(a.strip() for a in authorities), accept is True)
     if problems:
+        from ..datafile import FILE
+
         first = problems[0]
-        raise SiteFileError(f"{first.path}: {first.message}" if first.path else first.message, file=str(path),
-                            field=first.path or None)
+        at = first.path if first.path and first.path != FILE else None
+        raise SiteFileError(first.message, file=str(path), field=at)
     return site
 
 
