@@ -269,3 +269,37 @@ def test_a_postgresql_record_looks_for_no_site_file_beside_a_url(monkeypatch):
     monkeypatch.delenv("CHEMO_SITE", raising=False)
     site = store_site(PostgresStore())
     assert isinstance(site, NoSite) and site.looked == "give --site or set CHEMO_SITE"
+
+
+# ------------------------------------------------------------------ laws
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FIELD_TEXT = st.text(alphabet=st.sampled_from(list("0123456789.<>=-^&~\\ SKuLgdmol/*xEIU[]µ")), max_size=14)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=FIELD_TEXT, unit=FIELD_TEXT, ref=FIELD_TEXT, vtype=st.sampled_from(["NM", "SN", "ST", "CE", ""]))
+def test_any_obx_5_6_7_is_read_or_refused_with_a_reason_never_an_exception(value, unit, ref, vtype):
+    from chemo.labs.hl7 import read_hl7
+
+    (r,) = read_hl7(obx_message(f"OBX|1|{vtype}|751-8^ANC^LN||{value}|{unit}|{ref}||||F"))
+    assert (r.problem is None) == (r.row is not None)
+    if r.row is not None:  # read: a number in a unit chemo reads, within the possible range
+        assert r.number is not None and r.comparator in (None, "<", "<=", ">", ">=")
+        assert 0 <= r.row["value"] <= 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_bytes_after_an_msh_are_decoded_or_refused_as_a_file(tail):
+    from chemo.labs.encoding import decode_hl7
+    from chemo.labs.result import ImportFileError
+
+    try:
+        text, how = decode_hl7(b"\x0bMSH|^~\\&|" + tail + b"\x1c\r")
+    except ImportFileError as exc:
+        assert exc.message
+    else:
+        assert "\x0b" not in text and "\x1c" not in text and how
