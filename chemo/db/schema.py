@@ -170,6 +170,24 @@ _V2 = [
 ]
 
 
+_TOXICITIES = [
+    """CREATE TABLE toxicities (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        cycle INTEGER NOT NULL CHECK (cycle >= 1),
+        term TEXT NOT NULL,
+        grade INTEGER NOT NULL CHECK (grade BETWEEN 0 AND 5),
+        ctcae_version TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        note TEXT,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL REFERENCES users(login)
+    )""",
+    "CREATE INDEX toxicities_patient ON toxicities(patient_id, cycle)",
+]
+
+
 # (name, statements), oldest first: see the module text before adding one
 VERSIONS: list[tuple[str, list[str]]] = [
     ("0001_initial", _V1),
@@ -186,6 +204,9 @@ VERSIONS: list[tuple[str, list[str]]] = [
     # (<, <=, >, >=) beside value_text/value, which hold the bound; NULL for an exact value (issue 21)
     ("0004_lab_comparators", ["ALTER TABLE labs ADD COLUMN comparator TEXT "
                               "CHECK (comparator IN ('<', '<=', '>', '>='))"]),
+    # adverse events by CTCAE v5.0 term and grade, per cycle of a plan (issue 23: chemo toxicity add);
+    # grade 0 records that an event has resolved (a held drug resumes)
+    ("0006_toxicities", _TOXICITIES),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),
