@@ -179,8 +179,9 @@ def _drug_rdi(drug, basis, planned, given, starts, counted, cycle_length_days, p
         total += points[d]
         dc.append((d, total))
     full_weeks = planned_cycles * cycle_length_days / 7
-    pdi = P / Tp if Tp else sum(p.amount for p in planned) / full_weeks  # nothing given: the whole plan's
-    return DrugRdi(drug, basis, P, D, Tp, Ta, pdi, D / Ta if Ta else 0.0, rdi, lost_delay,
+    pdi = sum(p.amount for p in planned) / full_weeks  # the regimen's intensity over the whole plan
+    ddi = 0.0 if rdi is None else pdi * rdi / 100  # = D / Ta once no day of the newest cycle is pending
+    return DrugRdi(drug, basis, P, D, Tp, Ta, pdi, ddi, rdi, lost_delay,
                    lost_reduction, lost_omission, counted, counted >= planned_cycles, tuple(pc), tuple(dc))
 
 
