@@ -120,6 +120,10 @@ def next_cycle(mrn, db_path, as_json):
     click.echo("\n".join(suggestion_lines(s)))
 
 
+def _pts(x: float) -> str:
+    return f"{0.0 if abs(x) < 0.05 else x:.1f}"
+
+
 def rdi_lines(r) -> list[str]:
     from .rdi import TARGET_PCT
 
@@ -135,8 +139,8 @@ def rdi_lines(r) -> list[str]:
         out.append(f"      planned {d.planned_total:g} {d.basis} over {d.planned_weeks:g} weeks = "
                    f"{d.planned_intensity:.2f} {d.basis}/week; delivered {d.delivered_total:.2f} {d.basis} over "
                    f"{d.actual_weeks:.2f} weeks = {d.delivered_intensity:.2f} {d.basis}/week")
-        out.append(f"      points lost: delay {d.lost_delay:.1f}, reduction {d.lost_reduction:.1f}, "
-                   f"omission {d.lost_omission:.1f}")
+        out.append(f"      points lost: delay {_pts(d.lost_delay)}, reduction {_pts(d.lost_reduction)}, "
+                   f"omission {_pts(d.lost_omission)}")
     for cycle, late, reasons in r.delays:
         why = f": {'; '.join(reasons)}" if reasons else ""
         out.append(f"  cycle {cycle} started {late} days late{why}")

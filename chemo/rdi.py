@@ -216,7 +216,7 @@ def compute(mrn: str, regimen, start: _dt.date, planned_cycles: int, given: list
 
 # ------------------------------------------------------------------ from the record
 
-def for_plan(store, mrn: str, plan: dict) -> Rdi:
+def for_plan(store, mrn: str, plan: dict, today: _dt.date | None = None) -> Rdi:
     from .db import administrations
     from .records import plan_regimen
 
@@ -237,7 +237,7 @@ def for_plan(store, mrn: str, plan: dict) -> Rdi:
                 late = (day1 - starts[cycle - 1]).days - regimen.cycle_length_days
                 if late > 0:
                     delays.append((cycle, late, ()))
-    return compute(mrn, regimen, start, plan["planned_cycles"], given, tuple(delays))
+    return compute(mrn, regimen, start, plan["planned_cycles"], given, tuple(delays), today=today)
 
 
 def for_patient(store, mrn: str) -> Rdi:

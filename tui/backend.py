@@ -69,6 +69,7 @@ class Overview:
     gauge: object | None  # widgets.gauge.GaugeData
     problems: tuple  # one-line messages: why part of the overview is missing
     prior: tuple  # "doxorubicin 150 mg/m² (note)"
+    rdi: object | None = None  # chemo.rdi.Rdi of the active plan
 
 
 @attrs.frozen
@@ -451,7 +452,7 @@ class Backend:
         states: list = []
         body_text = "no plan: no dosing body size"
         recalc, reasons = False, ()
-        gauge = None
+        gauge = rdi = None
         nxt = None
         if plan is not None:
             try:
@@ -479,10 +480,16 @@ class Backend:
                 gauge = self.gauge(p["mrn"])
             except ChemoError as exc:
                 problems.append(f"cumulative: {exc}")
+            try:
+                from chemo.rdi import for_plan
+
+                rdi = for_plan(self.store, p["mrn"], plan, today=self.today)
+            except ChemoError as exc:
+                problems.append(f"relative dose intensity: {exc}")
         prior = tuple(f"{r['drug']} {r['dose_text']}" + (f" ({r['note']})" if r["note"] else "")
                       for r in exposure.for_patient(self.store, p["id"]))
         return Overview(p, age, height, weight, body_text, recalc, tuple(reasons), plan, regimen, tuple(states), nxt,
-                        gauge, tuple(problems), prior)
+                        gauge, tuple(problems), prior, rdi)
 
     def gauge(self, mrn: str):
         from chemo.cumulative import report
