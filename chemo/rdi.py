@@ -8,8 +8,9 @@ such as mesna are not counted):
 * planned dose intensity  PDI = P / Tp, where P is the sum of the regimen's daily doses (mg/m², or mg
   for a flat dose) over the cycles counted and Tp their planned time, cycles x cycle length, in weeks;
 * delivered dose intensity DDI = D / Ta, where D is the sum of what was given, each day's mg over that
-  day's BSA (a flat dose: the mg), and Ta the time actually taken: from the first dose of cycle 1 to
-  the first dose of the last cycle counted plus one cycle length;
+  day's BSA (a flat dose: the mg), and Ta the time actually taken: from the first dose of cycle 1 (the
+  plan's start if cycle 1 was not given at all) to the first dose of the last cycle counted plus one
+  cycle length;
 * RDI = DDI / PDI = (D / P) x (Tp / Ta).
 
 The points lost, 100 - RDI %, are split three ways that add up exactly: **omission** (planned days
@@ -141,7 +142,7 @@ def _delivered(g: GivenDay, basis: str) -> float:
 
 
 def _drug_rdi(drug, basis, planned, given, starts, counted, cycle_length_days, planned_cycles,
-              pending: frozenset = frozenset()) -> DrugRdi:
+              pending: frozenset, plan_start: _dt.date) -> DrugRdi:
     plan_in = [p for p in planned if p.cycle <= counted and (p.cycle, p.day) not in pending]
     P = sum(p.amount for p in plan_in)
     by_key = {(g.cycle, g.day): g for g in given if g.cycle <= counted}
@@ -150,7 +151,7 @@ def _drug_rdi(drug, basis, planned, given, starts, counted, cycle_length_days, p
     reduced = sum(p.amount - _delivered(by_key[(p.cycle, p.day)], basis) for p in plan_in if (p.cycle, p.day) in by_key)
     Tp = counted * cycle_length_days / 7
     if counted and starts:
-        first = starts.get(1, min(starts.values()))
+        first = starts.get(1, plan_start)  # a first cycle not given at all: its time counts from the planned start
         last = starts[max(starts)] if counted in starts else max(starts.values())
         Ta = ((last - first).days + cycle_length_days) / 7
     else:
@@ -209,7 +210,7 @@ def compute(mrn: str, regimen, start: _dt.date, planned_cycles: int, given: list
         if not mine:
             continue
         drugs.append(_drug_rdi(line.drug, mine[0].basis, mine, [g for g in given if g.drug == line.drug], starts,
-                               counted, regimen.cycle_length_days, planned_cycles, pending))
+                               counted, regimen.cycle_length_days, planned_cycles, pending, start))
     return Rdi(mrn, regimen.id, start.isoformat(), regimen.cycle_length_days, planned_cycles, tuple(drugs),
                tuple(delays))
 

@@ -154,3 +154,23 @@ def test_the_points_lost_always_add_up_to_100_minus_rdi(cycles):
             continue
         assert d.lost_delay + d.lost_reduction + d.lost_omission == pytest.approx(100 - d.rdi_pct, abs=1e-6)
         assert d.lost_delay >= -1e-9
+
+
+def test_the_worksheet_last_page_is_the_treatment_summary_with_the_plot(course, tmp_path):
+    from pypdf import PdfReader
+
+    from chemo.worksheet import build, to_pdf
+
+    with open_store(course, create=False) as s:
+        ws = build(s, "R1", 3)
+    out = tmp_path / "ws.pdf"
+    out.write_bytes(to_pdf(ws))
+    pages = PdfReader(out).pages
+    last = pages[-1].extract_text()
+    assert "Treatment summary: relative dose intensity" in last
+    assert "83.1 % (below 85 %)" in last and "82.4 % (below 85 %)" in last
+    assert "Cumulative dose, % of the planned course" in last and "cycle 2 started 7 days late" in last
+    assert "doxorubicin given (RDI 83.1 %)" in last
+    assert "Cumulative dose, % of the planned course" not in pages[0].extract_text()  # the plot is on the last page only
+    # the text worksheet carries the same table
+    assert "TREATMENT SUMMARY: RELATIVE DOSE INTENSITY" in ws.text()
