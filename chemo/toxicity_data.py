@@ -124,13 +124,13 @@ def _analyte(t: Table, key: str, library):
 
 
 def _bound(t: Table, key: str, analyte, required: bool = True):
-    q = t.quantity(key, analyte.unit, required)
+    q = t.quantity(key, None, required)  # the unit is checked against the analyte's, with its conversions
     if q is None:
         return None
     try:
         return analyte.value_in(q, analyte.unit)
     except ValueError as exc:
-        t.problem(str(exc), at=key)
+        t.problem(f"{t.data[key]!r} is not a value of {analyte.id} (in {analyte.unit})", at=key)
         return None
 
 
