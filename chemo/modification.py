@@ -262,19 +262,43 @@ def observations(lab_rows: list[dict], plan: dict, starts: dict, analytes: set) 
     return out
 
 
-def for_patient(store, mrn: str) -> Suggestion:
-    """``chemo next MRN``: the suggestion for the active plan's next cycle."""
+def for_plan(store, mrn: str, plan: dict, cycle: int | None = None, regimen=None) -> Suggestion:
+    """The suggestion for ``cycle`` of ``plan`` (default: its next cycle), from the events before it."""
     from .library import load_library
-    from .records import active_plan, get_patient, plan_regimen
+    from .records import plan_regimen
     from .toxicity import plan_events
     from .toxicity_data import load
 
     _, rules = load()
     library = load_library()
-    patient = get_patient(store, mrn)
-    plan = active_plan(store, patient["id"], mrn)
-    regimen, _ = plan_regimen(plan)
+    if regimen is None:
+        regimen, _ = plan_regimen(plan)
     found, lab_rows, starts = plan_events(store, plan)
     obs = observations(lab_rows, plan, starts, {r.analyte for r in rules.rules if r.analyte})
-    return suggest(mrn, regimen, library, next_cycle(store, plan, regimen), found, obs,
-                   _given_levels(store, plan, regimen, library), rules)
+    target = next_cycle(store, plan, regimen) if cycle is None else cycle
+    return suggest(mrn, regimen, library, target, found, obs, _given_levels(store, plan, regimen, library), rules)
+
+
+def for_patient(store, mrn: str) -> Suggestion:
+    """``chemo next MRN``: the suggestion for the active plan's next cycle."""
+    from .records import active_plan, get_patient
+
+    patient = get_patient(store, mrn)
+    return for_plan(store, mrn, active_plan(store, patient["id"], mrn))
+
+
+def departures(suggestion: Suggestion, levels: dict) -> list[str]:
+    """What an order at ``levels`` ({drug: level}) does other than the suggestion, one line per drug (each
+    needs the prescriber's reason)."""
+    out = []
+    for d in suggestion.drugs:
+        chosen = levels.get(d.drug, 0)
+        why = "; ".join(f"rule {f.rule} ({f.event})" for f in d.fired) or "no rule fired"
+        if d.status == "stop":
+            out.append(f"{d.drug}: 'chemo next' suggests stopping it ({why}); the order gives it at level {chosen}")
+        elif d.status == "hold":
+            out.append(f"{d.drug}: 'chemo next' suggests holding it ({why}); the order gives it at level {chosen}")
+        elif d.status == "give" and chosen != d.level:
+            way = "above" if chosen > d.level else "below"
+            out.append(f"{d.drug}: level {chosen} is {way} the suggested level {d.level} ({d.level_label}; {why})")
+    return out
