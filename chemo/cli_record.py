@@ -249,6 +249,7 @@ def labs_import(files, dry_run, db_path, user, as_json):
 
     actor = _actor(user)
     with _open(db_path, create=False) as store:
+        actor = _signed_in(store, user, actor)  # the database user (or a login mapped to it), as every command
         reports = import_files(store, actor, files, dry_run=dry_run)
     rows = []
     for report in reports:

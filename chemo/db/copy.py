@@ -18,8 +18,11 @@ from .store import Refusal, Store, StoreError
 
 # every table of the record, parents before children (the foreign keys)
 TABLES = ("users", "roles", "db_logins", "patients", "measurements", "labs", "prior_exposure", "plans", "signoffs",
-          "administrations", "audit", "audit_head")
-KEYS = {"users": "login", "roles": "login, role", "db_logins": "db_user, login", "audit_head": "one"}  # the rest are ordered by id
+          "administrations", "audit", "audit_head", "audit_key")
+KEYS = {"users": "login", "roles": "login, role", "db_logins": "db_user, login", "audit_head": "one", "audit_key": "one"}
+# columns that name another row of their own table: copied empty, then filled in once every row of the table is
+# there (a correction may point at a row of a later batch, or at a lower id)
+SELF_REFERENCES = {"labs": ("superseded_by",)}  # the rest are ordered by id
 BATCH = 5_000
 
 
@@ -61,6 +64,11 @@ def _rows(store: Store, table: str):
         last = batch[-1]["id"]
 
 
+def _fill(store: Store, table: str, column: str, row_id: int, value) -> None:
+    """Set a self-reference left empty by the copy (``table``, ``column``: this module's own names)."""
+    store.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, row_id))
+
+
 def copy_record(source: Store, target: Store, *, source_checked: bool = False) -> dict:
     """Copy every row of ``source`` into the empty ``target``; returns the counts and the head hash of both."""
     if source.where == target.where:
@@ -74,8 +82,15 @@ def copy_record(source: Store, target: Store, *, source_checked: bool = False) -
             raise Refusal(f"the target {target.where!r} is not empty ({filled}): chemo db copy writes only into an "
                           "empty record", field="db")
         for table in TABLES:
+            later = []
+            refs = SELF_REFERENCES.get(table, ())
             for batch in _rows(source, table):
+                if refs:
+                    later += [(r["id"], c, r[c]) for r in batch for c in refs if r[c] is not None]
+                    batch = [{**r, **{c: None for c in refs}} for r in batch]
                 target.insert_rows(table, batch)
+            for row_id, column, value in later:
+                _fill(target, table, column, row_id, value)
         check_chain(target, "copied")
         result = {"from": {"db": source.where, "rows": counts(source), "head": head_hash(source)},
                   "to": {"db": target.where, "rows": counts(target), "head": head_hash(target)}}

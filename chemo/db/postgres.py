@@ -38,10 +38,9 @@ from psycopg.rows import dict_row
 
 from ..errors import NextStep
 from . import migrate
-from .schema import postgresql
+from .schema import LOCK_CLASS, postgresql
 from .store import BUSY_TIMEOUT_MS, Engine, StoreError, busy_error, redact
 
-LOCK_CLASS = 0x63686D6F  # "chmo": the advisory-lock class of chemo's writers; the second key is the schema's
 CONNECT_TIMEOUT_S = 10
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|%|\?|(?<![:\w]):([A-Za-z_]\w*)")

@@ -130,8 +130,10 @@ class SQLiteStore(Engine):
         """The tables, in the order SQLite lists them."""
         return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
 
-    def ddl(self, statement: str) -> str:
-        return statement  # the schema is written in SQLite's types
+    def ddl(self, statement: str) -> str | None:
+        from .schema import sqlite
+
+        return sqlite(statement)  # the schema is written in SQLite's types
 
     def _legacy(self):
         from sqlite_utils import Database, Migrations
