@@ -163,7 +163,10 @@ def verify(store: Store) -> tuple[int, list[str]]:
 
 LIST_LIMIT = 20  # rows of one table listed one by one per kind of problem; more are counted in one line
 _ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "signoffs", "administrations")
-_ENTITIES = frozenset(_ID_TABLES + ("roles",))  # the audit's entity names; user.add rows also describe users
+_ENTITIES = frozenset(_ID_TABLES + ("roles", "db_logins"))  # the audit's entity names; user.add rows describe users
+# what a column holds when the audit row that created the row did not name it (the schema's DEFAULT, else NULL):
+# every column of an audited row is checked, those an audit row leaves out against this
+_DEFAULTS = {"labs": {"source": "typed", "status": "final"}}
 # keys of a sign-off's audit row that are not part of its ``detail`` column (nor is any ``*_override``)
 _SIGNOFF_OWN = frozenset(("plan_id", "cycle", "check", "role", "ordered", "signed_at", "override_reason"))
 
@@ -189,7 +192,7 @@ def _signoff_fields(row: dict, new: dict) -> dict | None:
 
 def _recorded(audit_rows: list[dict]) -> dict[str, dict]:
     """table -> row key -> {"audit": newest audit id, "action": its action, "fields": column -> value}."""
-    state: dict[str, dict] = {t: {} for t in _ID_TABLES + ("users", "roles")}
+    state: dict[str, dict] = {t: {} for t in _ID_TABLES + ("users", "roles", "db_logins")}
 
     def put(table, key, row, fields):
         entry = state[table].setdefault(key, {"fields": {}})
@@ -214,6 +217,10 @@ def _recorded(audit_rows: list[dict]) -> dict[str, dict]:
                     user["added_at"] = new["added_at"]
                 put("users", login, row, user)
             put("roles", (login, role), row, {"login": login, "role": role})
+            continue
+        if entity == "db_logins":
+            if new.get("db_user") is not None and new.get("login") is not None:
+                put("db_logins", (new["db_user"], new["login"]), row, new)
             continue
         fields = _signoff_fields(row, new) if entity == "signoffs" else new
         if fields is not None:
@@ -266,6 +273,12 @@ def _shown(value) -> str:
 def _differences(table: str, key, entry: dict, found: dict) -> list[str]:
     out = []
     name = f"{table} row {_key_text(key)}"
+    if table in _ID_TABLES:  # a column the audit rows never named must hold its default
+        defaults = _DEFAULTS.get(table, {})
+        for column in found:
+            if column != "id" and column not in entry["fields"] and not _same(defaults.get(column), found[column]):
+                out.append(f"{name}: {column} is {_shown(found[column])}, its audit rows record "
+                           f"{_shown(defaults.get(column))} (changed outside chemo; audit row {entry['audit']})")
     for column, recorded in entry["fields"].items():
         if column not in found:
             continue  # a key of the audit row that is not a column (cap_override, first_user)
@@ -345,7 +358,9 @@ def check_rows(store: Store, audit_rows: list[dict]) -> list[str]:
             problems += _listed(table, unaudited, extra, total - len(seen), no_audit(table))
 
     for table, columns, key_of in (("users", "login, added_at, added_by", lambda r: r["login"]),
-                                   ("roles", "login, role", lambda r: (r["login"], r["role"]))):
+                                   ("roles", "login, role", lambda r: (r["login"], r["role"])),
+                                   ("db_logins", "db_user, login, added_at, added_by",
+                                    lambda r: (r["db_user"], r["login"]))):
         recorded = state[table]
         rows = audit_log.ordered(store, table, columns)
         seen, extra = set(), []

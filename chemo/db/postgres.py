@@ -81,6 +81,7 @@ class PostgresStore(Engine):
         self.url = url
         self.path = self.where = redact(url)
         self._lock_key = None
+        self._lock_sql = None
         self._closed = False
 
     def close(self) -> None:
@@ -157,7 +158,7 @@ class PostgresStore(Engine):
         try:
             self.conn.execute("BEGIN")
             started = time.perf_counter()
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, self._schema_key()))
+            self._advisory_lock(LOCK_CLASS, self._schema_key())
             self.lock_wait_s = time.perf_counter() - started
         except pgerrors.LockNotAvailable:
             self._rollback()
@@ -186,8 +187,18 @@ class PostgresStore(Engine):
 
     def _schema_key(self) -> int:
         if self._lock_key is None:
-            self._lock_key = self.conn.execute("SELECT hashtext(current_schema()) AS k").fetchone()["k"]
+            row = self.conn.execute("SELECT hashtext(current_schema()) AS k, "
+                                    "to_regprocedure('chemo_lock(integer, integer)') IS NOT NULL AS guarded").fetchone()
+            self._lock_key = row["k"]
+            self._lock_sql = "SELECT chemo_lock(%s, %s)" if row["guarded"] else "SELECT pg_advisory_xact_lock(%s, %s)"
         return self._lock_key
+
+    def _advisory_lock(self, k1: int, k2: int) -> None:
+        """Take the writers' advisory lock (k1, k2) until the transaction ends.  Where the DBA script
+        (``chemo db setup-sql``) made the record least-privilege, only the owner's ``chemo_lock`` may take it
+        (and it cuts off a workstation that holds it); otherwise ``pg_advisory_xact_lock`` directly."""
+        self._schema_key()
+        self.conn.execute(self._lock_sql, (k1, k2))
 
     # ------------------------------------------------------------------ the rest of the interface
     def data_version(self):
