@@ -5,9 +5,11 @@ verify before anything is written, the target must hold no row at all, every
 table is copied row by row with its ids in one transaction of the target, and
 before that commits the target's chain must verify, every table must count the
 same rows on both sides and the chain's head hash must be the same (else it
-rolls back: a refused or failed copy writes no row).  A column naming another row of its own table (a
-corrected lab's ``superseded_by``) is copied empty and filled in once the whole table is there.  The audit key
-travels with the record: copying from PostgreSQL takes the owner's role (a workstation role cannot read it).  Both sides are :class:`chemo.db.store.Store`: the copy
+rolls back: a refused or failed copy writes no row).  A column naming another
+row of its own table (a corrected lab's ``superseded_by``) is copied empty and
+filled in once the whole table is there.  The audit key travels with the
+record: copying from PostgreSQL takes the owner's role (a workstation role
+cannot read the key).  Both sides are :class:`chemo.db.store.Store`: the copy
 does not know which engine either is.
 """
 
