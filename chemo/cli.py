@@ -34,7 +34,7 @@ COMMANDS = {
     "audit": ("chemo.cli_record:audit", "Verify the audit trail's hash chain."),
     "worksheet": ("chemo.cli_record:worksheet", "Write a cycle's worksheet (PDF, HTML or text) for the checkers."),
     "demo": ("chemo.cli_record:demo", "Build a demo database of synthetic patients."),
-    "db": ("chemo.cli_record:db", "Copy a record between databases; the PostgreSQL DBA script (setup-sql)."),
+    "db": ("chemo.cli_record:db", "Copy a record between databases (SQLite, PostgreSQL)."),
     "tui": ("tui.command:tui", "Open the terminal UI (pharmacist and nurse screens)."),
 }
 

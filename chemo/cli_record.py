@@ -641,7 +641,7 @@ def demo(db_path, as_json):
 
 # ------------------------------------------------------------------ db
 
-@click.group(help=_help("Move a record between databases."))
+@click.group(help=_help("Move a record between databases; print the PostgreSQL DBA's least-privilege script."))
 def db():
     pass
 

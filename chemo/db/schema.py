@@ -195,22 +195,26 @@ _PG_PAYLOAD = PostgreSQLOnly("""CREATE FUNCTION chemo_audit_payload(p_id BIGINT,
         coalesce(length(p_key) || ':' || p_key, '-'), coalesce(length(p_old) || ':' || p_old, '-'),
         coalesce(length(p_new) || ':' || p_new, '-'), coalesce(length(p_prev) || ':' || p_prev, '-'))
 $$""")
-_PG_HMAC = PostgreSQLOnly("""CREATE FUNCTION chemo_hmac(p_key TEXT, p_message TEXT) RETURNS TEXT
+_PG_PADS = PostgreSQLOnly("""CREATE FUNCTION chemo_hmac_pads(p_key TEXT, OUT inner_pad BYTEA, OUT outer_pad BYTEA)
     LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     k BYTEA := decode(p_key, 'hex');
-    inner_pad BYTEA := decode(repeat('36', 64), 'hex');
-    outer_pad BYTEA := decode(repeat('5c', 64), 'hex');
 BEGIN
     IF length(k) > 64 THEN
         k := sha256(k);
     END IF;
+    inner_pad := decode(repeat('36', 64), 'hex');
+    outer_pad := decode(repeat('5c', 64), 'hex');
     FOR i IN 0 .. length(k) - 1 LOOP
         inner_pad := set_byte(inner_pad, i, get_byte(k, i) # 54);
         outer_pad := set_byte(outer_pad, i, get_byte(k, i) # 92);
     END LOOP;
-    RETURN encode(sha256(outer_pad || sha256(inner_pad || convert_to(p_message, 'UTF8'))), 'hex');
 END
+$$""")
+_PG_HMAC = PostgreSQLOnly("""CREATE FUNCTION chemo_hmac(p_key TEXT, p_message TEXT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT encode(sha256(outer_pad || sha256(inner_pad || convert_to(p_message, 'UTF8'))), 'hex')
+    FROM chemo_hmac_pads(p_key)
 $$""")
 # who may write as a record login: a superuser or a member of the schema's owner (the DBA, the owner) as
 # anyone (as on SQLite); any other database user as itself, or as a login a pharmacist mapped to it
@@ -260,9 +264,10 @@ _PG_KEYED_FROM = PostgreSQLOnly("""CREATE FUNCTION chemo_audit_keyed_from() RETU
 $$""")
 _PG_BAD_ROWS = PostgreSQLOnly("""CREATE FUNCTION chemo_audit_bad_rows() RETURNS SETOF BIGINT
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
-    SELECT a.id FROM audit a, audit_key k WHERE k.one = 1 AND a.id >= k.since_id
-        AND a.hash IS DISTINCT FROM chemo_hmac(k.key, chemo_audit_payload(a.id, a.at, a.login, a.action, a.entity,
-                                                                          a.entity_key, a.old, a.new, a.prev_hash))
+    SELECT a.id FROM audit a, audit_key k, chemo_hmac_pads(k.key) p WHERE k.one = 1 AND a.id >= k.since_id
+        AND a.hash IS DISTINCT FROM encode(sha256(p.outer_pad || sha256(p.inner_pad || convert_to(
+            chemo_audit_payload(a.id, a.at, a.login, a.action, a.entity, a.entity_key, a.old, a.new, a.prev_hash),
+            'UTF8'))), 'hex')
     ORDER BY a.id
 $$""")
 _V4 = [
@@ -271,7 +276,7 @@ _V4 = [
         key TEXT NOT NULL,
         since_id INTEGER NOT NULL
     )""",
-    _PG_PAYLOAD, _PG_HMAC, _PG_MAY_ACT, _PG_APPEND, _PG_KEYED_FROM, _PG_BAD_ROWS,
+    _PG_PAYLOAD, _PG_PADS, _PG_HMAC, _PG_MAY_ACT, _PG_APPEND, _PG_KEYED_FROM, _PG_BAD_ROWS,
     PostgreSQLOnly("REVOKE ALL ON audit_key FROM PUBLIC"),
 ]
 
