@@ -16,7 +16,7 @@ import pytest
 
 from reliability import least_privilege as lp
 
-pytestmark = [pytest.mark.postgresql, pytest.mark.xdist_group("least_privilege")]
+pytestmark = pytest.mark.xdist_group("least_privilege")
 LABS = Path(__file__).resolve().parent / "fixtures" / "labs"
 
 
@@ -44,6 +44,7 @@ def chemo(runner, chemo_cli, d, role, *args):
     return runner.invoke(chemo_cli, [*args, "--db", d.url(role)])
 
 
+@pytest.mark.postgresql
 def test_the_dba_script_is_what_setup_sql_prints_and_workstations_work_under_it(deployed, runner, chemo_cli):
     d, _ = deployed
     printed = runner.invoke(chemo_cli, ["db", "setup-sql", "--owner", d.owner, "--users", d.group, "--schema", "chemo"])
@@ -61,12 +62,14 @@ def test_a_bad_role_name_is_one_line_exit_2(runner, chemo_cli):
     assert "expected a PostgreSQL owner name" in result.stderr
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("name, who, sql", lp.ATTACKS[:lp.QUICK], ids=[a[0] for a in lp.ATTACKS[:lp.QUICK]])
 def test_an_attack_with_psql_as_a_workstation_role_is_refused_or_found(deployed, name, who, sql):
     d, rec = deployed
     assert lp.attack(d, rec, name, who, sql) in ("refused", "detected")
 
 
+@pytest.mark.postgresql
 def test_the_issues_attacks_are_refused_by_the_server_itself(deployed):
     d, rec = deployed
     for sql, said in ((f"INSERT INTO db_logins VALUES ('{d.nurse}', '{d.pharmacist}', 'x', '{d.pharmacist}')",
@@ -80,6 +83,7 @@ def test_the_issues_attacks_are_refused_by_the_server_itself(deployed):
         assert done.returncode != 0 and said in done.stderr, (sql, done.stderr)
 
 
+@pytest.mark.postgresql
 def test_the_nurse_cannot_sign_the_pharmacists_dose_check(deployed, runner, chemo_cli):
     d, _ = deployed
     result = chemo(runner, chemo_cli, d, d.nurse, "signoff", "LP1", "--cycle", "1", "--check", "dose",
@@ -88,6 +92,7 @@ def test_the_nurse_cannot_sign_the_pharmacists_dose_check(deployed, runner, chem
     assert f"the database user {d.nurse!r} may not act as {d.pharmacist!r}" in result.stderr
 
 
+@pytest.mark.postgresql
 def test_labs_import_acts_as_the_database_user_and_imports_a_correction(deployed, runner, chemo_cli):
     d, _ = deployed
     refused = chemo(runner, chemo_cli, d, d.nurse, "labs", "import", str(LABS / "hl7-oru-cbc-demo.hl7"),
@@ -102,6 +107,7 @@ def test_labs_import_acts_as_the_database_user_and_imports_a_correction(deployed
     assert chemo(runner, chemo_cli, d, d.nurse, "audit", "verify").exit_code == 0
 
 
+@pytest.mark.postgresql
 def test_a_workstation_that_holds_the_writers_lock_is_cut_off(deployed, runner, chemo_cli):
     import psycopg
 
@@ -119,3 +125,14 @@ def test_a_workstation_that_holds_the_writers_lock_is_cut_off(deployed, runner, 
     with pytest.raises(psycopg.OperationalError):
         holder.execute("SELECT 1")  # the holder's session was ended
     holder.close()
+
+
+def test_every_table_of_the_schema_is_written_through_the_guard_or_read_only(tmp_path):
+    """A table added by a later schema version must be put in privileges.WRITES (with who writes it) or READ_ONLY:
+    otherwise workstations could not write it, or the guard would not know it."""
+    from chemo.db import open_store
+    from chemo.db.privileges import READ_ONLY, WRITES
+
+    with open_store(tmp_path / "tables.db") as store:
+        tables = set(store.table_names())
+    assert tables == set(WRITES) | set(READ_ONLY)

@@ -79,6 +79,7 @@ WRITES: dict[str, Guard] = {
     "administrations": Guard("given_by", ("nurse",)),
 }
 SECRET = ("audit_key",)  # tables no workstation reads
+READ_ONLY = ("audit", "audit_head", "audit_key", "chemo_migrations")  # written by the owner's functions or the owner
 FUNCTIONS = ("chemo_audit_append(text, text, text, text, text, text, text)", "chemo_audit_keyed_from()",
              "chemo_audit_bad_rows()", "chemo_may_act_as(text)", "chemo_lock(integer, integer)")
 
