@@ -116,3 +116,45 @@ def test_the_server_computes_the_same_keyed_hash_as_chemo(pg_schema):
         on_server = store.one("SELECT chemo_hmac(?, chemo_audit_payload(:id, :at, :login, :action, :entity, "
                               ":entity_key, :old, :new, :prev_hash)) AS h".replace("?", ":key"), {**row, "key": key})
         assert on_server["h"] == audit.keyed_hash(key, row)
+
+
+def test_a_change_to_any_column_of_any_audited_table_is_found(tmp_path):
+    """Every column of every audited table, changed in the first row that has it (check constraints and foreign
+    keys off, as a file editor would): audit verify names a problem each time."""
+    import shutil
+    import sqlite3
+
+    from chemo.audit import _ID_TABLES
+    from chemo.demo import build_demo
+
+    demo = tmp_path / "demo.db"
+    with open_store(demo) as store:
+        build_demo(store)
+        map_login(store, PHARMACIST, "ward4", NURSE)
+        add_lab(store, NURSE, "DEMO-001", "anc", "0.6 10^9/L")
+        store.execute("UPDATE labs SET superseded_by = NULL")  # a changed value of every column, NULL too
+    missed, tried = [], 0
+    for table in (*_ID_TABLES, "users", "roles", "db_logins"):
+        conn = sqlite3.connect(demo)
+        columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+        conn.close()
+        for column in columns:
+            if column == "id":
+                continue
+            target = tmp_path / f"{table}-{column}.db"
+            shutil.copyfile(demo, target)
+            conn = sqlite3.connect(target)
+            conn.execute("PRAGMA ignore_check_constraints = ON")
+            row = conn.execute(f"SELECT rowid, {column} FROM {table} ORDER BY rowid LIMIT 1").fetchone()
+            if row is None:
+                continue
+            value = row[1]
+            changed = (1 if value is None else value + 1000 if isinstance(value, (int, float)) else value + "x")
+            conn.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (changed, row[0]))
+            conn.commit()
+            conn.close()
+            tried += 1
+            with open_store(target, create=False) as store:
+                if not audit.verify(store)[1]:
+                    missed.append(f"{table}.{column}")
+    assert tried > 60 and missed == []
