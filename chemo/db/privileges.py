@@ -28,8 +28,9 @@ What a workstation role may do after it:
   ``chemo_audit_bad_rows``;
 * take the writers' advisory locks only through ``chemo_lock``: the
   ``pg_advisory_*`` functions are revoked from PUBLIC, and a waiting writer
-  ends the session of a non-owner holder whose transaction has been open longer
-  than :data:`STALE_HOLDER_S` (a workstation cannot hold the record).
+  ends the session of a non-owner holder idle in its transaction for
+  :data:`STALE_IDLE_S` or in a transaction open for :data:`STALE_OPEN_S` (a
+  workstation cannot hold the record).
 
 Why triggers and not one function per write: the program keeps one SQL path
 for both engines (no second copy of each write in PL/pgSQL), every write --
@@ -51,7 +52,11 @@ import attrs
 from ..roles import ANY, REGISTRARS
 from .schema import LOCK_CLASS, VERSIONS
 
-STALE_HOLDER_S = 5  # a non-owner holding a writers' lock in a transaction open this long is cut off by a waiter
+# a non-owner holding a writers' lock is cut off by a waiting writer when its transaction has sat idle this long
+# (chemo never waits between the statements of a write), or has been open this long whatever it does (a large
+# import stays well under it; a session that holds the lock and runs pg_sleep is bounded by it)
+STALE_IDLE_S = 2
+STALE_OPEN_S = 30
 LOCK_WAIT_S = 10  # how long chemo_lock waits in all (the busy timeout of chemo.db.store)
 
 
@@ -200,11 +205,14 @@ BEGIN
             PERFORM set_config('lock_timeout', timeout, true);
             RETURN;
         EXCEPTION WHEN lock_not_available THEN
-            -- a workstation cannot hold the record: a holder that is not the owner, in a transaction open longer
-            -- than {STALE_HOLDER_S} s (chemo's own writes take milliseconds), has its session ended
+            -- a workstation cannot hold the record: a holder that is not the owner, idle in its transaction for
+            -- {STALE_IDLE_S} s (chemo never waits between the statements of a write) or in a transaction open for
+            -- {STALE_OPEN_S} s, has its session ended
             PERFORM pg_terminate_backend(a.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                 WHERE l.locktype = 'advisory' AND l.granted AND l.classid = k1::oid AND l.objid = k2::oid
-                AND l.objsubid = 2 AND a.xact_start < clock_timestamp() - interval '{STALE_HOLDER_S} seconds'
+                AND l.objsubid = 2
+                AND ((a.state LIKE 'idle in transaction%' AND a.state_change < clock_timestamp() - interval
+                      '{STALE_IDLE_S} seconds') OR a.xact_start < clock_timestamp() - interval '{STALE_OPEN_S} seconds')
                 AND NOT pg_has_role(a.usesysid, (SELECT nspowner FROM pg_namespace
                                                  WHERE nspname = current_schema()), 'MEMBER');
         END;
