@@ -220,6 +220,39 @@ def attack(d: Deployment, rec: Record, name: str, who: str, sql: str) -> str:
     return "detected" if after - before else "UNDETECTED"
 
 
+def concurrent_writers(d: Deployment, writers: int, each: int) -> tuple[int, list[str], list[str]]:
+    """``writers`` threads, each its own session as a workstation role (the nurses in turn), record ``each`` labs
+    at once through the guard, ``chemo_lock`` and the keyed append: (acknowledged, errors, chain problems)."""
+    import threading
+
+    from chemo import audit
+    from chemo.db import open_store
+    from chemo.records import add_lab
+
+    acknowledged, errors = [], []
+    go = threading.Barrier(writers)
+
+    def writer(k: int) -> None:
+        role = (d.nurse, d.nurse2)[k % 2]
+        with open_store(d.url(role), create=False) as store:
+            go.wait()
+            for i in range(each):
+                try:
+                    add_lab(store, role, "LP1", "platelets", f"{100 + k * each + i} 10^9/L")
+                    acknowledged.append((k, i))
+                except Exception as exc:  # noqa: BLE001 - counted and shown, the figure says what failed
+                    errors.append(f"writer {k}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with open_store(d.url(d.owner), create=False) as store:
+        problems = audit.verify(store)[1]
+    return len(acknowledged), errors, problems
+
+
 def cli_invoke(args, db) -> int:
     from .common import run_chemo
 
@@ -237,12 +270,17 @@ def run(quick: bool = False) -> list:
     d = deploy(url, cli_invoke)
     try:
         rec = populate(d, cli_invoke)
+        writers, each = 4, (10 if quick else 100)
+        acknowledged, errors, chain = concurrent_writers(d, writers, each)
         outcomes = [(name, attack(d, rec, name, who, sql)) for name, who, sql in ATTACKS[:QUICK if quick else None]]
     finally:
         teardown(url, d)
     undetected = [name for name, o in outcomes if o == "UNDETECTED"]
     refused = sum(o == "refused" for _, o in outcomes)
-    return [exactly(f"psql as a workstation role: attacks neither refused nor found by audit verify "
+    return [exactly(f"{writers} workstation roles writing at once through the guard, {each} labs each: acknowledged",
+                    acknowledged, writers * each, examples=errors),
+            exactly("  and then audit chain problems", len(chain), 0, examples=chain),
+            exactly(f"psql as a workstation role: attacks neither refused nor found by audit verify "
                     f"({len(outcomes)} attacks, {refused} refused, {len(outcomes) - refused - len(undetected)} "
                     "found by audit verify)", len(undetected), 0, examples=undetected)]
 
