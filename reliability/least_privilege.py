@@ -129,8 +129,12 @@ ATTACKS = (
     ("the issue: a failing ANC marked entered-in-error",
      "nurse", "UPDATE labs SET status = 'entered-in-error' WHERE id = {lab}"),
     ("the issue: a failing ANC superseded by itself", "nurse", "UPDATE labs SET superseded_by = id WHERE id = {lab}"),
+    ("the issue: a failing ANC superseded by itself, through the owner's function", "nurse",
+     "SELECT chemo_update('labs', {lab}, 'superseded_by', '{lab}')"),
+    ("the issue: a failing ANC marked entered-in-error, through the owner's function", "nurse",
+     "SELECT chemo_update('labs', {lab}, 'status', 'entered-in-error')"),
     ("the issue: a forged dose sign-off in the pharmacist's name",
-     "nurse", "INSERT INTO signoffs VALUES (900, {plan}, 1, 'dose', '{P}', 'pharmacist', '" + STAMP + "', NULL, '{{}}')"),
+     "nurse", "INSERT INTO signoffs VALUES ((SELECT coalesce(max(id), 0) + 1 FROM signoffs), {plan}, 1, 'dose', '{P}', 'pharmacist', '" + STAMP + "', NULL, '{{}}')"),
     ("the issue: an audit row with a recomputed unkeyed chain",
      "nurse", "INSERT INTO audit SELECT id + 1, at, login, action, entity, entity_key, old, new, hash, hash "
               "FROM audit ORDER BY id DESC LIMIT 1"),
@@ -139,6 +143,17 @@ ATTACKS = (
      "nurse", "SELECT pg_advisory_xact_lock(1667788143, hashtext('chemo'))"),
     ("the writers' lock, session level", "nurse", "SELECT pg_advisory_lock(1667788143, hashtext('chemo'))"),
     ("a nurse makes herself a pharmacist", "nurse", "INSERT INTO roles VALUES ('{N}', 'pharmacist')"),
+    ("the labs locked against writers", "nurse", "SELECT id FROM labs FOR UPDATE"),
+    ("the plans locked against sign-offs", "nurse", "SELECT id FROM plans FOR KEY SHARE"),
+    ("a table locked", "nurse", "LOCK TABLE labs IN ACCESS EXCLUSIVE MODE"),
+    ("a lab numbered at the end of the range (no id left for chemo)", "nurse",
+     "INSERT INTO labs (id, patient_id, analyte, value_text, value, unit, collected_at, recorded_at, recorded_by) "
+     "VALUES (9223372036854775807, {patient}, 'anc', '2 10^9/L', 2.0, '10^9/L', '2026-01-04T08:30:00', '"
+     + STAMP + "', '{N}')"),
+    ("a plan's weight changed through the owner's function", "pharmacist",
+     "SELECT chemo_update('plans', {plan}, 'dosing_weight_kg', '140')"),
+    ("a table named as a column through the owner's function", "pharmacist",
+     "SELECT chemo_update('plans; DELETE FROM labs; --', {plan}, 'status', 'superseded')"),
     ("a nurse registers a user", "nurse", "INSERT INTO users VALUES ('eve', '" + STAMP + "', '{N}')"),
     ("a nurse registers a user in the pharmacist's name", "nurse",
      "INSERT INTO users VALUES ('eve', '" + STAMP + "', '{P}')"),
@@ -147,9 +162,9 @@ ATTACKS = (
     ("a lab truncated", "nurse", "TRUNCATE labs CASCADE"),
     ("a lab moved to another time", "nurse", "UPDATE labs SET collected_at = '2020-01-01T00:00:00' WHERE id = {lab}"),
     ("a sign-off as a pharmacist under the nurse's own login", "nurse",
-     "INSERT INTO signoffs VALUES (901, {plan}, 1, 'dose', '{N}', 'pharmacist', '" + STAMP + "', NULL, '{{}}')"),
+     "INSERT INTO signoffs VALUES ((SELECT coalesce(max(id), 0) + 1 FROM signoffs), {plan}, 1, 'dose', '{N}', 'pharmacist', '" + STAMP + "', NULL, '{{}}')"),
     ("a sign-off by a login that does not exist", "nurse",
-     "INSERT INTO signoffs VALUES (902, {plan}, 1, 'readiness', 'nobody', 'nurse', '" + STAMP + "', NULL, '{{}}')"),
+     "INSERT INTO signoffs VALUES ((SELECT coalesce(max(id), 0) + 1 FROM signoffs), {plan}, 1, 'readiness', 'nobody', 'nurse', '" + STAMP + "', NULL, '{{}}')"),
     ("the audit key read", "nurse", "SELECT key FROM audit_key"),
     ("the audit key replaced", "nurse", "UPDATE audit_key SET key = repeat('0', 64)"),
     ("the audit key deleted", "nurse", "DELETE FROM audit_key"),
@@ -172,7 +187,7 @@ ATTACKS = (
     ("a plan's dosing weight raised", "pharmacist", "UPDATE plans SET dosing_weight_kg = 140 WHERE id = {plan}"),
     ("a plan superseded by a nurse", "nurse", "UPDATE plans SET status = 'superseded' WHERE id = {plan}"),
     ("a weight recorded by a nurse", "nurse",
-     "INSERT INTO measurements VALUES (900, {patient}, '2026-01-04', NULL, NULL, '90 kg', 90, '" + STAMP + "', '{N}')"),
+     "INSERT INTO measurements VALUES ((SELECT coalesce(max(id), 0) + 1 FROM measurements), {patient}, '2026-01-04', NULL, NULL, '90 kg', 90, '" + STAMP + "', '{N}')"),
     ("a mapping deleted", "pharmacist", "DELETE FROM db_logins"),
     ("a role removed", "pharmacist", "DELETE FROM roles WHERE login = '{N2}'"),
     ("a role renamed", "pharmacist", "UPDATE roles SET role = 'pharmacist' WHERE login = '{N}'"),
@@ -181,25 +196,27 @@ ATTACKS = (
     # allowed by the guard (the author's own login and role) but written around chemo: audit verify finds them
     ("a lab typed around chemo", "nurse",
      "INSERT INTO labs (id, patient_id, analyte, value_text, value, unit, collected_at, recorded_at, recorded_by) "
-     "VALUES (900, {patient}, 'anc', '2 10^9/L', 2.0, '10^9/L', '2026-01-04T08:30:00', '" + STAMP + "', '{N}')"),
+     "VALUES ((SELECT max(id) + 1 FROM labs), {patient}, 'anc', '2 10^9/L', 2.0, '10^9/L', '2026-01-04T08:30:00', '" + STAMP + "', '{N}')"),
     ("a failing ANC superseded by a lab typed around chemo", "nurse",
-     "UPDATE labs SET superseded_by = 900 WHERE id = {lab}"),
+     "SELECT chemo_update('labs', {lab}, 'superseded_by', (SELECT max(id) FROM labs)::text)"),
     ("a readiness sign-off around chemo", "nurse",
-     "INSERT INTO signoffs VALUES (903, {plan}, 1, 'readiness', '{N}', 'nurse', '" + STAMP + "', NULL, '{{}}')"),
+     "INSERT INTO signoffs VALUES ((SELECT coalesce(max(id), 0) + 1 FROM signoffs), {plan}, 1, 'readiness', '{N}', 'nurse', '" + STAMP + "', NULL, '{{}}')"),
     ("an administration around chemo", "nurse",
-     "INSERT INTO administrations VALUES (900, {plan}, 1, 1, 'doxorubicin', 130, 1.8, '" + STAMP + "', '{N}')"),
+     "INSERT INTO administrations VALUES ((SELECT coalesce(max(id), 0) + 1 FROM administrations), {plan}, 1, 1, 'doxorubicin', 130, 1.8, '" + STAMP + "', '{N}')"),
     ("a weight recorded around chemo by the pharmacist", "pharmacist",
-     "INSERT INTO measurements VALUES (901, {patient}, '2026-01-04', NULL, NULL, '90 kg', 90, '" + STAMP + "', '{P}')"),
+     "INSERT INTO measurements VALUES ((SELECT coalesce(max(id), 0) + 1 FROM measurements), {patient}, '2026-01-04', NULL, NULL, '90 kg', 90, '" + STAMP + "', '{P}')"),
     ("a mapping added around chemo by the pharmacist", "pharmacist",
      "INSERT INTO db_logins VALUES ('{N2}', '{N}', '" + STAMP + "', '{P}')"),
-    ("a plan superseded around chemo by the pharmacist", "pharmacist",
+    ("a plan superseded directly by the pharmacist", "pharmacist",
      "UPDATE plans SET status = 'superseded' WHERE id = {plan}"),
-    ("a superseded plan made active again", "pharmacist", "UPDATE plans SET status = 'active' WHERE id = {plan}"),
+    ("a plan superseded around chemo by the pharmacist", "pharmacist",
+     "SELECT chemo_update('plans', {plan}, 'status', 'superseded')"),
+    ("a superseded plan made active again", "pharmacist", "SELECT chemo_update('plans', {plan}, 'status', 'active')"),
     ("an audit row describing the failing ANC as 2.0", "nurse",
      "SELECT chemo_audit_append('" + STAMP + "', '{N}', 'lab.add', 'labs', '{lab}', NULL, "
      "'{{\"value\": 2.0, \"value_text\": \"2 10^9/L\"}}')"),
 )
-QUICK = 12  # the tests run the first attacks (the issue's and a few more); make reliability runs them all
+QUICK = 14  # the tests run the first attacks (the issue's and a few more); make reliability runs them all
 
 
 def attack(d: Deployment, rec: Record, name: str, who: str, sql: str) -> str:

@@ -74,7 +74,11 @@ def test_the_issues_attacks_are_refused_by_the_server_itself(deployed):
     d, rec = deployed
     for sql, said in ((f"INSERT INTO db_logins VALUES ('{d.nurse}', '{d.pharmacist}', 'x', '{d.pharmacist}')",
                        f"may not act as {d.pharmacist}"),
-                      (f"UPDATE labs SET superseded_by = id WHERE id = {rec.lab}", "replaced only once, by a newer"),
+                      (f"UPDATE labs SET superseded_by = id WHERE id = {rec.lab}", "permission denied for table labs"),
+                      (f"SELECT chemo_update('labs', {rec.lab}, 'superseded_by', '{rec.lab}')",
+                       "replaced only once, by a newer result of the same lab identity"),
+                      (f"SELECT chemo_update('labs', {rec.lab}, 'status', 'entered-in-error')",
+                       "labs.status is not changed by workstations"),
                       (f"UPDATE labs SET status = 'entered-in-error' WHERE id = {rec.lab}", "permission denied"),
                       ("INSERT INTO audit_head VALUES (2, 1, 'x', 1)", "permission denied"),
                       ("SELECT pg_advisory_xact_lock(1, 2)", "permission denied for function pg_advisory_xact_lock"),

@@ -69,11 +69,6 @@ def _rows(store: Store, table: str):
         last = batch[-1]["id"]
 
 
-def _fill(store: Store, table: str, column: str, row_id: int, value) -> None:
-    """Set a self-reference left empty by the copy (``table``, ``column``: this module's own names)."""
-    store.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, row_id))
-
-
 def copy_record(source: Store, target: Store, *, source_checked: bool = False) -> dict:
     """Copy every row of ``source`` into the empty ``target``; returns the counts and the head hash of both."""
     if source.where == target.where:
@@ -95,7 +90,7 @@ def copy_record(source: Store, target: Store, *, source_checked: bool = False) -
                     batch = [{**r, **{c: None for c in refs}} for r in batch]
                 target.insert_rows(table, batch)
             for row_id, column, value in later:
-                _fill(target, table, column, row_id, value)
+                target.set_column(table, row_id, column, value)
         check_chain(target, "copied")
         result = {"from": {"db": source.where, "rows": counts(source), "head": head_hash(source)},
                   "to": {"db": target.where, "rows": counts(target), "head": head_hash(target)}}

@@ -82,6 +82,7 @@ class PostgresStore(Engine):
         self.path = self.where = redact(url)
         self._lock_key = None
         self._lock_sql = None
+        self._guarded = False
         self._closed = False
 
     def close(self) -> None:
@@ -147,6 +148,14 @@ class PostgresStore(Engine):
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
 
+    def set_column(self, table: str, row_id: int, column: str, value) -> None:
+        """Set one column of one row; on a least-privilege record through the owner's ``chemo_update``."""
+        self._schema_key()
+        if self._guarded:
+            self.execute("SELECT chemo_update(?, ?, ?, ?)", (table, row_id, column, None if value is None else str(value)))
+        else:
+            self.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, row_id))
+
     ids_in = "SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT)"
 
     @contextlib.contextmanager
@@ -189,7 +198,7 @@ class PostgresStore(Engine):
         if self._lock_key is None:
             row = self.conn.execute("SELECT hashtext(current_schema()) AS k, "
                                     "to_regprocedure('chemo_lock(integer, integer)') IS NOT NULL AS guarded").fetchone()
-            self._lock_key = row["k"]
+            self._lock_key, self._guarded = row["k"], row["guarded"]  # guarded: `chemo db setup-sql` was run
             self._lock_sql = "SELECT chemo_lock(%s, %s)" if row["guarded"] else "SELECT pg_advisory_xact_lock(%s, %s)"
         return self._lock_key
 

@@ -9,20 +9,25 @@ owner's first chemo command, and again after every upgrade (it is idempotent).
 What a workstation role may do after it:
 
 * read every table but ``audit_key`` (the HMAC key of the audit chain);
-* ``INSERT`` into the tables of :data:`WRITES` and ``UPDATE`` the columns
-  listed there (a correction's ``labs.superseded_by``, a superseded plan's
-  ``plans.status``), nothing else: no ``DELETE``, no ``TRUNCATE``, no other
-  column, no write at all to the audit, its head, its key or the migrations;
+* ``INSERT`` into the tables of :data:`WRITES`, and change the columns listed
+  there (a correction's ``labs.superseded_by``, a superseded plan's
+  ``plans.status``) only through the owner's ``chemo_update``: no ``UPDATE``
+  privilege at all (so no ``SELECT ... FOR UPDATE`` either), no ``DELETE``, no
+  ``TRUNCATE``, no write at all to the audit, its head, its key or the
+  migrations;
 * every such row first passes ``chemo_guard``, a ``SECURITY DEFINER``
-  trigger owned by the owner, which checks on the server what chemo checks in
-  the program: the row's author column names a login the database user may
-  act as (itself, or a login a pharmacist mapped to it in ``db_logins``), that
-  login holds a role the table needs (:data:`WRITES`), a sign-off's role is
-  its check's (dose: pharmacist, readiness: nurse) and its signer did not make
-  the other check of the cycle (the two-person rule), a correction points at a
-  newer row of the same patient and analyte, a plan only goes from active to
-  superseded.  ``users``, ``roles`` and ``db_logins`` are written by a
-  pharmacist only;
+  trigger owned by the owner, which takes the writers' lock (through
+  ``chemo_lock``: a write left open is a lock held, and cut off) and checks on
+  the server what chemo checks in the program: a new row is numbered the next
+  after the largest, the row's author column names a login the database user
+  may act as (itself, or a login a pharmacist mapped to it in ``db_logins``),
+  that login holds a role the table needs (:data:`WRITES`), a sign-off's role
+  is its check's (dose: pharmacist, readiness: nurse) and the other check of
+  the cycle was not made by its signer nor by any login this database user may
+  act as (the two-person rule), a correction points at a newer row of the same
+  patient with the same lab identity (source and source id), a plan only goes
+  from active to superseded.  ``users``, ``roles`` and ``db_logins`` are
+  written by a pharmacist only;
 * append to the audit only through ``chemo_audit_append`` (the server computes
   the keyed hash; the role never sees the key) and check it through
   ``chemo_audit_bad_rows``;
@@ -85,8 +90,11 @@ WRITES: dict[str, Guard] = {
 }
 SECRET = ("audit_key",)  # tables no workstation reads
 READ_ONLY = ("audit", "audit_head", "audit_key", "chemo_migrations")  # written by the owner's functions or the owner
-FUNCTIONS = ("chemo_audit_append(text, text, text, text, text, text, text)", "chemo_audit_keyed_from()",
-             "chemo_audit_bad_rows()", "chemo_may_act_as(text)", "chemo_lock(integer, integer)")
+# the owner's functions workstation roles may call: made by the schema's versions (their search_path pinned here)
+# and by this script
+VERSION_FUNCTIONS = ("chemo_audit_append(text, text, text, text, text, text, text)", "chemo_audit_keyed_from()",
+                     "chemo_audit_bad_rows()", "chemo_may_act_as(text)")
+FUNCTIONS = VERSION_FUNCTIONS + ("chemo_lock(integer, integer)", "chemo_update(text, bigint, text, text)")
 
 # rules of one table beyond its author and roles (PL/pgSQL run by chemo_guard; ``actor`` is the author's login)
 _TABLE_RULES = {
@@ -98,15 +106,16 @@ _TABLE_RULES = {
                 USING ERRCODE = '42501';
         END IF;
         IF EXISTS (SELECT 1 FROM signoffs WHERE plan_id = NEW.plan_id AND cycle = NEW.cycle
-                   AND check_kind <> NEW.check_kind AND login = NEW.login) THEN
-            RAISE EXCEPTION 'chemo: % made the other check of cycle %; two people sign a cycle', actor, NEW.cycle
+                   AND check_kind <> NEW.check_kind AND (login = NEW.login OR chemo_may_act_as(login))) THEN
+            RAISE EXCEPTION 'chemo: the other check of cycle % was made by % or by this database user; two people sign a cycle',
+                NEW.cycle, actor
                 USING ERRCODE = '42501';
         END IF;""",
     "labs": """
-        IF TG_OP = 'UPDATE' AND (OLD.superseded_by IS NOT NULL OR NOT EXISTS (
+        IF TG_OP = 'UPDATE' AND (OLD.superseded_by IS NOT NULL OR OLD.source_id IS NULL OR NOT EXISTS (
                 SELECT 1 FROM labs WHERE id = NEW.superseded_by AND id > OLD.id AND patient_id = OLD.patient_id
-                AND analyte = OLD.analyte)) THEN
-            RAISE EXCEPTION 'chemo: lab row % is replaced only once, by a newer result of its patient and analyte',
+                AND source = OLD.source AND source_id = OLD.source_id)) THEN
+            RAISE EXCEPTION 'chemo: lab row % is replaced only once, by a newer result of the same lab identity',
                 OLD.id USING ERRCODE = '42501';
         END IF;""",
     "plans": """
@@ -148,6 +157,7 @@ DECLARE
     actor TEXT;
     need TEXT[];
     changeable TEXT[];
+    next_id BIGINT;
 BEGIN
     -- the owner (migrations, chemo db copy) and a superuser write as they please: they own the record anyway
     IF coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = session_user), false)
@@ -157,6 +167,15 @@ BEGIN
     END IF;
     IF TG_OP <> 'INSERT' AND TG_OP <> 'UPDATE' THEN
         RAISE EXCEPTION 'chemo: rows of % are never deleted', TG_TABLE_NAME USING ERRCODE = '42501';
+    END IF;
+    -- a workstation writes under the writers' lock, from its first write to its commit: a write left open (a row
+    -- another writer would wait for) is a lock held, and chemo_lock cuts off a holder left idle
+    PERFORM chemo_lock({LOCK_CLASS}, hashtext(current_schema()));
+    IF TG_OP = 'INSERT' AND to_jsonb(NEW) ? 'id' THEN  -- ids are the next after the largest, as chemo numbers them
+        EXECUTE format('SELECT coalesce(max(id), 0) + 1 FROM %I', TG_TABLE_NAME) INTO next_id;
+        IF (to_jsonb(NEW) ->> 'id')::bigint IS DISTINCT FROM next_id THEN
+            RAISE EXCEPTION 'chemo: a new row of % is numbered %', TG_TABLE_NAME, next_id USING ERRCODE = '42501';
+        END IF;
     END IF;
     CASE TG_TABLE_NAME
 {chr(10).join(cases)}
@@ -225,6 +244,22 @@ END
 $lock$"""
 
 
+def _update_function(schema: str) -> str:
+    allowed = " OR ".join(f"(p_table = '{t}' AND p_column = '{c}')" for t, g in WRITES.items() for c in g.update)
+    return f"""CREATE OR REPLACE FUNCTION chemo_update(p_table TEXT, p_id BIGINT, p_column TEXT, p_value TEXT)
+    RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $update$
+BEGIN
+    -- the only columns a workstation changes (WRITES); the guard trigger checks the row as for any write
+    IF NOT ({allowed}) THEN
+        RAISE EXCEPTION 'chemo: %.% is not changed by workstations', p_table, p_column USING ERRCODE = '42501';
+    END IF;
+    EXECUTE format('UPDATE %I SET %I = CAST($1 AS %s) WHERE id = $2', p_table, p_column,
+                   (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+                    WHERE attrelid = p_table::regclass AND attname = p_column)) USING p_value, p_id;
+END
+$update$"""
+
+
 def setup_sql(owner: str, users: str, schema: str = "public") -> str:
     """The DBA's script (psql, as a superuser) for the current schema version: see the module text."""
     owner_q, users_q, schema_q = _ident(owner, "owner"), _ident(users, "users"), _ident(schema, "schema")
@@ -255,16 +290,16 @@ def setup_sql(owner: str, users: str, schema: str = "public") -> str:
         f"SET LOCAL search_path = {schema_q};",
         _guard_function(schema_q) + ";",
         _lock_function(schema_q) + ";",
+        _update_function(schema_q) + ";",
         *[f"DROP TRIGGER IF EXISTS chemo_guard ON {t};\n"
           f"CREATE TRIGGER chemo_guard BEFORE INSERT OR UPDATE OR DELETE ON {t} "
           "FOR EACH ROW EXECUTE FUNCTION chemo_guard();" for t in tables],
-        *[f"ALTER FUNCTION {f} SET search_path = {schema_q}, pg_temp;" for f in FUNCTIONS if "lock" not in f],
+        *[f"ALTER FUNCTION {f} SET search_path = {schema_q}, pg_temp;" for f in VERSION_FUNCTIONS],
         f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema_q} FROM PUBLIC, {users_q};",
         f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {schema_q} FROM PUBLIC;",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema_q} TO {users_q};",
         *[f"REVOKE SELECT ON {t} FROM {users_q};" for t in SECRET],
         f"GRANT INSERT ON {', '.join(tables)} TO {users_q};",
-        *[f"GRANT UPDATE ({', '.join(g.update)}) ON {t} TO {users_q};" for t, g in WRITES.items() if g.update],
         *[f"GRANT EXECUTE ON FUNCTION {f} TO {users_q};" for f in FUNCTIONS],
         "COMMIT;",
     ]

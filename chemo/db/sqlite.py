@@ -122,6 +122,9 @@ class SQLiteStore(Engine):
             columns = list(rows[0])
             self.conn.executemany(_insert_sql(table, columns), [tuple(r[c] for c in columns) for r in rows])
 
+    def set_column(self, table: str, row_id: int, column: str, value) -> None:
+        self.conn.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, row_id))
+
     def has_table(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                                  (name,)).fetchone() is not None
