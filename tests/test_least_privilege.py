@@ -140,3 +140,17 @@ def test_every_table_of_the_schema_is_written_through_the_guard_or_read_only(tmp
     with open_store(tmp_path / "tables.db") as store:
         tables = set(store.table_names())
     assert tables == set(WRITES) | set(READ_ONLY)
+
+
+@pytest.mark.postgresql
+def test_a_write_the_server_refuses_is_one_line_exit_1_not_a_traceback(deployed):
+    from chemo.db import open_store
+    from chemo.db.store import Refusal
+
+    d, rec = deployed
+    with open_store(d.url(d.nurse), create=False) as store:
+        with pytest.raises(Refusal) as refused, store.transaction():
+            store.set_column("labs", rec.lab, "superseded_by", rec.lab)
+    assert refused.value.exit_code == 1
+    assert str(refused.value).endswith(f"refused: lab row {rec.lab} is replaced only once, by a newer result of the "
+                                       "same lab identity")

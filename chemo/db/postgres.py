@@ -39,7 +39,7 @@ from psycopg.rows import dict_row
 from ..errors import NextStep
 from . import migrate
 from .schema import LOCK_CLASS, postgresql
-from .store import BUSY_TIMEOUT_MS, Engine, StoreError, busy_error, redact
+from .store import BUSY_TIMEOUT_MS, Engine, Refusal, StoreError, busy_error, redact
 
 CONNECT_TIMEOUT_S = 10
 
@@ -106,8 +106,18 @@ class PostgresStore(Engine):
             return self.conn.execute(translate(sql), params or ())  # () too: "%%" must become "%"
         except pgerrors.LockNotAvailable:
             raise busy_error(self.where) from None
+        except pgerrors.InsufficientPrivilege as exc:
+            raise self._refused(exc) from None
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
+
+    def _refused(self, exc) -> StoreError:
+        """The server refused a write: its guard (a rule of chemo's, exit 1), or grants chemo lacks (exit 3)."""
+        text = _line(exc.diag.message_primary or exc)
+        if text.startswith("chemo: "):
+            return Refusal(f"database {self.where!r} refused: {text[len('chemo: '):]}", field="db")
+        return StoreError(f"database {self.where!r}: {text} (the DBA's script, 'chemo db setup-sql', grants what "
+                          "chemo needs)", field="db")
 
     def _lost(self, exc) -> StoreError:
         if self.conn.closed or isinstance(exc, (pgerrors.AdminShutdown, pgerrors.CrashShutdown)):
@@ -132,6 +142,8 @@ class PostgresStore(Engine):
                            + [f"%({c})s" for c in columns])
         try:
             row = self.conn.execute(f"INSERT INTO {table} ({names}) VALUES ({values}) RETURNING id", record).fetchone()
+        except pgerrors.InsufficientPrivilege as exc:
+            raise self._refused(exc) from None
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
         return row["id"]

@@ -236,7 +236,8 @@ DECLARE
     digest TEXT;
 BEGIN
     IF NOT chemo_may_act_as(p_login) THEN
-        RAISE EXCEPTION 'the database user % may not act as %', session_user, p_login USING ERRCODE = '42501';
+        RAISE EXCEPTION 'chemo: the database user % may not act as %', session_user, p_login
+            USING ERRCODE = '42501';
     END IF;
     PERFORM pg_advisory_xact_lock({LOCK_CLASS}, hashtext(current_schema()));  -- the chain: one writer at a time
     SELECT id, hash INTO last_row FROM audit ORDER BY id DESC LIMIT 1;
