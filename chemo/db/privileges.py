@@ -217,6 +217,9 @@ DECLARE
     waited INTEGER := 0;
     timeout TEXT := current_setting('lock_timeout');
 BEGIN
+    IF pg_try_advisory_xact_lock(k1, k2) THEN  -- free, or already this transaction's: no wait, no subtransaction
+        RETURN;
+    END IF;
     LOOP
         BEGIN
             PERFORM set_config('lock_timeout', '1s', true);
