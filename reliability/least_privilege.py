@@ -270,6 +270,48 @@ def concurrent_writers(d: Deployment, writers: int, each: int) -> tuple[int, lis
     return len(acknowledged), errors, problems
 
 
+def busy_holder(d: Deployment) -> tuple[float | None, bool, int]:
+    """A nurse's session takes the writers' lock and runs ``pg_sleep(120)`` in its transaction (never idle); the
+    pharmacist's writer retries a lab until one is acknowledged: (seconds until then or None, the holder was cut
+    off, writes refused busy meanwhile)."""
+    import threading
+    import time
+
+    import psycopg
+
+    from chemo.db import StoreError, open_store
+    from chemo.db.privileges import STALE_OPEN_S
+    from chemo.db.schema import LOCK_CLASS
+    from chemo.records import add_lab
+
+    cut_off = []
+    holding = threading.Event()
+
+    def hold() -> None:
+        with psycopg.connect(d.url(d.nurse)) as conn:
+            try:
+                conn.execute("SELECT chemo_lock(%s, hashtext('chemo'))", (LOCK_CLASS,))
+                holding.set()
+                conn.execute("SELECT pg_sleep(120)")
+            except psycopg.OperationalError:
+                cut_off.append(True)
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    holding.wait(30)
+    started, busy, acknowledged = time.monotonic(), 0, None
+    with open_store(d.url(d.pharmacist), create=False) as store:
+        while time.monotonic() - started < STALE_OPEN_S + 30:
+            try:
+                add_lab(store, d.pharmacist, "LP1", "platelets", "210 10^9/L")
+                acknowledged = time.monotonic() - started
+                break
+            except StoreError:
+                busy += 1
+    thread.join(10)
+    return acknowledged, bool(cut_off), busy
+
+
 def cli_invoke(args, db) -> int:
     from .common import run_chemo
 
@@ -289,6 +331,7 @@ def run(quick: bool = False) -> list:
         rec = populate(d, cli_invoke)
         writers, each = 4, (10 if quick else 100)
         acknowledged, errors, chain = concurrent_writers(d, writers, each)
+        holder = None if quick else busy_holder(d)
         outcomes = [(name, attack(d, rec, name, who, sql)) for name, who, sql in ATTACKS[:QUICK if quick else None]]
     finally:
         teardown(url, d)
@@ -297,6 +340,11 @@ def run(quick: bool = False) -> list:
     return [exactly(f"{writers} workstation roles writing at once through the guard, {each} labs each: acknowledged",
                     acknowledged, writers * each, examples=errors),
             exactly("  and then audit chain problems", len(chain), 0, examples=chain),
+            *([] if holder is None else [
+                exactly("a workstation holding the writers' lock while running pg_sleep: cut off, and a writer "
+                        "acknowledged after", int(holder[1] and holder[0] is not None), 1,
+                        detail=(f"a writer acknowledged again after {holder[0]:.1f} s, {holder[2]} busy refusals "
+                                "before" if holder[0] is not None else "no write acknowledged"))]),
             exactly(f"psql as a workstation role: attacks neither refused nor found by audit verify "
                     f"({len(outcomes)} attacks, {refused} refused, {len(outcomes) - refused - len(undetected)} "
                     "found by audit verify)", len(undetected), 0, examples=undetected)]
