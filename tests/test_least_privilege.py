@@ -49,6 +49,11 @@ def test_the_dba_script_is_what_setup_sql_prints_and_workstations_work_under_it(
     d, _ = deployed
     printed = runner.invoke(chemo_cli, ["db", "setup-sql", "--owner", d.owner, "--users", d.group, "--schema", "chemo"])
     assert printed.exit_code == 0 and printed.stdout == d.script
+    import subprocess
+
+    again = subprocess.run(["psql", d.admin_url, "-X", "-q"], input=d.script, capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0, again.stderr  # run again after every upgrade: idempotent
     for role in (d.owner, d.pharmacist, d.nurse):
         assert d.psql(role, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").stdout.strip() == "f"
     assert d.psql(d.nurse, "SELECT count(*) FROM audit").returncode == 0  # reads every table but the key
