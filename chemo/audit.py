@@ -10,7 +10,7 @@ values *and the previous row's hash*, so:
   updates in the same transaction.
 
 The chain is keyed (HMAC-SHA256) from the first row written by a chemo that
-knows schema version ``0004_keyed_audit``: someone who rewrites rows and
+knows schema version ``0005_keyed_audit``: someone who rewrites rows and
 recomputes the chain without the key is found.  On PostgreSQL the key is
 readable only by the record's owner; workstation roles append and verify
 through the owner's ``SECURITY DEFINER`` functions (:mod:`chemo.db.schema`),

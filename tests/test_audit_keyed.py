@@ -79,7 +79,7 @@ def test_a_forged_signoff_with_a_recomputed_chain_is_found(store, hashing):
 
 
 def _as_before_the_key(store):
-    """The record as a chemo before 0004_keyed_audit left it: every row hashed with the unkeyed SHA-256, no key."""
+    """The record as a chemo before 0005_keyed_audit left it: every row hashed with the unkeyed SHA-256, no key."""
     prev = audit.GENESIS
     for row in store.query("SELECT * FROM audit ORDER BY id"):
         row["prev_hash"] = prev
