@@ -329,6 +329,7 @@ def labs_listen(host, port, max_bytes, idle_timeout, db_retry, site_file, db_pat
     from .roles import ANY, require
 
     with _open(db_path, create=False) as store:
+        actor = _signed_in(store, user, actor)  # the database user (or a login mapped to it), as every command
         require(store, actor, ANY, "importing lab results")  # checked again with each message
         site = store_site(store, site_file)
     if isinstance(site, NoSite):

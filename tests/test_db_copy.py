@@ -101,6 +101,7 @@ def test_a_record_with_lab_corrections_across_batches_copies_both_ways(pg_schema
     from chemo.db import open_store
     from chemo.demo import NURSE, add_ready_patient, add_users
     from chemo.labs.importer import import_files
+    from chemo.labs.site import load_site
 
     labs = Path(__file__).resolve().parent / "fixtures" / "labs"
     monkeypatch.setattr(copying, "BATCH", 2)  # rows 1-2, 3-4, ...: the correction lands batches after its row
@@ -109,8 +110,9 @@ def test_a_record_with_lab_corrections_across_batches_copies_both_ways(pg_schema
         add_users(store)
         add_ready_patient(store, "T-HL7-01")
         records.add_lab(store, NURSE, "T-HL7-01", "anc", "2.0 10^9/L", at="2026-03-01T08:00")
-        import_files(store, NURSE, [str(labs / "hl7-oru-cbc-demo.hl7")])
-        import_files(store, NURSE, [str(labs / "hl7-oru-cbc-corrected.hl7")])
+        site = load_site(labs / "chemo-site.toml")
+        import_files(store, NURSE, [str(labs / "hl7-oru-cbc-demo.hl7")], site=site)
+        import_files(store, NURSE, [str(labs / "hl7-oru-cbc-corrected.hl7")], site=site)
         corrected = {r["id"]: r["superseded_by"] for r in store.query("SELECT id, superseded_by FROM labs")}
     assert [v for v in corrected.values() if v is not None]  # at least one correction
     assert any(v is not None and (v - 1) // 2 != (k - 1) // 2 for k, v in corrected.items())  # across batches

@@ -104,11 +104,12 @@ def test_the_nurse_cannot_sign_the_pharmacists_dose_check(deployed, runner, chem
 @pytest.mark.postgresql
 def test_labs_import_acts_as_the_database_user_and_imports_a_correction(deployed, runner, chemo_cli):
     d, _ = deployed
-    refused = chemo(runner, chemo_cli, d, d.nurse, "labs", "import", str(LABS / "hl7-oru-cbc-demo.hl7"),
+    site = ("--site", str(LABS / "chemo-site.toml"))
+    refused = chemo(runner, chemo_cli, d, d.nurse, "labs", "import", str(LABS / "hl7-oru-cbc-demo.hl7"), *site,
                     "--user", d.pharmacist)
     assert refused.exit_code == 1 and "may not act as" in refused.stderr
     for name in ("hl7-oru-cbc-demo.hl7", "hl7-oru-cbc-corrected.hl7"):  # a correction supersedes a row: UPDATE
-        result = chemo(runner, chemo_cli, d, d.nurse, "labs", "import", str(LABS / name))
+        result = chemo(runner, chemo_cli, d, d.nurse, "labs", "import", str(LABS / name), *site)
         assert result.exit_code == 0, result.output
     shown = json.loads(chemo(runner, chemo_cli, d, d.nurse, "labs", "show", "T-HL7-01", "--json").stdout)
     assert {r["recorded_by"] for r in shown} == {d.nurse}
@@ -159,3 +160,11 @@ def test_a_write_the_server_refuses_is_one_line_exit_1_not_a_traceback(deployed)
     assert refused.value.exit_code == 1
     assert str(refused.value).endswith(f"refused: lab row {rec.lab} is replaced only once, by a newer result of the "
                                        "same lab identity")
+
+
+@pytest.mark.postgresql
+def test_labs_listen_acts_as_the_database_user_too(deployed, runner, chemo_cli):
+    d, _ = deployed
+    refused = chemo(runner, chemo_cli, d, d.nurse, "labs", "listen", "--site", str(LABS / "chemo-site.toml"),
+                    "--port", "0", "--user", d.pharmacist)
+    assert refused.exit_code == 1 and f"may not act as {d.pharmacist!r}" in refused.stderr
