@@ -19,9 +19,8 @@ from .db import administrations, toxicities
 from .db.store import Store, now_local
 from .errors import ChemoError
 from .records import active_plan, get_patient, parse_when
-from .roles import require
+from .roles import TOXICITY_RECORDERS as RECORDERS, require
 
-RECORDERS = ("prescriber", "nurse")
 MAX_NOTE = 1000
 
 
