@@ -185,6 +185,7 @@ _TOXICITIES = [
         recorded_by TEXT NOT NULL REFERENCES users(login)
     )""",
     "CREATE INDEX toxicities_patient ON toxicities(patient_id, cycle)",
+]
 
 
 class PostgreSQLOnly(str):
