@@ -168,3 +168,18 @@ def test_labs_listen_acts_as_the_database_user_too(deployed, runner, chemo_cli):
     refused = chemo(runner, chemo_cli, d, d.nurse, "labs", "listen", "--site", str(LABS / "chemo-site.toml"),
                     "--port", "0", "--user", d.pharmacist)
     assert refused.exit_code == 1 and f"may not act as {d.pharmacist!r}" in refused.stderr
+
+
+@pytest.mark.postgresql
+def test_a_toxicity_is_written_only_by_a_nurse_or_prescriber_as_themselves(deployed):
+    """Issue 23's table is in the guard's list: the pharmacist's role cannot record an event, nor can a nurse
+    record one in another nurse's name, nor change or delete one (psql as the workstation role)."""
+    d, rec = deployed
+    row = ("INSERT INTO toxicities VALUES ((SELECT coalesce(max(id), 0) + 1 FROM toxicities), {patient}, {plan}, 1, "
+           "'febrile-neutropenia', 3, 'CTCAE v5.0', '2026-01-10T08:00:00', NULL, '2026-01-10T08:00:00', '{who}')")
+    for role, who, said in ((d.pharmacist, d.pharmacist, "chemo:"), (d.nurse, d.nurse2, f"may not act as {d.nurse2}")):
+        done = d.psql(role, row.format(patient=rec.patient, plan=rec.plan, who=who))
+        assert done.returncode != 0 and said in done.stderr, done.stderr
+    for sql in ("UPDATE toxicities SET grade = 0", "DELETE FROM toxicities"):
+        done = d.psql(d.nurse, sql)
+        assert done.returncode != 0 and "permission denied" in done.stderr, done.stderr
