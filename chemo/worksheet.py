@@ -29,7 +29,7 @@ from attrs import frozen
 from .dose_text import level_text, mg_text, protocol_text
 from .errors import ChemoError
 from .db import administrations
-from .db.store import Store, now_local
+from .db.store import Store, now_local, today_local
 
 DRAFT = "DRAFT — NOT FOR COMPOUNDING"
 PAPERS = ("a4", "letter")
@@ -101,7 +101,7 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
 
         level = json.loads(dose_signoff["detail"]).get("dose_level", 0)
     doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=level)
-    today = _dt.date.today()
+    today = today_local()
     born = _dt.date.fromisoformat(patient["born"])
 
     sections = [Section("Patient", rows=(
