@@ -334,6 +334,15 @@ def plan_start(mrn, regimen, start, cycles, db_path, user, as_json):
                    f"cycles; dosing on {row['body']} (regimen sha256 {row['regimen_sha256'][:12]})")
 
 
+def _plan_show():
+    from .cli_calendar import plan_show
+
+    return plan_show
+
+
+plan.add_command(_plan_show())
+
+
 # ------------------------------------------------------------------ readiness
 
 @click.command(help="Check every readiness threshold of the patient's regimen against the newest labs.\n\n"
@@ -342,22 +351,25 @@ def plan_start(mrn, regimen, start, cycles, db_path, user, as_json):
 @click.argument("mrn")
 @click.option("--date", "as_of", default=None, metavar="D",
               help="As of this date (end of the day) or date-time; default now.")
+@click.option("--cycle", type=int, default=None,
+              help="The cycle assessed (default: the next by the calendar): eligibility gates count before cycle 1, "
+                   "retreatment gates before every cycle.")
 @db_option
 @json_option
-def readiness(mrn, as_of, db_path, as_json):
+def readiness(mrn, as_of, cycle, db_path, as_json):
     from .readiness import assess
 
     with _open(db_path, create=False) as store:
-        result = assess(store, mrn, as_of)
+        result = assess(store, mrn, as_of, cycle=cycle)
     if as_json:
         data = result.as_json()
         for row, g in zip(data["gates"], result.gates):
             row["message"] = command_line_words(g)
         emit_json(data)
     else:
-        click.echo(f"{result.mrn}: {result.regimen_id}, as of {result.as_of.replace('T', ' ')}")
+        click.echo(f"{result.mrn}: {result.regimen_id}, cycle {result.cycle}, as of {result.as_of.replace('T', ' ')}")
         for g in result.gates:
-            click.echo(f"  {g.status.upper():<8}{g.threshold:<32} {command_line_words(g)}")
+            click.echo(f"  {g.shown_status:<8}{g.threshold:<32} {command_line_words(g)}")
         for s in result.suggestions:
             click.echo(f"  MODIFY  {s.message()}")
         if result.recalculate:

@@ -447,6 +447,8 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
         cycle = _cycle_number(plan, cycle)
         regimen, changed = plan_regimen(plan)
         _unchanged(regimen, changed)
+        cal = calendar.build(store, plan, regimen, mrn)  # a cycle not yet started is refused before its date
+        calendar.check_cycle_due(cal, cycle, when.date(), f"giving cycle {cycle}")
         checks = _signoffs(store, plan["id"], cycle)
         missing = [c for c in CHECKS if c not in checks]
         if missing:
@@ -491,9 +493,6 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
                              f"(not yet recorded)", field="day")
         if implied and given_days:
             _due(cycle, days[0], when, given, given_days)
-        cal = calendar.build(store, plan, regimen, mrn)
-        if not given:
-            calendar.check_cycle_due(cal, cycle, when.date(), f"giving cycle {cycle}")
         for d in days:
             calendar.check_day_date(cal, cycle, d, times[d].date())
         latest = now_local() + CLOCK_SKEW

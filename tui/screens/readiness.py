@@ -104,9 +104,10 @@ class ReadinessScreen(ChemoScreen):
             return
         self.query_one(TitleBar).set_subtitle(f"{patient['name']} ({patient['mrn']})", essential=True)
         d = self.data
-        for row in d.rows:
-            table.add_row(Text(row.analyte), badge(row.status), Text(row.entered), Text(row.threshold), Text(row.age),
-                          Text(row.source), key=row.analyte)
+        for i, row in enumerate(d.rows):  # an analyte may have an eligibility and a retreatment gate: keyed by row
+            table.add_row(Text(row.analyte), badge(row.status), Text(row.entered),
+                          Text(f"{row.threshold} {'(retreat)' if row.kind == 'retreatment' else '(elig.)'}"),
+                          Text(row.age), Text(row.source), key=f"{i}:{row.analyte}")
         self.query_one("#ready-badge", Badge).set(
             "not-ready" if not d.ready else "ready-modify" if d.modifications else "ready")
         text = Text(d.verdict_words, style="bold")
