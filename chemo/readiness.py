@@ -109,6 +109,10 @@ class ReadinessReport:
     suggestions: tuple
     warnings: tuple
     cycle: int = 1  # the cycle assessed: eligibility gates count before cycle 1, retreatment gates before every one
+    band_values: tuple = ()  # ({"analyte", "value", "method"}, ...): the values the dose bands read, as computed
+
+    def band_value_lines(self) -> list[str]:
+        return [f"{b['analyte']} {b['value']}" + (f": {b['method']}" if b["method"] else "") for b in self.band_values]
 
     @property
     def ready(self) -> bool:
@@ -139,7 +143,7 @@ class ReadinessReport:
     def as_json(self) -> dict:
         return {"ready": self.ready, "verdict": self.verdict(), "modification_applies": self.modification_applies,
                 "mrn": self.mrn, "regimen": self.regimen_id, "as_of": self.as_of, "cycle": self.cycle,
-                "overrides": [g.analyte for g in self.overrides],
+                "overrides": [g.analyte for g in self.overrides], "band_values": list(self.band_values),
                 "gates": [g.as_json() for g in self.gates], "recalculate": self.recalculate,
                 "recalculate_reasons": list(self.recalculate_reasons), "recalculate_source": self.recalculate_source,
                 "modifications": [s.as_json() for s in self.suggestions], "warnings": list(self.warnings)}
@@ -288,13 +292,16 @@ class _Context:
         row = self.lab("crcl")
         creat = self._creatinine_newer(row)
         if creat is not None and self.body["weight_kg"] is not None:
+            from .bodysize import crcl_weight
+
             when = _dt.datetime.fromisoformat(creat["collected_at"])
             formula = self.library.body_size["crcl"]["cockcroft-gault"]
-            q = crcl_cockcroft_gault(creat["value_text"], self.age_at(when), f"{self.body['weight_kg']} kg",
-                                     self.patient["sex"])
+            kg, basis, words = crcl_weight(self.body["height_cm"], self.body["weight_kg"], self.patient["sex"])
+            q = crcl_cockcroft_gault(creat["value_text"], self.age_at(when), f"{kg} kg", self.patient["sex"])
             return _Value(q, f"creatinine {creat['value_text']}", creat["collected_at"],
-                          method=f"computed by {formula['name']} from creatinine {creat['value_text']} and weight "
-                                 f"{self.body['weight_kg']:g} kg ({formula['source']})", origin=creat["source"])
+                          method=f"computed by {formula['name']} from creatinine {creat['value_text']} on the "
+                                 f"{words} ({formula['source']}; weight policy: body-size.toml [crcl_weight])",
+                          origin=creat["source"])
         if row is None:
             return None
         return _Value(_quantity(row), row["value_text"], row["collected_at"], origin=row["source"])
@@ -504,7 +511,24 @@ def assess(store: Store, mrn: str, as_of=None, cycle: int | None = None) -> Read
     if not regimen.thresholds:
         warnings.append(f"{regimen.id} has no thresholds: nothing to check")
     return ReadinessReport(patient["mrn"], regimen.id, when.isoformat(), gates, recalc, tuple(reasons), rsource,
-                           tuple(suggestions), tuple(warnings), cycle)
+                           tuple(suggestions), tuple(warnings), cycle, _band_values(ctx, regimen))
+
+
+def _band_values(ctx: _Context, regimen) -> tuple:
+    """The value each analyte of the dose bands has now, with how it was obtained (CrCl: the weight it used)."""
+    from .units import format_quantity
+
+    out = []
+    for analyte in dict.fromkeys(m.analyte for m in regimen.modifications):
+        try:
+            value = ctx.value(analyte)
+        except (ChemoError, ValueError):
+            continue
+        if value is None or value.q is None:
+            continue
+        out.append({"analyte": analyte, "value": format_quantity(value.q, 1) if value.method else value.entered,
+                    "method": value.method, "collected_at": value.collected_at})
+    return tuple(out)
 
 
 def _band_results_missing(ctx: _Context, regimen, when) -> tuple:

@@ -170,6 +170,7 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
                   f"at {g.override['at'].replace('T', ' ')}: {g.override['reason']}" for g in report.overrides]
     lab_notes += [f"{g.analyte} {g.status}: the protocol says {g.action}" for g in report.gates
                   if not g.passes and g.action]
+    lab_notes += [f"For the dose bands: {line}" for line in report.band_value_lines()]
     lab_notes += [f"MODIFY: {s.message()}" for s in report.suggestions]
     if report.recalculate:
         lab_notes.append("RECALCULATE doses: " + "; ".join(report.recalculate_reasons))
