@@ -18,7 +18,7 @@ def calendar_lines(cal) -> list[str]:
     """The calendar as ``chemo plan show`` prints it."""
     out = [f"{cal.mrn}: plan {cal.plan_id} {cal.regimen_id} from {cal.start_date.isoformat()}, every "
            f"{cal.cycle_length_days} days; a cycle may be given {cal.early_window_days} days before it is due "
-           f"({cal.early_window_source}); today {cal.today.isoformat()}"]
+           f"({cal.early_window_source.split(':')[0]}); today {cal.today.isoformat()}"]
     for c in cal.cycles:
         line = f"  cycle {c.cycle}  {c.status.upper():<12} due {c.due.isoformat()}"
         if c.earliest != c.due:
