@@ -41,7 +41,9 @@ def _check_quantity(text: str) -> None:
 
 class ReadinessScreen(ChemoScreen):
     CSS_PATH = "readiness.tcss"
-    KEYS_NOTE = ("↑↓ choose a threshold: its detail shows below the table; Enter on it starts a new result\n"
+    KEYS_NOTE = ("An analyte marked R is a retreatment gate (checked before every cycle); the others are eligibility\n"
+                 "gates, checked before cycle 1 only.\n"
+                 "↑↓ choose a threshold: its detail shows below the table; Enter on it starts a new result\n"
                  "for its analyte. Tab moves between the new-lab fields; Enter on the value records it.")
     BINDINGS = [
         Binding("escape", "app.back", "Back", tooltip="Back to the patient's overview"),
@@ -105,9 +107,10 @@ class ReadinessScreen(ChemoScreen):
         self.query_one(TitleBar).set_subtitle(f"{patient['name']} ({patient['mrn']})", essential=True)
         d = self.data
         for i, row in enumerate(d.rows):  # an analyte may have an eligibility and a retreatment gate: keyed by row
-            table.add_row(Text(row.analyte), badge(row.status), Text(row.entered),
-                          Text(f"{row.threshold} {'(retreat)' if row.kind == 'retreatment' else '(elig.)'}"),
-                          Text(row.age), Text(row.source), key=f"{i}:{row.analyte}")
+            # retreatment gates are marked R in the analyte cell (eligibility gates count before cycle 1 only)
+            table.add_row(Text(row.analyte + (" R" if row.kind == "retreatment" else "")), badge(row.status),
+                          Text(row.entered), Text(row.threshold), Text(row.age), Text(row.source),
+                          key=f"{i}:{row.analyte}")
         self.query_one("#ready-badge", Badge).set(
             "not-ready" if not d.ready else "ready-modify" if d.modifications else "ready")
         text = Text(d.verdict_words, style="bold")
@@ -124,7 +127,7 @@ class ReadinessScreen(ChemoScreen):
         lines = Text()
         if d.rows and 0 <= table.cursor_row < len(d.rows):
             row = d.rows[table.cursor_row]
-            lines.append(f"{row.analyte}: ", style="bold")
+            lines.append(f"{row.analyte} ({row.kind} gate): ", style="bold")
             lines.append(row.message)
             lines.append(f" · source {row.source}")  # the Source column is off-screen at 80 columns
         if d.recalculate:
@@ -153,7 +156,7 @@ class ReadinessScreen(ChemoScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a row starts a new result for that analyte."""
-        self.query_one("#lab-analyte", Input).value = str(event.row_key.value)
+        self.query_one("#lab-analyte", Input).value = str(event.row_key.value).split(":", 1)[1]  # "3:anc"
         self.query_one("#lab-value", Input).focus()
 
     # ------------------------------------------------------------------ new lab
