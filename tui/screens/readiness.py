@@ -127,9 +127,10 @@ class ReadinessScreen(ChemoScreen):
         lines = Text()
         if d.rows and 0 <= table.cursor_row < len(d.rows):
             row = d.rows[table.cursor_row]
-            lines.append(f"{row.analyte} ({row.kind} gate): ", style="bold")
+            lines.append(f"{row.analyte}: ", style="bold")
             lines.append(row.message)
             lines.append(f" · source {row.source}")  # the Source column is off-screen at 80 columns
+            lines.append(f" · {row.kind} gate")
         if d.recalculate:
             lines.append("\n")
             lines.append_text(badge("not-ready", "RECALCULATE"))
