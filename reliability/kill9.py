@@ -232,7 +232,7 @@ def check(db: Path, acks: list) -> list[str]:
                     problems.append(f"acknowledged lab {ack[2]} missing or changed")
             elif ack[1] == "measure":
                 if store.one("SELECT count(*) AS n FROM measurements m JOIN patients x ON x.id = m.patient_id "
-                             "WHERE x.mrn = ?", (ack[2],))["n"] != 2:
+                             "WHERE x.mrn = ?", (ack[2],))["n"] != 3:  # at registration, before cycle 1, today
                     problems.append(f"acknowledged measurement of {ack[2]} missing")
             elif ack[1] == "plan":
                 if not store.one("SELECT p.id FROM plans p JOIN patients x ON x.id = p.patient_id WHERE x.mrn = ?",

@@ -81,6 +81,7 @@ def setup_administrations(db: Path, writers: int, patients: int) -> None:
     from chemo.db import open_store
 
     from chemo.db import now_local
+    from chemo.records import add_measurement
 
     # day 1 two days ago, so that days 1-3 each fall on their own calendar day, the last today (the calendar)
     base = now_local() - datetime.timedelta(days=2)
@@ -90,6 +91,8 @@ def setup_administrations(db: Path, writers: int, patients: int) -> None:
             mrn = f"AD{p}"
             add_ready_patient(store, mrn, ADMIN_REGIMEN, prescriber=ACTOR, nurse="nurse-0",
                               at=base - datetime.timedelta(hours=1))
+            add_measurement(store, ACTOR, mrn, weight="70 kg", height="170 cm",
+                            on=base.date().isoformat())  # the BSA of day 1
             treatment.signoff(store, ACTOR, mrn, 1, "dose")
             treatment.signoff(store, "nurse-0", mrn, 1, "readiness")
 
