@@ -142,11 +142,12 @@ def build(store: Store, plan: dict, regimen, mrn: str = "", today: _dt.date | No
                     regimen.early_window_source, tuple(cycles), today)
 
 
-def next_cycle(store: Store, plan: dict) -> int:
+def next_cycle(store: Store, plan: dict, regimen=None) -> int:
     """The plan's next cycle: the first not given on every day (the last cycle once all are given)."""
-    from .records import plan_regimen
+    if regimen is None:
+        from .records import plan_regimen
 
-    regimen, _ = plan_regimen(plan)
+        regimen, _ = plan_regimen(plan)
     nxt = build(store, plan, regimen).next
     return nxt.cycle if nxt is not None else plan["planned_cycles"]
 

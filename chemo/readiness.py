@@ -490,7 +490,7 @@ def assess(store: Store, mrn: str, as_of=None, cycle: int | None = None) -> Read
     plan = active_plan(store, patient["id"], mrn)
     regimen, changed = plan_regimen(plan)
     if cycle is None:
-        cycle = next_cycle(store, plan)
+        cycle = next_cycle(store, plan, regimen)
     ctx = _Context(store, patient, plan, regimen, when)
     overrides = {o["analyte"]: {"by": o["recorded_by"], "at": o["recorded_at"], "reason": o["reason"]}
                  for o in calendar_db.overrides(store, plan["id"], cycle)}
