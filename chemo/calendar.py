@@ -175,14 +175,21 @@ def check_cycle_due(cal: Calendar, cycle: int, on: _dt.date, what: str) -> None:
 
 
 def check_day_date(cal: Calendar, cycle: int, day: int, on: _dt.date) -> None:
-    """Refuse a day of a started cycle before its calendar day (day 1 + (day - 1))."""
+    """Refuse a day of a started cycle before its calendar day: day 1 + (day - 1), and never on or before the date
+    of an earlier day given late (day p given on D: day d not before D + (d - p)), so that two days' doses never
+    share a date."""
     c = cal.cycle(cycle)
     if day == 1 or c.first_given is None:
         return
-    falls = c.day_date(day)
+    falls, why = c.day_date(day), f"day 1 was given on {c.first_given.isoformat()}"
+    earlier = [(d, _dt.date.fromisoformat(at)) for d, at in c.days_given if d < day]
+    if earlier:
+        prev, prev_on = max(earlier)
+        after_prev = prev_on + _dt.timedelta(days=day - prev)
+        if after_prev > falls:
+            falls, why = after_prev, f"day {prev} was given on {prev_on.isoformat()}"
     if on < falls:
-        finding = (f"cycle {cycle} day {day} falls on {falls.isoformat()} (day 1 was given on "
-                   f"{c.first_given.isoformat()}): it cannot be recorded on {on.isoformat()}")
+        finding = f"cycle {cycle} day {day} falls on {falls.isoformat()} ({why}): it cannot be recorded on {on.isoformat()}"
         raise CalendarRefused(finding + "; record each day on its own date", finding=finding, field="day")
 
 

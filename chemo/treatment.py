@@ -591,8 +591,8 @@ def _due(cycle: int, day: int, when, given: dict, given_days: list) -> None:
     if when.date() < due:
         finding = (f"cycle {cycle}: the next day not yet given is day {day}, due on {due.isoformat()} (day {prev} was "
                    f"given at {row['given_at']} by {row['given_by']}); if day {prev} was meant it is already recorded")
-        raise DayRefused(finding + f"; to record day {day} now, name the day", finding=finding, cycle=cycle, day=day,
-                         next_steps=(NextStep.NAME_DAY,), field="day")
+        raise DayRefused(finding + f"; day {day} is recorded on its date (the calendar)", finding=finding,
+                         cycle=cycle, day=day, field="day")
 
 
 def _not_before(store: Store, plan: dict, cycle: int, day: int, when) -> None:

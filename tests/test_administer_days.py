@@ -73,7 +73,7 @@ def test_a_second_entry_on_the_same_calendar_day_is_refused_not_recorded_as_tomo
     assert chemo("administer", "M1", "--cycle", "1").exit_code == 0  # day 1, now
     before = given(db)
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-    one_line(chemo("administer", "M1", "--cycle", "1"), 1, "day 2", f"due on {tomorrow}", "--day 2")
+    one_line(chemo("administer", "M1", "--cycle", "1"), 1, "day 2", f"due on {tomorrow}", "recorded on its date")
     assert given(db) == before
     # named explicitly, day 2 is still refused on day 1's date: it falls on tomorrow (issue 19)
     one_line(chemo("administer", "M1", "--cycle", "1", "--day", "2"), 1, "cycle 1 day 2 falls on", tomorrow)

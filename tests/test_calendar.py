@@ -262,3 +262,23 @@ def test_a_reprinted_cycle_1_worksheet_shows_cycle_1s_own_before_and_after(db, c
         sign_and_give_day_1(store, "W1", 2)
     assert rows(1) == first  # reprinted after cycle 2 was given: cycle 1's own figures
     assert rows(2)["Before this cycle"] == f"{after_1:.1f} mg/m² doxorubicin-equivalent"
+
+
+def test_a_day_given_late_moves_the_next_day_with_it(db, clock):
+    """Day 2 given a day late (on day 3's date): day 3 is not recorded on that date too."""
+    with open_store(db) as store:
+        add_ready_patient(store, "AI2", "doxorubicin-ifosfamide")
+        sign_and_give_day_1(store, "AI2", 1)
+        clock.advance(days=2)
+        administer(store, NURSE, "AI2", 1, 2)
+    late = now_local().date()
+    one_line(chemo("administer", "AI2", "--cycle", "1", "--day", "3", user=NURSE), 1,
+             f"cycle 1 day 3 falls on {(late + dt.timedelta(days=1)).isoformat()}", f"day 2 was given on {late}")
+    clock.advance(days=1)
+    result = chemo("administer", "AI2", "--cycle", "1", "--day", "3", user=NURSE)
+    # ifosfamide's each-day platelet gate (Ifex label) wants a count younger than 3 days before day 3
+    assert result.exit_code == 1 and "platelets stale (withhold ifosfamide that day" in result.stderr
+    with open_store(db) as store:
+        add_lab(store, NURSE, "AI2", "platelets", "180 10^9/L", at=now_local() - dt.timedelta(hours=1))
+    result = chemo("administer", "AI2", "--cycle", "1", "--day", "3", user=NURSE)
+    assert result.exit_code == 0, result.stderr
