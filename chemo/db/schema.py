@@ -217,7 +217,11 @@ VERSIONS: list[tuple[str, list[str]]] = [
         PRIMARY KEY (db_user, login)
     )"""]),
     ("0003_lab_sources", _V2),
-    ("0004_calendar", _CALENDAR),
+    # a censored lab value ("<0.5 10^9/L", FHIR valueQuantity.comparator, HL7 SN "<^0.5"): the comparator
+    # (<, <=, >, >=) beside value_text/value, which hold the bound; NULL for an exact value (issue 21)
+    ("0004_lab_comparators", ["ALTER TABLE labs ADD COLUMN comparator TEXT "
+                              "CHECK (comparator IN ('<', '<=', '>', '>='))"]),
+    ("0005_calendar", _CALENDAR),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),
