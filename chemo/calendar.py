@@ -227,9 +227,9 @@ def delay(store: Store, actor: str, mrn: str, cycle: int, to, reason: str, note:
         # the date the calendar gives without any move of this cycle: what a new move is measured against
         kind = "delay" if to_date > c.due else "forward"
         if kind == "forward" and to_date < _undelayed_earliest(store, plan, regimen, patient["mrn"], cycle, today):
-            if "prescriber" not in _roles(store, actor):
-                from .roles import RoleRefused
+            from .roles import RoleRefused, roles_of
 
+            if "prescriber" not in roles_of(store, actor):
                 raise RoleRefused(f"bringing cycle {cycle} forward to {to_date.isoformat()}, before the earliest date "
                                   f"the regimen allows ({c.basis}), needs a prescriber ({actor} is a {role})",
                                   field="user")
@@ -253,12 +253,6 @@ def _undelayed_earliest(store, plan, regimen, mrn, cycle, today) -> _dt.date:
     prev = cal.cycle(cycle - 1)
     base = prev.first_given or prev.due
     return base + _dt.timedelta(days=regimen.cycle_length_days - regimen.early_window_days)
-
-
-def _roles(store, login) -> set:
-    from .roles import roles_of
-
-    return roles_of(store, login)
 
 
 def override_gate(store: Store, actor: str, mrn: str, cycle: int, analyte: str, reason: str) -> dict:

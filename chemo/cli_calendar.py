@@ -1,17 +1,17 @@
 """The treatment calendar's commands: ``chemo plan show``, ``chemo delay``, ``chemo override``.
 
 Exit codes as every record command (:mod:`chemo.cli_record`): 0 done, 1 refused, 2 bad input, 3 database.
-The engine (:mod:`chemo.calendar`) is imported inside the commands, so ``chemo --help`` stays fast.
+``chemo --help`` imports none of this (the group loads a command's module when it runs); the calendar engine is
+light (no pint), and its reasons are click's choices.
 """
 
 from __future__ import annotations
 
 import click
 
+from .calendar import REASONS
 from .cli import emit_json
 from .cli_record import _actor, _help, _open, _signed_in, db_option, json_option, user_option
-
-REASONS = ("low-counts", "toxicity", "patient", "logistics", "other")  # chemo.calendar.REASONS, for click's choice
 
 
 def calendar_lines(cal) -> list[str]:

@@ -371,7 +371,21 @@ def prior_add(mrn, drug, dose, note, db_path, user):
 
 # ------------------------------------------------------------------ plan
 
-@click.group(help=_help("Treatment plans."))
+class _PlanGroup(click.Group):
+    """``plan start`` here; ``plan show`` (the calendar) in :mod:`chemo.cli_calendar`, loaded when asked for."""
+
+    def list_commands(self, ctx):
+        return sorted({*self.commands, "show"})
+
+    def get_command(self, ctx, name):
+        if name == "show":
+            from .cli_calendar import plan_show
+
+            return plan_show
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_PlanGroup, help=_help("Treatment plans."))
 def plan():
     pass
 
@@ -398,15 +412,6 @@ def plan_start(mrn, regimen, start, cycles, db_path, user, as_json):
     else:
         click.echo(f"{mrn}: plan {row['id']} {row['regimen_id']} from {row['start_date']}, {row['planned_cycles']} "
                    f"cycles; dosing on {row['body']} (regimen sha256 {row['regimen_sha256'][:12]})")
-
-
-def _plan_show():
-    from .cli_calendar import plan_show
-
-    return plan_show
-
-
-plan.add_command(_plan_show())
 
 
 # ------------------------------------------------------------------ readiness

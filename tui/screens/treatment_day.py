@@ -10,13 +10,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
 
+from chemo.calendar import REASONS  # the engine's reasons: the screen offers what the engine accepts
+
 from ..text import badge, one_line
 from ..widgets.footer import KeyFooter
 from ..widgets.inputs import MAX_INPUT
 from ..widgets.titlebar import TitleBar
 from .base import ChemoScreen
 
-REASONS = ("low-counts", "toxicity", "patient", "logistics", "other")  # chemo.calendar.REASONS
 STATUS_BADGE = {"given": "given", "in progress": "due", "due": "due", "upcoming": "planned"}
 
 
