@@ -282,3 +282,19 @@ def test_a_day_given_late_moves_the_next_day_with_it(db, clock):
         add_lab(store, NURSE, "AI2", "platelets", "180 10^9/L", at=now_local() - dt.timedelta(hours=1))
     result = chemo("administer", "AI2", "--cycle", "1", "--day", "3", user=NURSE)
     assert result.exit_code == 0, result.stderr
+
+
+# ------------------------------------------------------------------ the regimen's source, the Feijen label
+
+def test_a_regimens_source_is_its_own_not_its_last_notes():
+    from chemo.regimen import load_regimen
+
+    for rid in ("doxorubicin-ifosfamide", "epirubicin-ifosfamide"):
+        r = load_regimen(rid)
+        assert r.source.startswith("Seed 003") and "Ifex" not in r.source
+        assert any("Ifex label" in n.source for n in r.notes)  # the note keeps its own source
+
+
+def test_the_feijen_model_is_named_for_cardiotoxicity(library):
+    name = library.models["feijen-2019"].name
+    assert "cardiotoxicity" in name and "haematological" not in name
