@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import json
 import unicodedata
 
 from attrs import frozen
@@ -97,8 +98,6 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     dose_signoff = signed.get("dose")
     level = 0
     if dose_signoff is not None:
-        import json
-
         level = json.loads(dose_signoff["detail"]).get("dose_level", 0)
     doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=level)
     today = today_local()
@@ -210,6 +209,8 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
             text = f"{s['login']} ({s['role']}), {s['signed_at'].replace('T', ' ')}"
             if s["override_reason"]:
                 text += f"; override: {s['override_reason']}"
+            for o in json.loads(s["detail"]).get("rests_on_overrides", []):
+                text += f"; rests on {o['by']}'s override of the {o['analyte']} gate ({o['reason']})"
             sign_rows.append((f"{check} check", text))
     sections.append(Section("Sign-offs", rows=tuple(sign_rows)))
 

@@ -191,6 +191,7 @@ def test_hb_8_4_names_the_protocols_action_and_a_prescribers_override_lets_cycle
     sheet = chemo("worksheet", "H1", "--cycle", "2").stdout
     assert "OVERRIDE: hemoglobin gate failed and was overridden for cycle 2 by" in sheet
     assert "asymptomatic, transfusion booked after" in sheet
+    assert f"rests on {PRESCRIBER}'s override of the hemoglobin gate" in sheet  # the nurse's sign-off row
 
 
 # ------------------------------------------------------------------ creatinine clearance's body weight

@@ -687,5 +687,7 @@ class Backend:
         p = self.patient(patient_id)
         self.changed(p["id"])
         result = signoff(self.store, self.login, p["mrn"], cycle, "readiness", as_of=self.as_of())
+        rests = "".join(f"; it rests on {o['by']}'s override of the {o['analyte']} gate"
+                        for o in result["detail"].get("rests_on_overrides", []))
         return (f"Cycle {cycle} readiness signed off by {self.login} (nurse) at "
-                f"{result['signed_at'].replace('T', ' ')}; recorded in the audit log")
+                f"{result['signed_at'].replace('T', ' ')}{rests}; recorded in the audit log")
