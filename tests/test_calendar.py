@@ -299,3 +299,27 @@ def test_a_regimens_source_is_its_own_not_its_last_notes():
 def test_the_feijen_model_is_named_for_cardiotoxicity(library):
     name = library.models["feijen-2019"].name
     assert "cardiotoxicity" in name and "haematological" not in name
+
+
+# ------------------------------------------------------------------ a law of the calendar
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cycle=st.integers(2, 3), days=st.integers(1, 30), reason=st.sampled_from(("low-counts", "toxicity", "patient",
+                                                                                   "logistics", "other")))
+def test_a_delay_of_n_days_moves_that_cycle_and_every_later_one_by_n_days(tmp_path_factory, cycle, days, reason):
+    from chemo.calendar import delay, for_patient
+
+    path = tmp_path_factory.mktemp("law") / "law.db"
+    with open_store(path) as store:
+        add_users(store)
+        add_ready_patient(store, "L1", "doxorubicin-dacarbazine")
+        sign_and_give_day_1(store, "L1", 1)
+        before = [c.due for c in for_patient(store, "L1").cycles]
+        moved = before[cycle - 1] + dt.timedelta(days=days)
+        after = [c.due for c in delay(store, NURSE, "L1", cycle, moved.isoformat(), reason)["calendar"].cycles]
+    assert after[:cycle - 1] == before[:cycle - 1]
+    assert [(a - b).days for a, b in zip(after[cycle - 1:], before[cycle - 1:])] == [days] * (4 - cycle)
