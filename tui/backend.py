@@ -551,7 +551,7 @@ class Backend:
 
         p = self.patient(context.patient_id)
         plan = self._plan(p)
-        report = assess(self.store, p["mrn"], self.as_of())
+        report = assess(self.store, p["mrn"], self.as_of(), cycle=context.cycle)
         problems = []
         if report.recalculate:
             problems.append(SignProblem("recalculate", recalculate_finding(report) + RECALCULATE_STEPS))
