@@ -575,10 +575,18 @@ def _band_results_missing(ctx: _Context, regimen, when) -> tuple:
             value = ctx.value(analyte)
         except (ChemoError, ValueError):
             continue  # reported by _in_band as a band that cannot be compared
+        drugs = ", ".join(dict.fromkeys(m.drug for m in regimen.modifications if m.analyte == analyte))
+        name = ctx.library.analytes[analyte].name
         if value is None or value.q is None:
-            drugs = ", ".join(dict.fromkeys(m.drug for m in regimen.modifications if m.analyte == analyte))
-            name = ctx.library.analytes[analyte].name
             out.append(Gate(analyte, "missing", None, f"{analyte} result for the dose bands",
                             f"no {name} result on or before {when:%Y-%m-%d %H:%M}: the dose-modification bands of "
                             f"{drugs} read it", "the regimen's [[modifications]] bands", kind="retreatment"))
+        elif value.uln is None and any(b is not None and b.uln_multiple is not None for m in regimen.modifications
+                                       if m.analyte == analyte for b in (m.low, m.high)):
+            finding = (f"{name} {value.entered} has no ULN stored with it, and the dose-modification bands of {drugs} "
+                       "are multiples of ULN")
+            out.append(Gate(analyte, "missing", None, f"{analyte} ULN for the dose bands",
+                            finding + " (record the result with its ULN)", "the regimen's [[modifications]] bands",
+                            value.entered, value.collected_at, finding=finding, next_steps=(NextStep.RECORD_ULN,),
+                            kind="retreatment"))
     return tuple(out)

@@ -323,3 +323,15 @@ def test_a_delay_of_n_days_moves_that_cycle_and_every_later_one_by_n_days(tmp_pa
         after = [c.due for c in delay(store, NURSE, "L1", cycle, moved.isoformat(), reason)["calendar"].cycles]
     assert after[:cycle - 1] == before[:cycle - 1]
     assert [(a - b).days for a, b in zip(after[cycle - 1:], before[cycle - 1:])] == [days] * (4 - cycle)
+
+
+def test_from_cycle_2_the_bands_still_need_their_results(db):
+    """Bilirubin and renal function are no longer gates after cycle 1, but the dose bands read them: a result
+    must be there (and an AST band in multiples of ULN needs the ULN)."""
+    with open_store(db) as store:
+        add_ready_patient(store, "B1", "epirubicin-ifosfamide", labs={"creatinine": None, "ast": ("30 U/L", None)})
+        report = assess(store, "B1", cycle=2)
+    missing = {g.analyte: g.message for g in report.gates if g.status == "missing"}
+    assert "crcl" in missing and "ifosfamide" in missing["crcl"]
+    assert "ast" in missing and "no ULN" in missing["ast"]
+    assert not report.ready
