@@ -561,7 +561,8 @@ def signoff(mrn, cycle, check, override_reason, dose_level, db_path, user, as_js
     "is never in the future. Refused without both sign-offs, while a readiness gate does not pass at the time "
     "given, while a dose of an earlier cycle is not given, while a dose-modification band applies that the "
     "sign-off did not meet or override, or when the cumulative cap would be passed without a pharmacist's cap "
-    "override. The BSA stored with each dose is the patient's BSA that day."))
+    "override. The calendar (chemo plan show): a cycle is refused before its earliest date, day D before day 1 + "
+    "(D - 1). The BSA stored with each dose is the patient's BSA that day."))
 @click.argument("mrn")
 @click.option("--cycle", type=int, required=True)
 @click.option("--day", type=int, default=None, help="The day of the cycle (default: the next day not yet given).")
