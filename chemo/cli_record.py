@@ -440,7 +440,8 @@ def readiness(mrn, as_of, cycle, db_path, as_json):
     else:
         click.echo(f"{result.mrn}: {result.regimen_id}, cycle {result.cycle}, as of {result.as_of.replace('T', ' ')}")
         for g in result.gates:
-            click.echo(f"  {g.shown_status:<8}{g.threshold:<32} [{g.kind}] {command_line_words(g)}")
+            click.echo(f"  {g.shown_status:<8}{g.threshold:<32} [{g.kind}{', each day' if g.each_day else ''}] "
+                       f"{command_line_words(g)}")
         for line in result.band_value_lines():
             click.echo(f"  BANDS   {line}")
         for s in result.suggestions:
