@@ -180,7 +180,6 @@ def test_hb_8_4_names_the_protocols_action_and_a_prescribers_override_lets_cycle
     data = json.loads(ready.stdout)
     assert data["ready"] and data["overrides"] == ["hemoglobin"] and "PRESCRIBER'S OVERRIDE" in data["verdict"]
     assert "OVERRIDDEN" in chemo("readiness", "H1").stdout
-    row = signoff_readiness = None
     with open_store(db) as store:
         signoff_readiness = signoff(store, NURSE, "H1", 2, "readiness")
         row = administer(store, NURSE, "H1", 2, 1)

@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from test_tui_support import NURSE, PHARMACIST, TODAY, FROZEN, demo_template, freeze, open_patient, screen_text, type_text  # noqa: F401
+from test_tui_support import (  # noqa: F401
+    NURSE, PHARMACIST, TODAY, demo_template, freeze, open_patient, screen_text, type_text)
 
 SIZE = (110, 36)
 
