@@ -7,7 +7,7 @@
 * A delay (``chemo delay``) moves one cycle's day 1 to a later date, with a reason; the later cycles move with it,
   since each is due a cycle length after the one before.  A delayed cycle is not given before the date it was
   delayed to (the early window does not reach back past a decision to wait).
-* Bringing a cycle forward, before the earliest date the window allows, is a prescriber's decision with a reason.
+* Bringing a cycle forward (earlier than it is due) is a prescriber's decision with a reason and a note.
 * Day d of a cycle falls on its day 1 + (d - 1) calendar days: it is not given before that date.
 
 Every date is read against one clock, :func:`chemo.db.store.now_local`.  The refusals here are
@@ -196,9 +196,10 @@ def check_day_date(cal: Calendar, cycle: int, day: int, on: _dt.date) -> None:
 def delay(store: Store, actor: str, mrn: str, cycle: int, to, reason: str, note: str | None = None) -> dict:
     """Move ``cycle``'s day 1 to ``to`` with a reason; later cycles follow.
 
-    A nurse, pharmacist or prescriber delays (a later date than the cycle is due).  Moving it before the earliest
-    date the early window allows is bringing it forward: a prescriber only, with a note of at least
-    :data:`MIN_NOTE` characters.  A cycle already started cannot be moved, nor a date before today."""
+    A nurse, pharmacist or prescriber delays (a later date than the cycle is due).  Moving it earlier than it is
+    due is bringing it forward: a prescriber only, with a note of at least :data:`MIN_NOTE` characters; its new
+    date is then the earliest it may be given (the early window does not reach back past a date a person set).
+    A cycle already started cannot be moved, nor a date before today."""
     from .records import active_plan, get_patient, parse_date, plan_regimen
     from .roles import ROLES, require
 
@@ -224,14 +225,13 @@ def delay(store: Store, actor: str, mrn: str, cycle: int, to, reason: str, note:
             raise ChemoError(f"{to_date.isoformat()} is in the past (today is {today.isoformat()})", field="to")
         if to_date == c.due:
             raise ChemoError(f"cycle {cycle} is already due on {c.due.isoformat()}", field="to")
-        # the date the calendar gives without any move of this cycle: what a new move is measured against
         kind = "delay" if to_date > c.due else "forward"
-        if kind == "forward" and to_date < _undelayed_earliest(store, plan, regimen, patient["mrn"], cycle, today):
+        if kind == "forward":  # earlier than it is due: a prescriber's decision, with a note (the server checks too)
             from .roles import RoleRefused, roles_of
 
             if "prescriber" not in roles_of(store, actor):
-                raise RoleRefused(f"bringing cycle {cycle} forward to {to_date.isoformat()}, before the earliest date "
-                                  f"the regimen allows ({c.basis}), needs a prescriber ({actor} is a {role})",
+                raise RoleRefused(f"bringing cycle {cycle} forward to {to_date.isoformat()}, before the date it is due "
+                                  f"({c.due.isoformat()}: {c.basis}), needs a prescriber ({actor} is a {role})",
                                   field="user")
             if note is None or len(note) < MIN_NOTE:
                 raise ChemoError(f"bringing a cycle forward needs a note of at least {MIN_NOTE} characters saying why",
@@ -243,16 +243,6 @@ def delay(store: Store, actor: str, mrn: str, cycle: int, to, reason: str, note:
         audit.append(store, actor, f"calendar.{kind}", "cycle_delays", did, None, record)
         after = build(store, plan, regimen, patient["mrn"], today)
     return {"id": did, **record, "calendar": after}
-
-
-def _undelayed_earliest(store, plan, regimen, mrn, cycle, today) -> _dt.date:
-    """The earliest date of ``cycle`` as the calendar gives it from the cycle before (no move of this cycle)."""
-    cal = build(store, plan, regimen, mrn, today)
-    if cycle == 1:
-        return cal.start_date - _dt.timedelta(days=regimen.early_window_days)
-    prev = cal.cycle(cycle - 1)
-    base = prev.first_given or prev.due
-    return base + _dt.timedelta(days=regimen.cycle_length_days - regimen.early_window_days)
 
 
 def override_gate(store: Store, actor: str, mrn: str, cycle: int, analyte: str, reason: str) -> dict:

@@ -62,7 +62,7 @@ def plan_show(mrn, db_path, as_json):
 
 @click.command(help=_help(
     "Move a cycle's day 1 to a later date, with a reason (any registered user); later cycles move with it. "
-    "A date before the earliest the regimen allows brings the cycle forward: a prescriber only, with --note."))
+    "A date before the date it is due brings the cycle forward: a prescriber only, with --note."))
 @click.argument("mrn")
 @click.option("--cycle", type=int, required=True)
 @click.option("--to", "to", required=True, metavar="YYYY-MM-DD", help="The cycle's new day 1.")
