@@ -170,38 +170,6 @@ _V2 = [
 ]
 
 
-# The treatment calendar and the retreatment gates (issue 19).
-#
-# * ``cycle_delays``: a cycle's day 1 moved to ``to_date`` (``chemo delay``): ``kind`` ``delay`` (later than it
-#   was due) or ``forward`` (brought before the earliest allowed date: a prescriber's decision); ``due_date`` the
-#   date it was due before the move; the reason one of the five kinds, with an optional note.  The newest row of a
-#   cycle stands; later cycles follow from it (cycle N+1 is due cycle N's day 1 + the cycle length).
-# * ``gate_overrides``: a prescriber lets one cycle through one failing readiness gate, with a reason.
-_CALENDAR = [
-    """CREATE TABLE cycle_delays (
-        id INTEGER PRIMARY KEY,
-        plan_id INTEGER NOT NULL REFERENCES plans(id),
-        cycle INTEGER NOT NULL CHECK (cycle >= 1),
-        due_date TEXT NOT NULL,
-        to_date TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('delay', 'forward')),
-        reason TEXT NOT NULL CHECK (reason IN ('low-counts', 'toxicity', 'patient', 'logistics', 'other')),
-        note TEXT,
-        recorded_at TEXT NOT NULL,
-        recorded_by TEXT NOT NULL REFERENCES users(login)
-    )""",
-    "CREATE INDEX cycle_delays_plan ON cycle_delays(plan_id, cycle)",
-    """CREATE TABLE gate_overrides (
-        id INTEGER PRIMARY KEY,
-        plan_id INTEGER NOT NULL REFERENCES plans(id),
-        cycle INTEGER NOT NULL CHECK (cycle >= 1),
-        analyte TEXT NOT NULL,
-        reason TEXT NOT NULL CHECK (length(reason) >= 10),
-        finding TEXT NOT NULL,
-        recorded_at TEXT NOT NULL,
-        recorded_by TEXT NOT NULL REFERENCES users(login),
-        UNIQUE (plan_id, cycle, analyte)
-    )""",
 class PostgreSQLOnly(str):
     """A statement of a version that only PostgreSQL runs (SQLite skips it): a server-side function."""
 
@@ -311,6 +279,41 @@ _V4 = [
     )""",
     _PG_PAYLOAD, _PG_PADS, _PG_HMAC, _PG_MAY_ACT, _PG_APPEND, _PG_KEYED_FROM, _PG_BAD_ROWS,
     PostgreSQLOnly("REVOKE ALL ON audit_key FROM PUBLIC"),
+]
+
+
+# The treatment calendar and the retreatment gates (issue 19).
+#
+# * ``cycle_delays``: a cycle's day 1 moved to ``to_date`` (``chemo delay``): ``kind`` ``delay`` (later than it
+#   was due) or ``forward`` (earlier than it was due: a prescriber's decision); ``due_date`` the
+#   date it was due before the move; the reason one of the five kinds, with an optional note.  The newest row of a
+#   cycle stands; later cycles follow from it (cycle N+1 is due cycle N's day 1 + the cycle length).
+# * ``gate_overrides``: a prescriber lets one cycle through one failing readiness gate, with a reason.
+_CALENDAR = [
+    """CREATE TABLE cycle_delays (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        cycle INTEGER NOT NULL CHECK (cycle >= 1),
+        due_date TEXT NOT NULL,
+        to_date TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('delay', 'forward')),
+        reason TEXT NOT NULL CHECK (reason IN ('low-counts', 'toxicity', 'patient', 'logistics', 'other')),
+        note TEXT,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL REFERENCES users(login)
+    )""",
+    "CREATE INDEX cycle_delays_plan ON cycle_delays(plan_id, cycle)",
+    """CREATE TABLE gate_overrides (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        cycle INTEGER NOT NULL CHECK (cycle >= 1),
+        analyte TEXT NOT NULL,
+        reason TEXT NOT NULL CHECK (length(reason) >= 10),
+        finding TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL REFERENCES users(login),
+        UNIQUE (plan_id, cycle, analyte)
+    )""",
 ]
 
 
