@@ -117,11 +117,12 @@ class Rdi:
                 "delays": [{"cycle": c, "days_late": n, "reasons": list(r)} for c, n, r in self.delays]}
 
 
-def planned_schedule(regimen, start: _dt.date, cycles: int) -> list[PlannedDay]:
-    """Every planned day of every drug line of the regimen, at the protocol dose as the regimen writes it."""
+def planned_schedule(regimen, start: _dt.date, cycles: int, planned_dates: dict | None = None) -> list[PlannedDay]:
+    """Every planned day of every drug line of the regimen, at the protocol dose as the regimen writes it, on the
+    cycles' planned dates (the calendar's, else the start plus whole cycle lengths)."""
     out = []
     for cycle in range(1, cycles + 1):
-        first = start + _dt.timedelta(days=(cycle - 1) * regimen.cycle_length_days)
+        first = (planned_dates or {}).get(cycle) or start + _dt.timedelta(days=(cycle - 1) * regimen.cycle_length_days)
         for line in regimen.drugs:
             daily = line.daily
             basis = "mg" if daily.basis.value == "flat" else "mg/m²" if daily.basis.value == "per m²" else None
@@ -187,11 +188,11 @@ def _drug_rdi(drug, basis, planned, given, starts, counted, cycle_length_days, p
 
 
 def compute(mrn: str, regimen, start: _dt.date, planned_cycles: int, given: list[GivenDay],
-            delays: tuple = (), today: _dt.date | None = None) -> Rdi:
+            delays: tuple = (), today: _dt.date | None = None, planned_dates: dict | None = None) -> Rdi:
     """The RDI of every drug line of ``regimen`` (see the module text).  The cycles counted are the same for
     every drug: up to the newest cycle in which any drug was given, so a drug stopped early counts its
     missing days as omitted."""
-    planned = planned_schedule(regimen, start, planned_cycles)
+    planned = planned_schedule(regimen, start, planned_cycles, planned_dates)
     counted = max((g.cycle for g in given), default=0)
     starts: dict[int, _dt.date] = {}
     for g in given:
@@ -218,27 +219,29 @@ def compute(mrn: str, regimen, start: _dt.date, planned_cycles: int, given: list
 # ------------------------------------------------------------------ from the record
 
 def for_plan(store, mrn: str, plan: dict, today: _dt.date | None = None) -> Rdi:
+    """The RDI of a plan from the record: the calendar's planned dates and delays (with their reasons), the
+    per-day ledger of doses given."""
+    from . import calendar
     from .db import administrations
     from .records import plan_regimen
 
     regimen, _ = plan_regimen(plan)
+    cal = calendar.build(store, plan, regimen, mrn, today)
     rows = administrations.in_plan(store, plan["id"])
     given = [GivenDay(r["cycle"], r["day"], r["drug"], r["dose_mg"], r["bsa_m2"], r["given_at"]) for r in rows]
-    start = _dt.date.fromisoformat(plan["start_date"])
     delays = []
-    starts: dict[int, _dt.date] = {}
-    for g in given:
-        d = _date(g.given_at)
-        if g.cycle not in starts or d < starts[g.cycle]:
-            starts[g.cycle] = d
-    if 1 in starts:
-        for cycle, day1 in sorted(starts.items()):
-            # late against the schedule of the first dose: the previous cycle's day 1 + one cycle length
-            if cycle > 1 and cycle - 1 in starts:
-                late = (day1 - starts[cycle - 1]).days - regimen.cycle_length_days
-                if late > 0:
-                    delays.append((cycle, late, ()))
-    return compute(mrn, regimen, start, plan["planned_cycles"], given, tuple(delays), today=today)
+    previous = None
+    for c in cal.cycles:
+        if previous is not None and previous.first_given is not None and c.first_given is not None:
+            late = (c.first_given - previous.first_given).days - regimen.cycle_length_days
+            if late > 0:
+                reasons = tuple(f"{d['reason']}" + (f": {d['note']}" if d.get("note") else "")
+                                + f" (recorded by {d['recorded_by']})" for d in c.delays if d["kind"] == "delay")
+                delays.append((c.cycle, late, reasons or ("no delay recorded in the calendar",)))
+        previous = c
+    planned_dates = {c.cycle: c.planned for c in cal.cycles}
+    return compute(mrn, regimen, cal.start_date, plan["planned_cycles"], given, tuple(delays), today=cal.today,
+                   planned_dates=planned_dates)
 
 
 def for_patient(store, mrn: str) -> Rdi:

@@ -15,7 +15,7 @@ import datetime as _dt
 import attrs
 
 from . import audit
-from .db import administrations, toxicities
+from .db import toxicities
 from .db.store import Store, now_local
 from .errors import ChemoError
 from .records import active_plan, get_patient, parse_when
@@ -62,12 +62,10 @@ def _data():
 
 
 def cycle_starts(store: Store, plan_id: int) -> dict[int, str]:
-    """cycle -> local ISO time its first dose was given."""
-    starts: dict[int, str] = {}
-    for row in administrations.for_plan(store, plan_id):
-        if row["cycle"] not in starts or row["given_at"] < starts[row["cycle"]]:
-            starts[row["cycle"]] = row["given_at"]
-    return starts
+    """cycle -> local ISO time its first dose was given (the calendar's actual day 1)."""
+    from .db.calendar import first_days
+
+    return first_days(store, plan_id)
 
 
 def cycle_of(at: str, starts: dict[int, str]) -> int:

@@ -32,12 +32,19 @@ BSA = (200 * 80 / 3600) ** 0.5
 
 
 @pytest.fixture
-def course(new_db):
+def course(new_db, clock):
+    from chemo.calendar import delay
+    from chemo.demo import PRESCRIBER
+
     where = new_db("rdi.db")
     with open_store(where) as s:
         start = start_course(s, "R1", days_ago=70)
         give_cycle(s, "R1", 1, start)
-        give_cycle(s, "R1", 2, start + dt.timedelta(days=28))  # a week late
+        now = clock.now
+        clock.set(dt.datetime.combine(start + dt.timedelta(days=20), dt.time(10, 0)))  # the day before it was due
+        delay(s, PRESCRIBER, "R1", 2, (start + dt.timedelta(days=28)).isoformat(), "low-counts", "ANC 0.9 on day 20")
+        clock.set(now)
+        give_cycle(s, "R1", 2, start + dt.timedelta(days=28))  # a week late, as the calendar says
         give_cycle(s, "R1", 3, start + dt.timedelta(days=49), dose_level=-1)  # 75 %
     return where
 
@@ -63,8 +70,8 @@ def test_rdi_by_hand_with_the_points_lost_to_delay_and_reduction(course):
     assert ifo.planned_intensity == pytest.approx(3000.0)
     assert ifo.rdi_pct == pytest.approx(82.44, abs=0.1)
     assert ifo.rdi_pct == pytest.approx(delivered / 27000 * 0.9 * 100, rel=1e-9)
-    # the delay is named: cycle 2 began 7 days late
-    assert r.delays[0][:2] == (2, 7)
+    # the delay is named with the calendar's reason: cycle 2 began 7 days late
+    assert r.delays == ((2, 7, ("low-counts: ANC 0.9 on day 20 (recorded by demo-prescriber)",)),)
 
 
 def _regimen():
@@ -169,7 +176,8 @@ def test_the_worksheet_last_page_is_the_treatment_summary_with_the_plot(course, 
     last = pages[-1].extract_text()
     assert "Treatment summary: relative dose intensity" in last
     assert "83.1 % (below 85 %)" in last and "82.4 % (below 85 %)" in last
-    assert "Cumulative dose, % of the planned course" in last and "cycle 2 started 7 days late" in last
+    assert "Cumulative dose, % of the planned course" in last
+    assert "cycle 2 started 7 days late: low-counts: ANC 0.9 on day 20" in last
     assert "doxorubicin given (RDI 83.1 %)" in last
     assert "Cumulative dose, % of the planned course" not in pages[0].extract_text()  # the plot is on the last page only
     # the text worksheet carries the same table
