@@ -74,34 +74,6 @@ def toxicity_list(mrn, db_path, as_json):
             click.echo(f"      {e['grade_text']}")
 
 
-def suggestion_lines(s) -> list[str]:
-    """The suggestion in words, drug by drug and rule by rule (also the TUI's)."""
-    if s.cycle is None:
-        out = [f"{s.mrn}: every one of the {s.cycles} planned cycles has been given; the levels in force:"]
-    else:
-        out = [f"{s.mrn}: cycle {s.cycle} of {s.cycles} ({s.regimen}): suggested"]
-    for d in s.drugs:
-        if d.status == "stop":
-            what = "STOP"
-        elif d.status == "hold":
-            what = f"HOLD (then level {d.resume_level}, {d.level_label})"
-        elif d.status == "review":
-            what = f"REVIEW (level {d.level}: no such dose level)"
-        else:
-            what = f"level {d.level} ({d.level_label})"
-        out.append(f"  {d.drug:<12} {what}")
-        for f in d.fired:
-            done = f"; ended: {f.resolved}" if f.resolved else ""
-            out.append(f"      cycle {f.cycle}: {f.event}")
-            out.append(f"        rule {f.rule} ({f.action}): {f.text}{done}")
-            out.append(f"        source: {f.source}")
-        for n in d.notes:
-            out.append(f"      {n}")
-        if not d.fired and not d.notes:
-            out.append("      no rule fired: the protocol dose")
-    return out
-
-
 @click.command("next", help=_help(
     "The next cycle's suggested dose level (or hold or stop) for each drug, from the previous cycles' events "
     "and the rules of regimens/library/toxicity-rules.toml, with every rule that fired, the event and grade "
@@ -117,7 +89,7 @@ def next_cycle(mrn, db_path, as_json):
     if as_json:
         emit_json(s.as_json())
         return
-    click.echo("\n".join(suggestion_lines(s)))
+    click.echo("\n".join(s.lines()))
 
 
 def _pts(x: float) -> str:

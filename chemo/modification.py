@@ -80,6 +80,33 @@ class Suggestion:
         """{drug: level} of the drugs given at a level (what ``calculate_cycle`` takes)."""
         return {d.drug: d.level for d in self.drugs if d.status == "give"}
 
+    def lines(self) -> list[str]:
+        """The suggestion in words, drug by drug and rule by rule (``chemo next`` and the prescriber's screen)."""
+        if self.cycle is None:
+            out = [f"{self.mrn}: every one of the {self.cycles} planned cycles has been given; the levels in force:"]
+        else:
+            out = [f"{self.mrn}: cycle {self.cycle} of {self.cycles} ({self.regimen}): suggested"]
+        for d in self.drugs:
+            if d.status == "stop":
+                what = "STOP"
+            elif d.status == "hold":
+                what = f"HOLD (then level {d.resume_level}, {d.level_label})"
+            elif d.status == "review":
+                what = f"REVIEW (level {d.level}: no such dose level)"
+            else:
+                what = f"level {d.level} ({d.level_label})"
+            out.append(f"  {d.drug:<12} {what}")
+            for f in d.fired:
+                done = f"; ended: {f.resolved}" if f.resolved else ""
+                out.append(f"      cycle {f.cycle}: {f.event}")
+                out.append(f"        rule {f.rule} ({f.action}): {f.text}{done}")
+                out.append(f"        source: {f.source}")
+            for n in d.notes:
+                out.append(f"      {n}")
+            if not d.fired and not d.notes:
+                out.append("      no rule fired: the protocol dose")
+        return out
+
     def as_json(self) -> dict:
         return {"mrn": self.mrn, "regimen": self.regimen, "cycle": self.cycle, "cycles": self.cycles,
                 "drugs": [d.as_json() for d in self.drugs], "rules_file": self.rules_file,
