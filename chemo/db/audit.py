@@ -14,9 +14,11 @@ def head(store: Store) -> dict | None:
     return store.one("SELECT last_id, last_hash, rows FROM audit_head WHERE one = 1")
 
 
-def newest(store: Store) -> dict | None:
-    """(id, hash) of the newest audit row."""
-    return store.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+def tail(store: Store) -> dict:
+    """(id, hash) of the newest audit row and the head's ``rows``, in one round trip (None where there is none)."""
+    return store.one("SELECT (SELECT id FROM audit ORDER BY id DESC LIMIT 1) AS id, "
+                     "(SELECT hash FROM audit ORDER BY id DESC LIMIT 1) AS hash, "
+                     "(SELECT rows FROM audit_head WHERE one = 1) AS rows")
 
 
 def append_row(store: Store, row: dict, rows: int) -> None:

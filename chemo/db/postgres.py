@@ -4,13 +4,20 @@ Imported only when ``--db``/``$CHEMO_DB`` is a ``postgresql://`` URL, so SQLite
 users never load psycopg.  What SQLite gives by being one file, this store
 gives the same way on a server:
 
-* one writer at a time: :meth:`PostgresStore.transaction` takes a
-  transaction-level advisory lock (one per schema) before its first read, as
-  ``BEGIN IMMEDIATE`` does, so what a write checked is still true at
-  ``COMMIT``, two writers never extend the audit chain from the same row, and
-  a new row's id is the next after the largest, as in SQLite.  Readers never
-  wait.  A writer that waits longer than the busy timeout gets the same
-  "busy" line as on SQLite (exit 3);
+* one writer at a time where it matters: :meth:`PostgresStore.transaction`
+  takes a transaction-level advisory lock (the chain lock, one per schema)
+  before its first read, as ``BEGIN IMMEDIATE`` does, so what a write checked
+  is still true at ``COMMIT``, two writers never extend the audit chain from
+  the same row, and a new row's id is the next after the largest, as in
+  SQLite.  A write about one patient (``transaction(per_patient=True)``)
+  holds that patient's lock for its checks and takes the chain lock only at
+  its first write, so the Python work of a sign-off (the dose, the cap, the
+  readiness) never holds up another patient's writer.  Readers never wait.
+  A writer that waits longer than the busy timeout gets the same "busy" line
+  as on SQLite (exit 3);
+* statements prepared on their second run (``prepare_threshold = 1``): a
+  workstation's session runs the same few queries again and again, and a
+  one-shot command does not pay the extra round trip of preparing;
 * the schema of :mod:`chemo.db.schema`, migrated under that lock by
   :mod:`chemo.db.migrate` (the runner SQLite uses too), the applied versions
   kept in ``chemo_migrations``;
@@ -43,6 +50,7 @@ from .store import BUSY_TIMEOUT_MS, Engine, StoreError, busy_error, redact
 
 LOCK_CLASS = 0x63686D6F  # "chmo": the advisory-lock class of chemo's writers; the second key is the schema's
 CONNECT_TIMEOUT_S = 10
+PREPARE_THRESHOLD = 1  # psycopg prepares a statement on its second run (its default: the sixth)
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|%|\?|(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -83,6 +91,9 @@ class PostgresStore(Engine):
         self.path = self.where = redact(url)
         self._lock_key = None
         self._closed = False
+        self._per_patient = False  # the open transaction takes the chain lock at its first write
+        self._chain_held = False
+        self._patients_held: set[int] = set()
 
     def close(self) -> None:
         self._closed = True
@@ -114,17 +125,22 @@ class PostgresStore(Engine):
                               "nothing of this command was recorded", field="db")
         return StoreError(f"database {self.where!r}: {_line(exc)}", field="db")
 
-    def execute(self, sql: str, params=()) -> None:
-        self._run(sql, params)
-
     def query(self, sql: str, params=()) -> list[dict]:
         return self._run(sql, params).fetchall()
 
     def one(self, sql: str, params=()) -> dict | None:
         return self._run(sql, params).fetchone()
 
+    def execute(self, sql: str, params=()) -> None:
+        """A statement that writes: in a per-patient transaction, the chain lock first."""
+        if self._per_patient and not self._chain_held:
+            self.lock_chain()
+        self._run(sql, params)
+
     def insert(self, table: str, record: dict) -> int:
-        """Insert one row (inside a transaction, so under the writers' lock); its id is the next after the largest."""
+        """Insert one row (inside a transaction, under the chain lock); its id is the next after the largest."""
+        if self._per_patient and not self._chain_held:
+            self.lock_chain()
         columns = [c for c in record if c != "id"]
         names = ", ".join(["id"] + columns)
         values = ", ".join(["%(id)s" if "id" in record else f"(SELECT coalesce(max(id), 0) + 1 FROM {table})"]
@@ -139,6 +155,8 @@ class PostgresStore(Engine):
         """Insert rows as they are, ids included (``chemo db copy``; inside a transaction)."""
         if not rows:
             return
+        if self._per_patient and not self._chain_held:
+            self.lock_chain()
         columns = list(rows[0])
         try:
             with self.conn.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -150,35 +168,77 @@ class PostgresStore(Engine):
     ids_in = "SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT)"
 
     @contextlib.contextmanager
-    def transaction(self):
-        """``BEGIN``, the writers' lock, ... ``COMMIT``; ``ROLLBACK`` on any exception (see the module text)."""
+    def transaction(self, *, per_patient: bool = False):
+        """``BEGIN``, the chain lock (``per_patient``: at the first write), ... ``COMMIT``; ``ROLLBACK`` on any
+        exception (see the module text)."""
         if self.in_transaction:
             raise RuntimeError("transaction() does not nest")  # a bug, not user input
         self._ensure()
+        self.lock_wait_s = 0.0
+        self._per_patient, self._chain_held, self._patients_held = per_patient, False, set()
         try:
-            self.conn.execute("BEGIN")
-            started = time.perf_counter()
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, self._schema_key()))
-            self.lock_wait_s = time.perf_counter() - started
+            try:
+                self.conn.execute("BEGIN")
+            except psycopg.OperationalError as exc:
+                self._rollback()
+                raise self._lost(exc) from None
+            if not per_patient:
+                self.lock_chain()
+            try:
+                yield self
+            except BaseException:
+                self._rollback()
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except psycopg.OperationalError as exc:
+                self._rollback()
+                finding = (f"database {self.where!r}: the connection to the server was lost while committing "
+                           f"({_line(exc)}); this write may or may not have been recorded")
+                raise StoreError(finding + ": check the audit trail", finding=finding,
+                                 next_steps=(NextStep.AUDIT_SHOW,), field="db") from None
+        finally:
+            self._per_patient, self._chain_held, self._patients_held = False, False, set()
+
+    def _advisory(self, sql: str, params) -> None:
+        """Wait for one transaction-level advisory lock; the wait is added to ``lock_wait_s``."""
+        if not self.in_transaction:
+            raise RuntimeError("a writers' lock outside a transaction")  # a bug, not user input
+        started = time.perf_counter()
+        try:
+            self.conn.execute(sql, params, prepare=True)
         except pgerrors.LockNotAvailable:
             self._rollback()
             raise busy_error(self.where) from None
         except psycopg.OperationalError as exc:
             self._rollback()
             raise self._lost(exc) from None
-        try:
-            yield self
-        except BaseException:
-            self._rollback()
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except psycopg.OperationalError as exc:
-            self._rollback()
-            finding = (f"database {self.where!r}: the connection to the server was lost while committing "
-                       f"({_line(exc)}); this write may or may not have been recorded")
-            raise StoreError(finding + ": check the audit trail", finding=finding,
-                             next_steps=(NextStep.AUDIT_SHOW,), field="db") from None
+        finally:
+            self.lock_wait_s += time.perf_counter() - started
+
+    def lock_chain(self) -> None:
+        """The record-wide writers' lock (one per schema), to the end of the transaction; taken once."""
+        if self._chain_held:
+            return
+        self._advisory("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, self._schema_key()))
+        self._chain_held = True
+
+    def lock_patient(self, patient_id: int) -> None:
+        """One patient's writers' lock, to the end of the transaction (a per-patient transaction, before its
+        checks; see the module text).  Within a whole-record transaction the chain lock already excludes
+        every other writer of the patient: nothing to take."""
+        if not self._per_patient or patient_id in self._patients_held:
+            return
+        if self._chain_held:  # patient locks come first: taken after the chain lock, two writers could deadlock
+            raise RuntimeError("lock_patient after the chain lock")  # a bug, not user input
+        self._advisory("SELECT pg_advisory_xact_lock(%s)", (self._patient_key(patient_id),))
+        self._patients_held.add(patient_id)
+
+    def _patient_key(self, patient_id: int) -> int:
+        """A 64-bit advisory key: the schema's 32 bits, then the patient id's low 32 (the one-key space, apart
+        from the chain lock's two-key space).  Ids 2**32 apart share a lock: a wait, never a wrong result."""
+        key = ((self._schema_key() & 0xFFFFFFFF) << 32) | (int(patient_id) & 0xFFFFFFFF)
+        return key - (1 << 64) if key >= 1 << 63 else key
 
     def _rollback(self) -> None:
         if not self.conn.closed and self.in_transaction:
@@ -230,6 +290,7 @@ def _connect(url: str):
     extra = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
         conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, application_name="chemo", **extra)
+        conn.prepare_threshold = PREPARE_THRESHOLD
         conn.execute(f"SET lock_timeout = {int(BUSY_TIMEOUT_MS)}")
     except psycopg.Error as exc:
         raise StoreError(f"cannot reach the PostgreSQL server for {redact(url)!r}: {_line(exc)}", field="db") from None

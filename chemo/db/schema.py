@@ -182,6 +182,9 @@ VERSIONS: list[tuple[str, list[str]]] = [
         PRIMARY KEY (db_user, login)
     )"""]),
     ("0003_lab_sources", _V2),
+    # the first audit row of one record row (a sign-off's overrides, read at every administration) without
+    # reading the whole chain
+    ("0004_audit_entity_index", ["CREATE INDEX audit_entity ON audit(entity, entity_key, id)"]),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),
