@@ -27,6 +27,11 @@ gives the same way on a server:
   a connection lost while committing says that the write may or may not have
   been recorded.
 
+A URL may name several hosts (``postgresql://h1:5432,h2:5433/chemo?target_session_attrs=read-write``):
+libpq tries them in order and keeps the one that takes writes, so after a standby is promoted the next
+command, or a session's next statement once its connection is found lost, reaches the new primary
+(docs/deployment.md).  A read that may be a moment old goes to a standby (:func:`reading_url`).
+
 The schema is the one ``search_path`` names (``?options=-csearch_path%3Dward4``
 in the URL picks another), so one server can hold several records.
 """
@@ -283,6 +288,24 @@ class PostgresStore(Engine):
 
     def forget_legacy_versions(self) -> None:
         pass
+
+
+_SESSION_ATTRS = re.compile(r"([?&])target_session_attrs=[^&]*")
+
+
+def reading_url(url: str) -> str:
+    """``url`` for a read that may be a moment old: a standby among its hosts if one answers, else the primary
+    (libpq's ``target_session_attrs=prefer-standby``).
+
+    With ``synchronous_commit = remote_apply`` on the primary (docs/deployment.md) the synchronous standby has
+    applied every acknowledged write before the writer hears of it, so such a read misses only writes still
+    in flight; with ``on`` it may miss the newest acknowledged ones by the standby's replay delay.  Only
+    listings take it (``chemo patient list``, ``chemo audit show``, ``chemo audit verify``): every check that
+    gates a dose (readiness, the sign-offs, the cap, what was given) reads on the primary, in the writer's
+    transaction."""
+    if _SESSION_ATTRS.search(url):
+        return _SESSION_ATTRS.sub(r"\1target_session_attrs=prefer-standby", url, count=1)
+    return f"{url}{'&' if '?' in url else '?'}target_session_attrs=prefer-standby"
 
 
 def _connect(url: str):
