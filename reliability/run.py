@@ -35,6 +35,7 @@ PARTS = (
     ("tamper", "audit tampering"),
     ("properties", "property tests"),
     ("postgres", "the record on PostgreSQL: writers, signers, a server restart"),
+    ("failover", "a synchronous standby promoted while 4 writers run (PostgreSQL pair on this machine)"),
 )
 
 

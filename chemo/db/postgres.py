@@ -107,13 +107,19 @@ class PostgresStore(Engine):
 
     @property
     def in_transaction(self) -> bool:
-        return self.conn.info.transaction_status != TransactionStatus.IDLE
+        """BEGIN sent and not yet ended (a lost connection is not in one: its transaction is gone)."""
+        return self.conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR,
+                                                     TransactionStatus.ACTIVE)
 
     # ------------------------------------------------------------------ statements
     def _ensure(self) -> None:
         """A session whose server went away (a restart) connects again at its next command (a TUI stays usable)."""
-        if self.conn.closed and not self._closed:
-            self.conn = _connect(self.url)
+        if self._closed:
+            return
+        if self.conn.closed or self.conn.info.transaction_status == TransactionStatus.UNKNOWN:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = _connect(self.url)  # a multi-host URL: whichever server takes writes now
 
     def _run(self, sql: str, params=()):
         self._ensure()
@@ -176,9 +182,9 @@ class PostgresStore(Engine):
     def transaction(self, *, per_patient: bool = False):
         """``BEGIN``, the chain lock (``per_patient``: at the first write), ... ``COMMIT``; ``ROLLBACK`` on any
         exception (see the module text)."""
+        self._ensure()
         if self.in_transaction:
             raise RuntimeError("transaction() does not nest")  # a bug, not user input
-        self._ensure()
         self.lock_wait_s = 0.0
         self._per_patient, self._chain_held, self._patients_held = per_patient, False, set()
         try:
