@@ -201,7 +201,14 @@ def workstation(where: str, who: str, plan_file: str, start_file: str, out: str)
 
     events = json.loads(Path(plan_file).read_text())
     store = open_store(where, create=False)
-    assess(store, "B0000001")  # warm: the library, the regimen files, pint's caches
+    # warm, as a workstation is after its first minutes: the library, the regimen files, pint's caches, the
+    # modules of every command (a dry-run import writes nothing)
+    assess(store, "B0000001")
+    report(store, "B0000001")
+    warm = Path(out).parent / f"{who}-warm.hl7"
+    warm.write_text(hl7_panel(1, f"{who}-warm"))
+    import_file(store, "lab-feed", warm, dry_run=True)
+    import chemo.dose  # noqa: F401  (the dose sign-off's calculation)
     print("READY", flush=True)
     while not Path(start_file).exists():
         time.sleep(0.001)

@@ -59,7 +59,8 @@ def append(store: Store, login: str, action: str, entity: str, key=None, old=Non
     if not store.in_transaction:
         raise RuntimeError("audit.append outside a transaction")  # a bug, not user input
     store.lock_chain()  # a per-patient transaction's checks are done: the chain is extended by one writer at a time
-    last = audit_log.tail(store)
+    # the tail: read once a transaction, then the row this transaction appended last (the chain lock is held)
+    last = store.tx_cache.get("audit_tail") or audit_log.tail(store)
     prev = last["hash"] if last["id"] is not None else GENESIS
     row = {
         "id": (last["id"] + 1) if last["id"] is not None else 1,
@@ -75,6 +76,7 @@ def append(store: Store, login: str, action: str, entity: str, key=None, old=Non
     row["hash"] = row_hash(row)
     rows = (last["rows"] or 0) + 1
     audit_log.append_row(store, row, rows)
+    store.tx_cache["audit_tail"] = {"id": row["id"], "hash": row["hash"], "rows": rows}
     return row["id"]
 
 

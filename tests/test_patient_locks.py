@@ -34,7 +34,8 @@ def test_a_writer_of_another_patient_is_not_held_up_by_checks_in_progress(two_pa
         _short_wait(other)
         _short_wait(same)
         with checking.transaction(per_patient=True):
-            locked_patient(checking, "L1")  # a sign-off's checks of L1 are running
+            locked_patient(checking, "L1")
+            get_patient(checking, "L1")  # a sign-off's checks of L1 are running (the lock went with the first)
             row = add_lab(other, NURSE, "L2", "platelets", "150 10^9/L")  # L2's writer goes straight through
             assert row["value_text"] == "150 10^9/L"
             with pytest.raises(StoreError, match="busy"):  # L1's second writer waits for the first

@@ -186,6 +186,7 @@ def test_a_writer_kept_waiting_on_postgresql_gets_the_busy_line(pg_schema):
     with open_store(url) as first, open_store(url) as second:
         second.execute("SET lock_timeout = 200")  # the real wait is BUSY_TIMEOUT_MS
         with first.transaction():
+            first.one("SELECT 1 AS one")  # the lock goes with the transaction's first statement
             with pytest.raises(StoreError) as err:
                 with second.transaction():
                     pass

@@ -91,11 +91,9 @@ def open_store(path: str | os.PathLike | None = None, *, create: bool = True, ma
     PostgreSQL a standby of the URL's hosts is preferred (:func:`chemo.db.postgres.reading_url`)."""
     target = resolve_db(path)
     if isinstance(target, str):
-        from .postgres import open_postgresql, reading_url
+        from .postgres import open_postgresql
 
-        if may_lag:
-            return open_postgresql(reading_url(target), create=False)
-        return open_postgresql(target, create=create)
+        return open_postgresql(target, create=create and not may_lag, may_lag=may_lag)
     from .sqlite import open_sqlite
 
     return open_sqlite(target, create=create)

@@ -90,15 +90,18 @@ class PostgresStore(Engine):
 
     engine = "postgresql"
 
-    def __init__(self, conn, url: str):
+    def __init__(self, conn, url: str, shown: str | None = None):
         self.conn = conn
         self.url = url
-        self.path = self.where = redact(url)
+        self.path = self.where = shown or redact(url)
         self._lock_key = None
         self._closed = False
         self._per_patient = False  # the open transaction takes the chain lock at its first write
         self._chain_held = False
         self._patients_held: set[int] = set()
+        self._in_txn = False  # inside transaction()
+        self._pending: list = []  # statements queued to go with the next one (see _send)
+        self._pending_lock = False
 
     def close(self) -> None:
         self._closed = True
@@ -107,9 +110,10 @@ class PostgresStore(Engine):
 
     @property
     def in_transaction(self) -> bool:
-        """BEGIN sent and not yet ended (a lost connection is not in one: its transaction is gone)."""
-        return self.conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR,
-                                                     TransactionStatus.ACTIVE)
+        """Inside :meth:`transaction` (its BEGIN perhaps still queued), or BEGIN sent and not yet ended (a lost
+        connection is not in one: its transaction is gone)."""
+        return self._in_txn or self.conn.info.transaction_status in (
+            TransactionStatus.INTRANS, TransactionStatus.INERROR, TransactionStatus.ACTIVE)
 
     # ------------------------------------------------------------------ statements
     def _ensure(self) -> None:
@@ -119,16 +123,51 @@ class PostgresStore(Engine):
         if self.conn.closed or self.conn.info.transaction_status == TransactionStatus.UNKNOWN:
             with contextlib.suppress(Exception):
                 self.conn.close()
-            self.conn = _connect(self.url)  # a multi-host URL: whichever server takes writes now
+            self.conn = _connect(self.url, self.where)  # a multi-host URL: whichever server takes writes now
 
     def _run(self, sql: str, params=()):
+        """Run one statement (after the queued ones, in the same round trip); its cursor."""
         self._ensure()
+        return self._send(translate(sql), params or ())  # () too: "%%" must become "%"
+
+    def _send(self, sql: str | None, params=(), *, committing: bool = False):
+        """The queued statements and then ``sql`` in one round trip (psycopg's pipeline); the cursor of ``sql``.
+
+        Inside a transaction a statement whose answer nothing waits for (``BEGIN``, a lock, an UPDATE, the
+        audit row) is queued (:meth:`_queue`) and sent with the next one that has an answer, or with
+        ``COMMIT``: the server runs them in order, so a read queued after a lock runs once the lock is held.
+        The time of a round trip that carried a lock is added to ``lock_wait_s``."""
+        pending, self._pending = self._pending, []
+        locking, self._pending_lock = self._pending_lock, False
+        started = time.perf_counter()
         try:
-            return self.conn.execute(translate(sql), params or ())  # () too: "%%" must become "%"
+            if not pending:
+                return None if sql is None else self.conn.execute(sql, params)
+            cursor = None
+            with self.conn.pipeline():
+                for q, p, prepare in pending:
+                    self.conn.execute(q, p, prepare=prepare)
+                if sql is not None:
+                    cursor = self.conn.execute(sql, params)
+            return cursor
         except pgerrors.LockNotAvailable:
+            self._rollback()
             raise busy_error(self.where) from None
         except psycopg.OperationalError as exc:
+            self._rollback()
+            if committing:
+                finding = (f"database {self.where!r}: the connection to the server was lost while committing "
+                           f"({_line(exc)}); this write may or may not have been recorded")
+                raise StoreError(finding + ": check the audit trail", finding=finding,
+                                 next_steps=(NextStep.AUDIT_SHOW,), field="db") from None
             raise self._lost(exc) from None
+        finally:
+            if locking:
+                self.lock_wait_s += time.perf_counter() - started
+
+    def _queue(self, sql: str, params=(), *, lock: bool = False, prepare: bool | None = None) -> None:
+        self._pending.append((sql, params, prepare))
+        self._pending_lock = self._pending_lock or lock
 
     def _lost(self, exc) -> StoreError:
         if self.conn.closed or isinstance(exc, (pgerrors.AdminShutdown, pgerrors.CrashShutdown)):
@@ -143,10 +182,14 @@ class PostgresStore(Engine):
         return self._run(sql, params).fetchone()
 
     def execute(self, sql: str, params=()) -> None:
-        """A statement that writes: in a per-patient transaction, the chain lock first."""
+        """A statement that writes: in a per-patient transaction, the chain lock first; inside a transaction,
+        queued (sent with the next statement that has an answer, or with COMMIT)."""
+        if not self._in_txn:
+            self._run(sql, params)
+            return
         if self._per_patient and not self._chain_held:
             self.lock_chain()
-        self._run(sql, params)
+        self._queue(translate(sql), params or ())
 
     def insert(self, table: str, record: dict) -> int:
         """Insert one row (inside a transaction, under the chain lock); its id is the next after the largest."""
@@ -156,10 +199,7 @@ class PostgresStore(Engine):
         names = ", ".join(["id"] + columns)
         values = ", ".join(["%(id)s" if "id" in record else f"(SELECT coalesce(max(id), 0) + 1 FROM {table})"]
                            + [f"%({c})s" for c in columns])
-        try:
-            row = self.conn.execute(f"INSERT INTO {table} ({names}) VALUES ({values}) RETURNING id", record).fetchone()
-        except psycopg.OperationalError as exc:
-            raise self._lost(exc) from None
+        row = self._send(f"INSERT INTO {table} ({names}) VALUES ({values}) RETURNING id", record).fetchone()
         return row["id"]
 
     def insert_rows(self, table: str, rows: list[dict]) -> None:
@@ -169,6 +209,7 @@ class PostgresStore(Engine):
         if self._per_patient and not self._chain_held:
             self.lock_chain()
         columns = list(rows[0])
+        self._send(None)
         try:
             with self.conn.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for r in rows:
@@ -185,14 +226,11 @@ class PostgresStore(Engine):
         self._ensure()
         if self.in_transaction:
             raise RuntimeError("transaction() does not nest")  # a bug, not user input
-        self.lock_wait_s = 0.0
+        self.lock_wait_s, self.tx_cache = 0.0, {}
         self._per_patient, self._chain_held, self._patients_held = per_patient, False, set()
+        self._in_txn = True
         try:
-            try:
-                self.conn.execute("BEGIN")
-            except psycopg.OperationalError as exc:
-                self._rollback()
-                raise self._lost(exc) from None
+            self._queue("BEGIN")
             if not per_patient:
                 self.lock_chain()
             try:
@@ -201,31 +239,19 @@ class PostgresStore(Engine):
                 self._rollback()
                 raise
             try:
-                self.conn.execute("COMMIT")
-            except psycopg.OperationalError as exc:
+                self._send("COMMIT", committing=True)
+            except BaseException:  # a queued write the server refused (a constraint): nothing was committed
                 self._rollback()
-                finding = (f"database {self.where!r}: the connection to the server was lost while committing "
-                           f"({_line(exc)}); this write may or may not have been recorded")
-                raise StoreError(finding + ": check the audit trail", finding=finding,
-                                 next_steps=(NextStep.AUDIT_SHOW,), field="db") from None
+                raise
         finally:
             self._per_patient, self._chain_held, self._patients_held = False, False, set()
+            self._in_txn, self._pending, self._pending_lock = False, [], False
 
     def _advisory(self, sql: str, params) -> None:
-        """Wait for one transaction-level advisory lock; the wait is added to ``lock_wait_s``."""
-        if not self.in_transaction:
+        """Queue one transaction-level advisory lock: it is waited for before the statements after it."""
+        if not self._in_txn:
             raise RuntimeError("a writers' lock outside a transaction")  # a bug, not user input
-        started = time.perf_counter()
-        try:
-            self.conn.execute(sql, params, prepare=True)
-        except pgerrors.LockNotAvailable:
-            self._rollback()
-            raise busy_error(self.where) from None
-        except psycopg.OperationalError as exc:
-            self._rollback()
-            raise self._lost(exc) from None
-        finally:
-            self.lock_wait_s += time.perf_counter() - started
+        self._queue(sql, params, lock=True, prepare=True)
 
     def lock_chain(self) -> None:
         """The record-wide writers' lock (one per schema), to the end of the transaction; taken once."""
@@ -252,7 +278,9 @@ class PostgresStore(Engine):
         return key - (1 << 64) if key >= 1 << 63 else key
 
     def _rollback(self) -> None:
-        if not self.conn.closed and self.in_transaction:
+        self._pending, self._pending_lock = [], False
+        if not self.conn.closed and self.conn.info.transaction_status in (
+                TransactionStatus.INTRANS, TransactionStatus.INERROR, TransactionStatus.ACTIVE):
             with contextlib.suppress(psycopg.Error):
                 self.conn.execute("ROLLBACK")
 
@@ -314,23 +342,27 @@ def reading_url(url: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}target_session_attrs=prefer-standby"
 
 
-def _connect(url: str):
-    """A connection with chemo's settings (autocommit: :meth:`PostgresStore.transaction` says BEGIN; the busy timeout)."""
+def _connect(url: str, shown: str | None = None):
+    """A connection with chemo's settings (autocommit: :meth:`PostgresStore.transaction` says BEGIN; the busy timeout);
+    ``shown``: the URL as messages name it (the one the user gave)."""
     extra = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
         conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, application_name="chemo", **extra)
         conn.prepare_threshold = PREPARE_THRESHOLD
         conn.execute(f"SET lock_timeout = {int(BUSY_TIMEOUT_MS)}")
     except psycopg.Error as exc:
-        raise StoreError(f"cannot reach the PostgreSQL server for {redact(url)!r}: {_line(exc)}", field="db") from None
+        raise StoreError(f"cannot reach the PostgreSQL server for {shown or redact(url)!r}: {_line(exc)}",
+                         field="db") from None
     return conn
 
 
-def open_postgresql(url: str, *, create: bool = True) -> PostgresStore:
-    """Connect, set the busy timeout, and bring the schema up to date (``create``: may create it)."""
+def open_postgresql(url: str, *, create: bool = True, may_lag: bool = False) -> PostgresStore:
+    """Connect, set the busy timeout, and bring the schema up to date (``create``: may create it; ``may_lag``:
+    a standby if one answers, :func:`reading_url`)."""
     shown = redact(url)
-    conn = _connect(url)
-    store = PostgresStore(conn, url)
+    target = reading_url(url) if may_lag else url
+    conn = _connect(target, shown)
+    store = PostgresStore(conn, target, shown)
     try:
         if not create and not migrate.is_record(store):
             raise StoreError(f"no database at {shown!r}", field="db")

@@ -78,6 +78,7 @@ class SQLiteStore(Engine):
         """
         if self.conn.in_transaction:
             raise RuntimeError("transaction() does not nest")  # a bug, not user input
+        self.tx_cache = {}
         try:
             started = time.perf_counter()
             self.conn.execute("BEGIN IMMEDIATE")

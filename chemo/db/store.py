@@ -66,6 +66,8 @@ class Store(Protocol):
     path: object
     where: str
     lock_wait_s: float
+    tx_cache: dict
+    """What the open transaction's own writes made known (the audit chain's tail), emptied at each BEGIN."""
 
     def close(self) -> None: ...
 
@@ -126,6 +128,7 @@ class Engine:
     """What both engines do the same way, inherited by each (neither imports the other)."""
 
     lock_wait_s = 0.0
+    tx_cache: dict = {}
 
     def lock_patient(self, patient_id: int) -> None:
         """One writer per file already (SQLite ``BEGIN IMMEDIATE``): nothing more to take."""
