@@ -18,6 +18,13 @@ gives the same way on a server:
 * statements prepared on their second run (``prepare_threshold = 1``): a
   workstation's session runs the same few queries again and again, and a
   one-shot command does not pay the extra round trip of preparing;
+* fewer round trips: inside a transaction, a statement whose answer nothing
+  waits for (``BEGIN``, a lock, an audit row, an UPDATE) is queued and sent
+  with the next statement that has an answer, or with ``COMMIT``, in one
+  round trip (psycopg's pipeline).  The server runs them in order, so a
+  lock is held before any read sent after it, as if it had been sent alone;
+  a write the server refuses surfaces at that round trip and nothing of the
+  transaction is committed;
 * the schema of :mod:`chemo.db.schema`, migrated under that lock by
   :mod:`chemo.db.migrate` (the runner SQLite uses too), the applied versions
   kept in ``chemo_migrations``;
