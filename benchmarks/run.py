@@ -281,6 +281,12 @@ def labs(args) -> list[dict]:
     return bench_labs.figures(results=200 if args.quick else 1000, runs=2 if args.quick else 5)
 
 
+def mllp(args) -> list[dict]:
+    import bench_mllp
+
+    return bench_mllp.figures(messages=100 if args.quick else 300, runs=2 if args.quick else 3)
+
+
 def sessions(args) -> list[dict]:
     """bench_sessions.py: an open-loop clinic day at 1×, 10×, 100× and the 8-writer saturation, both engines (issue 22)."""
     script = HERE / "bench_sessions.py"
@@ -332,6 +338,8 @@ GOALS = (
     ("clinic day 10×", None, "clinic"),  # read p99 ≤ 20 ms, write p99 ≤ 50 ms, 0 errors (issue 22)
     ("clinic day 100×", None, "clinic"),  # 0 errors
     ("saturation, 8 writers, PostgreSQL", 150.0, "at least"),  # writes/s
+    ("chemo labs listen", 3.0, "ratio"),  # hl7.parse of the same messages (issue 21)
+    ("chemo labs import, FHIR", 5.0, "ratio"),  # a process that only json.loads the file (issue 21)
 )
 CLINIC = {"read p99": 20.0, "write p99": 50.0}
 
@@ -414,7 +422,8 @@ def machine_line(m: dict) -> str:
 # The clinic-day benchmark runs last: it leaves many processes' worth of load (and PostgreSQL's
 # checkpoint after its bulk load) behind it for a minute, which the figures after it would pay.
 BENCHMARKS = (("startup", startup), ("validate", validate), ("dose", dose), ("verify", verify),
-              ("store", store), ("tui", tui), ("labs", labs), ("sessions", sessions))
+              ("store", store), ("tui", tui), ("labs", labs), ("mllp", mllp),
+              ("sessions", sessions))
 
 
 # ------------------------------------------------------------------ the table

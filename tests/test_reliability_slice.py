@@ -63,3 +63,11 @@ def test_malformed_lab_messages_refused_and_nothing_written(slice_report):
     assert figures["malformed lab messages refused with one clear line (`chemo labs import`)"]["status"] == "PASS"
     assert figures["rows written from refused lab files"]["value"] == 0
     assert figures["tracebacks on malformed lab messages"]["value"] == 0
+
+
+def test_kill9_of_the_mllp_listener_loses_no_acked_message_and_leaves_none_half_in(slice_report):
+    """The slice of `mllp_kill9`: `chemo labs listen` killed with SIGKILL while senders stream messages."""
+    part = next(p for p in slice_report["parts"] if p["part"] == "mllp_kill9")
+    figures = {f["name"]: f for f in part["figures"]}
+    assert figures["kill -9 trials with every ACKed message in the record and none half in"]["status"] == "PASS"
+    assert figures["messages ACKed AA before the kills"]["value"] >= 3

@@ -182,9 +182,13 @@ VERSIONS: list[tuple[str, list[str]]] = [
         PRIMARY KEY (db_user, login)
     )"""]),
     ("0003_lab_sources", _V2),
+    # a censored lab value ("<0.5 10^9/L", FHIR valueQuantity.comparator, HL7 SN "<^0.5"): the comparator
+    # (<, <=, >, >=) beside value_text/value, which hold the bound; NULL for an exact value (issue 21)
+    ("0004_lab_comparators", ["ALTER TABLE labs ADD COLUMN comparator TEXT "
+                              "CHECK (comparator IN ('<', '<=', '>', '>='))"]),
     # the first audit row of one record row (a sign-off's overrides, read at every administration) without
     # reading the whole chain
-    ("0004_audit_entity_index", ["CREATE INDEX audit_entity ON audit(entity, entity_key, id)"]),
+    ("0005_audit_entity_index", ["CREATE INDEX audit_entity ON audit(entity, entity_key, id)"]),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),
