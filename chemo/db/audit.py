@@ -14,11 +14,9 @@ def head(store: Store) -> dict | None:
     return store.one("SELECT last_id, last_hash, rows FROM audit_head WHERE one = 1")
 
 
-def tail(store: Store) -> dict:
-    """(id, hash) of the newest audit row and the head's ``rows``, in one round trip (None where there is none)."""
-    return store.one("SELECT (SELECT id FROM audit ORDER BY id DESC LIMIT 1) AS id, "
-                     "(SELECT hash FROM audit ORDER BY id DESC LIMIT 1) AS hash, "
-                     "(SELECT rows FROM audit_head WHERE one = 1) AS rows")
+def newest(store: Store) -> dict | None:
+    """(id, hash) of the newest audit row."""
+    return store.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
 
 
 def append_row(store: Store, row: dict, rows: int) -> None:
@@ -30,6 +28,31 @@ def append_row(store: Store, row: dict, rows: int) -> None:
         "INSERT INTO audit_head (one, last_id, last_hash, rows) VALUES (1, ?, ?, ?) "
         "ON CONFLICT(one) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash, "
         "rows = excluded.rows", (row["id"], row["hash"], rows))
+
+
+def append_on_server(store: Store, row: dict) -> int:
+    """PostgreSQL: the server appends the row, keyed with the key only the record's owner reads; its id."""
+    return store.one("SELECT chemo_audit_append(:at, :login, :action, :entity, :entity_key, :old, :new) AS id",
+                     row)["id"]
+
+
+def key(store: Store) -> dict | None:
+    """SQLite: (key, since_id) of the record's audit key (None before the first keyed row)."""
+    return store.one("SELECT key, since_id FROM audit_key WHERE one = 1")
+
+
+def add_key(store: Store, key_hex: str, since_id: int) -> None:
+    store.execute("INSERT INTO audit_key (one, key, since_id) VALUES (1, ?, ?)", (key_hex, since_id))
+
+
+def keyed_from(store: Store) -> int | None:
+    """PostgreSQL: the first keyed audit row (None: none yet), without reading the key."""
+    return store.one("SELECT chemo_audit_keyed_from() AS since")["since"]
+
+
+def bad_keyed_rows(store: Store) -> set[int]:
+    """PostgreSQL: the ids of keyed audit rows whose hash is not the HMAC of their contents, checked by the server."""
+    return {r["id"] for r in store.query("SELECT chemo_audit_bad_rows() AS id")}
 
 
 def chain(store: Store) -> list[dict]:

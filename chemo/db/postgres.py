@@ -57,10 +57,9 @@ from psycopg.rows import dict_row
 
 from ..errors import NextStep
 from . import migrate
-from .schema import postgresql
-from .store import BUSY_TIMEOUT_MS, Engine, StoreError, busy_error, redact
+from .schema import LOCK_CLASS, postgresql
+from .store import BUSY_TIMEOUT_MS, Engine, Refusal, StoreError, busy_error, redact
 
-LOCK_CLASS = 0x63686D6F  # "chmo": the advisory-lock class of chemo's writers; the second key is the schema's
 CONNECT_TIMEOUT_S = 10
 PREPARE_THRESHOLD = 1  # psycopg prepares a statement on its second run (its default: the sixth)
 
@@ -86,6 +85,16 @@ def translate(sql: str) -> str:
     return _TOKEN.sub(one, sql)
 
 
+PATIENT_SALT = 0x70617469  # "pati": a patient's lock is (schema key ^ this, patient id), beside the chain's (LOCK_CLASS,
+# schema key); through chemo_lock on a least-privilege record, as the chain's.  Ids 2**32 apart share a lock: a wait,
+# never a wrong result.
+
+
+def _int32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
 def _line(exc: BaseException) -> str:
     """A driver message as one line."""
     text = " ".join(str(exc).split())
@@ -102,6 +111,8 @@ class PostgresStore(Engine):
         self.url = url
         self.path = self.where = shown or redact(url)
         self._lock_key = None
+        self._lock_sql = None
+        self._guarded = False
         self._closed = False
         self._per_patient = False  # the open transaction takes the chain lock at its first write
         self._chain_held = False
@@ -160,6 +171,8 @@ class PostgresStore(Engine):
         except pgerrors.LockNotAvailable:
             self._rollback()
             raise busy_error(self.where) from None
+        except pgerrors.InsufficientPrivilege as exc:
+            raise self._refused(exc) from None
         except psycopg.OperationalError as exc:
             self._rollback()
             if committing:
@@ -175,6 +188,14 @@ class PostgresStore(Engine):
     def _queue(self, sql: str, params=(), *, lock: bool = False, prepare: bool | None = None) -> None:
         self._pending.append((sql, params, prepare))
         self._pending_lock = self._pending_lock or lock
+
+    def _refused(self, exc) -> StoreError:
+        """The server refused a write: its guard (a rule of chemo's, exit 1), or grants chemo lacks (exit 3)."""
+        text = _line(exc.diag.message_primary or exc)
+        if text.startswith("chemo: "):
+            return Refusal(f"database {self.where!r} refused: {text[len('chemo: '):]}", field="db")
+        return StoreError(f"database {self.where!r}: {text} (the DBA's script, 'chemo db setup-sql', grants what "
+                          "chemo needs)", field="db")
 
     def _lost(self, exc) -> StoreError:
         if self.conn.closed or isinstance(exc, (pgerrors.AdminShutdown, pgerrors.CrashShutdown)):
@@ -224,6 +245,14 @@ class PostgresStore(Engine):
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
 
+    def set_column(self, table: str, row_id: int, column: str, value) -> None:
+        """Set one column of one row; on a least-privilege record through the owner's ``chemo_update``."""
+        self._schema_key()
+        if self._guarded:
+            self.execute("SELECT chemo_update(?, ?, ?, ?)", (table, row_id, column, None if value is None else str(value)))
+        else:
+            self.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, row_id))
+
     ids_in = "SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT)"
 
     @contextlib.contextmanager
@@ -233,7 +262,7 @@ class PostgresStore(Engine):
         self._ensure()
         if self.in_transaction:
             raise RuntimeError("transaction() does not nest")  # a bug, not user input
-        self.lock_wait_s, self.tx_cache = 0.0, {}
+        self.lock_wait_s = 0.0
         self._per_patient, self._chain_held, self._patients_held = per_patient, False, set()
         self._in_txn = True
         try:
@@ -264,7 +293,8 @@ class PostgresStore(Engine):
         """The record-wide writers' lock (one per schema), to the end of the transaction; taken once."""
         if self._chain_held:
             return
-        self._advisory("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, self._schema_key()))
+        key = self._schema_key()
+        self._advisory(self._lock_sql, (LOCK_CLASS, key))
         self._chain_held = True
 
     def lock_patient(self, patient_id: int) -> None:
@@ -275,14 +305,9 @@ class PostgresStore(Engine):
             return
         if self._chain_held:  # patient locks come first: taken after the chain lock, two writers could deadlock
             raise RuntimeError("lock_patient after the chain lock")  # a bug, not user input
-        self._advisory("SELECT pg_advisory_xact_lock(%s)", (self._patient_key(patient_id),))
+        key = self._schema_key()
+        self._advisory(self._lock_sql, (_int32(key ^ PATIENT_SALT), _int32(patient_id)))
         self._patients_held.add(patient_id)
-
-    def _patient_key(self, patient_id: int) -> int:
-        """A 64-bit advisory key: the schema's 32 bits, then the patient id's low 32 (the one-key space, apart
-        from the chain lock's two-key space).  Ids 2**32 apart share a lock: a wait, never a wrong result."""
-        key = ((self._schema_key() & 0xFFFFFFFF) << 32) | (int(patient_id) & 0xFFFFFFFF)
-        return key - (1 << 64) if key >= 1 << 63 else key
 
     def _rollback(self) -> None:
         self._pending, self._pending_lock = [], False
@@ -293,7 +318,10 @@ class PostgresStore(Engine):
 
     def _schema_key(self) -> int:
         if self._lock_key is None:
-            self._lock_key = self.conn.execute("SELECT hashtext(current_schema()) AS k").fetchone()["k"]
+            row = self.conn.execute("SELECT hashtext(current_schema()) AS k, "
+                                    "to_regprocedure('chemo_lock(integer, integer)') IS NOT NULL AS guarded").fetchone()
+            self._lock_key, self._guarded = row["k"], row["guarded"]  # guarded: `chemo db setup-sql` was run
+            self._lock_sql = "SELECT chemo_lock(%s, %s)" if row["guarded"] else "SELECT pg_advisory_xact_lock(%s, %s)"
         return self._lock_key
 
     # ------------------------------------------------------------------ the rest of the interface

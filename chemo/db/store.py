@@ -66,8 +66,6 @@ class Store(Protocol):
     path: object
     where: str
     lock_wait_s: float
-    tx_cache: dict
-    """What the open transaction's own writes made known (the audit chain's tail), emptied at each BEGIN."""
 
     def close(self) -> None: ...
 
@@ -97,6 +95,10 @@ class Store(Protocol):
 
     def insert_rows(self, table: str, rows: list[dict]) -> None:
         """Insert rows as they are, ids included (``chemo db copy``; inside a transaction)."""
+
+    def set_column(self, table: str, row_id: int, column: str, value) -> None:
+        """Set one column of one row (inside a transaction): on a least-privilege PostgreSQL record through the
+        owner's ``chemo_update`` (workstation roles hold no UPDATE; :mod:`chemo.db.privileges`)."""
 
     ids_in: str
     """SQL for "the ids in one parameter", the parameter being a JSON array of integers."""
@@ -128,7 +130,6 @@ class Engine:
     """What both engines do the same way, inherited by each (neither imports the other)."""
 
     lock_wait_s = 0.0
-    tx_cache: dict = {}
 
     def lock_patient(self, patient_id: int) -> None:
         """One writer per file already (SQLite ``BEGIN IMMEDIATE``): nothing more to take."""
