@@ -62,6 +62,7 @@ VISIT = (  # (seconds after the labs arrive at 1×, who, operation)
     (300, "nurse", "signoff-readiness"), (900, "nurse", "administer"))
 READS = ("poll", "readiness", "cumulative")
 WRITES = ("import", "weight", "signoff-dose", "signoff-readiness", "administer", "lab", "signoff")
+SITE = 'site = "Bench clinic"\n[mrn]\nfhir_systems = []\nhl7_authorities = ["BENCH-HOSP"]\naccept_without_issuer = false\n'
 GOALS = {10: {"read_p99_ms": 20.0, "write_p99_ms": 50.0, "errors": 0}, 100: {"errors": 0}}
 SATURATION_GOAL = 150.0  # writes/s, PostgreSQL, 8 writers
 PANEL = (  # LOINC, value, UCUM unit, reference range: a passing panel (chemo.demo.GOOD)
@@ -516,6 +517,9 @@ def main(argv=None) -> int:
         args.saturation = 10.0 if args.quick else 30.0
     load0 = os.getloadavg()
     results, notes = [], []
+    site = Path(tempfile.mkdtemp(prefix="chemo-clinic-site-")) / "chemo-site.toml"
+    site.write_text(SITE)  # the feed's MRNs are this centre's (chemo.labs.site); every workstation reads $CHEMO_SITE
+    os.environ["CHEMO_SITE"] = str(site)
     for engine in args.engines.split(","):
         print(f"{engine}: ...", file=sys.stderr, flush=True)
         if engine == "sqlite":
