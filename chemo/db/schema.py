@@ -335,6 +335,9 @@ VERSIONS: list[tuple[str, list[str]]] = [
                               "CHECK (comparator IN ('<', '<=', '>', '>='))"]),
     ("0005_keyed_audit", _V4),
     ("0006_calendar", _CALENDAR),
+    # the first audit row of one record row (a sign-off's overrides, read at every administration) without
+    # reading the whole chain
+    ("0007_audit_entity_index", ["CREATE INDEX audit_entity ON audit(entity, entity_key, id)"]),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),
