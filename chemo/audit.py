@@ -31,10 +31,11 @@ checked.  Rows without audit rows are listed one by one up to
 :data:`LIST_LIMIT` per table, then counted in one line (a bulk-loaded
 benchmark database has millions).
 
-:func:`append` must run inside the caller's ``BEGIN IMMEDIATE`` transaction
-(the one that makes the change), so the change and its audit row commit or
-vanish together, and two writers can never both extend the chain from the
-same previous row.
+:func:`append` must run inside the caller's transaction (the one that makes
+the change), so the change and its audit row commit or vanish together; it
+takes the chain lock (:meth:`Store.lock_chain`, already held from the first
+write), so two writers can never both extend the chain from the same
+previous row.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def append(store: Store, login: str, action: str, entity: str, key=None, old=Non
     """Append one audit row (inside the caller's transaction); returns its id."""
     if not store.in_transaction:
         raise RuntimeError("audit.append outside a transaction")  # a bug, not user input
+    store.lock_chain()  # a per-patient transaction's checks are done: the chain is extended by one writer at a time
     row = {
         "at": utc_stamp(),
         "login": login,

@@ -43,11 +43,12 @@ def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
 
 
-def _open(db_path, create=True):
-    """Writes create the database on first use; reads of a database that does not exist are an error."""
+def _open(db_path, create=True, may_lag=False):
+    """Writes create the database on first use; reads of a database that does not exist are an error.
+    ``may_lag``: a listing, which a standby may answer (chemo.db.postgres.reading_url)."""
     from .db import open_store
 
-    return open_store(db_path, create=create)
+    return open_store(db_path, create=create, may_lag=may_lag)
 
 
 def _actor(user):
@@ -106,7 +107,7 @@ def patient_add(mrn, name, sex, born, height, weight, on, db_path, user, as_json
 def patient_list(db_path, as_json):
     from .records import list_patients
 
-    with _open(db_path, create=False) as store:
+    with _open(db_path, create=False, may_lag=True) as store:
         rows = list_patients(store)
     if as_json:
         emit_json(rows)
@@ -676,7 +677,7 @@ def audit_verify(db_path, as_json):
     from .audit import verify
     from .db import check_integrity
 
-    with _open(db_path, create=False) as store:
+    with _open(db_path, create=False, may_lag=True) as store:
         count, problems = verify(store)
         problems += check_integrity(store)
     if as_json:
@@ -698,7 +699,7 @@ def audit_verify(db_path, as_json):
 def audit_show(limit, db_path, as_json):
     from .db import audit as audit_log
 
-    with _open(db_path, create=False) as store:
+    with _open(db_path, create=False, may_lag=True) as store:
         rows = audit_log.latest(store, max(1, limit))
     if as_json:
         emit_json(rows)

@@ -97,9 +97,10 @@ def factor_of(library, model: str, drug: str) -> float:
     return d.equivalence[model]
 
 
-def planned_doses(store: Store, plan: dict, regimen, body, cycle: int) -> tuple[list[dict], float]:
-    """All doses of ``cycle`` as they will be given, and the BSA: the signed-off ones, else the calculated ones."""
-    signoff = signoffs.dose_detail(store, plan["id"], cycle)
+def planned_doses(signed: dict[int, str], regimen, body, cycle: int) -> tuple[list[dict], float]:
+    """All doses of ``cycle`` as they will be given, and the BSA: the signed-off ones (``signed``: the plan's
+    :func:`chemo.db.signoffs.dose_details`), else the calculated ones."""
+    signoff = signed.get(cycle)
     if signoff:
         detail = json.loads(signoff)
         return detail["doses"], detail["bsa_m2"]
@@ -137,8 +138,9 @@ def report(store: Store, mrn: str) -> CumulativeReport:
     body = plan_body(plan, regimen)
     done = administrations.given(store, plan["id"])
     per_cycle = []
+    signed = signoffs.dose_details(store, plan["id"])
     for cycle in range(1, plan["planned_cycles"] + 1):
-        doses, bsa = planned_doses(store, plan, regimen, body, cycle)
+        doses, bsa = planned_doses(signed, regimen, body, cycle)
         added = 0.0
         for d in doses:
             factor = factor_of(library, cum.model, d["drug"])

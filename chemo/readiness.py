@@ -218,7 +218,7 @@ class _Context:
         self.store, self.patient, self.plan, self.regimen, self.as_of = store, patient, plan, regimen, as_of
         self.library = load_library()
         self.body = latest_body(store, patient["id"], as_of.date())
-        self._cache = {}
+        self._newest: dict | None = None
 
     def age_at(self, when: _dt.datetime) -> int:
         from .records import age_years
@@ -233,10 +233,11 @@ class _Context:
         return bsa_m2(self.body["height_cm"], self.body["weight_kg"], self.plan["bsa_formula"])
 
     def lab(self, analyte: str) -> dict | None:
-        if analyte not in self._cache:
-            # imported results count only when final, amended or corrected and not replaced (chemo.labs.importer)
-            self._cache[analyte] = labs.latest_for(self.store, self.patient["id"], analyte, self.as_of.isoformat())
-        return self._cache[analyte]
+        if self._newest is None:
+            # every analyte's newest result in one query; imported results count only when final, amended or
+            # corrected and not replaced (chemo.labs.importer)
+            self._newest = labs.newest_each(self.store, self.patient["id"], self.as_of.isoformat())
+        return self._newest.get(analyte)
 
     def value(self, analyte: str) -> _Value | None:
         """The newest value; eGFR and CrCl computed from creatinine where that is newer or the only one."""

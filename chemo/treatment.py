@@ -48,7 +48,7 @@ from attrs import frozen
 from . import audit, calendar
 from .cumulative import factor_of, passes_cap, report
 from .errors import ChemoError, NextStep
-from .records import CLOCK_SKEW, active_plan, get_patient, parse_when, plan_body, plan_regimen
+from .records import CLOCK_SKEW, active_plan, locked_patient, parse_when, plan_body, plan_regimen
 from .roles import require
 from .db import administrations, signoffs
 from .db import audit as audit_log
@@ -280,9 +280,9 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
         if len(override_reason) < 10:
             raise ChemoError("an override needs a reason of at least 10 characters", field="override-reason")
     library = load_library()
-    with store.transaction():
+    with store.transaction(per_patient=True):
         role = require(store, actor, ("pharmacist",) if check == "dose" else ("nurse",), f"the {check} sign-off")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)
         plan = active_plan(store, patient["id"], mrn)
         cycle = _cycle_number(plan, cycle)
         existing = _signoffs(store, plan["id"], cycle)
@@ -386,16 +386,16 @@ def _earlier_not_given(store: Store, plan: dict, cycle: int, regimen, library) -
     if cycle <= 1:
         return []
     done = administrations.given(store, plan["id"], before_cycle=cycle)
+    signed = signoffs.dose_details(store, plan["id"])
     body = None
     out = []
     for c in range(1, cycle):
-        signed = signoffs.dose_detail(store, plan["id"], c)
-        if signed is None and not any(k[0] == c for k in done):
+        if c not in signed and not any(k[0] == c for k in done):
             out.append(f"cycle {c} (nothing given)")
             continue
         if body is None:
             body = plan_body(plan, regimen)
-        doses, _ = planned_doses(store, plan, regimen, body, c)
+        doses, _ = planned_doses(signed, regimen, body, c)
         missing = [f"{d['drug']} day {d['day']}" for d in doses if (c, d["day"], d["drug"]) not in done]
         if missing:
             out.append(f"cycle {c} ({', '.join(missing)} not given)")
@@ -440,9 +440,9 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
         raise ChemoError("give a day or every day, not both", field="day")
     when = parse_when(at, "at") if at else now_local()
     library = load_library()
-    with store.transaction():
+    with store.transaction(per_patient=True):
         require(store, actor, ("nurse",), "recording an administration")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)
         plan = active_plan(store, patient["id"], mrn)
         cycle = _cycle_number(plan, cycle)
         regimen, changed = plan_regimen(plan)

@@ -37,6 +37,7 @@ PARTS = (
     ("properties", "property tests"),
     ("postgres", "the record on PostgreSQL: writers, signers, a server restart"),
     ("least_privilege", "psql as a workstation role against a least-privilege PostgreSQL record"),
+    ("failover", "a synchronous standby promoted while 4 writers run (PostgreSQL pair on this machine)"),
 )
 
 

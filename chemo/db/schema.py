@@ -353,9 +353,12 @@ VERSIONS: list[tuple[str, list[str]]] = [
                               "CHECK (comparator IN ('<', '<=', '>', '>='))"]),
     ("0005_keyed_audit", _V4),
     ("0006_calendar", _CALENDAR),
+    # the first audit row of one record row (a sign-off's overrides, read at every administration) without
+    # reading the whole chain
+    ("0007_audit_entity_index", ["CREATE INDEX audit_entity ON audit(entity, entity_key, id)"]),
     # adverse events by CTCAE v5.0 term and grade, per cycle of a plan (issue 23: chemo toxicity add);
     # grade 0 records that an event has resolved (a held drug resumes)
-    ("0007_toxicities", _TOXICITIES),
+    ("0008_toxicities", _TOXICITIES),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),
