@@ -18,7 +18,7 @@ from . import audit
 from .db import toxicities
 from .db.store import Store, now_local
 from .errors import ChemoError
-from .records import active_plan, get_patient, parse_when
+from .records import active_plan, get_patient, locked_patient, parse_when
 from .roles import TOXICITY_RECORDERS as RECORDERS, require
 
 MAX_NOTE = 1000
@@ -101,7 +101,7 @@ def add_event(store: Store, actor: str, mrn: str, *, cycle: int, term: str, grad
             raise ChemoError(f"a note is 1-{MAX_NOTE} characters", field="note")
     with store.transaction():
         require(store, actor, RECORDERS, "recording a toxicity")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)  # the checks below (the plan, its cycles given) hold while it writes
         plan = active_plan(store, patient["id"], mrn)
         if cycle > plan["planned_cycles"]:
             raise ChemoError(f"cycle {cycle}: the plan has {plan['planned_cycles']} cycles", field="cycle")
