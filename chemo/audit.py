@@ -14,7 +14,7 @@ against someone who recomputes the whole chain: there is no secret key.
 
 :func:`verify` also checks the rows the chain describes: every row of an
 audited table (users, roles, patients, measurements, labs, prior exposure,
-plans, sign-offs, administrations) must still hold what its audit rows say it
+plans, prescriptions, sign-offs, administrations) must still hold what its audit rows say it
 became (their ``new`` values, folded in order), no such row may exist without
 an audit row (inserted behind the program's back) and none the audit records
 may be missing (deleted).  Fields an older audit row did not record are not
@@ -120,7 +120,8 @@ def verify(store: Store) -> tuple[int, list[str]]:
 # ------------------------------------------------------------------ the rows the chain describes
 
 LIST_LIMIT = 20  # rows of one table listed one by one per kind of problem; more are counted in one line
-_ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "signoffs", "administrations")
+_ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "prescriptions", "signoffs",
+              "administrations")
 _ENTITIES = frozenset(_ID_TABLES + ("roles",))  # the audit's entity names; user.add rows also describe users
 # keys of a sign-off's audit row that are not part of its ``detail`` column (nor is any ``*_override``)
 _SIGNOFF_OWN = frozenset(("plan_id", "cycle", "check", "role", "ordered", "signed_at", "override_reason"))
