@@ -399,27 +399,38 @@ def sign_prescription(store: Store, mrn: str, plan: dict, cycle: int, regimen, l
     return level, doses, signed
 
 
-def lapsed(store: Store, patient: dict, plan: dict, cycle: int, detail: dict, library) -> str | None:
-    """Why a dose sign-off (its ``detail``) no longer stands, or None: the prescription it signed was
-    superseded, the newest weight moved from the dosing weight by the recalculation threshold, or the newest
-    height differs from the dosing height."""
+def body_at_signing(store: Store, patient: dict) -> dict:
+    """The newest height and weight when a dose sign-off is made (kept in its detail): a later change lapses it."""
     from .records import latest_body
 
+    body = latest_body(store, patient["id"])
+    return {"weight_kg": body["weight_kg"], "weight_on": body["weight_on"], "height_cm": body["height_cm"]}
+
+
+def lapsed(store: Store, patient: dict, plan: dict, cycle: int, detail: dict, library) -> str | None:
+    """Why a dose sign-off (its ``detail``) no longer stands, or None: the prescription it signed was
+    superseded; after it, a weight was recorded that differs from the dosing weight by the recalculation
+    threshold; or a height was recorded that differs from the one at signing.  (A weight already known when
+    signing was the sign-off's own decision: its recalculation override.)"""
     signed = detail.get("prescription")
     if signed:
         row = rx.standing(store, plan["id"], cycle)
         if row is not None and row["id"] != signed["id"]:
             return (f"cycle {cycle}: the dose sign-off signed prescription {signed['id']}, superseded by "
                     f"prescription {row['id']} ({row['prescribed_by']}, {row['prescribed_at']})")
-    body = latest_body(store, patient["id"])
+    then = detail.get("record_body")
+    if not then:  # a sign-off made before the body at signing was kept
+        return None
+    now = body_at_signing(store, patient)
     threshold, _ = _threshold(library)
-    dosing_w, dosing_h = plan["dosing_weight_kg"], plan["dosing_height_cm"]
-    if body["weight_kg"] is not None and abs(body["weight_kg"] - dosing_w) / dosing_w >= threshold - 1e-9:
-        return (f"cycle {cycle}: the newest weight {body['weight_kg']:g} kg ({body['weight_on']}) differs from the "
-                f"weight the doses were signed on, {dosing_w:g} kg, by {threshold * 100:g} % or more")
-    if body["height_cm"] is not None and abs(body["height_cm"] - dosing_h) > 1e-9:
-        return (f"cycle {cycle}: the newest height {body['height_cm']:g} cm ({body['height_on']}) differs from the "
-                f"height the doses were signed on, {dosing_h:g} cm")
+    dosing = plan["dosing_weight_kg"]
+    if (now["weight_kg"] is not None and (now["weight_kg"], now["weight_on"]) != (then["weight_kg"], then["weight_on"])
+            and abs(now["weight_kg"] - dosing) / dosing >= threshold - 1e-9):
+        return (f"cycle {cycle}: a weight of {now['weight_kg']:g} kg ({now['weight_on']}) was recorded after the dose "
+                f"sign-off; it differs from the dosing weight {dosing:g} kg by {threshold * 100:g} % or more")
+    if now["height_cm"] is not None and then["height_cm"] is not None and abs(now["height_cm"] - then["height_cm"]) > 1e-9:
+        return (f"cycle {cycle}: a height of {now['height_cm']:g} cm was recorded after the dose sign-off "
+                f"(signed with {then['height_cm']:g} cm)")
     return None
 
 

@@ -329,6 +329,9 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
                       "model": cap.report.model, "cap_mg_m2": cap.report.cap_mg_m2}
             if prescribed is not None:
                 detail["prescription"] = prescribed
+            from .prescription import body_at_signing
+
+            detail["record_body"] = body_at_signing(store, patient)  # what a later change lapses the sign-off from
             audit_new.update(detail)
             if ordered is not None:
                 audit_new["ordered"] = ordered
