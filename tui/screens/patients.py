@@ -191,7 +191,7 @@ class PatientListScreen(ChemoScreen):
                 return
         if self.filled_query != query:
             self.fill(query)
-        self.action_open()
+        self.open_highlighted()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.app.open_patient(int(event.row_key.value))
@@ -220,6 +220,9 @@ class PatientListScreen(ChemoScreen):
         if self.focused is self.query_one("#patient-search", Input):
             self.open_searched()
             return
+        self.open_highlighted()
+
+    def open_highlighted(self) -> None:
         table = self.query_one("#patient-table", DataTable)
         if table.row_count == 0:
             self.app.bell()
