@@ -266,6 +266,12 @@ class Backend:
 
         return roles_of(self.store, self.login)
 
+    def require(self, roles: tuple, action: str) -> str:
+        """The role under which the acting user may do ``action`` (``chemo.roles.require``); its refusal else."""
+        from chemo.roles import require
+
+        return require(self.store, self.login, roles, action)
+
     def user_label(self) -> str:
         roles = sorted(self.roles())
         return f"{self.login} ({', '.join(roles) if roles else 'not registered'})"

@@ -22,7 +22,7 @@ class OverviewScreen(ChemoScreen):
         Binding("v", "verify", "Verify", tooltip="Verify the doses of the next cycle (pharmacist)"),
         Binding("n", "readiness", "Readiness", tooltip="The labs before the next cycle (nurse)"),
         Binding("g", "regimen", "Regimen", tooltip="The plan's regimen in the regimen browser"),
-        Binding("p", "prescribe", "Prescribe", tooltip="Prescribe the next cycle (prescriber)"),
+        Binding("p", "prescribe", "Rx", tooltip="Prescribe the next cycle (prescriber)"),
     ]
 
     def __init__(self, patient_id: int) -> None:

@@ -446,6 +446,12 @@ class VerifyScreen(ChemoScreen):
             self.app.bell()
             status.update(Text("Cannot sign: no patient record is open.", style="bold"))
             return
+        try:  # who may sign is known before the summary is shown
+            self.backend.require(("pharmacist",), "the dose sign-off")
+        except Exception as exc:
+            self.app.bell()
+            self.refuse(f"SIGN-OFF REFUSED: {one_line(exc)}")
+            return
         lines, source, why = self.to_sign()
         if why:
             self.app.bell()
