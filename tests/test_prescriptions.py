@@ -242,3 +242,37 @@ def test_the_cli_prescribes_lists_and_refuses_with_the_verification_printed(wher
                                  "doxorubicin 1: vial rounding agreed", "--user", PHARMACIST])
     assert signed.exit_code == 0, signed.output
     assert "43 mg" in signed.stdout and "accepted doxorubicin day 1" in signed.stdout
+
+
+# ------------------------------------------------------------------ the law of the levels
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(ratio=st.floats(min_value=0.2, max_value=9.0, allow_nan=False))
+def test_a_doses_status_follows_its_ratio_to_the_calculated_dose(ratio):
+    """Within the 5 % tolerance ok; above the calculated dose by more than 10 % a hard stop (overdose);
+    anything else off by more than the tolerance review (a reason needed).  Doxorubicin + dacarbazine at
+    180 cm, 70.7 kg (1.88 m²): doxorubicin 75 mg/m², 141.0 mg calculated."""
+    from chemo.order import order_from_document
+    from chemo.verify import verify_order
+
+    body = {"height": "180 cm", "weight": "70.7 kg"}
+    doses = calc("doxorubicin-dacarbazine", **body)
+    mg = doses["doxorubicin", 1].calculated_mg
+    doc = {"regimen": "doxorubicin-dacarbazine", "cycle": 1, **body,
+           "line": [{"drug": d, "day": day, "dose": f"{a.dose_mg:g} mg"} for (d, day), a in doses.items()]}
+    doc["line"][0] = {"drug": "doxorubicin", "day": 1, "dose": f"{mg * ratio:.6f} mg"}
+    line = next(r for r in verify_order(order_from_document(doc)).lines if r.drug == "doxorubicin")
+    dev = line.ordered_mg / mg - 1
+    if abs(dev) <= 0.05 * (1 + 1e-9):
+        assert line.status == "ok"
+    elif dev > 0.10 + 1e-6:
+        assert line.status == "hard-stop" and ("overdose" in line.reasons or "decimal-error" in line.reasons)
+    elif dev > 0.10 - 1e-6:
+        pass  # the boundary itself, within the printed precision
+    elif "basis-confusion" in line.reasons or "decimal-error" in line.reasons or "over-max" in line.reasons:
+        assert line.status == "hard-stop"
+    else:
+        assert line.status == "review" and line.reasons == ("deviation",)

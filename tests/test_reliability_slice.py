@@ -63,3 +63,13 @@ def test_malformed_lab_messages_refused_and_nothing_written(slice_report):
     assert figures["malformed lab messages refused with one clear line (`chemo labs import`)"]["status"] == "PASS"
     assert figures["rows written from refused lab files"]["value"] == 0
     assert figures["tracebacks on malformed lab messages"]["value"] == 0
+
+
+def test_malformed_prescriptions_refused_and_nothing_written(slice_report):
+    """The slice of `malformed_prescriptions`: bad `chemo prescribe` calls, each refused clearly, no rows."""
+    part = next(p for p in slice_report["parts"] if p["part"] == "malformed_prescriptions")
+    figures = {f["name"]: f for f in part["figures"]}
+    assert figures["malformed prescriptions refused clearly (`chemo prescribe`)"]["status"] == "PASS"
+    assert figures["malformed prescriptions tried (`chemo prescribe`)"]["value"] >= 16
+    assert figures["tracebacks on malformed prescriptions"]["value"] == 0
+    assert figures["rows written by malformed prescriptions"]["value"] == 0
