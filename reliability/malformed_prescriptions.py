@@ -67,7 +67,7 @@ def prescribe_cases(count: int, rng: random.Random, directory: Path) -> list[tup
     made.append(("--dose-level twice", base + ["--dose-level", "-1", "--dose-level", "-2"]))
     for mrn in ["NOPE", "", "M2", "'; DROP TABLE plans;--", "x" * 100]:
         made.append((f"patient {mrn[:20]!r}", ["prescribe", mrn, "--cycle", "1", "--user", "pr"]))
-    for user in ["nu", "ph", "ghost", "bad user!", ""]:
+    for user in ["nu", "ph", "ghost", "bad user!", "PR"]:
         made.append((f"--user {user!r}", ["prescribe", "M1", "--cycle", "1", "--user", user]))
     made.append(("no --cycle", ["prescribe", "M1", "--user", "pr"]))
     made.append(("--from a missing file", base + ["--from", str(directory / "missing.toml")]))
