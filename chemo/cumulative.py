@@ -98,12 +98,19 @@ def factor_of(library, model: str, drug: str) -> float:
 
 
 def planned_doses(store: Store, plan: dict, regimen, body, cycle: int) -> tuple[list[dict], float]:
-    """All doses of ``cycle`` as they will be given, and the BSA: the signed-off ones, else the calculated ones."""
+    """All doses of ``cycle`` as they will be given, and the BSA: the signed-off ones, else the standing
+    prescription's, else the calculated ones."""
     signoff = signoffs.dose_detail(store, plan["id"], cycle)
     if signoff:
         detail = json.loads(signoff)
         return detail["doses"], detail["bsa_m2"]
     from .dose import calculate_cycle
+    from .prescription import standing
+
+    prescribed = standing(store, plan["id"], cycle)
+    if prescribed is not None:
+        return ([{"drug": x["drug"], "day": x["day"], "dose_mg": x["dose_mg"]} for x in prescribed["lines"]
+                 if x["dose_mg"] is not None], prescribed["body"]["bsa_m2"])
 
     doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=0)
     return [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg} for a in doses.administrations], body.bsa_m2

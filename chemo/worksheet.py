@@ -104,8 +104,12 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     # nothing here recomputes a dose that was prescribed or signed
     signed_detail = json.loads(dose_signoff["detail"]) if dose_signoff is not None else None
     prescription = standing(store, plan["id"], cycle)
+    lapse = None
     if signed_detail is not None:
+        from .prescription import lapsed
+
         level = signed_detail.get("dose_level", 0)
+        lapse = lapsed(store, patient, plan, cycle, signed_detail, library)
     elif prescription is not None:
         level = prescription["dose_level"]
     doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=level)
@@ -130,6 +134,8 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
                               f"plan started {plan['start_date']}"),
                     ("Dose level", level_text(level) + (" (signed)" if dose_signoff else " (not signed off)"))]
     regimen_notes = []
+    if lapse:
+        regimen_notes.append(f"SIGN-OFF LAPSED: {lapse}: not for compounding until the doses are signed again")
     if changed:
         regimen_notes.append(f"WARNING: the regimen file {regimen.path} has changed since the plan was started")
     sections.append(Section("Regimen", rows=tuple(regimen_rows), notes=tuple(regimen_notes)))
@@ -225,7 +231,7 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     boxes = (("Compounding check", ("Prepared by", "Checked by", "Date and time")),
              ("Bedside double check", ("First nurse", "Second nurse", "Date and time")))
     title = f"Cycle worksheet: {patient['mrn']} {patient['name']}, {regimen.name}, cycle {cycle}"
-    return Worksheet(patient["mrn"], cycle, title, dose_signoff is None, tuple(sections),
+    return Worksheet(patient["mrn"], cycle, title, dose_signoff is None or lapse is not None, tuple(sections),
                      now_local().isoformat(sep=" "), boxes)
 
 

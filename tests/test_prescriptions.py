@@ -174,8 +174,26 @@ def test_a_new_prescription_supersedes_the_old_and_lapses_its_sign_off(store):
     with pytest.raises(SignoffLapsed, match=f"superseded by prescription {second['id']}"):
         administer(store, NURSE, "R5", 1, 1)
     assert rows(store, "administrations") == before
+    sheet = build(store, "R5", 1)
+    assert sheet.draft  # DRAFT on every page: a lapsed sign-off is no sign-off
+    notes = [n for s in sheet.sections for n in s.notes]
+    assert any(n.startswith("SIGN-OFF LAPSED") for n in notes)
+    # the cumulative projection counts the standing prescription (level -1), not a recalculation at full dose
+    from chemo.cumulative import planned_doses
+    from chemo.records import plan_body, plan_regimen
+    from chemo.db import plans
+
+    plan = plans.active(store, store.one("SELECT id FROM patients WHERE mrn = 'R5'")["id"])
+    regimen, _ = plan_regimen(plan)
+    full = {(d["drug"], d["day"]): d["dose_mg"] for d in planned_doses(store, plan, regimen,
+                                                                       plan_body(plan, regimen), 2)[0]}
+    assert full["doxorubicin", 1] == 45  # no prescription of cycle 2 yet: calculated, 25 mg/m² × 1.818 m²
+    prescribe(store, PRESCRIBER, "R5", 2, dose_level=("-1",))
+    reduced = {(d["drug"], d["day"]): d["dose_mg"] for d in planned_doses(store, plan, regimen,
+                                                                          plan_body(plan, regimen), 2)[0]}
+    assert reduced["doxorubicin", 1] == 34  # the standing prescription's mg (75 %)
     actions = [r["action"] for r in store.query("SELECT action FROM audit WHERE entity = 'prescriptions'")]
-    assert actions == ["prescription.add", "prescription.supersede"]
+    assert actions == ["prescription.add", "prescription.supersede", "prescription.add"]  # cycle 1 twice, cycle 2
     assert audit_verify(store)[1] == []
 
 
