@@ -24,9 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_startup import chemo_exe, median, run_measured  # noqa: E402
 
 UCUM = "http://unitsofmeasure.org"
+SITE = 'site = "bench"\n[mrn]\nfhir_systems = ["urn:oid:2.999.1.21.2"]\nhl7_authorities = ["H"]\n'
 TESTS = (("751-8", "10*9/L", 3.2, None), ("777-3", "10*9/L", 210, None), ("718-7", "g/dL", 12.4, None),
          ("1742-6", "U/L", 25, 40))
 BASELINE_FHIR = "import json, sys\njson.loads(open(sys.argv[1], 'rb').read())\n"
+# the dependency floor: the libraries chemo must import to check a value as a typed one is checked, then the parse
+FLOOR_FHIR = "import pint, click, attrs, json, sys\njson.loads(open(sys.argv[1], 'rb').read())\n"
 BASELINE_HL7 = ("import hl7, re, sys\ntext = open(sys.argv[1], encoding='utf-8').read()\n"
                 "for m in re.split(r'\\n(?=MSH)', text):\n    hl7.parse(m.replace('\\n', '\\r'))\n")
 
@@ -42,7 +45,7 @@ def fhir_bundle(results: int) -> str:
         loinc, unit, value, high = TESTS[i % len(TESTS)]
         obs = {"resourceType": "Observation", "id": f"b-{i}", "status": "final",
                "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
-               "subject": {"identifier": {"value": f"BL-{i % 10}"}}, "effectiveDateTime": _when(i)[0],
+               "subject": {"identifier": {"system": "urn:oid:2.999.1.21.2", "value": f"BL-{i % 10}"}}, "effectiveDateTime": _when(i)[0],
                "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit}}
         if high:
             obs["referenceRange"] = [{"high": {"value": high, "unit": unit, "system": UCUM, "code": unit}}]
@@ -70,6 +73,7 @@ def template(directory: Path) -> Path:
         for n in range(10):
             records.add_patient(store, "ph", mrn=f"BL-{n}", name=f"Bench {n}", sex="female", born="1970-01-01",
                                 height="165 cm", weight="60 kg")
+    (directory / "chemo-site.toml").write_text(SITE, encoding="utf-8")  # the copies sit in the same folder
     return path
 
 
@@ -82,7 +86,7 @@ def figures(results: int = 1000, runs: int = 5) -> list[dict]:
                                      ("HL7 v2 file", hl7_file(results), BASELINE_HL7)):
             data = tmp / ("labs.json" if kind.startswith("FHIR") else "labs.hl7")
             data.write_text(text, encoding="utf-8")
-            times, base_times, rss, error = [], [], [], None
+            times, base_times, floor_times, rss, error = [], [], [], [], None
             for run in range(runs):
                 db = tmp / f"run-{run}.db"
                 shutil.copy(base_db, db)
@@ -94,6 +98,8 @@ def figures(results: int = 1000, runs: int = 5) -> list[dict]:
                 rss.append(m.rss_mb)
                 b = run_measured([sys.executable, "-c", baseline, str(data)])
                 base_times.append(b.seconds)
+                if kind.startswith("FHIR"):
+                    floor_times.append(run_measured([sys.executable, "-c", FLOOR_FHIR, str(data)]).seconds)
             row = {"figure": f"chemo labs import, {kind} of {results:,} results", "unit": "ms", "runs": runs,
                    "baseline_label": "parse only", "file_kb": round(data.stat().st_size / 1024)}
             if error:
@@ -102,6 +108,11 @@ def figures(results: int = 1000, runs: int = 5) -> list[dict]:
                 value, b = median(times) * 1000, median(base_times) * 1000
                 row.update(status="ok", value=value, baseline=b, ratio=value / b, per_result_ms=value / results,
                            peak_rss_mb=max(rss))
+                if floor_times:
+                    floor = median(floor_times) * 1000
+                    row.update(floor_ms=floor, floor_ratio=value / floor,
+                               note=f"dependency floor `import pint, click, attrs` + json.loads: {floor:,.0f} ms, "
+                                    f"{value / floor:.2f}×")
             rows.append(row)
     return rows
 

@@ -281,6 +281,12 @@ def labs(args) -> list[dict]:
     return bench_labs.figures(results=200 if args.quick else 1000, runs=2 if args.quick else 5)
 
 
+def mllp(args) -> list[dict]:
+    import bench_mllp
+
+    return bench_mllp.figures(messages=100 if args.quick else 300, runs=2 if args.quick else 3)
+
+
 def sessions(args) -> list[dict]:
     """bench_sessions.py: 16 concurrent sessions for 60 s on both engines, side by side (issue 9)."""
     script = HERE / "bench_sessions.py"
@@ -323,6 +329,8 @@ GOALS = (
     ("order verification", 0.3, "ms"),  # 300 µs an order
     ("build the", 600_000.0, "ms"),
     ("(p99)", 5.0, "ms"),
+    ("chemo labs listen", 3.0, "ratio"),  # hl7.parse of the same messages (issue 21)
+    ("chemo labs import, FHIR", 5.0, "ratio"),  # a process that only json.loads the file (issue 21)
 )
 
 
@@ -391,7 +399,8 @@ def machine_line(m: dict) -> str:
 # The 16-session benchmark runs last: it leaves 32 processes' worth of load (and PostgreSQL's
 # checkpoint after its bulk load) behind it for a minute, which the figures after it would pay.
 BENCHMARKS = (("startup", startup), ("validate", validate), ("dose", dose), ("verify", verify),
-              ("store", store), ("tui", tui), ("labs", labs), ("sessions", sessions))
+              ("store", store), ("tui", tui), ("labs", labs), ("mllp", mllp),
+              ("sessions", sessions))
 
 
 # ------------------------------------------------------------------ the table

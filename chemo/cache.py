@@ -39,13 +39,13 @@ _CODE = ("library.py", "regimen.py", "units.py", "units.txt", "datafile.py", "er
 
 
 def library_paths(directory=None) -> list[Path]:
-    """The three library files (as chemo.library reads them: ``$CHEMO_REGIMENS/library``, else
+    """The library files (as chemo.library reads them: ``$CHEMO_REGIMENS/library``, else
     the project's ``regimens/library``), without importing chemo.library."""
     if directory is None:
         env = os.environ.get("CHEMO_REGIMENS")
         base = Path(env) if env else Path(__file__).resolve().parent.parent / "regimens"
         directory = base / "library"
-    return [Path(directory) / f"{kind}.toml" for kind in ("drugs", "analytes", "body-size")]
+    return [Path(directory) / f"{kind}.toml" for kind in ("drugs", "analytes", "body-size", "lab-units")]
 
 
 def body_size():

@@ -228,28 +228,42 @@ def labs_show(mrn, db_path, as_json):
                  f"  [{r['source'].upper()} {r['source_message'] if r['source'] == 'hl7' else r['source_id']}]")
         state = "" if r["status"] == "final" else f"  {r['status']}"
         state += f"  superseded by row {r['superseded_by']}" if r["superseded_by"] else ""
-        click.echo(f"{r['collected_at'].replace('T', ' ')[:16]}  {r['analyte']:<11} {r['value_text']:<18} "
-                   f"= {r['value']:.4g} {r['unit']}{uln}{where}{state}")
+        cmp = r.get("comparator") or ""  # a censored value: the bound, below or above which the value lies
+        click.echo(f"{r['collected_at'].replace('T', ' ')[:16]}  {r['analyte']:<11} {cmp + r['value_text']:<18} "
+                   f"= {cmp}{r['value']:.4g} {r['unit']}{uln}{where}{state}")
+
+
+def site_option(f):
+    return click.option("--site", "site_file", default=None, metavar="PATH",
+                        help="The site file: this centre's MRN issuers (default: $CHEMO_SITE, else chemo-site.toml "
+                             "beside the database).")(f)
 
 
 @labs.command("import", help=
-    "Import lab results from the laboratory system: FHIR R4 JSON (an Observation, or a Bundle of them) or "
-    "HL7 v2 ORU^R01 messages. Patients are matched by MRN, analytes by LOINC code, units are UCUM. Each file is "
-    "imported whole in one transaction; a result imported before is a duplicate; a corrected result replaces the "
-    "old one (both kept); preliminary, cancelled and entered-in-error results never count for readiness.\n\n"
-    "Exit codes: 0 every result imported or a duplicate; 1 any result refused (the rest imported); "
-    "2 a file that cannot be read (nothing of it imported); 3 database unusable.")
+    "Import lab results from the laboratory system: FHIR R4 JSON (an Observation, a DiagnosticReport with "
+    "contained Observations, or a Bundle) or HL7 v2 ORU^R01 messages. Patients are matched by MRN and its issuer "
+    "(the site file), analytes by LOINC code, units are UCUM or a spelling of regimens/library/lab-units.toml. "
+    "Each file is imported whole in one transaction; a result imported before is a duplicate; a corrected result "
+    "replaces the old one (both kept); preliminary, cancelled and entered-in-error results never count for "
+    "readiness. A result of a test no analyte of chemo uses is ignored: counted, listed with --verbose.\n\n"
+    "Exit codes: 0 every used result imported or a duplicate (ignored results do not count); 1 any result "
+    "refused (the rest imported); 2 a file that cannot be read (nothing of it imported) or a wrong site file; "
+    "3 database unusable.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check and report, write nothing.")
+@click.option("--verbose", "-v", is_flag=True, help="List ignored results too.")
+@site_option
 @db_option
 @user_option
 @json_option
-def labs_import(files, dry_run, db_path, user, as_json):
-    from .labs.importer import import_files
+def labs_import(files, dry_run, verbose, site_file, db_path, user, as_json):
+    from .labs.importer import import_files, store_site
 
     actor = _actor(user)
     with _open(db_path, create=False) as store:
-        reports = import_files(store, actor, files, dry_run=dry_run)
+        actor = _signed_in(store, user, actor)  # the database user (or a login mapped to it), as every command
+        site = store_site(store, site_file)
+        reports = import_files(store, actor, files, dry_run=dry_run, site=site)
     rows = []
     for report in reports:
         if report.error:
@@ -259,7 +273,7 @@ def labs_import(files, dry_run, db_path, user, as_json):
             continue
         for o in report.outcomes:
             rows.append(o.as_json())
-            if not as_json:
+            if not as_json and (verbose or o.outcome != "ignored"):
                 click.echo(f"{report.file}: {o.line()}")
     if as_json:
         emit_json(rows)
@@ -267,15 +281,69 @@ def labs_import(files, dry_run, db_path, user, as_json):
         click.echo("dry run: nothing written", err=True)
     for report in reports:
         refused = sum(1 for o in report.outcomes if o.outcome == "refused")
+        ignored = sum(1 for o in report.outcomes if o.outcome == "ignored")
+        if ignored and not as_json:
+            click.echo(f"{report.file}: {ignored} ignored (tests no analyte of chemo uses"
+                       f"{'' if verbose else '; --verbose lists them'})")
         if refused:
-            rest = ("nothing imported" if refused == len(report.outcomes) else
+            used = len(report.outcomes) - ignored
+            rest = ("nothing imported" if refused == used else
                     "nothing written: dry run" if dry_run else "the rest imported or already in the record")
-            click.echo(f"chemo: {report.file}: {refused} of {len(report.outcomes)} result"
-                       f"{'s' * (len(report.outcomes) != 1)} refused ({rest})", err=True)
+            click.echo(f"chemo: {report.file}: {refused} of {used} result"
+                       f"{'s' * (used != 1)} refused ({rest})", err=True)
     if any(r.error for r in reports):
         raise click.exceptions.Exit(2)
     if any(r.refused for r in reports):
         raise click.exceptions.Exit(1)
+
+
+@labs.command("listen", help=
+    "Listen for HL7 v2 ORU^R01 messages over MLLP (the laboratory system's interface engine sends, chemo "
+    "answers an HL7 ACK). Each message is imported as `chemo labs import` imports a file, in its own "
+    "transaction, and ACKed only after it is in the record: AA imported (or a duplicate, or ignored), AE with an "
+    "ERR segment per refused result, AR a message that cannot be read or when the database stays unavailable. "
+    "One log line per message on stderr. Stops cleanly on SIGTERM. Runs as a service: docs/chemo-labs-listen.service."
+    "\n\nExit codes: 0 stopped by SIGTERM/SIGINT; 2 a wrong site file or none; 3 database unusable at start.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=2575, show_default=True,
+              help="TCP port (2575: the port registered for HL7; 0: any free port, printed).")
+@click.option("--max-bytes", type=click.IntRange(1024, 64 * 1024 * 1024), default=None,
+              help="Largest message accepted (default 1 MiB); a larger one is answered AR.")
+@click.option("--idle-timeout", type=click.FloatRange(0.1, 86400), default=None, metavar="SECONDS",
+              help="Close a connection that sends nothing whole for this long (default 300).")
+@click.option("--db-retry", type=click.FloatRange(0, 3600), default=None, metavar="SECONDS",
+              help="How long a message waits for an unavailable database before AR (default 30).")
+@site_option
+@db_option
+@user_option
+def labs_listen(host, port, max_bytes, idle_timeout, db_retry, site_file, db_path, user):
+    import asyncio
+
+    from .db import resolve_db
+    from .labs import listener as mllp
+    from .labs.importer import store_site
+    from .errors import ChemoError
+    from .labs.site import NoSite, SiteFileError
+
+    actor = _actor(user)
+    from .roles import ANY, require
+
+    with _open(db_path, create=False) as store:
+        actor = _signed_in(store, user, actor)  # the database user (or a login mapped to it), as every command
+        require(store, actor, ANY, "importing lab results")  # checked again with each message
+        site = store_site(store, site_file)
+    if isinstance(site, NoSite):
+        raise SiteFileError(site.refusal("hl7", None).split(": which")[0] + ": a listener without one would "
+                            "refuse every result", field="site")
+    target = resolve_db(db_path)
+    server = mllp.Listener(target, actor, site, host=host, port=port,
+                           max_bytes=max_bytes or mllp.MAX_MESSAGE_BYTES,
+                           idle_timeout_s=idle_timeout or mllp.IDLE_TIMEOUT_S,
+                           db_retry_s=mllp.DB_RETRY_S if db_retry is None else db_retry)
+    try:
+        asyncio.run(server.run(stop_on_signals=True))
+    except OSError as exc:
+        raise ChemoError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="port") from None
 
 
 # ------------------------------------------------------------------ prior
@@ -648,11 +716,13 @@ def demo(db_path, as_json):
         click.echo(f"{case['mrn']:<10} {case['regimen']:<28} {case['case']}")
     click.echo(f"demo database {summary['db']}: {len(summary['patients'])} patients; users "
                + ", ".join(f"{u} ({r})" for u, r in summary["users"].items()))
+    if summary.get("site_file"):
+        click.echo(f"site file {summary['site_file']}: the demo centre's MRN issuers (chemo labs import reads it)")
 
 
 # ------------------------------------------------------------------ db
 
-@click.group(help=_help("Move a record between databases."))
+@click.group(help=_help("Move a record between databases; print the PostgreSQL DBA's least-privilege script."))
 def db():
     pass
 
@@ -683,3 +753,20 @@ def db_copy(from_url, to_url, as_json):
     for table in TABLES:
         click.echo(f"{table:<18}{result['from']['rows'][table]:>10,}{result['to']['rows'][table]:>10,}")
     click.echo(f"audit head {result['to']['head']} (the same on both sides)")
+
+
+@db.command("setup-sql", help="Print the DBA's script that makes a PostgreSQL record least-privilege, for the current "
+                              "schema version: workstation roles (members of --users) read every table but the "
+                              "audit key, write only the rows and columns chemo writes, each checked by the "
+                              "server (the role, the two-person rule, the database user's logins), append to "
+                              "the keyed audit chain only through the owner's functions, and cannot hold the "
+                              "writers' lock. Run it with psql as a superuser after --owner has run a first "
+                              "chemo command, and again after every upgrade.\n\n"
+                              "Exit codes: 0 printed; 2 a role or schema name that is not one.")
+@click.option("--owner", required=True, metavar="ROLE", help="The role that owns the schema (runs the upgrades).")
+@click.option("--users", required=True, metavar="ROLE", help="The group role of every workstation user.")
+@click.option("--schema", default="public", show_default=True, metavar="NAME", help="The schema of the record.")
+def db_setup_sql(owner, users, schema):
+    from .db.privileges import setup_sql
+
+    click.echo(setup_sql(owner, users, schema), nl=False)

@@ -71,6 +71,26 @@ CASES = [
 ]
 
 
+# the demo centre's MRN issuers, written into its site file (chemo.labs.site) beside the demo database
+DEMO_MRN_SYSTEM = "urn:oid:2.999.1.21.1"  # 2.999: the OID arc ISO/ITU-T keep for examples
+DEMO_MRN_AUTHORITY = "CHEMO-DEMO"
+
+
+def write_demo_site(store: Store) -> str | None:
+    """Write the demo's site file beside its SQLite database, unless one is there; its path, else None."""
+    from pathlib import Path
+
+    from .labs.site import SITE_FILE_NAME, demo_site_text
+
+    db = getattr(store, "path", None)
+    if getattr(store, "engine", "sqlite") != "sqlite" or not isinstance(db, (str, Path)) or str(db) == ":memory:":
+        return None  # a PostgreSQL record: the site file is given with --site or $CHEMO_SITE
+    path = Path(db).resolve().parent / SITE_FILE_NAME
+    if not path.exists():
+        path.write_text(demo_site_text(DEMO_MRN_AUTHORITY, DEMO_MRN_SYSTEM), encoding="utf-8")
+    return str(path)
+
+
 def build_demo(store: Store) -> dict:
     from .records import add_lab, add_measurement, add_patient, add_prior, start_plan
     from .roles import add_user
@@ -130,7 +150,7 @@ def build_demo(store: Store) -> dict:
             signoff(store, NURSE, mrn, 1, "readiness")
             administer(store, NURSE, mrn, 1, 1)
         summary.append({"mrn": mrn, "regimen": regimen, "case": case})
-    return {"db": str(store.path), "patients": summary, "users": USERS}
+    return {"db": str(store.path), "patients": summary, "users": USERS, "site_file": write_demo_site(store)}
 
 
 def _give_cycle(store, mrn, cycle, day_one) -> None:

@@ -25,7 +25,7 @@ ROUNDING_MODES = {
     "down": ROUND_FLOOR,
     "up": ROUND_CEILING,
 }
-LIBRARY_KINDS = ("drugs", "analytes", "body-size")
+LIBRARY_KINDS = ("drugs", "analytes", "body-size", "lab-units")
 
 
 _PROJECT = Path(__file__).resolve().parent.parent  # resolved once: resolve() costs ~28 µs a call
@@ -175,6 +175,7 @@ class Library:
     verification: Verification
     body_size: dict  # the parsed body-size.toml document
     files: dict  # kind -> path
+    lab_units: dict = attrs.field(factory=dict)  # a lab's unit spelling -> the UCUM code it means (lab-units.toml)
     key: str | None = None  # the content key of the files it was read from (chemo.cache.key), when they did not change while read
 
     def drug(self, ref: str) -> Drug | None:
@@ -426,6 +427,28 @@ def _read_analytes(doc: Table) -> dict:
     return analytes
 
 
+def _read_lab_units(doc: Table) -> dict:
+    """lab-units.toml: each spelling a lab writes, the one UCUM code chemo reads that it means, and its source."""
+    from .labs.ucum import UCUM_TO_CHEMO
+
+    doc.allow("library", "source", "synonyms")
+    doc.text("source")
+    out: dict = {}
+    for entry in doc.tables("synonyms", required=True):
+        entry.allow("spelling", "ucum", "source")
+        spelling, ucum = entry.text("spelling"), entry.text("ucum")
+        entry.text("source")
+        if ucum is not None and ucum not in UCUM_TO_CHEMO:
+            entry.problem(f"{ucum!r} is not a UCUM code chemo reads (chemo/labs/ucum.py)", at="ucum")
+        if spelling is not None and spelling in UCUM_TO_CHEMO:
+            entry.problem(f"{spelling!r} is itself a UCUM code chemo reads: not a synonym", at="spelling")
+        if spelling is not None and spelling in out:
+            entry.problem(f"{spelling!r} is listed twice", at="spelling")
+        if spelling is not None and ucum is not None:
+            out[spelling] = ucum
+    return out
+
+
 def _read_body_size(doc: Table) -> dict:
     doc.allow("library", "source", "limits", "bsa", "crcl", "egfr", "recalculate", "plausibility", "obesity")
     doc.text("source")
@@ -522,8 +545,9 @@ def _read_library(directory: str) -> Library:
     drugs, models, rounding, verification = _read_drugs(Table(parts["drugs"], "", problems, files["drugs"]))
     analytes = _read_analytes(Table(parts["analytes"], "", problems, files["analytes"]))
     body_size = _read_body_size(Table(parts["body-size"], "", problems, files["body-size"]))
+    lab_units = _read_lab_units(Table(parts["lab-units"], "", problems, files["lab-units"]))
     raise_problems(problems)
-    return Library(drugs, models, analytes, rounding, verification, body_size, files)
+    return Library(drugs, models, analytes, rounding, verification, body_size, files, lab_units=lab_units)
 
 
 def load_library(directory: str | os.PathLike | None = None) -> Library:
@@ -544,4 +568,6 @@ def check_library_file(source, kind: str) -> list[Problem]:
         _read_analytes(table)
     elif kind == "body-size":
         _read_body_size(table)
+    elif kind == "lab-units":
+        _read_lab_units(table)
     return problems

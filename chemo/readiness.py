@@ -171,6 +171,7 @@ class _Value:
     uln_text: str | None = None
     method: str | None = None
     origin: str | None = None
+    comparator: str | None = None  # a censored value ("<0.5"): q is its bound (chemo.labs.censored)
 
 
 def _quantity(row: dict):
@@ -216,8 +217,9 @@ class _Context:
         row = self.lab(analyte)
         if row is None:
             return None
-        return _Value(_quantity(row), row["value_text"], row["collected_at"], row["uln"], row["uln_text"],
-                      origin=row["source"])
+        comparator = row.get("comparator")
+        return _Value(_quantity(row), f"{comparator or ''}{row['value_text']}", row["collected_at"], row["uln"],
+                      row["uln_text"], origin=row["source"], comparator=comparator)
 
     def _creatinine_newer(self, row):
         creat = self.lab("creatinine")
@@ -233,6 +235,8 @@ class _Context:
 
         row = self.lab("egfr")
         creat = self._creatinine_newer(row)
+        if creat is not None and creat.get("comparator"):
+            return _censored_creatinine(creat, "eGFR")
         if creat is not None:
             when = _dt.datetime.fromisoformat(creat["collected_at"])
             formula = self.library.body_size["egfr"]["ckd-epi-2021"]
@@ -261,6 +265,8 @@ class _Context:
 
         row = self.lab("crcl")
         creat = self._creatinine_newer(row)
+        if creat is not None and creat.get("comparator"):
+            return _censored_creatinine(creat, "creatinine clearance")
         if creat is not None and self.body["weight_kg"] is not None:
             when = _dt.datetime.fromisoformat(creat["collected_at"])
             formula = self.library.body_size["crcl"]["cockcroft-gault"]
@@ -272,6 +278,22 @@ class _Context:
         if row is None:
             return None
         return _Value(_quantity(row), row["value_text"], row["collected_at"], origin=row["source"])
+
+
+def _censored_creatinine(creat: dict, what: str) -> _Value:
+    shown = f"{creat['comparator']}{creat['value_text']}"
+    return _Value(None, f"creatinine {shown}", creat["collected_at"],
+                  method=f"cannot decide: the newest creatinine is censored ({shown}), and {what} is not computed "
+                         "from a bound")
+
+
+def _censored(value: _Value, x: float, op: str, limit: float, ok: bool) -> bool | None:
+    """The comparison for a censored value (chemo.labs.censored), else ``ok`` as compared."""
+    if not value.comparator:
+        return ok
+    from .labs.censored import censored_verdict
+
+    return censored_verdict(value.comparator, x, op, limit)
 
 
 # ------------------------------------------------------------------ the gates
@@ -315,7 +337,8 @@ def _gate_checked(ctx: _Context, threshold) -> Gate:
         row = ctx.lab(threshold.analyte)
         ratio = row["value"] / value.uln
         shown = f"{_fmt(ratio)} × ULN"
-        ok = compare(ratio, threshold.op, bound.uln_multiple)
+        ok = _censored(value, ratio, threshold.op, bound.uln_multiple,
+                       compare(ratio, threshold.op, bound.uln_multiple))
         detail = f"{analyte.name} {value.entered} is {shown} (ULN {value.uln_text})"
         limit = f"{bound.uln_multiple:g} × ULN"
     else:
@@ -329,18 +352,25 @@ def _gate_checked(ctx: _Context, threshold) -> Gate:
                         value.entered, value.collected_at, value.method)
         unit = bound_unit(bound.text)
         shown = f"{_fmt(converted)} {unit}"
-        ok = compare(converted, threshold.op, number)
-        same = value.entered and bound_unit(value.entered) == unit
+        ok = _censored(value, converted, threshold.op, number, compare(converted, threshold.op, number))
+        same = value.entered and bound_unit(value.entered.lstrip("<>=")) == unit
         if value.method and value.method.startswith("computed"):
             detail = f"{analyte.name} {shown}"
         else:
             detail = f"{analyte.name} {value.entered}" + ("" if same else f" = {shown}")
         limit = bound.text
+    if value.comparator:
+        shown = f"{value.comparator}{shown}"
     if age_days > threshold.max_age_days:
         return Gate(threshold.analyte, "stale", shown, described,
                     f"{detail}, but too old to count: {when}; the regimen accepts results up to "
                     f"{threshold.max_age_days:g} days old", src, value.entered, value.collected_at, value.method)
     op = threshold.op_text
+    if ok is None:
+        return Gate(threshold.analyte, "missing", shown, described,
+                    f"cannot decide: {detail} is censored ({value.entered}), and a value on either side of {limit} "
+                    f"is possible ({when}); ask the lab for the value or repeat the test", src, value.entered,
+                    value.collected_at, value.method)
     if ok:
         message = f"{detail} {op} {limit} ({when})"
     else:
@@ -387,7 +417,12 @@ def _in_band_or_raise(ctx: _Context, mod) -> Suggestion | None:
         x, limit = number_for(bound)
         if x is None:
             return None
-        if not compare(x, op_in if inclusive else op_ex, limit):
+        inside = _censored(value, x, op_in if inclusive else op_ex, limit, compare(x, op_in if inclusive else op_ex,
+                                                                                    limit))
+        if inside is None:
+            raise ChemoError(f"{analyte.name} {value.entered} is censored: whether it lies in the band cannot be "
+                             "decided")
+        if not inside:
             return None
         shown = f"{_fmt(x)} × ULN" if bound.uln_multiple is not None else f"{_fmt(x)} {bound_unit(bound.text)}"
     text = f"{value.entered}" + (f" (= {shown})" if shown and value.entered and bound_unit(value.entered) not in shown

@@ -2,7 +2,7 @@
 
 A valid FHIR Observation and a valid HL7 v2 ORU^R01 message are written for
 every analyte (for the patient the part registers), then broken one thing at a
-time: the value (missing, text, boolean, negative, impossible, a comparator,
+time: the value (missing, text, boolean, negative, impossible, comparator 'ad',
 NaN), the unit (not UCUM, unknown, another dimension, no system), the status,
 the LOINC code (missing, unknown, another coding system), the patient (no
 subject, an unknown MRN, a reference without an MRN, two untyped identifiers),
@@ -56,10 +56,13 @@ IMPOSSIBLE = {"hemoglobin": 90, "anc": 900, "wbc": 9000, "platelets": 90000, "bi
               "ast": 90000, "creatinine": 90000, "egfr": 9000, "crcl": 9000, "lvef": 300}
 WRONG_DIMENSION = {"hemoglobin": "10*9/L", "anc": "g/dL", "wbc": "%", "platelets": "mg/dL", "bilirubin": "U/L",
                    "alt": "mmol/L", "ast": "%", "creatinine": "10*9/L", "egfr": "g/L", "crcl": "%", "lvef": "U/L"}
-BAD_UNITS = ["mg%", "[IU]/L", "x10^9/L", "G/L", "giga/L", "10^9/L", "gm/dl", "", " ", "10*9/µL", "cells/uL", "K/uL",
+# (issue 21: `[IU]/L`, `G/L`, `10^9/L`, `K/uL` are now listed spellings, regimens/library/lab-units.toml)
+BAD_UNITS = ["mg%", "x10^9/L", "giga/L", "gm/dl", "", " ", "10*9/µL", "cells/uL", "K/mm3", "G/µL",
              "mmol", "1", "{count}", "mL/min/1.73m2"]
 BAD_STATUSES = ["unknown", "FINAL", "done", "", 1, None, ["final"]]
-UNKNOWN_LOINC = ["2345-7", "2951-2", "2823-3", "33914-3", "62238-1", "4548-4", "0000-0", "718-8"]
+# another centre's MRN issuers (issue 21: refused "MRN issued by X, not by this centre")
+FOREIGN_SYSTEMS = ["urn:oid:9.9.9", "http://other-hospital.example/mrn", "", "urn:oid:2.999.1.21"]
+SITE_SYSTEM = "urn:oid:2.999.1.21.3"
 BAD_TIMES = ["2026-03-02", "2026-03-02T08:10:00", "2026-13-02T08:10:00Z", "yesterday", "2099-01-01T08:00:00Z",
              "1850-01-01T08:00:00Z", 20260302, "2026-03-02T25:10:00+01:00", "", None]
 
@@ -68,7 +71,7 @@ def observation(analyte: str, oid: str) -> dict:
     loinc, value, unit, high = BASE[analyte]
     obs = {"resourceType": "Observation", "id": oid, "status": "final",
            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
-           "subject": {"reference": "Patient/p1", "identifier": {"value": MRN}},
+           "subject": {"reference": "Patient/p1", "identifier": {"system": SITE_SYSTEM, "value": MRN}},
            "effectiveDateTime": "2026-03-02T08:10:00+01:00",
            "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit}}
     if high is not None:
@@ -117,8 +120,8 @@ def fhir_mutants(rng: random.Random) -> list[tuple[str, bytes]]:
         del o["valueQuantity"]["value"]
         add(f"FHIR {analyte}: valueQuantity without value", o)
         o = obs()
-        o["valueQuantity"]["comparator"] = "<"
-        add(f"FHIR {analyte}: a comparator", o)
+        o["valueQuantity"]["comparator"] = "ad"  # "<" is a censored value, read since issue 21; "ad" is not read
+        add(f"FHIR {analyte}: comparator 'ad'", o)
         o = obs()
         o["valueString"] = "12"
         del o["valueQuantity"]
@@ -139,10 +142,10 @@ def fhir_mutants(rng: random.Random) -> list[tuple[str, bytes]]:
             o = obs()
             o["status"] = status
             add(f"FHIR {analyte}: status {status!r}", o)
-        for code in rng.sample(UNKNOWN_LOINC, 2):
+        for system in rng.sample(FOREIGN_SYSTEMS, 2):
             o = obs()
-            o["code"]["coding"][0]["code"] = code
-            add(f"FHIR {analyte}: LOINC {code}", o)
+            o["subject"]["identifier"]["system"] = system
+            add(f"FHIR {analyte}: MRN issued by {system!r}", o)
         o = obs()
         o["code"]["coding"][0]["system"] = "http://snomed.info/sct"
         add(f"FHIR {analyte}: no LOINC coding", o)
@@ -213,14 +216,14 @@ def hl7_mutants(rng: random.Random) -> list[tuple[str, bytes]]:
 
         for fields, what in (({5: ""}, "no value"), ({5: "high"}, "text value"), ({5: "1,5"}, "a comma"),
                              ({5: "-1"}, "negative"), ({5: str(IMPOSSIBLE[analyte])}, "impossible"),
-                             ({2: "ST"}, "value type ST"), ({2: "CE"}, "value type CE"), ({2: ""}, "no value type"),
-                             ({2: "SN", 5: "<^5"}, "SN with comparator"), ({2: "SN", 5: "^1^-^5"}, "SN range"),
+                             ({2: "ST", 5: "see note"}, "value type ST, text"), ({2: "CE"}, "value type CE"), ({2: ""}, "no value type"),
+                             ({2: "SN", 5: "<>^5"}, "SN with comparator <>"), ({2: "SN", 5: "^1^-^5"}, "SN range"),
                              ({5: "12~13"}, "two values"), ({6: ""}, "no unit"),
                              ({6: WRONG_DIMENSION[analyte]}, "unit of another dimension"),
                              ({6: "mg^^SNM"}, "unit coded in another system"),
                              ({11: ""}, "no status"), ({11: "Z"}, "status Z"), ({11: "final"}, "status word"),
                              ({3: f"{BASE[analyte][0]}^{analyte}^L"}, "local code"),
-                             ({3: f"{rng.choice(UNKNOWN_LOINC)}^x^LN"}, "unknown LOINC"), ({3: ""}, "no OBX-3"),
+                             ({3: f"{BASE[analyte][0]}^{analyte}^99LOCAL"}, "code in a local system"), ({3: ""}, "no OBX-3"),
                              ({14: "20260302"}, "date only"), ({14: "2026030208"}, "hour only"),
                              ({14: "20261302081000"}, "month 13"), ({14: "20990101080000"}, "in the future"),
                              ({14: "yesterday"}, "time as text"), ({7: "normal"}, "range as text")):
@@ -352,6 +355,8 @@ def _setup(db: Path) -> None:
         roles.add_user(store, "ph", "nu", "nurse")
         records.add_patient(store, "ph", mrn=MRN, name="Malformed Labs", sex="female", born="1970-01-01",
                             height="165 cm", weight="60 kg")
+    (db.parent / "chemo-site.toml").write_text(f'site = "malformed labs"\n[mrn]\nfhir_systems = ["{SITE_SYSTEM}"]\n'
+                                               'hl7_authorities = ["H"]\n', encoding="utf-8")
 
 
 def main(argv=None) -> int:

@@ -70,7 +70,7 @@ def test_off_stores_nothing(library_copy, tmp_path, monkeypatch):
 def test_a_folder_others_may_write_to_is_not_read(library_copy, tmp_path):
     first = _load(str(library_copy))
     (tmp_path / "cache").chmod(0o777)
-    key = cache.key("library", [library_copy / f"{kind}.toml" for kind in ("drugs", "analytes", "body-size")])
+    key = cache.key("library", [library_copy / f"{kind}.toml" for kind in ("drugs", "analytes", "body-size", "lab-units")])
     assert key is not None
     assert cache.load("library", key) is None
     (tmp_path / "cache").chmod(0o700)

@@ -11,18 +11,20 @@ SIZE = (120, 40)
 
 
 async def test_the_readiness_screen_shows_where_each_result_came_from(make, demo_db, tmp_path):
+    from chemo.demo import DEMO_MRN_SYSTEM
     from chemo.labs.importer import import_file
+    from chemo.labs.site import Site
     from chemo.db import open_store
     from tui.screens.readiness import ReadinessScreen
 
     obs = {"resourceType": "Observation", "id": "hb-tui", "status": "final",
            "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
-           "subject": {"identifier": {"value": "DEMO-005"}}, "effectiveDateTime": "2026-06-15T07:00:00+00:00",
+           "subject": {"identifier": {"system": DEMO_MRN_SYSTEM, "value": "DEMO-005"}}, "effectiveDateTime": "2026-06-15T07:00:00+00:00",
            "valueQuantity": {"value": 10.4, "system": "http://unitsofmeasure.org", "code": "g/dL"}}
     path = tmp_path / "hb.json"
     path.write_text(json.dumps(obs), encoding="utf-8")
     with open_store(demo_db, create=False) as store:
-        report = import_file(store, NURSE, path)
+        report = import_file(store, NURSE, path, site=Site("demo", "demo", fhir_systems=(DEMO_MRN_SYSTEM,)))
     assert [o.outcome for o in report.outcomes] == ["imported"]
     app = make(NURSE)
     async with app.run_test(size=SIZE) as pilot:

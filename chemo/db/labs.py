@@ -7,7 +7,7 @@ from .store import Store
 def latest_for(store: Store, patient_id: int, analyte: str, as_of: str) -> dict | None:
     """The newest result of ``analyte`` collected at or before ``as_of`` (ISO local time) that counts:
     final, amended or corrected, and not replaced by another row."""
-    return store.one("SELECT value_text, value, unit, uln, uln_text, collected_at, source FROM labs "
+    return store.one("SELECT value_text, value, unit, uln, uln_text, collected_at, source, comparator FROM labs "
                      "WHERE patient_id = ? AND analyte = ? AND collected_at <= ? "
                      "AND status IN ('final', 'amended', 'corrected') AND superseded_by IS NULL "
                      "ORDER BY collected_at DESC, id DESC LIMIT 1",
@@ -17,7 +17,7 @@ def latest_for(store: Store, patient_id: int, analyte: str, as_of: str) -> dict 
 def for_patient(store: Store, patient_id: int) -> list[dict]:
     """Every result of a patient, newest first."""
     return store.query("SELECT id, analyte, value_text, value, unit, uln_text, range_text, collected_at, recorded_by, "
-                       "source, status, superseded_by, source_id, source_message, lab_time "
+                       "source, status, superseded_by, source_id, source_message, lab_time, comparator "
                        "FROM labs WHERE patient_id = ? ORDER BY collected_at DESC, id DESC", (patient_id,))
 
 
@@ -28,16 +28,16 @@ def count_for(store: Store, patient_id: int) -> int:
 def by_source_id(store: Store, source: str, source_id: str) -> list[dict]:
     """The rows imported before for one result of the lab (its identity there), oldest first."""
     return store.query("SELECT id, patient_id, status, value_text, uln_text, collected_at, superseded_by, "
-                       "source_file FROM labs WHERE source = ? AND source_id = ? ORDER BY id", (source, source_id))
+                       "source_file, comparator FROM labs WHERE source = ? AND source_id = ? ORDER BY id", (source, source_id))
 
 
 def values_of(store: Store, lab_id: int) -> dict | None:
-    """(value_text, uln_text) of one row."""
-    return store.one("SELECT value_text, uln_text FROM labs WHERE id = ?", (lab_id,))
+    """(value_text, uln_text, comparator) of one row."""
+    return store.one("SELECT value_text, uln_text, comparator FROM labs WHERE id = ?", (lab_id,))
 
 
 def supersede(store: Store, lab_id: int, by_id: int) -> None:
-    store.execute("UPDATE labs SET superseded_by = ? WHERE id = ?", (by_id, lab_id))
+    store.set_column("labs", lab_id, "superseded_by", by_id)
 
 
 def add(store: Store, record: dict) -> int:

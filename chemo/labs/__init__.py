@@ -12,6 +12,14 @@ file is read, outside the record's write lock.
 MRN, duplicates, corrections and retractions, one transaction per file
 (``import_file``, ``import_files``; ``read_file`` reads without writing).
 
-The modules import one way only: ucum <- result <- fhir, hl7 <- importer.  This
-package module imports none of them, so importing one reads only what it needs.
+Around them (issue 21): :mod:`chemo.labs.encoding` turns HL7 bytes into text
+(MSH-18, MLLP framing); :mod:`chemo.labs.site` is the centre's MRN issuers (the
+site file); :mod:`chemo.labs.censored` decides a threshold with a censored value
+(``<0.5``), for :mod:`chemo.readiness`; :mod:`chemo.labs.listener` is ``chemo labs
+listen``, HL7 v2 over MLLP into :func:`importer.import_results`, one transaction and
+one ACK per message.  Results of tests no analyte uses are *ignored*, never refused.
+
+The modules import one way only: ucum <- result <- encoding, fhir, hl7 <- importer
+<- listener (site and censored stand alone).  This package module imports none of
+them, so importing one reads only what it needs.
 """

@@ -8,8 +8,13 @@ subject refers to (its identifier typed ``MR``, or its only one; a FHIR id is
 not an MRN).  The analyte is the ``code.coding`` with the LOINC system; the
 value is ``valueQuantity`` in a UCUM unit; the ULN is ``referenceRange.high``;
 the time is ``effectiveDateTime`` (or ``effectiveInstant``,
-``effectivePeriod.start``), which carries its zone by the standard.  The
-identity at the lab is the Observation id (else the entry's ``fullUrl``).
+``effectivePeriod.start``), which carries its zone by the standard; an
+Observation without one takes the ``effective[x]`` of the DiagnosticReport that
+lists it in ``result`` (or lists the panel Observation whose ``hasMember`` it is),
+and the import line says so.  A file may also be one DiagnosticReport with its
+Observations ``contained``.  A censored value (``valueQuantity.comparator``) is
+kept with its comparator.  The identity at the lab is the Observation id (else
+the entry's ``fullUrl``); the MRN's issuer is its identifier ``system``.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from decimal import Decimal
 
 from attrs import evolve
 
-from .result import (EARLY, GATING, RETRACTING, ImportFileError, LabResult, Problem, checked_value, clinic_time,
-                     lab_unit, unknown_loinc, with_range)
+from .result import (COMPARATORS, EARLY, GATING, RETRACTING, ImportFileError, LabResult, Problem, catch,
+                     checked_value, clinic_time, lab_unit, unknown_loinc, with_range)
 from .ucum import UCUM_SYSTEM
 
 LOINC_SYSTEM = "http://loinc.org"
@@ -51,9 +56,17 @@ def read_fhir(text: str, name: str = "") -> list[LabResult]:
         raise ImportFileError("expected a FHIR resource (a JSON object with resourceType)", file=name)
     kind = doc.get("resourceType")
     if kind == "Observation":
-        return [_observation(doc, "", {}, None, None)]
+        return [_observation(doc, "", {}, None, None, {})]
+    if kind == "DiagnosticReport":
+        observations, times = [], {}
+        _report(doc, "DiagnosticReport", None, times, observations)
+        library = _library()
+        return [_observation(res, where, {}, None, None, times, inherit, library)
+                for where, res, _, inherit in observations]
     if kind != "Bundle":
-        raise ImportFileError(f"resourceType {_short(kind)}: expected Observation or Bundle", file=name)
+        raise ImportFileError(f"resourceType {_short(kind)}: expected Observation or Bundle, or a "
+                              "DiagnosticReport with contained Observations",
+                              file=name)
     if doc.get("type") not in BUNDLE_TYPES:
         raise ImportFileError(f"Bundle.type {_short(doc.get('type'))}: expected one of {', '.join(BUNDLE_TYPES)}",
                               file=name)
@@ -63,6 +76,7 @@ def read_fhir(text: str, name: str = "") -> list[LabResult]:
     bundle_id = doc.get("id") if isinstance(doc.get("id"), str) else None
     patients: dict[str, object] = {}
     observations = []
+    times: dict[str, tuple] = {}
     for i, entry in enumerate(entries, 1):
         if not isinstance(entry, dict) or not isinstance(entry.get("resource", {}), dict):
             raise ImportFileError(f"Bundle.entry[{i}] is not an object with a resource", file=name)
@@ -75,8 +89,59 @@ def read_fhir(text: str, name: str = "") -> list[LabResult]:
             for key in filter(None, (full_url, f"Patient/{resource.get('id')}" if resource.get("id") else None)):
                 patients[key] = mrn
         elif resource.get("resourceType") == "Observation":
-            observations.append((i, resource, full_url))
-    return [_observation(res, f"entry[{i}]", patients, full_url, bundle_id) for i, res, full_url in observations]
+            observations.append((f"entry[{i}]", resource, full_url, None))
+        elif resource.get("resourceType") == "DiagnosticReport":
+            _report(resource, f"entry[{i}] DiagnosticReport", full_url, times, observations)
+    _panel_times(observations, times)
+    library = _library()
+    return [_observation(res, where, patients, full_url, bundle_id, times, inherit, library)
+            for where, res, full_url, inherit in observations]
+
+
+def _keys(resource: dict, full_url: str | None) -> list[str]:
+    rid = resource.get("id") if isinstance(resource.get("id"), str) else None
+    return [k for k in (full_url, f"Observation/{rid}" if rid else None) if k]
+
+
+def _report(report: dict, where: str, full_url, times: dict, observations: list) -> None:
+    """Note the report's effective[x] for each Observation it lists in ``result``; its contained
+    Observations are read as results of the file (their subject, when absent, is the report's)."""
+    rid = report.get("id") if isinstance(report.get("id"), str) else None
+    label = f"DiagnosticReport/{rid}" if rid else where
+    effective = next(((k, report[k]) for k in ("effectiveDateTime", "effectiveInstant") if k in report), None)
+    if effective is None and isinstance(report.get("effectivePeriod"), dict) and "start" in report["effectivePeriod"]:
+        effective = ("effectivePeriod.start", report["effectivePeriod"]["start"])
+    contained = report.get("contained") if isinstance(report.get("contained"), list) else []
+    for res in contained:
+        if isinstance(res, dict) and res.get("resourceType") == "Observation":
+            local = f"#{res.get('id')}"
+            observations.append((f"{where} contained {local}", res, None, ("contained", report.get("subject"))))
+    results = report.get("result") if isinstance(report.get("result"), list) else []
+    if effective is None:
+        return
+    for ref in results:
+        target = ref.get("reference") if isinstance(ref, dict) else None
+        if isinstance(target, str) and target:
+            times.setdefault(target, (label, *effective))
+
+
+def _panel_times(observations: list, times: dict) -> None:
+    """A member of a panel Observation (``hasMember``) takes the report time of its panel."""
+    for _, res, full_url, _ in observations:
+        panel_time = next((times[k] for k in _keys(res, full_url) if k in times), None)
+        members = res.get("hasMember") if isinstance(res.get("hasMember"), list) else []
+        if panel_time is None:
+            continue
+        for ref in members:
+            target = ref.get("reference") if isinstance(ref, dict) else None
+            if isinstance(target, str) and target:
+                times.setdefault(target, panel_time)
+
+
+def _library():
+    from ..library import load_library
+
+    return load_library()
 
 
 def _short(value) -> str:
@@ -91,11 +156,16 @@ def _patient_mrn(patient: dict):
         return Problem(f"Patient/{patient.get('id')} has no identifier (no MRN)")
     typed = [i for i in ids if isinstance(i, dict) and _is_mr(i.get("type"))]
     pick = typed if typed else ids
-    values = [i.get("value") for i in pick if isinstance(i, dict) and isinstance(i.get("value"), str)]
-    if len(values) != 1:
-        return Problem(f"Patient/{patient.get('id')}: {len(values)} identifiers and none typed MR: which is the "
+    found = [i for i in pick if isinstance(i, dict) and isinstance(i.get("value"), str)]
+    if len(found) != 1:
+        return Problem(f"Patient/{patient.get('id')}: {len(found)} identifiers and none typed MR: which is the "
                         "MRN is not guessed")
-    return values[0].strip()
+    return found[0]["value"].strip(), _system(found[0])
+
+
+def _system(identifier: dict) -> str:
+    system = identifier.get("system")
+    return system.strip() if isinstance(system, str) else ""
 
 
 def _is_mr(type_) -> bool:
@@ -105,42 +175,56 @@ def _is_mr(type_) -> bool:
     return isinstance(codings, list) and any(isinstance(c, dict) and c.get("code") == "MR" for c in codings)
 
 
-def _observation(obs: dict, where: str, patients: dict, full_url: str | None, bundle_id: str | None) -> LabResult:
+def _observation(obs: dict, where: str, patients: dict, full_url: str | None, bundle_id: str | None,
+                 times: dict, contained: tuple | None = None, library=None) -> LabResult:
     oid = obs.get("id") if isinstance(obs.get("id"), str) and obs.get("id") else None
     label = (f"{where} Observation/{oid}" if oid else where).strip() or "Observation"
     version = obs.get("meta", {}).get("versionId") if isinstance(obs.get("meta"), dict) else None
-    result = LabResult(where=label, source="fhir", source_id=oid or full_url, shown_id=oid or full_url,
-                       source_message=bundle_id or (f"Observation/{oid}/_history/{version}" if version else None))
-    try:
-        if result.source_id is None:
+    got = {"where": label, "source": "fhir", "source_id": oid or full_url, "shown_id": oid or full_url,
+           "source_message": bundle_id or (f"Observation/{oid}/_history/{version}" if version else None)}
+    try:  # the LabResult is made once the fields are known (a bundle has many results)
+        if got["source_id"] is None:
             raise Problem("the Observation has no id: a result without one cannot be recognised when it is sent "
                            "again")
+        subject = obs.get("subject") if obs.get("subject") is not None or contained is None else contained[1]
+        got["mrn"], got["mrn_issuer"] = _subject_mrn(subject, patients)
+        analyte = _fhir_analyte(obs.get("code"), library or _library())
+        got["analyte"] = analyte.id
         status = obs.get("status")
         if status not in FHIR_STATUSES:
             raise Problem(f"status {_short(status)}: expected one of {', '.join(FHIR_STATUSES)}")
-        result = evolve(result, status=status)
-        result = evolve(result, mrn=_subject_mrn(obs.get("subject"), patients))
-        analyte = _fhir_analyte(obs.get("code"))
-        result = evolve(result, analyte=analyte.id)
-        at, collected = _fhir_time(obs)
-        result = evolve(result, at=at, collected=collected)
-        return _fhir_value(result, obs, analyte)
+        got["status"] = status
+        report = None
+        if not any(k.startswith("effective") for k in obs):
+            keys = _keys(obs, full_url) + ([f"#{oid}"] if oid and contained else [])
+            report = next((times[k] for k in keys if k in times), None)
+        if report is not None:
+            label, key, value = report
+            at, collected = _fhir_datetime(value, f"{label} {key}")
+            time_from = f"{label} {key} (the Observation has no effective[x])"
+        else:
+            at, collected, time_from = _fhir_time(obs)
+        got.update(at=at, collected=collected, time_from=time_from)
+        return _fhir_value(LabResult(**got), obs, analyte)
     except Problem as exc:
-        return evolve(result, problem=str(exc))
+        return catch(LabResult(**got), exc)
 
 
-def _subject_mrn(subject, patients: dict) -> str:
+def _subject_mrn(subject, patients: dict) -> tuple[str, str]:
+    """(MRN, its issuer: the identifier system, "" when none is given)."""
     if not isinstance(subject, dict):
         raise Problem("no subject: the patient is not named")
     ident = subject.get("identifier")
     if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"].strip():
-        return ident["value"].strip()
+        return ident["value"].strip(), _system(ident)
     ref = subject.get("reference")
     if not isinstance(ref, str) or not ref:
         raise Problem("subject has neither a reference nor an identifier: the patient is not named")
     if ref.startswith("Patient?identifier="):
-        value = ref.split("=", 1)[1]
-        return value.split("|", 1)[1] if "|" in value else value
+        from urllib.parse import unquote
+
+        value = unquote(ref.split("=", 1)[1])
+        return (value.split("|", 1)[1], value.split("|", 1)[0]) if "|" in value else (value, "")
     mrn = patients.get(ref)
     if isinstance(mrn, Problem):
         raise mrn
@@ -150,9 +234,7 @@ def _subject_mrn(subject, patients: dict) -> str:
     return mrn
 
 
-def _fhir_analyte(code):
-    from ..library import load_library
-
+def _fhir_analyte(code, library):
     codings = code.get("coding") if isinstance(code, dict) else None
     if not isinstance(codings, list):
         raise Problem("code has no coding: the test is not named")
@@ -160,7 +242,6 @@ def _fhir_analyte(code):
     if not loinc:
         shown = ", ".join(f"{c.get('system')}|{c.get('code')}" for c in codings if isinstance(c, dict))[:120]
         raise Problem(f"no LOINC code (code.coding: {shown or 'none'})")
-    library = load_library()
     for c in loinc:
         analyte = library.analyte_by_loinc(str(c.get("code")))
         if analyte is not None:
@@ -169,14 +250,15 @@ def _fhir_analyte(code):
     raise unknown_loinc(shown[:120])
 
 
-def _fhir_time(obs: dict) -> tuple[str, _dt.datetime]:
+def _fhir_time(obs: dict) -> tuple[str, _dt.datetime, str]:
     for key in ("effectiveDateTime", "effectiveInstant"):
         if key in obs:
-            return _fhir_datetime(obs[key], key)
+            return *_fhir_datetime(obs[key], key), key
     period = obs.get("effectivePeriod")
     if isinstance(period, dict) and "start" in period:
-        return _fhir_datetime(period["start"], "effectivePeriod.start")
-    raise Problem("no effectiveDateTime: when the sample was taken is not given")
+        return *_fhir_datetime(period["start"], "effectivePeriod.start"), "effectivePeriod.start"
+    raise Problem("no effectiveDateTime, and no DiagnosticReport in the file lists it with one: when the sample "
+                   "was taken is not given")
 
 
 def _fhir_datetime(text, key: str) -> tuple[str, _dt.datetime]:
@@ -212,9 +294,9 @@ def _fhir_value(result: LabResult, obs: dict, analyte) -> LabResult:
     number = vq.get("value")
     if isinstance(number, bool) or not isinstance(number, (int, Decimal)):
         raise Problem(f"valueQuantity.value {_short(number)} is {type(number).__name__}, expected a number")
-    if vq.get("comparator") is not None:
-        raise Problem(f"valueQuantity.comparator {_short(vq.get('comparator'))}: a value like '<{number}' is not a "
-                       "number to check a threshold with")
+    comparator = vq.get("comparator")
+    if comparator is not None and comparator not in COMPARATORS:
+        raise Problem(f"valueQuantity.comparator {_short(comparator)}: expected one of {', '.join(COMPARATORS)}")
     number_text = str(number)
     if vq.get("system") != UCUM_SYSTEM:
         raise Problem(f"valueQuantity unit {_short(vq.get('code') or vq.get('unit'))} is not UCUM (system "
@@ -222,7 +304,7 @@ def _fhir_value(result: LabResult, obs: dict, analyte) -> LabResult:
     code = vq.get("code")
     if not isinstance(code, str) or not code:
         raise Problem("valueQuantity has no UCUM code")
-    result = evolve(result, number=number_text, unit=code)
+    result = evolve(result, number=number_text, unit=code, comparator=comparator)
     unit = lab_unit(code, "valueQuantity.code")
     high_text = None
     ranges = obs.get("referenceRange")

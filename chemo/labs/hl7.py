@@ -1,12 +1,16 @@
 """The HL7 v2 read side: ORU^R01 messages into :class:`LabResult` values.
 
 A file holds one or many messages (segments separated by CR or LF; FHS/BHS
-batch envelopes are skipped), each read with python-hl7.  The patient is PID-3
-(the repetition typed ``MR``, or the only one); the analyte OBX-3 with coding
-system ``LN`` (LOINC); the value OBX-5 of type NM or SN with its UCUM unit in
-OBX-6; the ULN the high end of OBX-7; the time OBX-14, else OBR-7 (a time
-without a zone is clinic local time: a project choice); the status OBX-11,
-read as the FHIR status it means.  The identity at the lab is the sending
+batch envelopes and MLLP framing bytes are skipped; the bytes were decoded by
+:mod:`chemo.labs.encoding`), each read with python-hl7.  The patient is PID-3
+(the repetition typed ``MR``, or the only one) with its assigning authority
+PID-3.4; the analyte OBX-3 with coding system ``LN`` (LOINC; a code no analyte
+uses is *ignored*); the value OBX-5 of type NM, SN (``<^0.5``: a censored value)
+or ST (a number as text, ``<0.5`` too) with its UCUM unit (or a listed spelling)
+in OBX-6; the ULN the upper limit of OBX-7 in each form HL7 v2 defines; the time
+OBX-14, else OBR-7 (a time without a zone is clinic local time: a project choice);
+the status OBX-11, read as the FHIR status it means.  ``where`` names the message,
+the OBR group and the OBX set id.  The identity at the lab is the sending
 facility, the filler order number, the OBX-3 code and the OBX-4 sub-id.
 """
 
@@ -17,8 +21,8 @@ import re
 
 from attrs import evolve
 
-from .result import (RETRACTING, ImportFileError, LabResult, Problem, checked_value, clinic_time, lab_unit,
-                     unknown_loinc, with_range)
+from .result import (COMPARATORS, RETRACTING, ImportFileError, LabResult, Problem, catch, checked_value,
+                     clinic_time, lab_unit, unknown_loinc, with_range)
 
 # HL7 v2 table 0085 (observation result status) -> the FHIR status it means
 HL7_STATUS = {"F": "final", "C": "corrected", "P": "preliminary", "R": "preliminary", "S": "preliminary",
@@ -28,12 +32,18 @@ HL7_UNIT_SYSTEMS = ("", "UCUM", "ISO+", "ANS+")
 _HL7_TS = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})?(?:\.[0-9]{1,4})?"
                      r"([+-][0-9]{4})?")
 _HL7_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_HL7_RANGE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)?\s*(?:-|_|\^)?\s*([0-9]+(?:\.[0-9]+)?)\s*")
+_NUM = r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+"
+# OBX-7 as HL7 v2.5.1 (7.4.2.7) defines it: "lower-upper", "> lower", "< upper" (and "<=", ">=" as labs write them);
+# a bare number is read as the upper limit only for a ULN-relative analyte (one with a ``uln`` in analytes.toml)
+_HL7_RANGE = re.compile(rf"\s*(?:(?P<low>{_NUM})\s*[-_^]\s*(?P<high>{_NUM})|(?P<op>[<>]=?)\s*(?P<bound>{_NUM})"
+                        rf"|(?P<bare>{_NUM}))\s*")
+_ST_VALUE = re.compile(rf"\s*(?P<op>[<>]=?)?\s*(?P<number>[+-]?(?:{_NUM}))\s*")
 
 
-def read_hl7(text: str, name: str = "") -> list[LabResult]:
+def read_hl7(text: str, name: str = "", read_as: str | None = None) -> list[LabResult]:
     import hl7
 
+    text = text.replace("\x0b", "").replace("\x1c", "\r")  # MLLP framing left in a file
     segments = [s for s in re.split(r"\r\n|\r|\n", text) if s.strip()]
     segments = [s for s in segments if s[:3] not in ("FHS", "BHS", "BTS", "FTS")]
     messages: list[list[str]] = []
@@ -57,7 +67,7 @@ def read_hl7(text: str, name: str = "") -> list[LabResult]:
         except Exception as exc:  # python-hl7 raises several types on junk
             raise ImportFileError(f"message {n}: cannot be read as HL7 v2 ({type(exc).__name__})", file=name) \
                 from None
-        results += _hl7_message(message, n, name)
+        results += _hl7_message(message, n, name, read_as)
     return results
 
 
@@ -68,7 +78,10 @@ def _f(seg, field: int, component: int = 1, repeat: int = 1) -> str:
         return ""
 
 
-def _hl7_message(message, n: int, name: str) -> list[LabResult]:
+def _hl7_message(message, n: int, name: str, read_as: str | None = None) -> list[LabResult]:
+    from ..library import load_library
+
+    library = load_library()
     msh = message[0]
     kind, event = _f(msh, 9, 1), _f(msh, 9, 2)
     if (kind, event) != ("ORU", "R01"):
@@ -77,18 +90,21 @@ def _hl7_message(message, n: int, name: str) -> list[LabResult]:
     if not control:
         raise ImportFileError(f"message {n}: no message control id (MSH-10)", file=name)
     facility = _f(msh, 4)
-    mrn: str | Problem | None = None
-    order, obr_time = "", ""
+    mrn: tuple | Problem | None = None
+    order, obr_time, group = "", "", ""
+    groups = 0
     results = []
     for seg in list(message)[1:]:
         tag = str(seg[0])
         if tag == "PID":
             mrn = _pid_mrn(seg)
         elif tag == "OBR":
+            groups += 1
             order = _f(seg, 3) or _f(seg, 2)
             obr_time = _f(seg, 7)
+            group = f"OBR {_f(seg, 1) or groups} "
         elif tag == "OBX":
-            results.append(_obx(seg, n, control, facility, mrn, order, obr_time))
+            results.append(_obx(seg, n, control, facility, mrn, order, obr_time, group, library, read_as))
     return results
 
 
@@ -99,49 +115,51 @@ def _pid_mrn(pid):
         return Problem("PID-3 is empty: no MRN")
     typed = [i for i in range(1, len(reps) + 1) if _f(pid, 3, 5, i) == "MR"]
     if typed:
-        return _f(pid, 3, 1, typed[0]) or Problem("PID-3: the MR identifier is empty")
+        value = _f(pid, 3, 1, typed[0])
+        return (value, _f(pid, 3, 4, typed[0])) if value else Problem("PID-3: the MR identifier is empty")
     if len(reps) == 1:
-        return _f(pid, 3, 1, 1) or Problem("PID-3 is empty: no MRN")
+        value = _f(pid, 3, 1, 1)
+        return (value, _f(pid, 3, 4, 1)) if value else Problem("PID-3 is empty: no MRN")
     return Problem(f"PID-3 has {len(reps)} identifiers and none typed MR: which is the MRN is not guessed")
 
 
-def _obx(seg, n, control, facility, mrn, order, obr_time) -> LabResult:
+def _obx(seg, n, control, facility, mrn, order, obr_time, group, library, read_as) -> LabResult:
     set_id = _f(seg, 1) or "?"
     code, code_system = _f(seg, 3, 1), _f(seg, 3, 3)
     if code_system != "LN" and _f(seg, 3, 6) == "LN":
         code, code_system = _f(seg, 3, 4), "LN"
     sub_id = _f(seg, 4)
-    ident = f"{facility}|{order or 'MSH-10:' + control}|{code}|{sub_id}"
-    result = LabResult(where=f"message {n} (MSH-10 {control}) OBX {set_id}", source="hl7", source_id=ident,
-                       source_message=control, shown_id=f"{control}/OBX-{set_id}")
+    got = {"where": f"message {n} (MSH-10 {control}) {group}OBX {set_id}", "source": "hl7",
+           "source_id": f"{facility}|{order or 'MSH-10:' + control}|{code}|{sub_id}", "source_message": control,
+           "shown_id": f"{control}/OBX-{set_id}", "read_as": read_as}  # the LabResult is made once, at the end (a panel has many)
     try:
         if isinstance(mrn, Problem):
             raise mrn
         if mrn is None:
             raise Problem("no PID segment before this OBX: the patient is not named")
-        result = evolve(result, mrn=mrn)
+        got.update(mrn=mrn[0], mrn_issuer=mrn[1])
+        if code_system != "LN":
+            raise Problem(f"OBX-3 {code!r} is not a LOINC code (coding system {code_system!r}, expected LN)")
+        analyte = library.analyte_by_loinc(code)
+        if analyte is None:
+            shown = f"{code} ({_f(seg, 3, 2)})" if _f(seg, 3, 2) else code
+            raise unknown_loinc(shown)
+        got["analyte"] = analyte.id
         status_code = _f(seg, 11)
         status = HL7_STATUS.get(status_code)
         if status is None:
             raise Problem(f"OBX-11 result status {status_code!r}: expected one of {', '.join(HL7_STATUS)}")
-        result = evolve(result, status=status)
-        if code_system != "LN":
-            raise Problem(f"OBX-3 {code!r} is not a LOINC code (coding system {code_system!r}, expected LN)")
-        from ..library import load_library
-
-        analyte = load_library().analyte_by_loinc(code)
-        if analyte is None:
-            shown = f"{code} ({_f(seg, 3, 2)})" if _f(seg, 3, 2) else code
-            raise unknown_loinc(shown)
-        result = evolve(result, analyte=analyte.id)
+        got["status"] = status
         when = _f(seg, 14) or obr_time
         if not when:
             raise Problem("no observation time (OBX-14, OBR-7)")
-        at, collected = _hl7_time(when, "OBX-14" if _f(seg, 14) else "OBR-7")
-        result = evolve(result, at=at, collected=collected)
+        field = "OBX-14" if _f(seg, 14) else "OBR-7"
+        at, collected = _hl7_time(when, field)
+        got.update(at=at, collected=collected, time_from=field)
+        result = LabResult(**got)
         return _hl7_value(result, seg, analyte)
     except Problem as exc:
-        return evolve(result, problem=str(exc))
+        return catch(LabResult(**got), exc)
 
 
 def _hl7_time(text: str, field: str) -> tuple[str, _dt.datetime]:
@@ -167,17 +185,27 @@ def _hl7_value(result: LabResult, seg, analyte) -> LabResult:
     field = seg[5] if len(seg) > 5 else None
     if field is not None and len(list(field)) > 1:
         raise Problem("OBX-5 repeats: one value expected")
+    comparator = None
     if vtype == "NM":
         number = _f(seg, 5)
     elif vtype == "SN":
         comparator, number, sep, second = (_f(seg, 5, i) for i in (1, 2, 3, 4))
-        if comparator not in ("", "=") or sep or second:
-            raise Problem(f"OBX-5 {str(seg[5])[:30]!r}: a value with a comparator or a range is not a number to "
-                           "check a threshold with")
+        if sep or second:
+            raise Problem(f"OBX-5 {str(seg[5])[:30]!r}: a range or ratio is not a number to check a threshold with")
+        if comparator == "=":
+            comparator = ""
+        if comparator and comparator not in COMPARATORS:
+            raise Problem(f"OBX-5 comparator {comparator!r}: expected one of {', '.join(COMPARATORS)}")
+    elif vtype == "ST":
+        text = _f(seg, 5)
+        match = _ST_VALUE.fullmatch(text)
+        if text and not match:
+            raise Problem(f"OBX-5 {text[:30]!r} (OBX-2 ST) is not a number, nor one with <, <=, > or >=")
+        comparator, number = (match.group("op"), match.group("number")) if match else ("", "")
     else:
         if not vtype and result.status in RETRACTING and not _f(seg, 5):
             return result
-        raise Problem(f"OBX-2 value type {vtype!r}: expected NM (a number) or SN")
+        raise Problem(f"OBX-2 value type {vtype!r}: expected NM (a number), SN or ST (a number as text)")
     if not number:
         if result.status in RETRACTING:
             return result
@@ -189,13 +217,35 @@ def _hl7_value(result: LabResult, seg, analyte) -> LabResult:
         raise Problem("OBX-6 is empty: the value has no unit")
     if unit_system not in HL7_UNIT_SYSTEMS:
         raise Problem(f"OBX-6 unit {unit_code!r} is coded in {unit_system!r}, expected UCUM")
-    result = evolve(result, number=number, unit=unit_code)
+    cut = _f(seg, 6, 2)
+    if re.fullmatch(r"[0-9]+", unit_code) and re.match(r"[0-9]", cut):
+        raise Problem(f"OBX-6 {unit_code + '^' + cut!r}: the unit was cut at the component separator '^' "
+                       f"({unit_code!r} is not a UCUM unit); the lab must escape it ({unit_code}\\S\\{cut}) or "
+                       f"send the UCUM code ({unit_code}*{cut})")
+    result = evolve(result, number=number, unit=unit_code, comparator=comparator or None)
     unit = lab_unit(unit_code, "OBX-6")
     high_text = None
     raw_ref = str(seg[7]) if len(seg) > 7 else ""
     if raw_ref:
-        match = _HL7_RANGE.fullmatch(raw_ref.replace("^", "-"))
-        if not match:
-            raise Problem(f"OBX-7 reference range {raw_ref[:30]!r}: expected 'low-high'")
-        result, high_text = with_range(result, *match.groups(), unit)
+        result, high_text = _obx7(result, raw_ref, unit, analyte)
     return checked_value(result, analyte, f"{number} {unit}", high_text)
+
+
+def _obx7(result: LabResult, raw: str, unit: str, analyte) -> tuple[LabResult, str | None]:
+    """The reference range of OBX-7 in each form HL7 v2 defines (see :data:`_HL7_RANGE`)."""
+    match = _HL7_RANGE.fullmatch(raw)
+    if not match:
+        raise Problem(f"OBX-7 reference range {raw[:30]!r}: expected 'lower-upper', '> lower', '< upper' or "
+                       "'<= upper'")
+    if match.group("high") is not None:
+        return with_range(result, match.group("low"), match.group("high"), unit)
+    if match.group("op") is not None:
+        op, bound = match.group("op"), match.group("bound")
+        shown = f"{op.replace('<=', '≤').replace('>=', '≥')} {bound}"
+        if op.startswith(">"):
+            return with_range(result, bound, None, unit, shown)
+        return with_range(result, None, bound, unit, shown)
+    if not analyte.uln_range:
+        raise Problem(f"OBX-7 reference range {raw[:30]!r}: a bare number is read as the upper limit only for an "
+                       f"analyte whose threshold is a multiple of its ULN, and {analyte.name} is not one")
+    return with_range(result, None, match.group("bare"), unit)

@@ -37,6 +37,12 @@ class Problem(Exception):
     """Why one result is refused; the read side turns it into ``LabResult.problem``."""
 
 
+class Ignored(Problem):
+    """Why one result is of no use to chemo (no analyte has its code): ``LabResult.ignored``, never refused."""
+
+
+COMPARATORS = ("<", "<=", ">", ">=")  # a censored value: the true value lies beyond the number
+
 @frozen
 class LabResult:
     """One result as the file gives it, before it meets the record."""
@@ -47,8 +53,10 @@ class LabResult:
     source_message: str | None = None  # Bundle id / Observation version; HL7 MSH-10
     shown_id: str | None = None  # what the output names it by
     mrn: str | None = None
+    mrn_issuer: str | None = None  # FHIR identifier.system / HL7 PID-3.4 assigning authority ("" when none given)
     analyte: str | None = None
     number: str | None = None  # as written
+    comparator: str | None = None  # one of COMPARATORS for a censored value ("<0.5"), else None
     unit: str | None = None  # UCUM code as written
     value_text: str | None = None  # "4.5 10^9/L": the chemo spelling parse_lab reads
     uln_text: str | None = None
@@ -56,7 +64,10 @@ class LabResult:
     at: str | None = None  # the lab's time as ISO 8601 with its zone (when it gave one)
     collected: _dt.datetime | None = None  # local clinic time
     status: str | None = None
+    time_from: str | None = None  # which field gave the time ("OBX-14", "OBR-7", "DiagnosticReport/x ...")
+    read_as: str | None = None  # how the bytes were read (HL7: the character set)
     problem: str | None = None
+    ignored: str | None = None  # why chemo has no use for the result (no analyte has its code)
     row: dict | None = None  # the checked value as parse_lab returns it (checked once, outside the write lock)
 
 
@@ -79,15 +90,23 @@ def lab_unit(code: str, field: str) -> str:
         raise Problem(f"{field}: {exc.message}") from None
 
 
-def unknown_loinc(shown: str) -> Problem:
-    return Problem(f"unknown LOINC code {shown}: no analyte of regimens/library/analytes.toml has it")
+def unknown_loinc(shown: str) -> Ignored:
+    return Ignored(f"unknown LOINC code {shown}: no analyte of regimens/library/analytes.toml has it")
 
 
-def with_range(result: LabResult, low, high, unit: str) -> tuple[LabResult, str]:
-    """The result with its reference range as shown (``low-high unit``, ``≤ high unit`` without a low end)
-    and the ULN text ``high unit``."""
-    shown = f"{low}-{high}" if low is not None else f"≤ {high}"
-    return evolve(result, range_text=f"{shown} {unit}"), f"{high} {unit}"
+def with_range(result: LabResult, low, high, unit: str, shown: str | None = None) -> tuple[LabResult, str | None]:
+    """The result with its reference range as shown (``low-high unit``, ``≤ high unit`` without a low end,
+    or ``shown``) and the ULN text ``high unit`` (None for a range with no upper end, ``> low``)."""
+    if shown is None:
+        shown = f"{low}-{high}" if low is not None else f"≤ {high}"
+    return evolve(result, range_text=f"{shown} {unit}"), (f"{high} {unit}" if high is not None else None)
+
+
+def catch(result: LabResult, exc: Problem) -> LabResult:
+    """The result with the reason it is ignored or refused."""
+    if isinstance(exc, Ignored):
+        return evolve(result, ignored=str(exc))
+    return evolve(result, problem=str(exc))
 
 
 def checked_value(result: LabResult, analyte, value_text: str, high_text: str | None) -> LabResult:

@@ -10,7 +10,10 @@ reads; the conversion into the analyte's unit is then the same as for a typed
 result.  A code not listed is refused, never guessed.
 
 UCUM writes litre as ``L`` or ``l`` (both are the case-sensitive code), so both
-spellings are listed.  ``[IU]/L`` is not ``U/L`` in UCUM and is refused.
+spellings are listed.  The spellings labs write besides the codes (``µmol/L``,
+``IU/L``, ``K/uL``, ``10^9/L`` and its HL7 escape ``10\\S\\9/L``, ``/nL``,
+``G/L``...) are an explicit table with sources, ``regimens/library/lab-units.toml``:
+each maps to one code listed here.
 """
 
 from __future__ import annotations
@@ -46,12 +49,25 @@ UCUM_TO_CHEMO = {
 }
 
 
+def ucum_code(spelling: str) -> str | None:
+    """The UCUM code chemo reads that a lab's spelling means: the code itself, or its synonym in
+    ``regimens/library/lab-units.toml``; None when neither."""
+    spelling = str(spelling).strip()
+    if spelling in UCUM_TO_CHEMO:
+        return spelling
+    from ..library import load_library
+
+    return load_library().lab_units.get(spelling)
+
+
 def chemo_unit(code: str, field: str = "unit") -> str:
-    """The chemo spelling of a UCUM code; UnitError for a code that is not listed."""
-    text = UCUM_TO_CHEMO.get(str(code).strip())
+    """The chemo spelling of a UCUM code or a listed synonym; UnitError for a spelling that is neither."""
+    ucum = ucum_code(code)
+    text = UCUM_TO_CHEMO.get(ucum) if ucum is not None else None
     if text is None:
         shown = str(code)[:40]
         raise UnitError(f"{shown!r} is not a UCUM unit chemo reads for lab results "
-                        f"(reads: {', '.join(sorted(set(UCUM_TO_CHEMO) - {k.replace('L', 'l') for k in _LITRE_FORMS}))})",
+                        f"(reads: {', '.join(sorted(set(UCUM_TO_CHEMO) - {k.replace('L', 'l') for k in _LITRE_FORMS}))}, "
+                        "and the spellings of regimens/library/lab-units.toml)",
                         field=field)
     return text
