@@ -23,7 +23,8 @@ class OverviewScreen(ChemoScreen):
         Binding("n", "readiness", "Readiness", tooltip="The labs before the next cycle (nurse)"),
         Binding("g", "regimen", "Regimen", tooltip="The plan's regimen in the regimen browser"),
         Binding("t", "treatment_day", "Day", tooltip="The calendar: give each day, record a weight, delay (nurse)"),
-        Binding("p", "prescribe", "Rx", tooltip="Prescribe the next cycle (prescriber)"),
+        # not in the footer (full at 80 columns): listed by ? and F1
+        Binding("p", "prescribe", "Rx", show=False, tooltip="Prescribe the next cycle (prescriber)"),
     ]
 
     def __init__(self, patient_id: int) -> None:
