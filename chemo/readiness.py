@@ -473,13 +473,21 @@ def _in_band_or_raise(ctx: _Context, mod) -> Suggestion | None:
     return Suggestion(mod.drug, mod.give, mod.analyte, text, mod.describe().split(":")[0], mod.source)
 
 
+def weight_change_threshold(library) -> tuple[float, str]:
+    """(fraction, source) of the recalculation threshold: ``body-size.toml`` ``[recalculate] weight_change``."""
+    from .units import parse_quantity
+
+    rule = library.body_size.get("recalculate")
+    if not rule:
+        raise ChemoError("regimens/library/body-size.toml has no [recalculate] table", field="recalculate")
+    return parse_quantity(rule["weight_change"], "%").to("").magnitude, rule["source"]
+
+
 def _recalculate(ctx: _Context) -> tuple[bool, list[str], str]:
     from .units import parse_quantity
 
     rule = ctx.library.body_size.get("recalculate")
-    if not rule:
-        raise ChemoError("regimens/library/body-size.toml has no [recalculate] table", field="recalculate")
-    change = parse_quantity(rule["weight_change"], "%").to("").magnitude
+    change, _ = weight_change_threshold(ctx.library)
     max_age = parse_quantity(rule["max_weight_age"], "day").to("day").magnitude
     reasons = []
     weight, dosing = ctx.body["weight_kg"], ctx.plan["dosing_weight_kg"]

@@ -261,9 +261,12 @@ def cap_check(store: Store, mrn: str, plan: dict, cycle: int, doses: list[dict],
 
 
 def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, override_reason: str | None = None,
-            dose_level=0, as_of=None, ordered: list | None = None) -> dict:
+            dose_level=0, as_of=None, ordered: list | None = None, accept: dict | None = None,
+            reason: str | None = None) -> dict:
     """A pharmacist's dose check or a nurse's readiness check of one cycle.
 
+    With a standing prescription (:mod:`chemo.prescription`) the dose check signs it: its mg exactly,
+    each review line with its reason (``accept`` {(drug, day): reason}, or ``reason`` for all).
     ``ordered``: the ordered lines as checked (e.g. by the TUI), kept in the
     sign-off's audit row.
     """
@@ -315,13 +318,26 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
 
                 dose_level = parse_dose_levels(dose_level, regimen, library, field="dose-level")
             body = plan_body(plan, regimen)
-            doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=dose_level)
-            dose_rows = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg, "calculated_mg": round(a.calculated_mg, 4),
-                          "level": a.level} for a in doses.administrations]
+            from .prescription import sign_prescription
+
+            prescribed = sign_prescription(store, mrn, plan, cycle, regimen, library, dose_level=dose_level,
+                                           accept=accept, reason=reason)
+            if prescribed is not None:  # the prescription's mg, exactly
+                dose_level, dose_rows, prescribed = prescribed
+            else:
+                doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=dose_level)
+                dose_rows = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg,
+                              "calculated_mg": round(a.calculated_mg, 4), "level": a.level}
+                             for a in doses.administrations]
             cap = cap_check(store, mrn, plan, cycle, dose_rows, body.bsa_m2, library)
             detail = {"bsa_m2": body.bsa_m2, "body": body.describe(), "dose_level": dose_level, "doses": dose_rows,
                       "regimen_sha256": regimen.sha256, "cumulative_after_mg_m2": round(cap.total_mg_m2, 2),
                       "model": cap.report.model, "cap_mg_m2": cap.report.cap_mg_m2}
+            if prescribed is not None:
+                detail["prescription"] = prescribed
+            from .prescription import body_at_signing
+
+            detail["record_body"] = body_at_signing(store, patient)  # what a later change lapses the sign-off from
             audit_new.update(detail)
             if ordered is not None:
                 audit_new["ordered"] = ordered
@@ -395,7 +411,7 @@ def _earlier_not_given(store: Store, plan: dict, cycle: int, regimen, library) -
             continue
         if body is None:
             body = plan_body(plan, regimen)
-        doses, _ = planned_doses(signed, regimen, body, c)
+        doses, _ = planned_doses(store, plan, signed, regimen, body, c)
         missing = [f"{d['drug']} day {d['day']}" for d in doses if (c, d["day"], d["drug"]) not in done]
         if missing:
             out.append(f"cycle {c} ({', '.join(missing)} not given)")
@@ -460,6 +476,11 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
         if detail.get("regimen_sha256") != regimen.sha256:
             raise Refusal(f"cycle {cycle}: the doses were signed off on another version of {regimen.path}",
                           field="regimen")
+        from .prescription import lapsed, refuse_lapsed
+
+        why = lapsed(store, patient, plan, cycle, detail, library)
+        if why:
+            refuse_lapsed(why)
         signed = detail["doses"]
         cycle_days = sorted({d["day"] for d in signed})
         given = {(r["day"], r["drug"]): r for r in administrations.in_cycle(store, plan["id"], cycle)}

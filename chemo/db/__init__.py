@@ -10,7 +10,7 @@
   :mod:`chemo.db.migrate` (the one runner that applies it on both engines);
 * the named queries the engine, the CLI and the TUI call: :mod:`.patients`,
   :mod:`.measurements`, :mod:`.labs`, :mod:`.exposure`, :mod:`.plans`,
-  :mod:`.signoffs`, :mod:`.administrations`, :mod:`.users`, :mod:`.audit`;
+  :mod:`.prescriptions`, :mod:`.signoffs`, :mod:`.administrations`, :mod:`.users`, :mod:`.audit`;
   :mod:`.copy` (``chemo db copy``).
 
 Where the record is (this module): the ``--db`` given, else ``$CHEMO_DB``,

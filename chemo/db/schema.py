@@ -356,9 +356,29 @@ VERSIONS: list[tuple[str, list[str]]] = [
     # the first audit row of one record row (a sign-off's overrides, read at every administration) without
     # reading the whole chain
     ("0007_audit_entity_index", ["CREATE INDEX audit_entity ON audit(entity, entity_key, id)"]),
+    # prescriptions in the record (issue 18): a prescriber's order of one cycle, verified at entry against the
+    # record; a new order of a cycle supersedes the old one by being newer (the standing order is the newest of
+    # its plan and cycle; nothing is updated, both are kept and audited).  ``dose_level``, ``lines`` and ``body``
+    # are JSON text: the lines as verified (drug, day, dose as written, mg, calculated mg, status, reasons,
+    # message), the body size they were verified on.
+    ("0008_prescriptions", ["""CREATE TABLE prescriptions (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        cycle INTEGER NOT NULL CHECK (cycle >= 1),
+        dose_level TEXT NOT NULL,
+        lines TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'review')),
+        reason TEXT,
+        source TEXT NOT NULL,
+        body TEXT NOT NULL,
+        regimen_sha256 TEXT NOT NULL,
+        supersedes INTEGER REFERENCES prescriptions(id),
+        prescribed_at TEXT NOT NULL,
+        prescribed_by TEXT NOT NULL REFERENCES users(login)
+    )""", "CREATE INDEX prescriptions_cycle ON prescriptions(plan_id, cycle)"]),
     # adverse events by CTCAE v5.0 term and grade, per cycle of a plan (issue 23: chemo toxicity add);
     # grade 0 records that an event has resolved (a held drug resumes)
-    ("0008_toxicities", _TOXICITIES),
+    ("0009_toxicities", _TOXICITIES),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),
