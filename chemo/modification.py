@@ -76,6 +76,16 @@ class Suggestion:
     rules_file: str
     events_considered: int
 
+    def starting_level(self):
+        """The level a prescription starts from: 0 when every drug is given at full dose, else {drug: level} of
+        the drugs given (a held or stopped drug stays at 0 here: ordering it is a departure that needs a reason)."""
+        levels = {d.drug: d.level for d in self.drugs if d.status == "give" and d.level}
+        return levels or 0
+
+    def summary(self) -> dict:
+        """{drug: {"status", "level", "rules"}}: what was suggested, for an audit row."""
+        return {d.drug: {"status": d.status, "level": d.level, "rules": [f.rule for f in d.fired]} for d in self.drugs}
+
     def dose_level(self) -> dict:
         """{drug: level} of the drugs given at a level (what ``calculate_cycle`` takes)."""
         return {d.drug: d.level for d in self.drugs if d.status == "give"}
@@ -241,14 +251,26 @@ def suggest(mrn: str, regimen, library, next_cycle: int | None, events, observat
 # ------------------------------------------------------------------ from the record
 
 def _given_levels(store, plan: dict, regimen, library) -> dict:
-    """cycle -> {drug: (level, why)} of every cycle with a dose sign-off (the level it was signed at)."""
+    """cycle -> {drug: (level, why)} of every cycle prescribed (the standing prescription's level and reason), else
+    signed off (the level it was signed at)."""
     import json
 
     from .db import signoffs
     from .dose import levels_by_drug
 
+    from .db import prescriptions
+
     out: dict = {}
+    for row in prescriptions.for_plan(store, plan["id"]):  # oldest first: the standing one of a cycle comes last
+        try:
+            levels = levels_by_drug(regimen, json.loads(row["dose_level"]), library)
+        except (ValueError, ChemoError):
+            continue
+        out[row["cycle"]] = {d: (lv, row["reason"]) for d, lv in levels.items()}
+    prescribed = set(out)
     for row in signoffs.for_plan(store, plan["id"]):
+        if row["cycle"] in prescribed:
+            continue  # the prescription says the level and why; its sign-off signs that level
         if row["check_kind"] != "dose":
             continue
         try:
@@ -325,6 +347,8 @@ def departures(suggestion: Suggestion, levels: dict) -> list[str]:
             out.append(f"{d.drug}: 'chemo next' suggests stopping it ({why}); the order gives it at level {chosen}")
         elif d.status == "hold":
             out.append(f"{d.drug}: 'chemo next' suggests holding it ({why}); the order gives it at level {chosen}")
+        elif d.status == "review":
+            out.append(f"{d.drug}: 'chemo next' finds no dose level left ({why}): the order gives it at level {chosen}")
         elif d.status == "give" and chosen != d.level:
             way = "above" if chosen > d.level else "below"
             out.append(f"{d.drug}: level {chosen} is {way} the suggested level {d.level} ({d.level_label}; {why})")

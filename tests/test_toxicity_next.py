@@ -170,3 +170,25 @@ def test_the_cli_next_json_and_toxicity_list(store, new_db, chemo_cli):
     assert "Febrile neutropenia grade 3" in listed and "note: admitted" in listed
     one_line(invoke("toxicity", "add", "T1", "--cycle", "1", "--term", "febrile-neutropenia", "--grade", "9",
                     "--db", db, user=NURSE), 2, "grade", "no grade 9")
+
+
+def test_prescribe_starts_from_the_suggestion_and_anything_else_needs_a_reason_that_is_audited(store):
+    from chemo.prescription import PrescriptionRefused, prescribe
+
+    give_cycle(store, "T1", 1, first_day(1))
+    add_event(store, NURSE, "T1", cycle=1, term="febrile-neutropenia", grade=3, at=at(1))
+    row = prescribe(store, PRESCRIBER, "T1", 2)  # no level given: the suggestion's
+    assert json.loads(row["dose_level"]) == {"doxorubicin": -1, "ifosfamide": -1} and row["notes"] == []
+    with pytest.raises(PrescriptionRefused, match="doxorubicin: level 0 is above the suggested level -1"):
+        prescribe(store, PRESCRIBER, "T1", 2, dose_level=("0",))
+    raised = prescribe(store, PRESCRIBER, "T1", 2, dose_level=("0",), reason="tumour progressing; G-CSF added")
+    audited = json.loads(store.one("SELECT new FROM audit WHERE entity = 'prescriptions' AND entity_key = ?",
+                                   (str(raised["id"]),))["new"])
+    assert audited["reason"] == "tumour progressing; G-CSF added"
+    assert any("above the suggested level -1" in n and "fn-doxorubicin-ifosfamide" in n for n in audited["notes"])
+    assert audited["suggestion"]["doxorubicin"] == {"status": "give", "level": -1,
+                                                    "rules": ["fn-doxorubicin-ifosfamide"]}
+    # the raise stands for cycle 3, shown with its reason (never silent)
+    give_cycle(store, "T1", 2, first_day(2), dose_level=0)
+    d = drug(for_patient(store, "T1"), "doxorubicin")
+    assert d.level == 0 and any("prescriber's raise (tumour progressing; G-CSF added)" in n for n in d.notes)

@@ -626,6 +626,23 @@ class Backend:
         return (f"Cycle {context.cycle} doses signed off by {self.login} (pharmacist) at "
                 f"{result['signed_at'].replace('T', ' ')}; recorded in the audit log with the ordered lines")
 
+    def suggestion(self, context):
+        """``chemo next`` for the context's cycle (chemo.modification)."""
+        from chemo.modification import for_plan
+
+        p = self.patient(context.patient_id)
+        plan = self._plan(p)
+        if plan is None:
+            raise ChemoError(f"{p['mrn']}: no treatment plan", field="plan")
+        return for_plan(self.store, p["mrn"], plan, context.cycle, self._regimen(plan))
+
+    def prescribed(self, context) -> bool:
+        """Whether the context's cycle has a standing prescription."""
+        from chemo.prescription import standing
+
+        plan = self._plan(self.patient(context.patient_id))
+        return plan is not None and standing(self.store, plan["id"], context.cycle) is not None
+
     def prescribe(self, context, level_text: str, lines: list[str], reason: str | None):
         """A prescriber's order of the context's cycle (``chemo.prescription.prescribe``): the stored row with its
         verification; a refusal (``PrescriptionRefused``) carries the verification that decided."""
