@@ -120,7 +120,8 @@ def verify(store: Store) -> tuple[int, list[str]]:
 # ------------------------------------------------------------------ the rows the chain describes
 
 LIST_LIMIT = 20  # rows of one table listed one by one per kind of problem; more are counted in one line
-_ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "signoffs", "administrations")
+_ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "signoffs", "administrations",
+              "allergies")
 _ENTITIES = frozenset(_ID_TABLES + ("roles",))  # the audit's entity names; user.add rows also describe users
 # keys of a sign-off's audit row that are not part of its ``detail`` column (nor is any ``*_override``)
 _SIGNOFF_OWN = frozenset(("plan_id", "cycle", "check", "role", "ordered", "signed_at", "override_reason"))

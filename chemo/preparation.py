@@ -62,7 +62,10 @@ class AdministrationDetail:
         return None
 
     def presentation_text(self) -> str:
-        return ", ".join(f"{mg:g} mg/{ml:g} mL" if ml else f"{mg:g} mg" for mg, ml in self.presentations)
+        """``"2 mg/mL (10, 50, 200 mg)"``; oral: ``"80, 125, 165 mg"``."""
+        strengths = ", ".join(f"{mg:g}" for mg, _ in self.presentations) + " mg"
+        stock = self.stock_mg_ml
+        return f"{stock:g} mg/mL ({strengths})" if stock else strengths
 
 
 @attrs.frozen

@@ -122,11 +122,17 @@ class ModificationRefused(TreatmentRefusal):
     kind = "modification"
 
 
+class AllergyRefused(TreatmentRefusal):
+    """A dose sign-off of a cycle with a drug (or drug class) the patient is recorded allergic to (exit 1)."""
+
+    kind = "allergy"
+
+
 class OutOfOrder(TreatmentRefusal):
     """An administration while a dose of an earlier cycle is not given (exit 1)."""
 
 
-OVERRIDE_KINDS = ("cap", "recalculate", "modification")
+OVERRIDE_KINDS = ("cap", "recalculate", "modification", "allergy")
 FRACTION_EPSILON = 1e-9
 
 
@@ -309,16 +315,26 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
 
                 dose_level = parse_dose_levels(dose_level, regimen, library, field="dose-level")
             body = plan_body(plan, regimen)
-            doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=dose_level)
+            ledger = report(store, mrn)  # the cumulative dose given so far switches on dexrazoxane
+            doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=dose_level,
+                                    cumulative_mg_m2=ledger.given_mg_m2)
             dose_rows = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg, "calculated_mg": round(a.calculated_mg, 4),
                           "level": a.level} for a in doses.administrations]
             cap = cap_check(store, mrn, plan, cycle, dose_rows, body.bsa_m2, library)
             detail = {"bsa_m2": body.bsa_m2, "body": body.describe(), "dose_level": dose_level, "doses": dose_rows,
                       "regimen_sha256": regimen.sha256, "cumulative_after_mg_m2": round(cap.total_mg_m2, 2),
                       "model": cap.report.model, "cap_mg_m2": cap.report.cap_mg_m2}
+            detail["supportive"] = [s.as_json() for s in doses.supportive]
+            if doses.conditional:
+                detail["conditional"] = list(doses.conditional)
+            schedules = {f"{a.drug}:{a.day}": [[t, mg] for t, _, mg in a.schedule]
+                         for a in doses.administrations if a.schedule}
+            if schedules:
+                detail["schedules"] = schedules
             audit_new.update(detail)
             if ordered is not None:
                 audit_new["ordered"] = ordered
+            _allergy_check(store, patient, doses, library, override_reason, actor, audit_new, detail)
             bands = band_findings(regimen, dose_level, weight.suggestions, library)
             if bands:
                 if override_reason is None:
@@ -364,10 +380,30 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
         action = ("signoff.cap-override" if audit_new.get("cap_override")
                   else "signoff.recalculate-override" if audit_new.get("recalculate_override")
                   else "signoff.modification-override" if audit_new.get("modification_override")
+                  else "signoff.allergy-override" if audit_new.get("allergy_override")
                   else f"signoff.{check}")
         audit_new.update(signed_at=record["signed_at"], override_reason=override_reason)  # checked by audit.verify
         audit.append(store, actor, action, "signoffs", sid, None, audit_new)
     return {"id": sid, **record, "detail": detail}
+
+
+def _allergy_check(store: Store, patient: dict, doses, library, override_reason, actor, audit_new: dict,
+                   detail: dict) -> None:
+    """Refuse a dose sign-off with a drug of the cycle the patient is allergic to, unless overridden."""
+    from .allergies import conflicts
+    from .db import allergies as allergy_rows
+
+    found = conflicts(allergy_rows.for_patient(store, patient["id"]),
+                      [a.drug for a in doses.administrations] + [s.drug for s in doses.supportive], library)
+    if not found:
+        return
+    finding = "allergy: " + "; ".join(c.finding() for c in found)
+    if override_reason is None:
+        raise AllergyRefused(finding + "; a pharmacist may sign off with an override and its reason", finding=finding,
+                             next_steps=(NextStep.OVERRIDE,), overridable=True, field="allergy")
+    audit_new["allergy_override"] = {"reason": override_reason, "by": actor, "finding": finding}
+    detail["allergies"] = [[c.drug, c.allergy["substance"]] for c in found]
+    audit_new["allergies"] = detail["allergies"]
 
 
 def _earlier_not_given(store: Store, plan: dict, cycle: int, regimen, library) -> list[str]:

@@ -18,7 +18,7 @@ from .store import Refusal, Store, StoreError
 
 # every table of the record, parents before children (the foreign keys)
 TABLES = ("users", "roles", "db_logins", "patients", "measurements", "labs", "prior_exposure", "plans", "signoffs",
-          "administrations", "audit", "audit_head")
+          "administrations", "allergies", "audit", "audit_head")
 KEYS = {"users": "login", "roles": "login, role", "db_logins": "db_user, login", "audit_head": "one"}  # the rest are ordered by id
 BATCH = 5_000
 

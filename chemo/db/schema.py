@@ -186,6 +186,19 @@ VERSIONS: list[tuple[str, list[str]]] = [
     # (<, <=, >, >=) beside value_text/value, which hold the bound; NULL for an exact value (issue 21)
     ("0004_lab_comparators", ["ALTER TABLE labs ADD COLUMN comparator TEXT "
                               "CHECK (comparator IN ('<', '<=', '>', '>='))"]),
+    # allergies on the patient record (issue 20): the substance as written, the library drug or drug class it
+    # names (NULL for a substance outside the library: shown, never matched), the reaction and its severity
+    ("0005_allergies", ["""CREATE TABLE allergies (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        substance TEXT NOT NULL CHECK (length(substance) BETWEEN 1 AND 80),
+        drug TEXT,
+        drug_class TEXT,
+        reaction TEXT NOT NULL CHECK (length(reaction) BETWEEN 1 AND 200),
+        severity TEXT CHECK (severity IN ('mild', 'moderate', 'severe', 'life-threatening')),
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+    )""", "CREATE INDEX allergies_patient ON allergies(patient_id)"]),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),
