@@ -397,7 +397,7 @@ def _allergy_check(store: Store, patient: dict, doses, library, override_reason,
                       [a.drug for a in doses.administrations] + [s.drug for s in doses.supportive], library)
     if not found:
         return
-    finding = "allergy: " + "; ".join(c.finding() for c in found)
+    finding = "; ".join(c.finding() for c in found)
     if override_reason is None:
         raise AllergyRefused(finding + "; a pharmacist may sign off with an override and its reason", finding=finding,
                              next_steps=(NextStep.OVERRIDE,), overridable=True, field="allergy")
@@ -449,7 +449,7 @@ class DayRefused(TreatmentRefusal):
 
 
 def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None = None, *, at=None,
-               all_days: bool = False) -> dict:
+               all_days: bool = False, scans: tuple = ()) -> dict:
     """Record the signed-off doses of one day of a cycle as given (or, with ``all_days``, of every day not yet given).
 
     * ``day`` given: that day, at ``at`` (default now).
@@ -530,6 +530,13 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
                 finding + f": record each day when it is given, or give the time day {days[0]} was given",
                 finding=finding, cycle=cycle, day=d, at=times[d].isoformat(sep=" "), first_day=days[0],
                 first_at=when.isoformat(sep=" "), next_steps=(NextStep.EACH_DAY,), field="at")
+        scanned = []
+        if scans:  # each bag's label must match a dose the sign-off in force holds for the day given
+            from .db import audit as audit_log
+            from .labels import check_scans
+
+            sign_hash = audit_log.first_hash(store, "signoffs", str(checks["dose"]["id"])) or ""
+            scanned = check_scans(store, mrn, cycle, days, detail, sign_hash, scans)
         earlier = _earlier_not_given(store, plan, cycle, regimen, library)
         if earlier:
             raise OutOfOrder(f"cycle {cycle} cannot be given before the earlier cycles: {'; '.join(earlier)}",
@@ -586,6 +593,8 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
                                 "weight_kg": body["weight_kg"], "weight_on": body["weight_on"],
                                 "formula": plan["bsa_formula"], "signed_off_bsa_m2": detail["bsa_m2"]}
             new["recorded_as"] = "all-days" if all_days else "next-day" if implied else "day"
+            if scanned:
+                new["scanned"] = [f"{x['drug']} {x['mg']:g} mg day {x['day']} {x['at']}" for x in scanned]
             if passes_cap(total, cum.cap_mg_m2):
                 new["cap_override"] = {"reason": override, "by": checks["dose"]["login"]}
             audit.append(store, actor, "administration.add", "administrations", aid, None, new)
