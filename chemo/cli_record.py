@@ -644,7 +644,7 @@ def audit():
 
 
 @audit.command("verify", help="Check the audit hash chain, that every audited row (users, roles, patients, "
-                              "measurements, labs, prior exposure, plans, sign-offs, administrations) still holds "
+                              "measurements, labs, prior exposure, plans, sign-offs, administrations, allergies) still holds "
                               "what its audit rows recorded and that none was added or deleted outside chemo, "
                               "and the database file.\n\n"
                               "Prints one line per problem (at most 50, then a count).\n\n"
