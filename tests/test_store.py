@@ -48,7 +48,8 @@ def test_migrations_run_once_and_are_recorded(tmp_path):
     open_store(db).close()
     with open_store(db) as store:
         assert migrate.pending(store) == []
-        assert migrate.applied(store) == ["0001_initial", "0002_db_logins", "0003_lab_sources", "0004_lab_comparators"]
+        assert migrate.applied(store) == ["0001_initial", "0002_db_logins", "0003_lab_sources", "0004_lab_comparators",
+                                          "0005_allergies"]
         tables = set(store.table_names())
     assert {"patients", "measurements", "labs", "plans", "administrations", "prior_exposure", "signoffs",
             "roles", "users", "audit"} <= tables
