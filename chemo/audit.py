@@ -9,8 +9,17 @@ values *and the previous row's hash*, so:
 * a deleted *last* row no longer matches ``audit_head``, which every append
   updates in the same transaction.
 
-This is tamper-*evident* against edits made with a SQLite tool, not proof
-against someone who recomputes the whole chain: there is no secret key.
+The chain is keyed (HMAC-SHA256) from the first row written by a chemo that
+knows schema version ``0005_keyed_audit``: someone who rewrites rows and
+recomputes the chain without the key is found.  On PostgreSQL the key is
+readable only by the record's owner; workstation roles append and verify
+through the owner's ``SECURITY DEFINER`` functions (:mod:`chemo.db.schema`),
+which compute the HMAC on the server.  On SQLite the key is in the file: the
+file is single-user (mode 0600) and whoever can write it can read the key, so
+there the chain is evident against edits, not against the file's owner.  Rows
+written before the key existed keep their unkeyed SHA-256 hashes; the first
+keyed row covers the last of them (its ``prev_hash``), so rewriting an old row
+breaks that keyed link.
 
 :func:`verify` also checks the rows the chain describes: every row of an
 audited table (users, roles, patients, measurements, labs, prior exposure,
@@ -31,7 +40,9 @@ same previous row.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 
 from .db import audit as audit_log
 from .db.store import Store, utc_stamp
@@ -53,15 +64,23 @@ def row_hash(row: dict) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def keyed_payload(row: dict) -> str:
+    """The text the keyed hash covers: each field as ``length:text`` (``-`` for NULL), joined by ``,``
+    (``chemo_audit_payload`` on PostgreSQL is the same)."""
+    fields = [row[k] for k in ("id", "at", "login", "action", "entity", "entity_key", "old", "new", "prev_hash")]
+    return ",".join("-" if v is None else f"{len(str(v))}:{v}" for v in fields)
+
+
+def keyed_hash(key_hex: str, row: dict) -> str:
+    """HMAC-SHA256 of :func:`keyed_payload` under the record's key (SQLite; the server computes it on PostgreSQL)."""
+    return hmac.new(bytes.fromhex(key_hex), keyed_payload(row).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def append(store: Store, login: str, action: str, entity: str, key=None, old=None, new=None) -> int:
     """Append one audit row (inside the caller's transaction); returns its id."""
     if not store.in_transaction:
         raise RuntimeError("audit.append outside a transaction")  # a bug, not user input
-    head = audit_log.head(store)
-    last = audit_log.newest(store)
-    prev = last["hash"] if last else GENESIS
     row = {
-        "id": (last["id"] + 1) if last else 1,
         "at": utc_stamp(),
         "login": login,
         "action": action,
@@ -69,12 +88,33 @@ def append(store: Store, login: str, action: str, entity: str, key=None, old=Non
         "entity_key": None if key is None else str(key),
         "old": _canonical(old),
         "new": _canonical(new),
-        "prev_hash": prev,
     }
-    row["hash"] = row_hash(row)
+    if store.engine == "postgresql":  # keyed by the server, with the key workstation roles cannot read
+        return audit_log.append_on_server(store, row)
+    head = audit_log.head(store)
+    last = audit_log.newest(store)
+    row["id"] = (last["id"] + 1) if last else 1
+    row["prev_hash"] = last["hash"] if last else GENESIS
+    found = audit_log.key(store)
+    if found is None:  # the first row of a new record, or the first after the upgrade: the key is made here
+        found = {"key": secrets.token_hex(32), "since_id": row["id"]}
+        audit_log.add_key(store, found["key"], found["since_id"])
+    row["hash"] = keyed_hash(found["key"], row)
     rows = (head["rows"] if head else 0) + 1
     audit_log.append_row(store, row, rows)
     return row["id"]
+
+
+def _keyed_check(store: Store):
+    """(first keyed id or None, a function telling whether a keyed row's hash is right)."""
+    if store.engine == "postgresql":
+        since = audit_log.keyed_from(store)
+        bad = audit_log.bad_keyed_rows(store) if since is not None else set()
+        return since, lambda row: row["id"] not in bad
+    found = audit_log.key(store)
+    if found is None:
+        return None, None
+    return found["since_id"], lambda row: hmac.compare_digest(keyed_hash(found["key"], row), str(row["hash"]))
 
 
 def verify(store: Store) -> tuple[int, list[str]]:
@@ -86,6 +126,7 @@ def verify(store: Store) -> tuple[int, list[str]]:
     count = 0
     last = None
     described: list[dict] = []
+    since, hash_ok = _keyed_check(store)
     for row in audit_log.chain(store):
         count += 1
         if row["entity"] in _ENTITIES:
@@ -94,7 +135,8 @@ def verify(store: Store) -> tuple[int, list[str]]:
             problems.append(f"audit row {row['id']}: expected row {expected_id} here (a row was deleted or renumbered)")
         if row["prev_hash"] != prev_hash:
             problems.append(f"audit row {row['id']}: does not follow the row before it (deleted or reordered rows)")
-        if row_hash(row) != row["hash"]:
+        keyed = since is not None and row["id"] >= since
+        if not (hash_ok(row) if keyed else row_hash(row) == row["hash"]):
             problems.append(f"audit row {row['id']}: its contents do not match its hash (edited)")
         prev_hash = row["hash"]
         expected_id = row["id"] + 1
@@ -122,7 +164,10 @@ def verify(store: Store) -> tuple[int, list[str]]:
 LIST_LIMIT = 20  # rows of one table listed one by one per kind of problem; more are counted in one line
 _ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "signoffs", "administrations",
               "allergies")
-_ENTITIES = frozenset(_ID_TABLES + ("roles",))  # the audit's entity names; user.add rows also describe users
+_ENTITIES = frozenset(_ID_TABLES + ("roles", "db_logins"))  # the audit's entity names; user.add rows describe users
+# what a column holds when the audit row that created the row did not name it (the schema's DEFAULT, else NULL):
+# every column of an audited row is checked, those an audit row leaves out against this
+_DEFAULTS = {"labs": {"source": "typed", "status": "final"}}
 # keys of a sign-off's audit row that are not part of its ``detail`` column (nor is any ``*_override``)
 _SIGNOFF_OWN = frozenset(("plan_id", "cycle", "check", "role", "ordered", "signed_at", "override_reason"))
 
@@ -148,7 +193,7 @@ def _signoff_fields(row: dict, new: dict) -> dict | None:
 
 def _recorded(audit_rows: list[dict]) -> dict[str, dict]:
     """table -> row key -> {"audit": newest audit id, "action": its action, "fields": column -> value}."""
-    state: dict[str, dict] = {t: {} for t in _ID_TABLES + ("users", "roles")}
+    state: dict[str, dict] = {t: {} for t in _ID_TABLES + ("users", "roles", "db_logins")}
 
     def put(table, key, row, fields):
         entry = state[table].setdefault(key, {"fields": {}})
@@ -173,6 +218,10 @@ def _recorded(audit_rows: list[dict]) -> dict[str, dict]:
                     user["added_at"] = new["added_at"]
                 put("users", login, row, user)
             put("roles", (login, role), row, {"login": login, "role": role})
+            continue
+        if entity == "db_logins":
+            if new.get("db_user") is not None and new.get("login") is not None:
+                put("db_logins", (new["db_user"], new["login"]), row, new)
             continue
         fields = _signoff_fields(row, new) if entity == "signoffs" else new
         if fields is not None:
@@ -225,6 +274,12 @@ def _shown(value) -> str:
 def _differences(table: str, key, entry: dict, found: dict) -> list[str]:
     out = []
     name = f"{table} row {_key_text(key)}"
+    if table in _ID_TABLES:  # a column the audit rows never named must hold its default
+        defaults = _DEFAULTS.get(table, {})
+        for column in found:
+            if column != "id" and column not in entry["fields"] and not _same(defaults.get(column), found[column]):
+                out.append(f"{name}: {column} is {_shown(found[column])}, its audit rows record "
+                           f"{_shown(defaults.get(column))} (changed outside chemo; audit row {entry['audit']})")
     for column, recorded in entry["fields"].items():
         if column not in found:
             continue  # a key of the audit row that is not a column (cap_override, first_user)
@@ -304,7 +359,9 @@ def check_rows(store: Store, audit_rows: list[dict]) -> list[str]:
             problems += _listed(table, unaudited, extra, total - len(seen), no_audit(table))
 
     for table, columns, key_of in (("users", "login, added_at, added_by", lambda r: r["login"]),
-                                   ("roles", "login, role", lambda r: (r["login"], r["role"]))):
+                                   ("roles", "login, role", lambda r: (r["login"], r["role"])),
+                                   ("db_logins", "db_user, login, added_at, added_by",
+                                    lambda r: (r["db_user"], r["login"]))):
         recorded = state[table]
         rows = audit_log.ordered(store, table, columns)
         seen, extra = set(), []

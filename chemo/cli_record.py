@@ -261,6 +261,7 @@ def labs_import(files, dry_run, verbose, site_file, db_path, user, as_json):
 
     actor = _actor(user)
     with _open(db_path, create=False) as store:
+        actor = _signed_in(store, user, actor)  # the database user (or a login mapped to it), as every command
         site = store_site(store, site_file)
         reports = import_files(store, actor, files, dry_run=dry_run, site=site)
     rows = []
@@ -328,6 +329,7 @@ def labs_listen(host, port, max_bytes, idle_timeout, db_retry, site_file, db_pat
     from .roles import ANY, require
 
     with _open(db_path, create=False) as store:
+        actor = _signed_in(store, user, actor)  # the database user (or a login mapped to it), as every command
         require(store, actor, ANY, "importing lab results")  # checked again with each message
         site = store_site(store, site_file)
     if isinstance(site, NoSite):
@@ -711,7 +713,7 @@ def demo(db_path, as_json):
 
 # ------------------------------------------------------------------ db
 
-@click.group(help=_help("Move a record between databases."))
+@click.group(help=_help("Move a record between databases; print the PostgreSQL DBA's least-privilege script."))
 def db():
     pass
 
@@ -742,3 +744,20 @@ def db_copy(from_url, to_url, as_json):
     for table in TABLES:
         click.echo(f"{table:<18}{result['from']['rows'][table]:>10,}{result['to']['rows'][table]:>10,}")
     click.echo(f"audit head {result['to']['head']} (the same on both sides)")
+
+
+@db.command("setup-sql", help="Print the DBA's script that makes a PostgreSQL record least-privilege, for the current "
+                              "schema version: workstation roles (members of --users) read every table but the "
+                              "audit key, write only the rows and columns chemo writes, each checked by the "
+                              "server (the role, the two-person rule, the database user's logins), append to "
+                              "the keyed audit chain only through the owner's functions, and cannot hold the "
+                              "writers' lock. Run it with psql as a superuser after --owner has run a first "
+                              "chemo command, and again after every upgrade.\n\n"
+                              "Exit codes: 0 printed; 2 a role or schema name that is not one.")
+@click.option("--owner", required=True, metavar="ROLE", help="The role that owns the schema (runs the upgrades).")
+@click.option("--users", required=True, metavar="ROLE", help="The group role of every workstation user.")
+@click.option("--schema", default="public", show_default=True, metavar="NAME", help="The schema of the record.")
+def db_setup_sql(owner, users, schema):
+    from .db.privileges import setup_sql
+
+    click.echo(setup_sql(owner, users, schema), nl=False)

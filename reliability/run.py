@@ -36,6 +36,7 @@ PARTS = (
     ("tamper", "audit tampering"),
     ("properties", "property tests"),
     ("postgres", "the record on PostgreSQL: writers, signers, a server restart"),
+    ("least_privilege", "psql as a workstation role against a least-privilege PostgreSQL record"),
 )
 
 

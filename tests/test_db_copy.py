@@ -89,3 +89,39 @@ def test_a_source_whose_chain_is_broken_is_refused_before_anything_is_written(de
 
     with pytest.raises(StoreError, match="no database at"):  # not even the schema was created
         open_store(url, create=False)
+
+
+def test_a_record_with_lab_corrections_across_batches_copies_both_ways(pg_schema, tmp_path, monkeypatch):
+    """A corrected result points at a row of a later batch (issue 22): PostgreSQL to SQLite was a FOREIGN KEY
+    failure, SQLite to PostgreSQL failed when the correcting row came in a later batch."""
+    from pathlib import Path
+
+    from chemo import audit, records
+    from chemo.db import copy as copying
+    from chemo.db import open_store
+    from chemo.demo import NURSE, add_ready_patient, add_users
+    from chemo.labs.importer import import_files
+    from chemo.labs.site import load_site
+
+    labs = Path(__file__).resolve().parent / "fixtures" / "labs"
+    monkeypatch.setattr(copying, "BATCH", 2)  # rows 1-2, 3-4, ...: the correction lands batches after its row
+    source = tmp_path / "corrected.db"
+    with open_store(source) as store:
+        add_users(store)
+        add_ready_patient(store, "T-HL7-01")
+        records.add_lab(store, NURSE, "T-HL7-01", "anc", "2.0 10^9/L", at="2026-03-01T08:00")
+        site = load_site(labs / "chemo-site.toml")
+        import_files(store, NURSE, [str(labs / "hl7-oru-cbc-demo.hl7")], site=site)
+        import_files(store, NURSE, [str(labs / "hl7-oru-cbc-corrected.hl7")], site=site)
+        corrected = {r["id"]: r["superseded_by"] for r in store.query("SELECT id, superseded_by FROM labs")}
+    assert [v for v in corrected.values() if v is not None]  # at least one correction
+    assert any(v is not None and (v - 1) // 2 != (k - 1) // 2 for k, v in corrected.items())  # across batches
+    url = pg_schema()
+    with open_store(source, create=False) as a, open_store(url) as b:
+        copying.copy_record(a, b)
+    with open_store(url, create=False) as b, open_store(tmp_path / "back.db") as c:
+        copying.copy_record(b, c)
+    for where in (url, tmp_path / "back.db"):
+        with open_store(where, create=False) as store:
+            assert {r["id"]: r["superseded_by"] for r in store.query("SELECT id, superseded_by FROM labs")} == corrected
+            assert audit.verify(store)[1] == []

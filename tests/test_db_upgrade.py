@@ -13,7 +13,7 @@ import sqlite3
 import pytest
 
 from chemo.db import migrate, open_store
-from chemo.db.schema import VERSIONS
+from chemo.db.schema import VERSIONS, sqlite
 
 NAMES = [name for name, _ in VERSIONS]
 
@@ -26,7 +26,8 @@ def legacy_sqlite(path, k: int) -> None:
     for name, statements in VERSIONS[:k]:
         def run(db, statements=statements) -> None:
             for statement in statements:
-                db.execute(statement)
+                if sqlite(statement) is not None:  # a PostgreSQL-only statement is not SQLite's
+                    db.execute(statement)
         old(name=name)(run)
     conn = sqlite3.connect(path)
     old.apply(Database(conn))

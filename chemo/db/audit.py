@@ -30,6 +30,31 @@ def append_row(store: Store, row: dict, rows: int) -> None:
         "rows = excluded.rows", (row["id"], row["hash"], rows))
 
 
+def append_on_server(store: Store, row: dict) -> int:
+    """PostgreSQL: the server appends the row, keyed with the key only the record's owner reads; its id."""
+    return store.one("SELECT chemo_audit_append(:at, :login, :action, :entity, :entity_key, :old, :new) AS id",
+                     row)["id"]
+
+
+def key(store: Store) -> dict | None:
+    """SQLite: (key, since_id) of the record's audit key (None before the first keyed row)."""
+    return store.one("SELECT key, since_id FROM audit_key WHERE one = 1")
+
+
+def add_key(store: Store, key_hex: str, since_id: int) -> None:
+    store.execute("INSERT INTO audit_key (one, key, since_id) VALUES (1, ?, ?)", (key_hex, since_id))
+
+
+def keyed_from(store: Store) -> int | None:
+    """PostgreSQL: the first keyed audit row (None: none yet), without reading the key."""
+    return store.one("SELECT chemo_audit_keyed_from() AS since")["since"]
+
+
+def bad_keyed_rows(store: Store) -> set[int]:
+    """PostgreSQL: the ids of keyed audit rows whose hash is not the HMAC of their contents, checked by the server."""
+    return {r["id"] for r in store.query("SELECT chemo_audit_bad_rows() AS id")}
+
+
 def chain(store: Store) -> list[dict]:
     """Every audit row, oldest first."""
     return store.query(f"SELECT {COLUMNS} FROM audit ORDER BY id")

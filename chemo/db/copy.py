@@ -5,7 +5,11 @@ verify before anything is written, the target must hold no row at all, every
 table is copied row by row with its ids in one transaction of the target, and
 before that commits the target's chain must verify, every table must count the
 same rows on both sides and the chain's head hash must be the same (else it
-rolls back: a refused or failed copy writes no row).  Both sides are :class:`chemo.db.store.Store`: the copy
+rolls back: a refused or failed copy writes no row).  A column naming another
+row of its own table (a corrected lab's ``superseded_by``) is copied empty and
+filled in once the whole table is there.  The audit key travels with the
+record: copying from PostgreSQL takes the owner's role (a workstation role
+cannot read the key).  Both sides are :class:`chemo.db.store.Store`: the copy
 does not know which engine either is.
 """
 
@@ -18,8 +22,12 @@ from .store import Refusal, Store, StoreError
 
 # every table of the record, parents before children (the foreign keys)
 TABLES = ("users", "roles", "db_logins", "patients", "measurements", "labs", "prior_exposure", "plans", "signoffs",
-          "administrations", "allergies", "audit", "audit_head")
-KEYS = {"users": "login", "roles": "login, role", "db_logins": "db_user, login", "audit_head": "one"}  # the rest are ordered by id
+          "administrations", "allergies", "audit", "audit_head", "audit_key")
+KEYS = {"users": "login", "roles": "login, role", "db_logins": "db_user, login", "audit_head": "one",
+        "audit_key": "one"}  # the rest are ordered by id
+# columns that name another row of their own table: copied empty, then filled in once every row of the table is
+# there (a correction may point at a row of a later batch, or at a lower id)
+SELF_REFERENCES = {"labs": ("superseded_by",)}
 BATCH = 5_000
 
 
@@ -74,8 +82,15 @@ def copy_record(source: Store, target: Store, *, source_checked: bool = False) -
             raise Refusal(f"the target {target.where!r} is not empty ({filled}): chemo db copy writes only into an "
                           "empty record", field="db")
         for table in TABLES:
+            later = []
+            refs = SELF_REFERENCES.get(table, ())
             for batch in _rows(source, table):
+                if refs:
+                    later += [(r["id"], c, r[c]) for r in batch for c in refs if r[c] is not None]
+                    batch = [{**r, **{c: None for c in refs}} for r in batch]
                 target.insert_rows(table, batch)
+            for row_id, column, value in later:
+                target.set_column(table, row_id, column, value)
         check_chain(target, "copied")
         result = {"from": {"db": source.where, "rows": counts(source), "head": head_hash(source)},
                   "to": {"db": target.where, "rows": counts(target), "head": head_hash(target)}}

@@ -37,7 +37,7 @@ def values_of(store: Store, lab_id: int) -> dict | None:
 
 
 def supersede(store: Store, lab_id: int, by_id: int) -> None:
-    store.execute("UPDATE labs SET superseded_by = ? WHERE id = ?", (by_id, lab_id))
+    store.set_column("labs", lab_id, "superseded_by", by_id)
 
 
 def add(store: Store, record: dict) -> int:

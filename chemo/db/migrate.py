@@ -72,5 +72,7 @@ def migrate(store: Store) -> None:
             if name in done:
                 continue
             for statement in statements:
-                store.execute(store.ddl(statement))
+                sql = store.ddl(statement)
+                if sql is not None:  # None: a statement of the other engine only
+                    store.execute(sql)
             store.execute(f"INSERT INTO {TABLE} (name, applied_at) VALUES (?, ?)", (name, _stamp()))

@@ -22,7 +22,7 @@ def for_patient(store: Store, patient_id: int) -> list[dict]:
 
 
 def supersede(store: Store, plan_id: int) -> None:
-    store.execute("UPDATE plans SET status = 'superseded' WHERE id = ?", (plan_id,))
+    store.set_column("plans", plan_id, "status", "superseded")
 
 
 def add(store: Store, record: dict) -> int:

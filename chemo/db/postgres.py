@@ -38,10 +38,9 @@ from psycopg.rows import dict_row
 
 from ..errors import NextStep
 from . import migrate
-from .schema import postgresql
-from .store import BUSY_TIMEOUT_MS, Engine, StoreError, busy_error, redact
+from .schema import LOCK_CLASS, postgresql
+from .store import BUSY_TIMEOUT_MS, Engine, Refusal, StoreError, busy_error, redact
 
-LOCK_CLASS = 0x63686D6F  # "chmo": the advisory-lock class of chemo's writers; the second key is the schema's
 CONNECT_TIMEOUT_S = 10
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|%|\?|(?<![:\w]):([A-Za-z_]\w*)")
@@ -82,6 +81,8 @@ class PostgresStore(Engine):
         self.url = url
         self.path = self.where = redact(url)
         self._lock_key = None
+        self._lock_sql = None
+        self._guarded = False
         self._closed = False
 
     def close(self) -> None:
@@ -105,8 +106,18 @@ class PostgresStore(Engine):
             return self.conn.execute(translate(sql), params or ())  # () too: "%%" must become "%"
         except pgerrors.LockNotAvailable:
             raise busy_error(self.where) from None
+        except pgerrors.InsufficientPrivilege as exc:
+            raise self._refused(exc) from None
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
+
+    def _refused(self, exc) -> StoreError:
+        """The server refused a write: its guard (a rule of chemo's, exit 1), or grants chemo lacks (exit 3)."""
+        text = _line(exc.diag.message_primary or exc)
+        if text.startswith("chemo: "):
+            return Refusal(f"database {self.where!r} refused: {text[len('chemo: '):]}", field="db")
+        return StoreError(f"database {self.where!r}: {text} (the DBA's script, 'chemo db setup-sql', grants what "
+                          "chemo needs)", field="db")
 
     def _lost(self, exc) -> StoreError:
         if self.conn.closed or isinstance(exc, (pgerrors.AdminShutdown, pgerrors.CrashShutdown)):
@@ -131,6 +142,8 @@ class PostgresStore(Engine):
                            + [f"%({c})s" for c in columns])
         try:
             row = self.conn.execute(f"INSERT INTO {table} ({names}) VALUES ({values}) RETURNING id", record).fetchone()
+        except pgerrors.InsufficientPrivilege as exc:
+            raise self._refused(exc) from None
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
         return row["id"]
@@ -147,6 +160,14 @@ class PostgresStore(Engine):
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
 
+    def set_column(self, table: str, row_id: int, column: str, value) -> None:
+        """Set one column of one row; on a least-privilege record through the owner's ``chemo_update``."""
+        self._schema_key()
+        if self._guarded:
+            self.execute("SELECT chemo_update(?, ?, ?, ?)", (table, row_id, column, None if value is None else str(value)))
+        else:
+            self.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, row_id))
+
     ids_in = "SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT)"
 
     @contextlib.contextmanager
@@ -158,7 +179,7 @@ class PostgresStore(Engine):
         try:
             self.conn.execute("BEGIN")
             started = time.perf_counter()
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, self._schema_key()))
+            self._advisory_lock(LOCK_CLASS, self._schema_key())
             self.lock_wait_s = time.perf_counter() - started
         except pgerrors.LockNotAvailable:
             self._rollback()
@@ -187,8 +208,18 @@ class PostgresStore(Engine):
 
     def _schema_key(self) -> int:
         if self._lock_key is None:
-            self._lock_key = self.conn.execute("SELECT hashtext(current_schema()) AS k").fetchone()["k"]
+            row = self.conn.execute("SELECT hashtext(current_schema()) AS k, "
+                                    "to_regprocedure('chemo_lock(integer, integer)') IS NOT NULL AS guarded").fetchone()
+            self._lock_key, self._guarded = row["k"], row["guarded"]  # guarded: `chemo db setup-sql` was run
+            self._lock_sql = "SELECT chemo_lock(%s, %s)" if row["guarded"] else "SELECT pg_advisory_xact_lock(%s, %s)"
         return self._lock_key
+
+    def _advisory_lock(self, k1: int, k2: int) -> None:
+        """Take the writers' advisory lock (k1, k2) until the transaction ends.  Where the DBA script
+        (``chemo db setup-sql``) made the record least-privilege, only the owner's ``chemo_lock`` may take it
+        (and it cuts off a workstation that holds it); otherwise ``pg_advisory_xact_lock`` directly."""
+        self._schema_key()
+        self.conn.execute(self._lock_sql, (k1, k2))
 
     # ------------------------------------------------------------------ the rest of the interface
     def data_version(self):

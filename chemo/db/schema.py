@@ -170,6 +170,118 @@ _V2 = [
 ]
 
 
+class PostgreSQLOnly(str):
+    """A statement of a version that only PostgreSQL runs (SQLite skips it): a server-side function."""
+
+
+LOCK_CLASS = 1667788143  # 0x63686D6F, "chmo": the writers' advisory-lock class (chemo.db.postgres.LOCK_CLASS)
+
+# The keyed audit chain (issue 22).  From the first audit row written after this version, each row's
+# ``hash`` is HMAC-SHA256 under the record's own key (``audit_key``: made at that first append, with
+# the id of that row in ``since_id``); the rows before keep their SHA-256 chain, anchored by the first
+# keyed row, whose keyed hash covers the ``prev_hash`` that ends the old chain.  The message is each of
+# id, at, login, action, entity, entity_key, old, new, prev_hash as ``length:text`` (``-`` for NULL),
+# joined by ``,`` (chemo.audit.keyed_payload; chemo_audit_payload below is the same on the server).
+#
+# On SQLite the key is in the file: a single-user file (mode 0600), whose owner can rewrite anything.
+# On PostgreSQL the key is readable only by the record's owner: workstation roles append through
+# chemo_audit_append and verify through chemo_audit_bad_rows, both SECURITY DEFINER, and never see it.
+_PG_PAYLOAD = PostgreSQLOnly("""CREATE FUNCTION chemo_audit_payload(p_id BIGINT, p_at TEXT, p_login TEXT,
+        p_action TEXT, p_entity TEXT, p_key TEXT, p_old TEXT, p_new TEXT, p_prev TEXT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT concat_ws(',', length(p_id::text) || ':' || p_id::text,
+        coalesce(length(p_at) || ':' || p_at, '-'), coalesce(length(p_login) || ':' || p_login, '-'),
+        coalesce(length(p_action) || ':' || p_action, '-'), coalesce(length(p_entity) || ':' || p_entity, '-'),
+        coalesce(length(p_key) || ':' || p_key, '-'), coalesce(length(p_old) || ':' || p_old, '-'),
+        coalesce(length(p_new) || ':' || p_new, '-'), coalesce(length(p_prev) || ':' || p_prev, '-'))
+$$""")
+_PG_PADS = PostgreSQLOnly("""CREATE FUNCTION chemo_hmac_pads(p_key TEXT, OUT inner_pad BYTEA, OUT outer_pad BYTEA)
+    LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    k BYTEA := decode(p_key, 'hex');
+BEGIN
+    IF length(k) > 64 THEN
+        k := sha256(k);
+    END IF;
+    inner_pad := decode(repeat('36', 64), 'hex');
+    outer_pad := decode(repeat('5c', 64), 'hex');
+    FOR i IN 0 .. length(k) - 1 LOOP
+        inner_pad := set_byte(inner_pad, i, get_byte(k, i) # 54);
+        outer_pad := set_byte(outer_pad, i, get_byte(k, i) # 92);
+    END LOOP;
+END
+$$""")
+_PG_HMAC = PostgreSQLOnly("""CREATE FUNCTION chemo_hmac(p_key TEXT, p_message TEXT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT encode(sha256(outer_pad || sha256(inner_pad || convert_to(p_message, 'UTF8'))), 'hex')
+    FROM chemo_hmac_pads(p_key)
+$$""")
+# who may write as a record login: a superuser or a member of the schema's owner (the DBA, the owner) as
+# anyone (as on SQLite); any other database user as itself, or as a login a pharmacist mapped to it
+_PG_MAY_ACT = PostgreSQLOnly("""CREATE FUNCTION chemo_may_act_as(p_login TEXT) RETURNS BOOLEAN
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+    SELECT coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = session_user), false)
+        OR pg_has_role(session_user, (SELECT nspowner FROM pg_namespace WHERE nspname = current_schema()), 'MEMBER')
+        OR p_login = session_user
+        OR EXISTS (SELECT 1 FROM db_logins WHERE db_user = session_user AND login = p_login)
+$$""")
+_PG_APPEND = PostgreSQLOnly(f"""CREATE FUNCTION chemo_audit_append(p_at TEXT, p_login TEXT, p_action TEXT,
+        p_entity TEXT, p_key TEXT, p_old TEXT, p_new TEXT) RETURNS BIGINT
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+    last_row RECORD;
+    key_row RECORD;
+    new_id BIGINT;
+    prev TEXT;
+    digest TEXT;
+BEGIN
+    IF NOT chemo_may_act_as(p_login) THEN
+        RAISE EXCEPTION 'chemo: the database user % may not act as %', session_user, p_login
+            USING ERRCODE = '42501';
+    END IF;
+    PERFORM pg_advisory_xact_lock({LOCK_CLASS}, hashtext(current_schema()));  -- the chain: one writer at a time
+    SELECT id, hash INTO last_row FROM audit ORDER BY id DESC LIMIT 1;
+    new_id := coalesce(last_row.id, 0) + 1;
+    prev := coalesce(last_row.hash, repeat('0', 64));
+    SELECT key, since_id INTO key_row FROM audit_key WHERE one = 1;
+    IF NOT FOUND THEN
+        INSERT INTO audit_key (one, key, since_id) VALUES (1, encode(sha256(convert_to(
+            gen_random_uuid()::text || gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')), 'hex'), new_id)
+            RETURNING key, since_id INTO key_row;
+    END IF;
+    digest := chemo_hmac(key_row.key, chemo_audit_payload(new_id, p_at, p_login, p_action, p_entity, p_key, p_old,
+                                                          p_new, prev));
+    INSERT INTO audit (id, at, login, action, entity, entity_key, old, new, prev_hash, hash)
+        VALUES (new_id, p_at, p_login, p_action, p_entity, p_key, p_old, p_new, prev, digest);
+    INSERT INTO audit_head (one, last_id, last_hash, rows) VALUES (1, new_id, digest, 1)
+        ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash,
+        rows = audit_head.rows + 1;
+    RETURN new_id;
+END
+$$""")
+_PG_KEYED_FROM = PostgreSQLOnly("""CREATE FUNCTION chemo_audit_keyed_from() RETURNS BIGINT
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+    SELECT since_id FROM audit_key WHERE one = 1
+$$""")
+_PG_BAD_ROWS = PostgreSQLOnly("""CREATE FUNCTION chemo_audit_bad_rows() RETURNS SETOF BIGINT
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+    SELECT a.id FROM audit a, audit_key k, chemo_hmac_pads(k.key) p WHERE k.one = 1 AND a.id >= k.since_id
+        AND a.hash IS DISTINCT FROM encode(sha256(p.outer_pad || sha256(p.inner_pad || convert_to(
+            chemo_audit_payload(a.id, a.at, a.login, a.action, a.entity, a.entity_key, a.old, a.new, a.prev_hash),
+            'UTF8'))), 'hex')
+    ORDER BY a.id
+$$""")
+_V4 = [
+    """CREATE TABLE audit_key (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        key TEXT NOT NULL,
+        since_id INTEGER NOT NULL
+    )""",
+    _PG_PAYLOAD, _PG_PADS, _PG_HMAC, _PG_MAY_ACT, _PG_APPEND, _PG_KEYED_FROM, _PG_BAD_ROWS,
+    PostgreSQLOnly("REVOKE ALL ON audit_key FROM PUBLIC"),
+]
+
+
 # (name, statements), oldest first: see the module text before adding one
 VERSIONS: list[tuple[str, list[str]]] = [
     ("0001_initial", _V1),
@@ -186,9 +298,10 @@ VERSIONS: list[tuple[str, list[str]]] = [
     # (<, <=, >, >=) beside value_text/value, which hold the bound; NULL for an exact value (issue 21)
     ("0004_lab_comparators", ["ALTER TABLE labs ADD COLUMN comparator TEXT "
                               "CHECK (comparator IN ('<', '<=', '>', '>='))"]),
+    ("0005_keyed_audit", _V4),
     # allergies on the patient record (issue 20): the substance as written, the library drug or drug class it
     # names (NULL for a substance outside the library: shown, never matched), the reaction and its severity
-    ("0005_allergies", ["""CREATE TABLE allergies (
+    ("0006_allergies", ["""CREATE TABLE allergies (
         id INTEGER PRIMARY KEY,
         patient_id INTEGER NOT NULL REFERENCES patients(id),
         substance TEXT NOT NULL CHECK (length(substance) BETWEEN 1 AND 80),
@@ -207,8 +320,15 @@ _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),
              (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'))
 
 
+def sqlite(statement: str) -> str | None:
+    """One statement of :data:`VERSIONS` as SQLite runs it (None: a PostgreSQL-only statement, skipped)."""
+    return None if isinstance(statement, PostgreSQLOnly) else statement
+
+
 def postgresql(statement: str) -> str:
     """One statement of :data:`VERSIONS` as PostgreSQL runs it (types only; the rest is common SQL)."""
+    if isinstance(statement, PostgreSQLOnly):
+        return str(statement)
     for pattern, replacement in _PG_TYPES:
         statement = pattern.sub(replacement, statement)
     return statement

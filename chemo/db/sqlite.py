@@ -122,6 +122,9 @@ class SQLiteStore(Engine):
             columns = list(rows[0])
             self.conn.executemany(_insert_sql(table, columns), [tuple(r[c] for c in columns) for r in rows])
 
+    def set_column(self, table: str, row_id: int, column: str, value) -> None:
+        self.conn.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, row_id))
+
     def has_table(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                                  (name,)).fetchone() is not None
@@ -130,8 +133,10 @@ class SQLiteStore(Engine):
         """The tables, in the order SQLite lists them."""
         return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
 
-    def ddl(self, statement: str) -> str:
-        return statement  # the schema is written in SQLite's types
+    def ddl(self, statement: str) -> str | None:
+        from .schema import sqlite
+
+        return sqlite(statement)  # the schema is written in SQLite's types
 
     def _legacy(self):
         from sqlite_utils import Database, Migrations

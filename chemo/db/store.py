@@ -79,6 +79,10 @@ class Store(Protocol):
     def insert_rows(self, table: str, rows: list[dict]) -> None:
         """Insert rows as they are, ids included (``chemo db copy``; inside a transaction)."""
 
+    def set_column(self, table: str, row_id: int, column: str, value) -> None:
+        """Set one column of one row (inside a transaction): on a least-privilege PostgreSQL record through the
+        owner's ``chemo_update`` (workstation roles hold no UPDATE; :mod:`chemo.db.privileges`)."""
+
     ids_in: str
     """SQL for "the ids in one parameter", the parameter being a JSON array of integers."""
 
