@@ -231,9 +231,9 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     for t in doc.tables("notes"):
         if t.ok:
             t.allow("text", "source")
-            text, src = t.text("text"), t.text("source")
-            if text and src:
-                notes.append(Note(text, src))
+            text, note_source = t.text("text"), t.text("source")  # not ``src``: that is the regimen's own source
+            if text and note_source:
+                notes.append(Note(text, note_source))
 
     if problems or None in (rid, name, indication, src, day_split, cycle_days, cycles, cumulative):
         return None, problems

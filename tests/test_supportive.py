@@ -163,3 +163,9 @@ def test_a_bag_is_the_smallest_size_within_the_concentration_range(library):
         "syringe", 24.0, 2.0, True, "vesicant")
     with pytest.raises(ChemoError, match="no bag"):
         prepare(library.drugs["pld"], 250, library)  # 250 mg in 500 + 125 mL is 0.4 mg/mL, above 0.36
+
+
+def test_a_regimen_keeps_its_own_source_not_its_last_notes():
+    regimen = load_regimen(AI)
+    assert regimen.source.startswith("Seed 003 (STRASS-2-style trial)")
+    assert regimen.notes[-1].source.startswith("Ifex label")
