@@ -226,3 +226,38 @@ def egfr_deindexed(egfr, bsa_value):
         raise BodySizeError(f"{egfr!r} is {analyte.ambiguous_message}", field="egfr")
     area = bsa_given(bsa_value)
     return (q * Q_(area, "m**2")).to("mL/min")
+
+
+def ideal_body_weight_kg(height_cm: float, sex) -> float:
+    """Ideal body weight (Devine) in kg: the library's base for the sex + its kg per inch over its height
+    (``[crcl_weight]``); a height below that height gives the base."""
+    p = load_library().body_size["crcl_weight"]
+    base = in_unit(parse_quantity(p[f"ideal_{_sex(sex)}"]), "kg")
+    per_inch = in_unit(parse_quantity(p["ideal_per_inch"]), "kg")
+    inches = max(0.0, (height_cm - in_unit(parse_quantity(p["ideal_from_height"]), "cm")) / 2.54)
+    return base + per_inch * inches
+
+
+def crcl_weight(height_cm: float | None, weight_kg_value: float, sex) -> tuple[float, str, str]:
+    """(kg, basis, words) of the body weight Cockcroft-Gault is given, by the library's ``[crcl_weight]`` policy:
+    basis ``actual``, ``ideal`` or ``adjusted``; the words name the BMI, the rule and the weights.  Without a
+    height only the actual weight can be used, and the words say so."""
+    p = load_library().body_size["crcl_weight"]
+    if height_cm is None:
+        return weight_kg_value, "actual", f"actual weight {weight_kg_value:g} kg (no height recorded for IBW or BMI)"
+    value = bmi(height_cm, weight_kg_value)
+    ideal = ideal_body_weight_kg(height_cm, sex)
+    fraction = parse_quantity(p["adjusted_fraction"], "%").to("").magnitude
+    adjusted = ideal + fraction * (weight_kg_value - ideal)
+    if value >= in_unit(parse_quantity(p["obese_bmi"]), "kg/m**2"):
+        basis, why = p["obese"], f"BMI {value:.1f} kg/m² ≥ {p['obese_bmi']}"
+    elif weight_kg_value < ideal:
+        basis, why = p["below_ideal"], f"actual weight below the ideal {ideal:.1f} kg"
+    else:
+        basis, why = p["otherwise"], f"BMI {value:.1f} kg/m²"
+    kg = {"actual": weight_kg_value, "ideal": ideal, "adjusted": adjusted}[basis]
+    detail = {"actual": f"actual weight {weight_kg_value:g} kg",
+              "ideal": f"ideal body weight {ideal:.1f} kg (Devine; actual {weight_kg_value:g} kg)",
+              "adjusted": f"adjusted body weight {adjusted:.1f} kg (ideal {ideal:.1f} + {fraction:g} × (actual "
+                          f"{weight_kg_value:g} − ideal))"}[basis]
+    return kg, basis, f"{detail}; {why}"

@@ -30,6 +30,8 @@ COMMANDS = {
     "user": ("chemo.cli_record:user", "Users and their roles (pharmacist, nurse, prescriber)."),
     "signoff": ("chemo.cli_record:signoff", "Sign off the dose or readiness check of a cycle."),
     "administer": ("chemo.cli_record:administer", "Record the signed-off doses of a cycle as given."),
+    "delay": ("chemo.cli_calendar:delay", "Move a cycle to a later date, with a reason; later cycles follow."),
+    "override": ("chemo.cli_calendar:override", "A prescriber lets one cycle through a failing readiness gate."),
     "cumulative": ("chemo.cli_record:cumulative", "Cumulative anthracycline exposure against the cap."),
     "audit": ("chemo.cli_record:audit", "Verify the audit trail's hash chain."),
     "worksheet": ("chemo.cli_record:worksheet", "Write a cycle's worksheet (PDF, HTML or text) for the checkers."),

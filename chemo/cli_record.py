@@ -373,7 +373,21 @@ def prior_add(mrn, drug, dose, note, db_path, user):
 
 # ------------------------------------------------------------------ plan
 
-@click.group(help=_help("Treatment plans."))
+class _PlanGroup(click.Group):
+    """``plan start`` here; ``plan show`` (the calendar) in :mod:`chemo.cli_calendar`, loaded when asked for."""
+
+    def list_commands(self, ctx):
+        return sorted({*self.commands, "show"})
+
+    def get_command(self, ctx, name):
+        if name == "show":
+            from .cli_calendar import plan_show
+
+            return plan_show
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_PlanGroup, help=_help("Treatment plans."))
 def plan():
     pass
 
@@ -410,22 +424,28 @@ def plan_start(mrn, regimen, start, cycles, db_path, user, as_json):
 @click.argument("mrn")
 @click.option("--date", "as_of", default=None, metavar="D",
               help="As of this date (end of the day) or date-time; default now.")
+@click.option("--cycle", type=int, default=None,
+              help="The cycle assessed (default: the next by the calendar): eligibility gates count before cycle 1, "
+                   "retreatment gates before every cycle.")
 @db_option
 @json_option
-def readiness(mrn, as_of, db_path, as_json):
+def readiness(mrn, as_of, cycle, db_path, as_json):
     from .readiness import assess
 
     with _open(db_path, create=False) as store:
-        result = assess(store, mrn, as_of)
+        result = assess(store, mrn, as_of, cycle=cycle)
     if as_json:
         data = result.as_json()
         for row, g in zip(data["gates"], result.gates):
             row["message"] = command_line_words(g)
         emit_json(data)
     else:
-        click.echo(f"{result.mrn}: {result.regimen_id}, as of {result.as_of.replace('T', ' ')}")
+        click.echo(f"{result.mrn}: {result.regimen_id}, cycle {result.cycle}, as of {result.as_of.replace('T', ' ')}")
         for g in result.gates:
-            click.echo(f"  {g.status.upper():<8}{g.threshold:<32} {command_line_words(g)}")
+            click.echo(f"  {g.shown_status:<8}{g.threshold:<32} [{g.kind}{', each day' if g.each_day else ''}] "
+                       f"{command_line_words(g)}")
+        for line in result.band_value_lines():
+            click.echo(f"  BANDS   {line}")
         for s in result.suggestions:
             click.echo(f"  MODIFY  {s.message()}")
         if result.recalculate:
@@ -544,7 +564,8 @@ def signoff(mrn, cycle, check, override_reason, dose_level, db_path, user, as_js
     "is never in the future. Refused without both sign-offs, while a readiness gate does not pass at the time "
     "given, while a dose of an earlier cycle is not given, while a dose-modification band applies that the "
     "sign-off did not meet or override, or when the cumulative cap would be passed without a pharmacist's cap "
-    "override. The BSA stored with each dose is the patient's BSA that day."))
+    "override. The calendar (chemo plan show): a cycle is refused before its earliest date, day D before day 1 + "
+    "(D - 1). The BSA stored with each dose is the patient's BSA that day."))
 @click.argument("mrn")
 @click.option("--cycle", type=int, required=True)
 @click.option("--day", type=int, default=None, help="The day of the cycle (default: the next day not yet given).")

@@ -498,8 +498,23 @@ def _read_lab_units(doc: Table) -> dict:
 
 
 def _read_body_size(doc: Table) -> dict:
-    doc.allow("library", "source", "limits", "bsa", "crcl", "egfr", "recalculate", "plausibility", "obesity")
+    doc.allow("library", "source", "limits", "bsa", "crcl", "egfr", "recalculate", "plausibility", "obesity",
+              "crcl_weight")
     doc.text("source")
+    cw = doc.table("crcl_weight", required=True)
+    if cw and cw.ok:  # which body weight Cockcroft-Gault is given (chemo.bodysize.crcl_weight)
+        cw.allow("ideal_male", "ideal_female", "ideal_per_inch", "ideal_from_height", "adjusted_fraction",
+                 "obese_bmi", "obese", "below_ideal", "otherwise", "source")
+        for key in ("ideal_male", "ideal_female", "ideal_per_inch"):
+            cw.quantity(key, "kg")
+        cw.quantity("ideal_from_height", "cm")
+        cw.quantity("obese_bmi", "kg/m**2")
+        fraction = cw.fraction("adjusted_fraction")
+        if fraction == 0:
+            cw.problem("must be more than 0 %", at="adjusted_fraction")
+        for key in ("obese", "below_ideal", "otherwise"):
+            cw.text(key, choices=("actual", "ideal", "adjusted"))
+        cw.text("source")
     pt = doc.table("plausibility", required=False)
     if pt and pt.ok:
         pt.allow("bmi", "bmi_source", "weight_change", "weight_change_window", "weight_change_source")

@@ -36,6 +36,7 @@ from .db import labs
 from .db.store import Store, now_local
 
 STATUSES = ("pass", "fail", "missing", "stale")
+OVERRIDABLE = ("fail", "stale")  # what a prescriber's gate override lets through (never a result not measured)
 REL_EPSILON = 1e-9
 _LEADING_NUMBER = re.compile(r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\s*")
 
@@ -56,11 +57,26 @@ class Gate:
     # steps in plain words; each interface words them its own way (the CLI its options, chemo.cli)
     finding: str | None = None
     next_steps: tuple = ()
+    kind: str = "eligibility"  # eligibility (before cycle 1) or retreatment (before every cycle): chemo.regimen
+    action: str | None = None  # the protocol's action when a retreatment gate fails
+    each_day: bool = False
+    override: dict | None = None  # a prescriber's override of this failing gate for the cycle: by, at, reason
+
+    @property
+    def passes(self) -> bool:
+        """It passes, or it fails (or is stale) and a prescriber let this cycle through it."""
+        return self.status == "pass" or (self.override is not None and self.status in OVERRIDABLE)
+
+    @property
+    def shown_status(self) -> str:
+        return "OVERRIDDEN" if self.status != "pass" and self.passes else self.status.upper()
 
     def as_json(self) -> dict:
         return {"analyte": self.analyte, "status": self.status, "value": self.value, "threshold": self.threshold,
                 "message": self.message, "entered": self.entered, "collected_at": self.collected_at,
-                "method": self.method, "source": self.source, "origin": self.origin}
+                "method": self.method, "source": self.source, "origin": self.origin, "kind": self.kind,
+                "action": self.action, "each_day": self.each_day, "override": self.override,
+                "passes": self.passes}
 
 
 @frozen
@@ -92,10 +108,20 @@ class ReadinessReport:
     recalculate_source: str
     suggestions: tuple
     warnings: tuple
+    cycle: int = 1  # the cycle assessed: eligibility gates count before cycle 1, retreatment gates before every one
+    band_values: tuple = ()  # ({"analyte", "value", "method"}, ...): the values the dose bands read, as computed
+
+    def band_value_lines(self) -> list[str]:
+        return [f"{b['analyte']} {b['value']}" + (f": {b['method']}" if b["method"] else "") for b in self.band_values]
 
     @property
     def ready(self) -> bool:
-        return bool(self.gates) and all(g.status == "pass" for g in self.gates)
+        return bool(self.gates) and all(g.passes for g in self.gates)
+
+    @property
+    def overrides(self) -> tuple:
+        """The gates that pass only through a prescriber's override."""
+        return tuple(g for g in self.gates if g.status != "pass" and g.passes)
 
     @property
     def modification_applies(self) -> bool:
@@ -104,6 +130,9 @@ class ReadinessReport:
     def verdict(self) -> str:
         """``READY``, ``NOT READY``, or READY with the dose modifications that apply named."""
         word = "READY" if self.ready else "NOT READY"
+        if self.ready and self.overrides:
+            word += " ON A PRESCRIBER'S OVERRIDE (" + ", ".join(
+                f"{g.analyte}: {g.override['by']}, {g.override['reason']}" for g in self.overrides) + ")"
         if not self.suggestions:
             return word
         shown = "; ".join(f"{s.drug} {'do not give' if s.give == 0 else f'give {s.give * 100:g} %'}"
@@ -113,7 +142,8 @@ class ReadinessReport:
 
     def as_json(self) -> dict:
         return {"ready": self.ready, "verdict": self.verdict(), "modification_applies": self.modification_applies,
-                "mrn": self.mrn, "regimen": self.regimen_id, "as_of": self.as_of,
+                "mrn": self.mrn, "regimen": self.regimen_id, "as_of": self.as_of, "cycle": self.cycle,
+                "overrides": [g.analyte for g in self.overrides], "band_values": list(self.band_values),
                 "gates": [g.as_json() for g in self.gates], "recalculate": self.recalculate,
                 "recalculate_reasons": list(self.recalculate_reasons), "recalculate_source": self.recalculate_source,
                 "modifications": [s.as_json() for s in self.suggestions], "warnings": list(self.warnings)}
@@ -268,13 +298,16 @@ class _Context:
         if creat is not None and creat.get("comparator"):
             return _censored_creatinine(creat, "creatinine clearance")
         if creat is not None and self.body["weight_kg"] is not None:
+            from .bodysize import crcl_weight
+
             when = _dt.datetime.fromisoformat(creat["collected_at"])
             formula = self.library.body_size["crcl"]["cockcroft-gault"]
-            q = crcl_cockcroft_gault(creat["value_text"], self.age_at(when), f"{self.body['weight_kg']} kg",
-                                     self.patient["sex"])
+            kg, basis, words = crcl_weight(self.body["height_cm"], self.body["weight_kg"], self.patient["sex"])
+            q = crcl_cockcroft_gault(creat["value_text"], self.age_at(when), f"{kg} kg", self.patient["sex"])
             return _Value(q, f"creatinine {creat['value_text']}", creat["collected_at"],
-                          method=f"computed by {formula['name']} from creatinine {creat['value_text']} and weight "
-                                 f"{self.body['weight_kg']:g} kg ({formula['source']})", origin=creat["source"])
+                          method=f"computed by {formula['name']} from creatinine {creat['value_text']} on the "
+                                 f"{words} ({formula['source']}; weight policy: body-size.toml [crcl_weight])",
+                          origin=creat["source"])
         if row is None:
             return None
         return _Value(_quantity(row), row["value_text"], row["collected_at"], origin=row["source"])
@@ -298,9 +331,16 @@ def _censored(value: _Value, x: float, op: str, limit: float, ok: bool) -> bool 
 
 # ------------------------------------------------------------------ the gates
 
-def _gate(ctx: _Context, threshold) -> Gate:
-    """The gate, with where its result came from (typed, fhir, hl7)."""
+def _gate(ctx: _Context, threshold, override: dict | None = None) -> Gate:
+    """The gate, with where its result came from (typed, fhir, hl7), its kind, the protocol's action when a
+    retreatment gate does not pass, and a prescriber's override of it for the cycle."""
     gate = _gate_checked(ctx, threshold)
+    gate = evolve(gate, kind=threshold.kind, action=threshold.action, each_day=threshold.each_day)
+    if gate.status != "pass" and threshold.action:
+        gate = evolve(gate, message=f"{gate.message}; the protocol: {threshold.action} ({threshold.kind} gate)")
+    if override is not None and gate.status in OVERRIDABLE:
+        gate = evolve(gate, override=override, message=f"{gate.message}; OVERRIDDEN for this cycle by "
+                                                       f"{override['by']} ({override['at']}): {override['reason']}")
     if gate.collected_at is None:
         return gate
     try:
@@ -472,15 +512,24 @@ def parse_as_of(text) -> _dt.datetime:
     return parse_when(raw, "date", allow_future=True)
 
 
-def assess(store: Store, mrn: str, as_of=None) -> ReadinessReport:
+def assess(store: Store, mrn: str, as_of=None, cycle: int | None = None) -> ReadinessReport:
+    """The readiness of ``cycle`` (default: the plan's next cycle by the calendar, :func:`chemo.calendar.next_cycle`):
+    before cycle 1 the eligibility and retreatment gates, before a later cycle the retreatment gates; a prescriber's
+    override of a failing gate for that cycle (:mod:`chemo.db.calendar`) lets it pass, and says so."""
+    from .calendar import next_cycle
+    from .db import calendar as calendar_db
     from .records import active_plan, get_patient, plan_regimen
 
     when = as_of if isinstance(as_of, _dt.datetime) else parse_as_of(as_of)
     patient = get_patient(store, mrn)
     plan = active_plan(store, patient["id"], mrn)
     regimen, changed = plan_regimen(plan)
+    if cycle is None:
+        cycle = next_cycle(store, plan, regimen)
     ctx = _Context(store, patient, plan, regimen, when)
-    gates = tuple(_gate(ctx, t) for t in regimen.thresholds)
+    overrides = {o["analyte"]: {"by": o["recorded_by"], "at": o["recorded_at"], "reason": o["reason"]}
+                 for o in calendar_db.overrides(store, plan["id"], cycle)}
+    gates = tuple(_gate(ctx, t, overrides.get(t.analyte)) for t in regimen.thresholds if t.applies_to(cycle))
     suggestions = []
     for mod in regimen.modifications:
         s = _in_band(ctx, mod)
@@ -488,6 +537,8 @@ def assess(store: Store, mrn: str, as_of=None) -> ReadinessReport:
             gates += (s,)
         elif s is not None:
             suggestions.append(s)
+    if cycle > 1:  # the eligibility gates no longer read bilirubin or renal function: the bands do, on a result
+        gates += _band_results_missing(ctx, regimen, when)
     recalc, reasons, rsource = _recalculate(ctx)
     warnings = []
     if changed:
@@ -495,4 +546,47 @@ def assess(store: Store, mrn: str, as_of=None) -> ReadinessReport:
     if not regimen.thresholds:
         warnings.append(f"{regimen.id} has no thresholds: nothing to check")
     return ReadinessReport(patient["mrn"], regimen.id, when.isoformat(), gates, recalc, tuple(reasons), rsource,
-                           tuple(suggestions), tuple(warnings))
+                           tuple(suggestions), tuple(warnings), cycle, _band_values(ctx, regimen))
+
+
+def _band_values(ctx: _Context, regimen) -> tuple:
+    """The value each analyte of the dose bands has now, with how it was obtained (CrCl: the weight it used)."""
+    from .units import format_quantity
+
+    out = []
+    for analyte in dict.fromkeys(m.analyte for m in regimen.modifications):
+        try:
+            value = ctx.value(analyte)
+        except (ChemoError, ValueError):
+            continue
+        if value is None or value.q is None:
+            continue
+        out.append({"analyte": analyte, "value": format_quantity(value.q, 1) if value.method else value.entered,
+                    "method": value.method, "collected_at": value.collected_at})
+    return tuple(out)
+
+
+def _band_results_missing(ctx: _Context, regimen, when) -> tuple:
+    """A ``missing`` gate for each analyte a dose-modification band reads that has no result at all: a band
+    cannot apply to a value never measured (from cycle 2, when no eligibility gate asks for it)."""
+    out = []
+    for analyte in dict.fromkeys(m.analyte for m in regimen.modifications):
+        try:
+            value = ctx.value(analyte)
+        except (ChemoError, ValueError):
+            continue  # reported by _in_band as a band that cannot be compared
+        drugs = ", ".join(dict.fromkeys(m.drug for m in regimen.modifications if m.analyte == analyte))
+        name = ctx.library.analytes[analyte].name
+        if value is None or value.q is None:
+            out.append(Gate(analyte, "missing", None, f"{analyte} result for the dose bands",
+                            f"no {name} result on or before {when:%Y-%m-%d %H:%M}: the dose-modification bands of "
+                            f"{drugs} read it", "the regimen's [[modifications]] bands", kind="retreatment"))
+        elif value.uln is None and any(b is not None and b.uln_multiple is not None for m in regimen.modifications
+                                       if m.analyte == analyte for b in (m.low, m.high)):
+            finding = (f"{name} {value.entered} has no ULN stored with it, and the dose-modification bands of {drugs} "
+                       "are multiples of ULN")
+            out.append(Gate(analyte, "missing", None, f"{analyte} ULN for the dose bands",
+                            finding + " (record the result with its ULN)", "the regimen's [[modifications]] bands",
+                            value.entered, value.collected_at, finding=finding, next_steps=(NextStep.RECORD_ULN,),
+                            kind="retreatment"))
+    return tuple(out)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from . import audit
 from .errors import ChemoError, NextStep, UnitError
-from .roles import ANY, REGISTRARS, require
+from .roles import ANY, MEASURERS, REGISTRARS, require
 from .db import administrations, exposure, labs, measurements, patients, plans
-from .db.store import NotFound, Refusal, Store, now_local
+from .db.store import NotFound, Refusal, Store, now_local, today_local
 
 SEXES = ("female", "male")
 _RANGE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:-|–|to|\.\.)\s*([0-9]+(?:\.[0-9]+)?)\s*(.*)$")
@@ -49,7 +49,7 @@ def parse_date(text, field: str, *, allow_future: bool = False) -> _dt.date:
             raise ChemoError(f"{text!r} is not a date ({exc})", field=field) from None
     if day.year < 1900:
         raise ChemoError(f"{text!r} is before 1900", field=field)
-    if not allow_future and day > _dt.date.today():
+    if not allow_future and day > today_local():
         raise ChemoError(f"{text!r} is in the future", field=field)
     return day
 
@@ -121,13 +121,13 @@ def add_patient(store: Store, actor: str, *, mrn: str, name: str, sex: str, born
     if sex not in SEXES:
         raise ChemoError(f"{sex!r}: expected 'female' or 'male'", field="sex")
     born_day = parse_date(born, "born")
-    age = age_years(born_day, _dt.date.today())
+    age = age_years(born_day, today_local())
     oldest = _body_limits()["age"][1]
     if age > oldest:
         raise ChemoError(f"{born!r} makes the patient {age} years old (more than {oldest})", field="born")
     h, w = check_height(height), check_weight(weight)
     _check_pair(h, w)
-    day = parse_date(measured_on, "date") if measured_on else _dt.date.today()
+    day = parse_date(measured_on, "date") if measured_on else today_local()
     stamp = now_local().isoformat()
     with store.transaction():
         require(store, actor, REGISTRARS, "registering a patient")
@@ -220,11 +220,11 @@ def add_measurement(store: Store, actor: str, mrn: str, *, weight, height=None, 
     the confirmation.  The result's ``warnings`` name a change at the recalculation threshold."""
     w = check_weight(weight)
     h = check_height(height) if height is not None else None
-    day = parse_date(on, "date") if on else _dt.date.today()
+    day = parse_date(on, "date") if on else today_local()
     if h is not None:
         _check_pair(h, w)
     with store.transaction():
-        require(store, actor, REGISTRARS, "recording a measurement")
+        require(store, actor, MEASURERS, "recording a measurement")
         patient = get_patient(store, mrn)
         warnings, implausible = weight_findings(store, patient["id"], w, day)
         if implausible and not confirm:
@@ -257,7 +257,7 @@ def add_measurement(store: Store, actor: str, mrn: str, *, weight, height=None, 
 
 def latest_body(store: Store, patient_id: int, on: _dt.date | None = None) -> dict:
     """The newest weight (with its date) and the newest height, on or before ``on``."""
-    cutoff = (on or _dt.date.today()).isoformat()
+    cutoff = (on or today_local()).isoformat()
     weight = measurements.latest_weight(store, patient_id, cutoff)
     height = measurements.latest_height(store, patient_id, cutoff)
     return {
@@ -437,7 +437,7 @@ def start_plan(store: Store, actor: str, mrn: str, regimen_ref: str, *, start=No
     from .regimen import load_regimen
 
     regimen = load_regimen(regimen_ref)
-    start_day = parse_date(start, "start", allow_future=True) if start else _dt.date.today()
+    start_day = parse_date(start, "start", allow_future=True) if start else today_local()
     planned = regimen.cycles if cycles is None else cycles
     if isinstance(planned, bool) or not isinstance(planned, int) or not 1 <= planned <= regimen.cycles:
         raise ChemoError(f"{cycles!r}: {regimen.id} has 1-{regimen.cycles} cycles", field="cycles")
@@ -502,7 +502,7 @@ def patient_summary(store: Store, mrn: str) -> dict:
     pid = patient["id"]
     return {
         "patient": {k: patient[k] for k in ("mrn", "name", "sex", "born")},
-        "age_years": age_years(_dt.date.fromisoformat(patient["born"]), _dt.date.today()),
+        "age_years": age_years(_dt.date.fromisoformat(patient["born"]), today_local()),
         "body": latest_body(store, pid),
         "plans": plans.for_patient(store, pid),
         "prior_exposure": exposure.for_patient(store, pid),

@@ -87,14 +87,29 @@ class Derived:
     schedule: tuple = ()  # chemo.supportive.Timing: the day's fraction split into equal doses at these times
 
 
+GATE_KINDS = ("eligibility", "retreatment")
+
+
 @attrs.frozen
 class Threshold:
+    """A readiness gate.  ``kind``: ``eligibility`` (checked before cycle 1) or ``retreatment`` (before every
+    cycle); ``action``: what the protocol does when a retreatment gate fails (delay a week, transfuse and treat);
+    ``each_day``: a retreatment gate whose source asks for it before each day of a multi-day cycle (a result
+    grown too old since day 1 does not count for it)."""
+
     analyte: str
     op: str = attrs.field(validator=attrs.validators.in_((">", ">=", "<", "<=")))  # normalised (OPERATORS)
     op_text: str  # as written
     value: Bound
     max_age_days: float
     source: str
+    kind: str = attrs.field(default="eligibility", validator=attrs.validators.in_(GATE_KINDS))
+    action: str | None = None
+    each_day: bool = False
+
+    def applies_to(self, cycle: int) -> bool:
+        """Eligibility gates before cycle 1; retreatment gates before every cycle."""
+        return self.kind == "retreatment" or cycle == 1
 
     def describe(self) -> str:
         return f"{self.analyte} {self.op_text} {display_text(self.value.text)}"
@@ -156,6 +171,8 @@ class Regimen:
     path: str
     sha256: str
     notes: tuple = ()  # Note: supportive care and cautions the pharmacist must see with the doses
+    early_window_days: int = 0  # a cycle may be given this many days before it is due (the calendar)
+    early_window_source: str = ""
     supportive: tuple = ()  # chemo.supportive.SupportiveLine: antiemetics, hydration, G-CSF, dexrazoxane ...
     emetogenic_class: str | None = None  # as derived from the drugs (and stated by the file)
 
@@ -181,7 +198,8 @@ def _days_text(days) -> str:
 
 TOP_KEYS = ("id", "name", "indication", "source", "cycle_length", "cycles", "day_split", "bsa_cap",
             "bsa_cap_source", "cumulative", "drugs", "derived", "thresholds", "modifications", "notes",
-            "supportive", "emetogenic_class")
+            "early_window", "early_window_source", "supportive", "emetogenic_class")
+MAX_EARLY_WINDOW_DAYS = 7
 
 
 def check_regimen(source, library: Library | None = None) -> tuple[Regimen | None, list[Problem]]:
@@ -206,6 +224,7 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
         else:
             cycle_days = int(days)
     cycles = doc.integer("cycles", 1, 12)
+    early = _read_early_window(doc, cycle_days)
 
     bsa_cap = None
     if "bsa_cap" in doc.data:
@@ -235,16 +254,31 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
             if text and note_source:
                 notes.append(Note(text, note_source))
 
-    if problems or None in (rid, name, indication, src, day_split, cycle_days, cycles, cumulative):
+    if problems or None in (rid, name, indication, src, day_split, cycle_days, cycles, cumulative, early):
         return None, problems
     regimen = Regimen(
         id=rid, name=name, indication=indication, source=src, cycle_length_days=cycle_days, cycles=cycles,
         day_split=day_split, drugs=tuple(drugs), derived=tuple(derived), thresholds=tuple(thresholds),
         modifications=tuple(modifications), cumulative=cumulative, bsa_cap=bsa_cap,
         bsa_cap_source=doc.data.get("bsa_cap_source"), path=source.path, sha256=source.sha256, notes=tuple(notes),
+        early_window_days=early[0], early_window_source=early[1],
         supportive=tuple(supportive), emetogenic_class=emetogenic_class,
     )
     return regimen, problems
+
+
+def _read_early_window(doc: Table, cycle_days: int | None) -> tuple | None:
+    """(days, source) of ``early_window``: how many days before its due date a cycle may be given."""
+    q = doc.quantity("early_window", "day")
+    src = doc.text("early_window_source")
+    if q is None or src is None:
+        return None
+    days = in_unit(q, "day")
+    limit = MAX_EARLY_WINDOW_DAYS if cycle_days is None else min(MAX_EARLY_WINDOW_DAYS, cycle_days - 1)
+    if days != int(days) or not 0 <= days <= limit:
+        doc.problem(f"{doc.data['early_window']!r}: expected a whole number of days, 0-{limit}", at="early_window")
+        return None
+    return int(days), src
 
 
 def _named_drugs(doc: Table) -> set:
@@ -446,7 +480,7 @@ def _read_thresholds(doc: Table, library: Library) -> list[Threshold]:
     for t in doc.tables("thresholds"):
         if not t.ok:
             continue
-        t.allow("analyte", "op", "value", "max_age", "source")
+        t.allow("analyte", "op", "value", "max_age", "source", "kind", "action", "each_day")
         aid = t.text("analyte")
         analyte = library.analytes.get(aid) if aid else None
         if aid and not analyte:
@@ -463,8 +497,22 @@ def _read_thresholds(doc: Table, library: Library) -> list[Threshold]:
             t.problem("must be more than 0 days", at="max_age")
             age = None
         src = t.text("source")
-        if analyte and op and bound and age is not None and src:
-            thresholds.append(Threshold(aid, OPERATORS[op], op, bound, in_unit(age, "day"), src))
+        kind = t.get("kind", str, True, '"eligibility" (checked before cycle 1) or "retreatment" (before every cycle)')
+        if kind is not None and kind not in GATE_KINDS:
+            t.problem(f'{kind!r}: expected "eligibility" or "retreatment"', at="kind")
+            kind = None
+        action = t.text("action", required=kind == "retreatment")
+        if action is not None and kind == "eligibility":
+            t.problem("an eligibility gate has no action (it is checked once, before cycle 1)", at="action")
+        each_day = t.data.get("each_day", False)
+        if not isinstance(each_day, bool):
+            t.problem(f"expected true or false, got {each_day!r}", at="each_day")
+            each_day = None
+        elif each_day and kind == "eligibility":
+            t.problem("each_day applies to a retreatment gate only", at="each_day")
+        if analyte and op and bound and age is not None and src and kind and each_day is not None:
+            thresholds.append(Threshold(aid, OPERATORS[op], op, bound, in_unit(age, "day"), src, kind, action,
+                                        each_day))
     return thresholds
 
 

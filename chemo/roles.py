@@ -4,7 +4,8 @@ The acting user is ``--user``, else ``$CHEMO_USER``, else the login name.  A
 user is registered when the ``roles`` table gives them at least one role
 (pharmacist, nurse, prescriber).  Issue 4's rules:
 
-* registering patients, measurements, prior exposure and plans: prescriber or pharmacist;
+* registering patients, prior exposure and plans: prescriber or pharmacist;
+* recording a weight and height (``chemo measure``): prescriber, pharmacist or nurse (nurses weigh patients);
 * recording labs: any registered user;
 * the dose sign-off: pharmacist; the readiness sign-off and administration: nurse;
 * adding users: a pharmacist, except the very first user of an empty database.
@@ -26,6 +27,7 @@ from .errors import NextStep
 
 ROLES = ("pharmacist", "nurse", "prescriber")
 REGISTRARS = ("prescriber", "pharmacist")
+MEASURERS = ("prescriber", "pharmacist", "nurse")
 ANY = ROLES
 _LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 

@@ -28,7 +28,11 @@
   stored with each dose is the patient's BSA that day (the newest height and
   weight on or before it, with the plan's formula), so the cumulative dose is
   counted as mg given ÷ BSA on that day; the dose given is the one signed off.
-  No minimum interval between cycles is enforced (no sourced window).
+  The calendar (:mod:`chemo.calendar`): a cycle's first day is refused before the cycle's earliest date (its due
+  date less the regimen's early window) and so is its dose sign-off; a later day before its calendar day
+  (day 1 + (day - 1)).  Readiness is assessed for the cycle: eligibility gates before cycle 1, retreatment
+  gates before every cycle; a prescriber's gate override lets the cycle through a failing gate, and the
+  nurse's readiness sign-off records that it rests on it.
 
 Each of these runs in one ``BEGIN IMMEDIATE`` transaction: all checks, the
 rows and their audit rows commit together, or nothing is written.
@@ -41,7 +45,7 @@ import json
 
 from attrs import frozen
 
-from . import audit
+from . import audit, calendar
 from .cumulative import factor_of, passes_cap, report
 from .errors import ChemoError, NextStep
 from .records import CLOCK_SKEW, active_plan, get_patient, parse_when, plan_body, plan_regimen
@@ -301,7 +305,9 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
         if check == "dose":
             regimen, changed = plan_regimen(plan)
             _unchanged(regimen, changed)
-            weight = assess(store, mrn, as_of)
+            calendar.check_cycle_due(calendar.build(store, plan, regimen, mrn), cycle, now_local().date(),
+                                     "the dose sign-off")
+            weight = assess(store, mrn, as_of, cycle=cycle)
             if weight.recalculate:
                 finding = recalculate_finding(weight)
                 if override_reason is None:
@@ -364,14 +370,16 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
             if "modification_bands" in detail:
                 audit_new["modification_bands"] = detail["modification_bands"]
         else:
-            verdict = assess(store, mrn, as_of)
+            verdict = assess(store, mrn, as_of, cycle=cycle)
             if not verdict.ready:
-                failing = [f"{g.analyte} {g.status}" for g in verdict.gates if g.status != "pass"]
+                failing = list(dict.fromkeys(f"{g.analyte} {g.status}" for g in verdict.gates if not g.passes))
                 finding = f"cycle {cycle}: not ready ({', '.join(failing)})"
                 raise NotReady(finding + f"; see the readiness of {mrn}", finding=finding, mrn=mrn,
                                next_steps=(NextStep.READINESS,), field="check")
             detail = {"as_of": verdict.as_of, "gates": [[g.analyte, g.status, g.value] for g in verdict.gates],
                       "recalculate": verdict.recalculate}
+            if verdict.overrides:  # the nurse's sign-off rests on a prescriber's override: recorded as such
+                detail["rests_on_overrides"] = [{"analyte": g.analyte, **g.override} for g in verdict.overrides]
             audit_new.update(detail)
         record = {"plan_id": plan["id"], "cycle": cycle, "check_kind": check, "login": actor, "role": role,
                   "signed_at": now_local().isoformat(), "override_reason": override_reason,
@@ -475,6 +483,8 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
         cycle = _cycle_number(plan, cycle)
         regimen, changed = plan_regimen(plan)
         _unchanged(regimen, changed)
+        cal = calendar.build(store, plan, regimen, mrn)  # a cycle not yet started is refused before its date
+        calendar.check_cycle_due(cal, cycle, when.date(), f"giving cycle {cycle}")
         checks = _signoffs(store, plan["id"], cycle)
         missing = [c for c in CHECKS if c not in checks]
         if missing:
@@ -519,6 +529,8 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
                              f"(not yet recorded)", field="day")
         if implied and given_days:
             _due(cycle, days[0], when, given, given_days)
+        for d in days:
+            calendar.check_day_date(cal, cycle, d, times[d].date())
         latest = now_local() + CLOCK_SKEW
         future = [d for d in days if times[d] > latest]
         if future:
@@ -544,20 +556,25 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
         overrides = _signoff_overrides(store, checks["dose"], detail)
         covered = {(b[0], b[1]) for b in detail.get("modification_bands", [])}
         started = bool(given)
+        rests_on: dict = {}
         for d in days:
-            verdict = assess(store, mrn, times[d])
+            verdict = assess(store, mrn, times[d], cycle=cycle)
             # a later day of a cycle already started (ifosfamide d1-5, anlotinib d1-14) does not need new blood
-            # tests: a result grown too old since the cycle started counts, a result that fails never does
-            tolerated = {"pass", "stale"} if started else {"pass"}
-            if not verdict.gates or any(g.status not in tolerated for g in verdict.gates):
-                failing = [f"{g.analyte} {g.status}" for g in verdict.gates if g.status not in tolerated] or [
-                    "no thresholds"]
+            # tests: a result grown too old since the cycle started counts, a result that fails never does; a gate
+            # its source asks for before each day (each_day) needs a result young enough on that day too
+            def holds(g):
+                return g.passes or (started and g.status == "stale" and not g.each_day)
+            if not verdict.gates or not all(holds(g) for g in verdict.gates):
+                failing = list(dict.fromkeys(f"{g.analyte} {g.status}" + (f" ({g.action})" if g.action else "")
+                                             for g in verdict.gates if not holds(g))) or ["no thresholds"]
                 at_text = times[d].isoformat(sep=" ")
                 finding = (f"cycle {cycle}: not ready at {at_text}" + (f" (day {d})" if len(days) > 1 else "")
                            + f" ({', '.join(failing)})")
                 raise NotReady(finding + f"; see the readiness of {mrn} at {times[d].isoformat()}", finding=finding,
                                mrn=mrn, at=times[d].isoformat(), next_steps=(NextStep.READINESS,), field="cycle")
             started = True
+            if verdict.overrides:
+                rests_on[d] = [{"analyte": g.analyte, **g.override} for g in verdict.overrides]
             day_drugs = {x["drug"] for x in signed if x["day"] == d}
             bands = [b for b in band_findings(regimen, detail.get("dose_level", 0), verdict.suggestions, library)
                      if (b["drug"], b["band"]) not in covered and b["drug"] in day_drugs]
@@ -593,6 +610,8 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
                                 "weight_kg": body["weight_kg"], "weight_on": body["weight_on"],
                                 "formula": plan["bsa_formula"], "signed_off_bsa_m2": detail["bsa_m2"]}
             new["recorded_as"] = "all-days" if all_days else "next-day" if implied else "day"
+            if d["day"] in rests_on:
+                new["rests_on_gate_overrides"] = rests_on[d["day"]]
             if scanned:
                 new["scanned"] = [f"{x['drug']} {x['mg']:g} mg day {x['day']} {x['at']}" for x in scanned]
             if passes_cap(total, cum.cap_mg_m2):
@@ -617,8 +636,8 @@ def _due(cycle: int, day: int, when, given: dict, given_days: list) -> None:
     if when.date() < due:
         finding = (f"cycle {cycle}: the next day not yet given is day {day}, due on {due.isoformat()} (day {prev} was "
                    f"given at {row['given_at']} by {row['given_by']}); if day {prev} was meant it is already recorded")
-        raise DayRefused(finding + f"; to record day {day} now, name the day", finding=finding, cycle=cycle, day=day,
-                         next_steps=(NextStep.NAME_DAY,), field="day")
+        raise DayRefused(finding + f"; day {day} is recorded on its date (the calendar)", finding=finding,
+                         cycle=cycle, day=day, field="day")
 
 
 def _not_before(store: Store, plan: dict, cycle: int, day: int, when) -> None:

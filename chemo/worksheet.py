@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import json
 import unicodedata
 
 from attrs import frozen
@@ -29,7 +30,7 @@ from attrs import frozen
 from .dose_text import level_text, mg_text, protocol_text
 from .errors import ChemoError
 from .db import administrations
-from .db.store import Store, now_local
+from .db.store import Store, now_local, today_local
 
 DRAFT = "DRAFT — NOT FOR COMPOUNDING"
 PAPERS = ("a4", "letter")
@@ -97,11 +98,9 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     dose_signoff = signed.get("dose")
     level = 0
     if dose_signoff is not None:
-        import json
-
         level = json.loads(dose_signoff["detail"]).get("dose_level", 0)
     doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=level)
-    today = _dt.date.today()
+    today = today_local()
     born = _dt.date.fromisoformat(patient["born"])
 
     from .worksheet_parts import allergy_text, compounding_sections, measured_on, prescriber
@@ -122,7 +121,22 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
                     ("Cycle", f"{cycle} of {plan['planned_cycles']} (every {regimen.cycle_length_days} days); "
                               f"plan started {plan['start_date']}"),
                     ("Dose level", level_text(level) + (" (signed)" if dose_signoff else " (not signed off)"))]
+    from .calendar import build as calendar_of
+
+    dates = calendar_of(store, plan, regimen, patient["mrn"]).cycle(cycle)
+    date_text = f"due {dates.due.isoformat()}" + (f" (earliest {dates.earliest.isoformat()})"
+                                                  if dates.earliest != dates.due else "")
+    if dates.due != dates.planned:
+        date_text += f", planned {dates.planned.isoformat()}"
+    date_text += f"; {dates.basis}"
+    if dates.days_given:
+        date_text += "; given " + ", ".join(f"day {d} {at}" for d, at in dates.days_given)
+    regimen_rows.append(("Dates", date_text))
     regimen_notes = []
+    for d in dates.delays:
+        regimen_notes.append(f"{'DELAYED' if d['kind'] == 'delay' else 'BROUGHT FORWARD'} from {d['due_date']} to "
+                             f"{d['to_date']}: {d['reason']}" + (f" ({d['note']})" if d["note"] else "")
+                             + f", by {d['recorded_by']}")
     if changed:
         regimen_notes.append(f"WARNING: the regimen file {regimen.path} has changed since the plan was started")
     sections.append(Section("Regimen", rows=tuple(regimen_rows), notes=tuple(regimen_notes)))
@@ -152,13 +166,18 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
         sections.append(Section("Mesna and supportive care", rows=(), notes=tuple(notes)))
     sections += compounding_sections(store, mrn, plan, cycle, regimen, doses, dose_signoff, library)
 
-    report = assess(store, mrn, as_of)
+    report = assess(store, mrn, as_of, cycle=cycle)
     lab_rows = []
     for g in report.gates:
         origin = {"typed": "typed", "fhir": "FHIR", "hl7": "HL7"}.get(g.origin or "", "")
-        lab_rows.append((g.threshold, g.entered or "-", g.value or "-", (g.collected_at or "-").replace("T", " ")[:16],
-                         origin, g.status.upper()))
+        lab_rows.append((f"{g.threshold} ({g.kind})", g.entered or "-", g.value or "-",
+                         (g.collected_at or "-").replace("T", " ")[:16], origin, g.shown_status))
     lab_notes = [f"Verdict: {report.verdict()} (as of {report.as_of.replace('T', ' ')})"]
+    lab_notes += [f"OVERRIDE: {g.analyte} gate failed and was overridden for cycle {cycle} by {g.override['by']} "
+                  f"at {g.override['at'].replace('T', ' ')}: {g.override['reason']}" for g in report.overrides]
+    lab_notes += [f"{g.analyte} {g.status}: the protocol says {g.action}" for g in report.gates
+                  if not g.passes and g.action]
+    lab_notes += [f"For the dose bands: {line}" for line in report.band_value_lines()]
     lab_notes += [f"MODIFY: {s.message()}" for s in report.suggestions]
     if report.recalculate:
         lab_notes.append("RECALCULATE doses: " + "; ".join(report.recalculate_reasons))
@@ -174,10 +193,15 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     given_here = sum(factor_of(library, cap.report.model, r["drug"]) * r["dose_mg"] / r["bsa_m2"]
                      for r in administrations.in_cycle(store, plan["id"], cycle))  # doses of it already given
     this_cycle += given_here
-    before = cap.total_mg_m2 - this_cycle
+    # doses before the cycle's first day only: a reprinted worksheet does not count the later cycles given since
+    later = sum(factor_of(library, cap.report.model, r["drug"]) * r["dose_mg"] / r["bsa_m2"]
+                for c in range(cycle + 1, plan["planned_cycles"] + 1)
+                for r in administrations.in_cycle(store, plan["id"], c))
+    before = cap.total_mg_m2 - this_cycle - later
+    after = before + this_cycle
     cum_rows = (("Before this cycle", f"{before:.1f} mg/m² doxorubicin-equivalent"),
                 ("This cycle", f"{this_cycle:.1f} mg/m²"),
-                ("After this cycle", f"{cap.total_mg_m2:.1f} mg/m²"),
+                ("After this cycle", f"{after:.1f} mg/m²"),
                 ("Cap", f"{cap.report.cap_mg_m2:g} mg/m² (warning from {cap.report.warn_at_mg_m2:g} mg/m²)"),
                 ("Model", f"{cap.report.model}: {cap.report.factors_text()}"))
     cum_notes = [f"OVER THE CAP: {cap.finding}"] if cap.finding else []
@@ -193,6 +217,8 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
             text = f"{s['login']} ({s['role']}), {s['signed_at'].replace('T', ' ')}"
             if s["override_reason"]:
                 text += f"; override: {s['override_reason']}"
+            for o in json.loads(s["detail"]).get("rests_on_overrides", []):
+                text += f"; rests on {o['by']}'s override of the {o['analyte']} gate ({o['reason']})"
             sign_rows.append((f"{check} check", text))
     sections.append(Section("Sign-offs", rows=tuple(sign_rows)))
 

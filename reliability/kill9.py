@@ -116,15 +116,18 @@ def _patient_writes(store, mrn: str, rng, administer):
     from chemo import treatment
     from chemo.db import now_local
 
-    # cycle 1 began 20 days ago, each day recorded at its own time; cycle 2 is recorded now, --day by --day
+    # cycle 1 began 40 days ago and cycle 2 on its due date 21 days later (the calendar), each day recorded at its
+    # own time, a calendar day apart; the sign-offs are made now, on labs of an hour ago and a weight of today
     now = now_local()
-    start = now - dt.timedelta(days=20)
+    first = now - dt.timedelta(days=40)
+    starts = {1: first, 2: first + dt.timedelta(days=21)}
     records.add_measurement(store, ACTOR, mrn, weight=weight, height=height,
-                            on=(start - dt.timedelta(days=1)).date().isoformat())
+                            on=(first - dt.timedelta(days=1)).date().isoformat())
+    records.add_measurement(store, ACTOR, mrn, weight=weight, on=now.date().isoformat())
     yield f"measure {mrn}"
-    records.start_plan(store, ACTOR, mrn, rng.choice(REGIMEN_IDS))
+    records.start_plan(store, ACTOR, mrn, rng.choice(REGIMEN_IDS), start=first.date().isoformat())
     yield f"plan {mrn}"
-    for at in (start - dt.timedelta(hours=1), now - dt.timedelta(hours=1)):
+    for at in (starts[1] - dt.timedelta(hours=1), starts[2] - dt.timedelta(hours=1), now - dt.timedelta(hours=1)):
         for analyte, value, uln in LABS:
             row = records.add_lab(store, NURSE, mrn, analyte, value, uln=uln, at=at)
             yield f"lab {row['id']} {row['value_text']}"
@@ -136,15 +139,15 @@ def _patient_writes(store, mrn: str, rng, administer):
         treatment.signoff(store, NURSE2, mrn, cycle, "readiness")
         yield f"signoff {mrn} {cycle}"
         mode = rng.random() if cycle == 1 else 0.5
+        start = starts[cycle]
         yield None
         if mode < 0.35:  # --all-days: every day in one transaction, a calendar day apart
             administer(store, NURSE, mrn, cycle, at=start, all_days=True)
             yield f"cycle {mrn} {cycle}"
             continue
-        for day in days:  # --day D (cycle 1 on its own days, cycle 2 now), or the next day not yet given
+        for day in days:  # --day D, or the next day not yet given, each on its own calendar day
             if mode < 0.7:
-                administer(store, NURSE, mrn, cycle, day, at=start + dt.timedelta(days=day - 1) if cycle == 1
-                           else None)
+                administer(store, NURSE, mrn, cycle, day, at=start + dt.timedelta(days=day - 1))
             else:
                 administer(store, NURSE, mrn, cycle, at=start + dt.timedelta(days=day - 1))
             yield f"day {mrn} {cycle} {day}"
@@ -229,7 +232,7 @@ def check(db: Path, acks: list) -> list[str]:
                     problems.append(f"acknowledged lab {ack[2]} missing or changed")
             elif ack[1] == "measure":
                 if store.one("SELECT count(*) AS n FROM measurements m JOIN patients x ON x.id = m.patient_id "
-                             "WHERE x.mrn = ?", (ack[2],))["n"] != 2:
+                             "WHERE x.mrn = ?", (ack[2],))["n"] != 3:  # at registration, before cycle 1, today
                     problems.append(f"acknowledged measurement of {ack[2]} missing")
             elif ack[1] == "plan":
                 if not store.one("SELECT p.id FROM plans p JOIN patients x ON x.id = p.patient_id WHERE x.mrn = ?",

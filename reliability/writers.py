@@ -22,6 +22,7 @@ error; and every day of every patient is there, in full.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import subprocess
@@ -79,10 +80,19 @@ def setup_administrations(db: Path, writers: int, patients: int) -> None:
     from chemo.demo import add_ready_patient
     from chemo.db import open_store
 
+    from chemo.db import now_local
+    from chemo.records import add_measurement
+
+    # day 1 two days ago, so that days 1-3 each fall on their own calendar day, the last today (the calendar)
+    base = now_local() - datetime.timedelta(days=2)
+    Path(str(db) + ".admin-base").write_text(base.isoformat())
     with open_store(db) as store:
         for p in range(patients):
             mrn = f"AD{p}"
-            add_ready_patient(store, mrn, ADMIN_REGIMEN, prescriber=ACTOR, nurse="nurse-0")
+            add_ready_patient(store, mrn, ADMIN_REGIMEN, prescriber=ACTOR, nurse="nurse-0",
+                              at=base - datetime.timedelta(hours=1))
+            add_measurement(store, ACTOR, mrn, weight="70 kg", height="170 cm",
+                            on=base.date().isoformat())  # the BSA of day 1
             treatment.signoff(store, ACTOR, mrn, 1, "dose")
             treatment.signoff(store, "nurse-0", mrn, 1, "readiness")
 
@@ -98,13 +108,15 @@ def child_administrations(db: str, writer: int, patients: int) -> int:
     go = Path(db + ".go-admin")
     while not go.exists():
         time.sleep(0.002)
+    base = datetime.datetime.fromisoformat(Path(db + ".admin-base").read_text())
     order = list(range(patients))
     order = order[writer % patients:] + order[:writer % patients]  # writers start on different patients
     for p in order:
         for day in ADMIN_DAYS:
             try:
                 with open_store(db) as store:
-                    treatment.administer(store, f"nurse-{writer}", f"AD{p}", 1, day)
+                    treatment.administer(store, f"nurse-{writer}", f"AD{p}", 1, day,
+                                         at=(base + datetime.timedelta(days=day - 1)).isoformat())
                 print(f"ACK AD{p} {day}", flush=True)
             except Refusal as exc:
                 print(f"REFUSED AD{p} {day} {exc}", flush=True)

@@ -261,3 +261,35 @@ class _LongestFirst:
         for item in first:
             item.add_marker(pytest.mark.xdist_group(item.path.name))
         items[:] = first + [item for item in items if item.path.name not in FIRST]
+
+
+class Clock:
+    """The record's one clock (``chemo.db.store.now_local``) under a test's control: it starts at the real time
+    and moves only when told (:meth:`advance`, :meth:`set`); no test sleeps."""
+
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        import datetime as _dt
+
+        self.now += _dt.timedelta(**delta)
+        return self.now
+
+    def set(self, when):
+        self.now = when
+        return when
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    import datetime as _dt
+
+    from chemo.db import store as _store
+
+    c = Clock(_dt.datetime.now().replace(microsecond=0))
+    monkeypatch.setattr(_store, "CLOCK", c)
+    return c

@@ -73,10 +73,11 @@ def test_a_second_entry_on_the_same_calendar_day_is_refused_not_recorded_as_tomo
     assert chemo("administer", "M1", "--cycle", "1").exit_code == 0  # day 1, now
     before = given(db)
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-    one_line(chemo("administer", "M1", "--cycle", "1"), 1, "day 2", f"due on {tomorrow}", "--day 2")
+    one_line(chemo("administer", "M1", "--cycle", "1"), 1, "day 2", f"due on {tomorrow}", "recorded on its date")
     assert given(db) == before
-    # named explicitly, day 2 is the nurse's statement and is recorded
-    assert chemo("administer", "M1", "--cycle", "1", "--day", "2").exit_code == 0
+    # named explicitly, day 2 is still refused on day 1's date: it falls on tomorrow (issue 19)
+    one_line(chemo("administer", "M1", "--cycle", "1", "--day", "2"), 1, "cycle 1 day 2 falls on", tomorrow)
+    assert given(db) == before
 
 
 def test_a_day_is_given_once(db):
@@ -117,7 +118,7 @@ def test_a_day_is_not_recorded_before_the_day_recorded_before_it(db):
     two_days_ago = (now_local() - dt.timedelta(days=2)).isoformat(timespec="minutes")
     assert chemo("administer", "M1", "--cycle", "1", "--day", "1", "--at", yesterday).exit_code == 0
     one_line(chemo("administer", "M1", "--cycle", "1", "--day", "2", "--at", two_days_ago), 1,
-             "would be before cycle 1 day 1")
+             "cycle 1 day 2 falls on", "day 1 was given on")
 
 
 def test_the_api_refusal_is_a_day_refusal_and_writes_nothing(db):

@@ -34,10 +34,13 @@ def counts(store):
 
 
 def give_cycle(store, mrn, cycle, **kw):
+    from chemo.db import store as record
+
     signoff(store, PHARMACIST, mrn, cycle, "dose", **kw)
     signoff(store, NURSE, mrn, cycle, "readiness")
-    for day in (1, 2, 3):  # doxorubicin 25 mg/m² days 1-3, each day recorded with its --day
+    for day in (1, 2, 3):  # doxorubicin 25 mg/m² days 1-3, each day recorded with its --day on its calendar day
         result = administer(store, NURSE, mrn, cycle, day)
+        record.CLOCK.advance(days=1)
     return result
 
 
@@ -52,7 +55,7 @@ def test_the_output_names_the_model_with_its_factors_and_the_cap(store):
     assert r["warnings"] == []
 
 
-def test_given_is_mg_over_the_bsa_of_that_day_plus_prior_exposure_times_the_factor(store):
+def test_given_is_mg_over_the_bsa_of_that_day_plus_prior_exposure_times_the_factor(store, clock):
     add_prior(store, PRESCRIBER, "C1", "epirubicin", "300 mg/m²")  # 150 doxorubicin-equivalent
     give_cycle(store, "C1", 1)
     r = report(store, "C1")
@@ -80,7 +83,7 @@ def test_a_dose_sign_off_that_would_pass_the_cap_is_refused_and_nothing_is_writt
     assert counts(store) == before
 
 
-def test_a_pharmacist_override_with_a_reason_is_recorded_in_the_audit_log(store):
+def test_a_pharmacist_override_with_a_reason_is_recorded_in_the_audit_log(store, clock):
     add_prior(store, PRESCRIBER, "C1", "epirubicin", "760 mg/m²")
     with pytest.raises(Exception, match="reason"):
         signoff(store, PHARMACIST, "C1", 1, "dose", override_reason="ok")  # too short to be a reason
@@ -96,12 +99,14 @@ def test_a_pharmacist_override_with_a_reason_is_recorded_in_the_audit_log(store)
     assert audit.verify(store)[1] == []
 
 
-def test_an_administration_that_would_pass_the_cap_without_an_override_is_refused(store):
+def test_an_administration_that_would_pass_the_cap_without_an_override_is_refused(store, clock):
     signoff(store, PHARMACIST, "C1", 1, "dose")
     signoff(store, NURSE, "C1", 1, "readiness")
     add_prior(store, PRESCRIBER, "C1", "epirubicin", "800 mg/m²")  # learnt after the sign-off: 400 + 24.75 > 450?
     administer(store, NURSE, "C1", 1, 1)  # 424.75: within the cap
+    clock.advance(days=1)
     administer(store, NURSE, "C1", 1, 2)  # 449.5: still within
+    clock.advance(days=1)
     before = counts(store)
     with pytest.raises(CapRefused, match="no override"):
         administer(store, NURSE, "C1", 1, 3)  # 474.25

@@ -168,3 +168,26 @@ def test_labs_listen_acts_as_the_database_user_too(deployed, runner, chemo_cli):
     refused = chemo(runner, chemo_cli, d, d.nurse, "labs", "listen", "--site", str(LABS / "chemo-site.toml"),
                     "--port", "0", "--user", d.pharmacist)
     assert refused.exit_code == 1 and f"may not act as {d.pharmacist!r}" in refused.stderr
+
+
+@pytest.mark.postgresql
+def test_the_calendars_writes_pass_the_guard_as_the_roles_allow(deployed, runner, chemo_cli):
+    """Issue 19 on the server: a nurse records a weight and delays a cycle through chemo; with psql she can neither
+    override a readiness gate nor bring a cycle forward (both a prescriber's)."""
+    d, rec = deployed
+    result = chemo(runner, chemo_cli, d, d.nurse, "measure", "LP1", "--weight", "69 kg", "--confirm")
+    assert result.exit_code == 0, result.output
+    result = chemo(runner, chemo_cli, d, d.nurse, "delay", "LP1", "--cycle", "2", "--to", "2099-01-01",
+                   "--reason", "patient")
+    assert result.exit_code == 0, result.output
+    stamp = "2026-01-04T09:00:00"
+    for sql, said in ((f"INSERT INTO gate_overrides VALUES ((SELECT coalesce(max(id), 0) + 1 FROM gate_overrides), "
+                       f"{rec.plan}, 1, 'anc', 'treat anyway, the nurse says', 'anc fail', '{stamp}', '{d.nurse}')",
+                       "needs a prescriber"),
+                      (f"INSERT INTO cycle_delays VALUES ((SELECT coalesce(max(id), 0) + 1 FROM cycle_delays), "
+                       f"{rec.plan}, 3, '2099-01-22', '2026-01-05', 'forward', 'other', 'sooner', '{stamp}', "
+                       f"'{d.nurse}')", "bringing a cycle forward needs a prescriber")):
+        done = d.psql(d.nurse, sql)
+        assert done.returncode != 0 and said in done.stderr, (sql, done.stderr)
+    verified = chemo(runner, chemo_cli, d, d.nurse, "audit", "verify")
+    assert verified.exit_code == 0, verified.output

@@ -141,7 +141,7 @@ def test_a_result_without_its_uln_asks_for_uln_in_the_readiness_report_text_and_
     line = ("total bilirubin 10 µmol/L has no ULN stored with it, and the threshold is 1.0 × ULN "
             "(record the result with --uln)")
     text = run("readiness", "M1")
-    assert text.exit_code == 1 and f"  MISSING bilirubin <= 1.0 × ULN           {line}\n" in text.stdout
+    assert text.exit_code == 1 and f"  MISSING bilirubin <= 1.0 × ULN           [eligibility] {line}\n" in text.stdout
     gate = next(g for g in json.loads(run("readiness", "M1", "--json").stdout)["gates"] if g["analyte"] == "bilirubin")
     assert gate["status"] == "missing" and gate["message"] == line
 

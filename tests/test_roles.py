@@ -42,12 +42,12 @@ def test_an_unregistered_user_changes_nothing(store):
     assert {t: count(store, t) for t in before} == before
 
 
-def test_a_nurse_records_labs_but_does_not_register_patients_measurements_prior_or_plans(store):
+def test_a_nurse_records_labs_and_weights_but_does_not_register_patients_prior_or_plans(store):
     add_lab(store, NURSE, "R1", "anc", "2 10^9/L")
+    add_measurement(store, NURSE, "R1", weight="71 kg", height="170 cm")  # nurses weigh patients (issue 19)
     for action in (
         lambda: add_patient(store, NURSE, mrn="N1", name="N", sex="male", born="1960-01-01", height="180 cm",
                             weight="80 kg"),
-        lambda: add_measurement(store, NURSE, "R1", weight="71 kg"),
         lambda: add_prior(store, NURSE, "R1", "epirubicin", "100 mg/m²"),
         lambda: start_plan(store, NURSE, "R1", "doxorubicin-dacarbazine"),
     ):

@@ -36,6 +36,14 @@ def store(new_db):
         yield s
 
 
+def add_ready_patient_labs(store, mrn):
+    """A full set of passing labs an hour before the clock's now."""
+    from chemo.demo import GOOD
+
+    for analyte, (value, uln) in GOOD.items():
+        add_lab(store, NURSE, mrn, analyte, value, uln=uln, at=now_local() - dt.timedelta(hours=1))
+
+
 def counts(store):
     return {t: store.one(f"SELECT count(*) AS n FROM {t}")["n"] for t in ("administrations", "signoffs", "audit")}
 
@@ -217,8 +225,12 @@ def test_an_administration_is_refused_when_anc_and_platelets_fell_after_the_sign
     assert counts(store) == before
 
 
-def test_cycle_3_cannot_be_given_before_cycles_1_and_2(store):
+def test_cycle_3_cannot_be_given_before_cycles_1_and_2(store, clock):
+    start = now_local()
     add_ready_patient(store, "A2")
+    clock.advance(days=42)  # cycle 3's due date by the calendar (issue 19): only the order of cycles refuses it
+    add_ready_patient_labs(store, "A2")
+    add_measurement(store, NURSE, "A2", weight="70 kg")
     signoff(store, PHARMACIST, "A2", 3, "dose")
     signoff(store, NURSE, "A2", 3, "readiness")
     before = counts(store)
@@ -227,15 +239,21 @@ def test_cycle_3_cannot_be_given_before_cycles_1_and_2(store):
     assert "cycle 1 (nothing given)" in str(err.value) and "cycle 2" in str(err.value)
     assert counts(store) == before
     # a partly given cycle 1 still blocks cycle 2, naming what is missing
+    clock.set(start)
     signoff(store, PHARMACIST, "A2", 1, "dose")
     signoff(store, NURSE, "A2", 1, "readiness")
     administer(store, NURSE, "A2", 1, 1)
+    clock.advance(days=21)
+    add_ready_patient_labs(store, "A2")
     signoff(store, PHARMACIST, "A2", 2, "dose")
     signoff(store, NURSE, "A2", 2, "readiness")
     with pytest.raises(OutOfOrder, match="doxorubicin day 2"):
         administer(store, NURSE, "A2", 2)
+    clock.set(start + dt.timedelta(days=1))
     administer(store, NURSE, "A2", 1, 2)
+    clock.advance(days=1)
     administer(store, NURSE, "A2", 1, 3)
+    clock.set(start + dt.timedelta(days=21))
     administer(store, NURSE, "A2", 2)
 
 
@@ -250,7 +268,7 @@ def test_a_band_that_applies_at_administration_and_was_not_signed_for_refuses_it
 
 # ------------------------------------------------------------------ 4. what an override covers
 
-def test_a_weight_override_does_not_let_the_administration_pass_the_cap(store):
+def test_a_weight_override_does_not_let_the_administration_pass_the_cap(store, clock):
     add_ready_patient(store, "O1", weight="70 kg")
     add_measurement(store, PRESCRIBER, "O1", weight="78 kg")  # +11.4 %: recalculate
     row = signoff(store, PHARMACIST, "O1", 1, "dose", override_reason="oedema; dry weight unchanged per team")
@@ -258,21 +276,25 @@ def test_a_weight_override_does_not_let_the_administration_pass_the_cap(store):
     signoff(store, NURSE, "O1", 1, "readiness")
     add_prior(store, PRESCRIBER, "O1", "epirubicin", "800 mg/m²")  # 400 equivalent, learnt after the sign-off
     administer(store, NURSE, "O1", 1, 1)  # 400 + 25 mg/m² a day (48 mg on 1.919 m²)
+    clock.advance(days=1)  # each day on its calendar day
     administer(store, NURSE, "O1", 1, 2)  # 450: at the cap, not past it
+    clock.advance(days=1)
     before = counts(store)
     with pytest.raises(CapRefused, match="no override of the cap"):
         administer(store, NURSE, "O1", 1, 3)
     assert counts(store) == before
 
 
-def test_a_cap_override_still_lets_the_administration_pass_the_cap(store):
+def test_a_cap_override_still_lets_the_administration_pass_the_cap(store, clock):
     add_ready_patient(store, "O2")
     add_prior(store, PRESCRIBER, "O2", "epirubicin", "760 mg/m²")  # 380 + 74.25 > 450
     row = signoff(store, PHARMACIST, "O2", 1, "dose", override_reason="cardio-oncology review, dexrazoxane")
     assert row["detail"]["overrides"] == ["cap"]
     signoff(store, NURSE, "O2", 1, "readiness")
     administer(store, NURSE, "O2", 1, 1)
+    clock.advance(days=1)
     administer(store, NURSE, "O2", 1, 2)
+    clock.advance(days=1)
     assert administer(store, NURSE, "O2", 1, 3)["cumulative_after_mg_m2"] > 450
 
 
@@ -343,14 +365,16 @@ def test_a_threshold_or_band_that_cannot_be_converted_is_missing_not_a_traceback
 
 # ------------------------------------------------------------------ 7. BSA on the day of administration
 
-def test_a_patient_dosed_at_78_kg_who_weighs_66_kg_on_the_day_is_counted_with_the_bsa_of_66_kg(store):
+def test_a_patient_dosed_at_78_kg_who_weighs_66_kg_on_the_day_is_counted_with_the_bsa_of_66_kg(store, clock):
     add_ready_patient(store, "S1", weight="78 kg")  # plan BSA √(170·78/3600) = 1.919 m²
     add_measurement(store, PRESCRIBER, "S1", weight="66 kg")  # that day: √(170·66/3600) = 1.766 m²
     row = signoff(store, PHARMACIST, "S1", 1, "dose", override_reason="weight loss reviewed; keep the plan doses")
     assert doses_of(row)["doxorubicin"] == 48  # 25 mg/m² × 1.919 = 47.98: the dose as signed off
     signoff(store, NURSE, "S1", 1, "readiness")
-    result = {"administrations": [r for day in (1, 2, 3) for r in administer(store, NURSE, "S1", 1, day)[
-        "administrations"]]}
+    result = {"administrations": []}
+    for day in (1, 2, 3):  # each on its calendar day
+        result["administrations"] += administer(store, NURSE, "S1", 1, day)["administrations"]
+        clock.advance(days=1)
     day_bsa = (170 * 66 / 3600) ** 0.5
     dox = [a for a in result["administrations"] if a["drug"] == "doxorubicin"]
     assert [a["dose_mg"] for a in dox] == [48, 48, 48]
@@ -366,20 +390,20 @@ def test_a_backdated_administration_uses_the_weight_of_that_day_and_needs_one(st
     today = dt.date.today()
     add_patient(store, PRESCRIBER, mrn="S2", name="Synthetic S2", sex="female", born="1970-05-01", height="170 cm",
                 weight="70 kg", measured_on=(today - dt.timedelta(days=2)).isoformat())
-    start_plan(store, PRESCRIBER, "S2", "doxorubicin-ifosfamide")
+    start_plan(store, PRESCRIBER, "S2", "doxorubicin-ifosfamide", start=(today - dt.timedelta(days=3)).isoformat())
     add_measurement(store, PRESCRIBER, "S2", weight="66 kg")  # today, after the administration below
     for analyte, (value, uln) in GOOD.items():
         add_lab(store, NURSE, "S2", analyte, value, uln=uln, at=now_local() - dt.timedelta(days=3, hours=12))
     signoff(store, PHARMACIST, "S2", 1, "dose")
     signoff(store, NURSE, "S2", 1, "readiness", as_of=now_local() - dt.timedelta(days=1))
-    yesterday = (now_local() - dt.timedelta(days=1)).replace(microsecond=0)
-    result = administer(store, NURSE, "S2", 1, 1, at=yesterday.isoformat())
-    assert result["administrations"][0]["bsa_m2"] == pytest.approx((170 * 70 / 3600) ** 0.5)
     before = counts(store)
     three_days_ago = (now_local() - dt.timedelta(days=3)).replace(microsecond=0)  # before any weight
     with pytest.raises(ChemoError, match="no height and weight recorded on or before"):
-        administer(store, NURSE, "S2", 1, 2, at=three_days_ago.isoformat())
+        administer(store, NURSE, "S2", 1, 1, at=three_days_ago.isoformat())
     assert counts(store) == before
+    yesterday = (now_local() - dt.timedelta(days=1)).replace(microsecond=0)
+    result = administer(store, NURSE, "S2", 1, 1, at=yesterday.isoformat())
+    assert result["administrations"][0]["bsa_m2"] == pytest.approx((170 * 70 / 3600) ** 0.5)
 
 
 def test_later_days_of_a_started_cycle_accept_results_grown_old_but_not_a_failing_one(store):
@@ -389,7 +413,7 @@ def test_later_days_of_a_started_cycle_accept_results_grown_old_but_not_a_failin
     now = now_local().replace(microsecond=0)
     add_patient(store, PRESCRIBER, mrn="L1", name="Synthetic L1", sex="female", born="1970-05-01", height="170 cm",
                 weight="70 kg", measured_on=(now - dt.timedelta(days=14)).date().isoformat())
-    start_plan(store, PRESCRIBER, "L1", "pld-ifosfamide-anlotinib")
+    start_plan(store, PRESCRIBER, "L1", "pld-ifosfamide-anlotinib", start=(now - dt.timedelta(days=13)).date().isoformat())
     for analyte, (value, uln) in GOOD.items():
         add_lab(store, NURSE, "L1", analyte, value, uln=uln, at=now - dt.timedelta(days=13))
     signoff(store, PHARMACIST, "L1", 1, "dose")
@@ -404,7 +428,7 @@ def test_later_days_of_a_started_cycle_accept_results_grown_old_but_not_a_failin
         administer(store, NURSE, "L1", 1, 6, at=(now - dt.timedelta(days=6)).isoformat())
 
 
-def test_a_later_day_of_a_cycle_waits_for_the_earlier_days(store):
+def test_a_later_day_of_a_cycle_waits_for_the_earlier_days(store, clock):
     """PLD + ifosfamide + anlotinib: day 3 cannot be recorded before days 1 and 2."""
     from chemo.demo import GOOD
     from chemo.treatment import OutOfOrder
@@ -421,7 +445,9 @@ def test_a_later_day_of_a_cycle_waits_for_the_earlier_days(store):
         administer(store, NURSE, "D1", 1, 3)
     assert counts(store) == before
     administer(store, NURSE, "D1", 1, 1)
+    clock.advance(days=1)
     administer(store, NURSE, "D1", 1, 2)
+    clock.advance(days=1)
     administer(store, NURSE, "D1", 1, 3)
 
 

@@ -17,7 +17,8 @@ import pytest
 
 FROZEN = dt.datetime(2026, 6, 15, 10, 0, 0)
 TODAY = FROZEN.date()
-CLOCK_MODULES = ("chemo.db.store", "chemo.demo", "chemo.readiness", "chemo.records", "chemo.roles", "chemo.treatment")
+CLOCK_MODULES = ("chemo.db.store", "chemo.demo", "chemo.readiness", "chemo.records", "chemo.roles", "chemo.treatment",
+                 "chemo.calendar")
 PHARMACIST, NURSE = "demo-pharmacist", "demo-nurse"
 
 
@@ -30,6 +31,7 @@ def freeze(mp: pytest.MonkeyPatch) -> None:
     modules = [importlib.import_module(name) for name in CLOCK_MODULES]
     for module in modules:
         mp.setattr(module, "now_local", lambda: FROZEN)
+    mp.setattr(modules[0], "CLOCK", lambda: FROZEN)  # the record's one clock, which chemo.calendar reads
 
 
 def build_template(directory: Path) -> Path:

@@ -80,6 +80,7 @@ class ReadinessRow:
     status: str  # pass, fail, stale, missing
     message: str
     source: str = "—"  # where the result came from: typed, FHIR, HL7
+    kind: str = "eligibility"  # the gate's kind: eligibility (before cycle 1) or retreatment (every cycle)
 
 
 SOURCE_WORDS = {"typed": "typed", "fhir": "FHIR", "hl7": "HL7"}
@@ -387,12 +388,15 @@ class Backend:
         return signoffs.for_plan(self.store, plan_id)
 
     def cycle_states(self, plan: dict, regimen) -> list[CycleState]:
-        """Each planned cycle: given (all its doses recorded), partly given, due, delayed or planned.
+        """Each planned cycle on the plan's calendar (:mod:`chemo.calendar`, the one that refuses a cycle before its
+        date): given (all its doses recorded), partly given, due, delayed or planned.
 
-        A cycle is due a cycle length after the previous one started (its first
-        administration), the first on the plan's start date; past that date
-        and not started, it is delayed.
+        A cycle is due a cycle length after the previous one started (its first administration), the first on the
+        plan's start date, or on the date a recorded delay moved it to (named with its reason); past that date and
+        not started, it is delayed.
         """
+        from chemo.calendar import build
+
         given: dict[int, list[dict]] = {}
         for a in self._administrations(plan["id"]):
             given.setdefault(a["cycle"], []).append(a)
@@ -400,39 +404,43 @@ class Backend:
         for s in self._signoffs(plan["id"]):
             signed.setdefault(s["cycle"], {})[s["check_kind"]] = s
         per_cycle = sum(len(line.days) for line in regimen.drugs) + sum(len(d.days) for d in regimen.derived)
-        start = dt.date.fromisoformat(plan["start_date"])
-        length = dt.timedelta(days=regimen.cycle_length_days)
+        cal = build(self.store, plan, regimen, today=self.today)
         states = []
-        due = start
         blocked = False
-        for n in range(1, plan["planned_cycles"] + 1):
+        for c in cal.cycles:
+            n, due = c.cycle, c.due
             rows = given.get(n, [])
             checks = signed.get(n, {})
             dose_by = checks.get("dose", {}).get("login")
             ready_by = checks.get("readiness", {}).get("login")
+            moved = ""
+            if c.delays:
+                d = c.delays[-1]
+                moved = (f" ({'delayed' if d['kind'] == 'delay' else 'brought forward'} from {d['due_date']}: "
+                         f"{d['reason']})")
             if rows:
-                first = min(dt.datetime.fromisoformat(r["given_at"]).date() for r in rows)
+                first = c.first_given
                 expected = len(json.loads(checks["dose"]["detail"]).get("doses", [])) if "dose" in checks else per_cycle
                 if len(rows) >= expected:
                     states.append(CycleState(n, "given", due, f"given {first.isoformat()}", dose_by, ready_by))
                 else:
-                    states.append(CycleState(n, "partly-given", due,
-                                             f"started {first.isoformat()}, {len(rows)} of {expected} doses",
-                                             dose_by, ready_by))
-                due = first + length
+                    days = ", ".join(f"d{day} {at[5:]}" for day, at in c.days_given)
+                    states.append(CycleState(n, "partly-given", due, f"started {first.isoformat()}, {len(rows)} of "
+                                                                     f"{expected} doses ({days})", dose_by, ready_by))
                 continue
             if blocked:
-                states.append(CycleState(n, "planned", due, f"planned {due.isoformat()}", dose_by, ready_by))
+                states.append(CycleState(n, "planned", due, f"planned {due.isoformat()}{moved}", dose_by, ready_by))
             elif self.today > due:
                 late = (self.today - due).days
-                states.append(CycleState(n, "delayed", due, f"delayed {late} d (due {due.isoformat()})",
+                states.append(CycleState(n, "delayed", due, f"delayed {late} d (due {due.isoformat()}){moved}",
                                          dose_by, ready_by))
             elif self.today == due:
-                states.append(CycleState(n, "due", due, "due today", dose_by, ready_by))
+                states.append(CycleState(n, "due", due, f"due today{moved}", dose_by, ready_by))
             else:
-                states.append(CycleState(n, "planned", due, f"due {due.isoformat()}", dose_by, ready_by))
+                early = f", from {c.earliest.isoformat()}" if c.earliest < due else ""
+                states.append(CycleState(n, "planned", due, f"due {due.isoformat()}{early}{moved}", dose_by,
+                                         ready_by))
             blocked = True
-            due = due + length
         return states
 
     # ------------------------------------------------------------------ overview
@@ -543,7 +551,7 @@ class Backend:
 
         p = self.patient(context.patient_id)
         plan = self._plan(p)
-        report = assess(self.store, p["mrn"], self.as_of())
+        report = assess(self.store, p["mrn"], self.as_of(), cycle=context.cycle)
         problems = []
         if report.recalculate:
             problems.append(SignProblem("recalculate", recalculate_finding(report) + RECALCULATE_STEPS))
@@ -623,19 +631,23 @@ class Backend:
             else:
                 age = f"— of {limits.get(g.analyte, 0):g} d"
             entered = g.entered or "—"
-            rows.append(ReadinessRow(g.analyte, entered, threshold, age, g.status, gate_words(g),
-                                     SOURCE_WORDS.get(g.origin or "", "—")))
-        failing = [r for r in rows if r.status != "pass"]
+            status = "overridden" if g.status != "pass" and g.passes else g.status
+            rows.append(ReadinessRow(g.analyte, entered, threshold, age, status, gate_words(g),
+                                     SOURCE_WORDS.get(g.origin or "", "—"), g.kind))
+        failing = [r for r in rows if r.status not in ("pass", "overridden")]
         modifications = tuple(modification_words(s) for s in report.suggestions)
         modify = f" — DOSE MODIFICATION APPLIES ({'; '.join(modifications)})" if modifications else ""
         for_cycle = f" for cycle {cycle}" if cycle else ""
         if report.ready and modify:
             words = (f"READY{modify}{for_cycle}: every threshold passes; the dose sign-off is refused above "
                      "the band's dose")
+        elif report.ready and report.overrides:
+            words = (f"READY{for_cycle} ON A PRESCRIBER'S OVERRIDE: " + "; ".join(
+                f"{g.analyte} overridden by {g.override['by']} ({g.override['reason']})" for g in report.overrides))
         elif report.ready:
             words = f"READY{for_cycle}: every threshold passes"
         else:
-            parts = ", ".join(f"{r.analyte} {r.status}" for r in failing)
+            parts = ", ".join(dict.fromkeys(f"{r.analyte} {r.status}" for r in failing))
             words = f"NOT READY{for_cycle}: {parts}" + (f"{modify.replace(' — ', '; ')}" if modify else "")
         return Readiness(p["mrn"], cycle, report.ready, tuple(rows), words, report.recalculate,
                          report.recalculate_reasons, tuple(s.message() for s in report.suggestions),
@@ -675,5 +687,7 @@ class Backend:
         p = self.patient(patient_id)
         self.changed(p["id"])
         result = signoff(self.store, self.login, p["mrn"], cycle, "readiness", as_of=self.as_of())
+        rests = "".join(f"; it rests on {o['by']}'s override of the {o['analyte']} gate"
+                        for o in result["detail"].get("rests_on_overrides", []))
         return (f"Cycle {cycle} readiness signed off by {self.login} (nurse) at "
-                f"{result['signed_at'].replace('T', ' ')}; recorded in the audit log")
+                f"{result['signed_at'].replace('T', ' ')}{rests}; recorded in the audit log")

@@ -118,10 +118,20 @@ def render_regimen(entry: RegimenEntry) -> Group:
                       cite(d.source))
     parts += [Text("Drugs and doses", style="bold underline"), drugs]
 
-    thresholds = _table("analyte", "must be", "result at most", "src")
-    for t in r.thresholds:
-        thresholds.add_row(t.analyte, f"{t.op_text} {display_text(t.value.text)}", f"{t.max_age_days:g} days old", cite(t.source))
-    parts += [Text("Readiness thresholds (before each cycle)", style="bold underline"), thresholds]
+    for kind, title in (("eligibility", "Eligibility gates (before cycle 1)"),
+                        ("retreatment", "Retreatment gates (before every cycle) and the protocol's action")):
+        gates = [t for t in r.thresholds if t.kind == kind]
+        if not gates:
+            continue
+        thresholds = _table("analyte", "must be", "result at most", "src")
+        for t in gates:
+            must = f"{t.op_text} {display_text(t.value.text)}" + (" each day" if t.each_day else "")
+            thresholds.add_row(t.analyte, must, f"{t.max_age_days:g} days old", cite(t.source))
+        parts += [Text(title, style="bold underline"), thresholds]
+        parts += [Text(f"{t.analyte} {t.op_text} {display_text(t.value.text)} fails: {t.action}", style="italic")
+                  for t in gates if t.action]
+    parts.append(Text(f"Calendar: cycle N+1 due cycle N's day 1 + {r.cycle_length_days} days; up to "
+                      f"{r.early_window_days} days early {cite(r.early_window_source)}"))
 
     if r.modifications:
         mods = _table("drug", "when", "give", "src")

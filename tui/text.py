@@ -20,6 +20,7 @@ STYLES = {
     "pass": ("PASS", "bold black on green"),
     "fail": ("FAIL", "bold white on red"),
     "stale": ("TOO OLD", "bold black on yellow"),
+    "overridden": ("OVERRIDDEN", "bold black on yellow"),  # a failing gate a prescriber let this cycle through
     "missing": ("MISSING", "bold black on yellow"),
     "valid": ("VALID", "bold black on green"),
     "invalid": ("INVALID", "bold white on red"),

@@ -54,7 +54,7 @@ import re
 
 import attrs
 
-from ..roles import ANY, REGISTRARS
+from ..roles import ANY, MEASURERS, REGISTRARS
 from .schema import LOCK_CLASS, VERSIONS
 
 # a non-owner holding a writers' lock is cut off by a waiting writer when its transaction has sat idle this long
@@ -81,12 +81,14 @@ WRITES: dict[str, Guard] = {
     "roles": Guard(None, ("pharmacist",)),
     "db_logins": Guard("added_by", ("pharmacist",)),
     "patients": Guard("created_by", REGISTRARS),
-    "measurements": Guard("recorded_by", REGISTRARS),
+    "measurements": Guard("recorded_by", MEASURERS),  # nurses weigh patients (issue 19)
     "labs": Guard("recorded_by", ANY, update=("superseded_by",)),
     "prior_exposure": Guard("recorded_by", REGISTRARS),
     "plans": Guard("created_by", REGISTRARS, update=("status",)),
     "signoffs": Guard("login", ("pharmacist", "nurse")),  # and the check's own role: see _TABLE_RULES
     "administrations": Guard("given_by", ("nurse",)),
+    "cycle_delays": Guard("recorded_by", ANY),  # bringing a cycle forward: a prescriber (see _TABLE_RULES)
+    "gate_overrides": Guard("recorded_by", ("prescriber",)),
     "allergies": Guard("recorded_by", ANY),  # any registered user records an allergy (issue 20)
 }
 SECRET = ("audit_key",)  # tables no workstation reads
@@ -118,6 +120,11 @@ _TABLE_RULES = {
                 AND source = OLD.source AND source_id = OLD.source_id)) THEN
             RAISE EXCEPTION 'chemo: lab row % is replaced only once, by a newer result of the same lab identity',
                 OLD.id USING ERRCODE = '42501';
+        END IF;""",
+    "cycle_delays": """
+        IF NEW.kind = 'forward' AND NOT EXISTS (SELECT 1 FROM roles WHERE login = actor AND role = 'prescriber') THEN
+            RAISE EXCEPTION 'chemo: bringing a cycle forward needs a prescriber (% is not)', actor
+                USING ERRCODE = '42501';
         END IF;""",
     "plans": """
         IF TG_OP = 'UPDATE' AND NOT (OLD.status = 'active' AND NEW.status = 'superseded') THEN

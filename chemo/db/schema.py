@@ -282,6 +282,41 @@ _V4 = [
 ]
 
 
+# The treatment calendar and the retreatment gates (issue 19).
+#
+# * ``cycle_delays``: a cycle's day 1 moved to ``to_date`` (``chemo delay``): ``kind`` ``delay`` (later than it
+#   was due) or ``forward`` (earlier than it was due: a prescriber's decision); ``due_date`` the
+#   date it was due before the move; the reason one of the five kinds, with an optional note.  The newest row of a
+#   cycle stands; later cycles follow from it (cycle N+1 is due cycle N's day 1 + the cycle length).
+# * ``gate_overrides``: a prescriber lets one cycle through one failing readiness gate, with a reason.
+_CALENDAR = [
+    """CREATE TABLE cycle_delays (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        cycle INTEGER NOT NULL CHECK (cycle >= 1),
+        due_date TEXT NOT NULL,
+        to_date TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('delay', 'forward')),
+        reason TEXT NOT NULL CHECK (reason IN ('low-counts', 'toxicity', 'patient', 'logistics', 'other')),
+        note TEXT,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL REFERENCES users(login)
+    )""",
+    "CREATE INDEX cycle_delays_plan ON cycle_delays(plan_id, cycle)",
+    """CREATE TABLE gate_overrides (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        cycle INTEGER NOT NULL CHECK (cycle >= 1),
+        analyte TEXT NOT NULL,
+        reason TEXT NOT NULL CHECK (length(reason) >= 10),
+        finding TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL REFERENCES users(login),
+        UNIQUE (plan_id, cycle, analyte)
+    )""",
+]
+
+
 # (name, statements), oldest first: see the module text before adding one
 VERSIONS: list[tuple[str, list[str]]] = [
     ("0001_initial", _V1),
@@ -299,9 +334,10 @@ VERSIONS: list[tuple[str, list[str]]] = [
     ("0004_lab_comparators", ["ALTER TABLE labs ADD COLUMN comparator TEXT "
                               "CHECK (comparator IN ('<', '<=', '>', '>='))"]),
     ("0005_keyed_audit", _V4),
+    ("0006_calendar", _CALENDAR),
     # allergies on the patient record (issue 20): the substance as written, the library drug or drug class it
     # names (NULL for a substance outside the library: shown, never matched), the reaction and its severity
-    ("0006_allergies", ["""CREATE TABLE allergies (
+    ("0007_allergies", ["""CREATE TABLE allergies (
         id INTEGER PRIMARY KEY,
         patient_id INTEGER NOT NULL REFERENCES patients(id),
         substance TEXT NOT NULL CHECK (length(substance) BETWEEN 1 AND 80),

@@ -139,9 +139,21 @@ def busy_error(where) -> StoreError:
 
 # ------------------------------------------------------------------ time
 
+CLOCK = None  # tests set a function returning a naive local datetime (pytest's monkeypatch); None: the system clock
+
+
 def now_local() -> _dt.datetime:
-    """Clinic time: collection, administration and measurement times are local, to the second."""
-    return _dt.datetime.now().replace(microsecond=0)
+    """Clinic time: collection, administration and measurement times are local, to the second.
+
+    The one clock every rule of the record reads (the calendar's due dates, a time "in the future", the age of a
+    result); :data:`CLOCK` replaces it in tests, so that a test moves time without sleeping."""
+    now = CLOCK() if CLOCK is not None else _dt.datetime.now()
+    return now.replace(microsecond=0)
+
+
+def today_local() -> _dt.date:
+    """Today's date in clinic time (:func:`now_local`)."""
+    return now_local().date()
 
 
 def utc_stamp() -> str:

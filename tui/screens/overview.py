@@ -22,6 +22,7 @@ class OverviewScreen(ChemoScreen):
         Binding("v", "verify", "Verify", tooltip="Verify the doses of the next cycle (pharmacist)"),
         Binding("n", "readiness", "Readiness", tooltip="The labs before the next cycle (nurse)"),
         Binding("g", "regimen", "Regimen", tooltip="The plan's regimen in the regimen browser"),
+        Binding("t", "treatment_day", "Day", tooltip="The calendar: give each day, record a weight, delay (nurse)"),
     ]
 
     def __init__(self, patient_id: int) -> None:
@@ -131,6 +132,13 @@ class OverviewScreen(ChemoScreen):
         if self.app.backend is None:
             return
         self.app.push_screen(ReadinessScreen(self.patient_id))
+
+    def action_treatment_day(self) -> None:
+        from .treatment_day import TreatmentDayScreen
+
+        if self.app.backend is None:
+            return
+        self.app.push_screen(TreatmentDayScreen(self.patient_id))
 
     def action_regimen(self) -> None:
         if self.data is not None and self.data.plan is not None:

@@ -41,7 +41,9 @@ def _check_quantity(text: str) -> None:
 
 class ReadinessScreen(ChemoScreen):
     CSS_PATH = "readiness.tcss"
-    KEYS_NOTE = ("↑↓ choose a threshold: its detail shows below the table; Enter on it starts a new result\n"
+    KEYS_NOTE = ("An analyte marked R is a retreatment gate (checked before every cycle); the others are eligibility\n"
+                 "gates, checked before cycle 1 only.\n"
+                 "↑↓ choose a threshold: its detail shows below the table; Enter on it starts a new result\n"
                  "for its analyte. Tab moves between the new-lab fields; Enter on the value records it.")
     BINDINGS = [
         Binding("escape", "app.back", "Back", tooltip="Back to the patient's overview"),
@@ -104,9 +106,11 @@ class ReadinessScreen(ChemoScreen):
             return
         self.query_one(TitleBar).set_subtitle(f"{patient['name']} ({patient['mrn']})", essential=True)
         d = self.data
-        for row in d.rows:
-            table.add_row(Text(row.analyte), badge(row.status), Text(row.entered), Text(row.threshold), Text(row.age),
-                          Text(row.source), key=row.analyte)
+        for i, row in enumerate(d.rows):  # an analyte may have an eligibility and a retreatment gate: keyed by row
+            # retreatment gates are marked R in the analyte cell (eligibility gates count before cycle 1 only)
+            table.add_row(Text(row.analyte + (" R" if row.kind == "retreatment" else "")), badge(row.status),
+                          Text(row.entered), Text(row.threshold), Text(row.age), Text(row.source),
+                          key=f"{i}:{row.analyte}")
         self.query_one("#ready-badge", Badge).set(
             "not-ready" if not d.ready else "ready-modify" if d.modifications else "ready")
         text = Text(d.verdict_words, style="bold")
@@ -126,6 +130,7 @@ class ReadinessScreen(ChemoScreen):
             lines.append(f"{row.analyte}: ", style="bold")
             lines.append(row.message)
             lines.append(f" · source {row.source}")  # the Source column is off-screen at 80 columns
+            lines.append(f" · {row.kind} gate")
         if d.recalculate:
             lines.append("\n")
             lines.append_text(badge("not-ready", "RECALCULATE"))
@@ -152,7 +157,7 @@ class ReadinessScreen(ChemoScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a row starts a new result for that analyte."""
-        self.query_one("#lab-analyte", Input).value = str(event.row_key.value)
+        self.query_one("#lab-analyte", Input).value = str(event.row_key.value).split(":", 1)[1]  # "3:anc"
         self.query_one("#lab-value", Input).focus()
 
     # ------------------------------------------------------------------ new lab

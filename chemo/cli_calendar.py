@@ -1,0 +1,115 @@
+"""The treatment calendar's commands: ``chemo plan show``, ``chemo delay``, ``chemo override``.
+
+Exit codes as every record command (:mod:`chemo.cli_record`): 0 done, 1 refused, 2 bad input, 3 database.
+``chemo --help`` imports none of this (the group loads a command's module when it runs); the calendar engine is
+light (no pint), and its reasons are click's choices.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .calendar import REASONS
+from .cli import emit_json
+from .cli_record import _actor, _help, _open, _signed_in, db_option, json_option, user_option
+
+
+def calendar_lines(cal) -> list[str]:
+    """The calendar as ``chemo plan show`` prints it."""
+    out = [f"{cal.mrn}: plan {cal.plan_id} {cal.regimen_id} from {cal.start_date.isoformat()}, every "
+           f"{cal.cycle_length_days} days; a cycle may be given {cal.early_window_days} days before it is due "
+           f"({cal.early_window_source.split(':')[0]}); today {cal.today.isoformat()}"]
+    for c in cal.cycles:
+        line = f"  cycle {c.cycle}  {c.status.upper():<12} due {c.due.isoformat()}"
+        if c.earliest != c.due:
+            line += f" (earliest {c.earliest.isoformat()})"
+        if c.due != c.planned:
+            line += f", planned {c.planned.isoformat()}"
+        line += f"; {c.basis}"
+        out.append(line)
+        if c.days_given:
+            out.append("           given: " + ", ".join(f"day {d} {at}" for d, at in c.days_given))
+        for d in c.delays:
+            word = "delayed" if d["kind"] == "delay" else "brought forward"
+            out.append(f"           {word} from {d['due_date']} to {d['to_date']}: {d['reason']}"
+                       + (f" ({d['note']})" if d["note"] else "") + f", by {d['recorded_by']} at "
+                       f"{d['recorded_at'].replace('T', ' ')}")
+    nxt = cal.next
+    if nxt is None:
+        out.append("next: every cycle is given")
+    else:
+        out.append(f"next: cycle {nxt.cycle}, due {nxt.due.isoformat()}"
+                   + (f" (from {nxt.earliest.isoformat()})" if nxt.earliest != nxt.due else "")
+                   + (", in progress" if nxt.status == "in progress" else ""))
+    return out
+
+
+@click.command("show", help=_help("Print the plan's calendar: each cycle's due date (the previous cycle's day 1 + "
+                                  "the cycle length), the days given, delays with their reasons, what is next."))
+@click.argument("mrn")
+@db_option
+@json_option
+def plan_show(mrn, db_path, as_json):
+    from .calendar import for_patient
+
+    with _open(db_path, create=False) as store:
+        cal = for_patient(store, mrn)
+    if as_json:
+        emit_json(cal.as_json())
+        return
+    click.echo("\n".join(calendar_lines(cal)))
+
+
+@click.command(help=_help(
+    "Move a cycle's day 1 to a later date, with a reason (any registered user); later cycles move with it. "
+    "A date before the date it is due brings the cycle forward: a prescriber only, with --note."))
+@click.argument("mrn")
+@click.option("--cycle", type=int, required=True)
+@click.option("--to", "to", required=True, metavar="YYYY-MM-DD", help="The cycle's new day 1.")
+@click.option("--reason", required=True, type=click.Choice(REASONS))
+@click.option("--note", default=None, help="Free text kept with the reason.")
+@db_option
+@user_option
+@json_option
+def delay(mrn, cycle, to, reason, note, db_path, user, as_json):
+    from .calendar import delay as move
+
+    actor = _actor(user)
+    with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
+        row = move(store, actor, mrn, cycle, to, reason, note)
+    cal = row["calendar"]
+    if as_json:
+        emit_json({"cycle": row["cycle"], "kind": row["kind"], "from": row["due_date"], "to": row["to_date"],
+                   "reason": row["reason"], "note": row["note"], "by": row["recorded_by"],
+                   "calendar": cal.as_json()})
+        return
+    word = "delayed" if row["kind"] == "delay" else "brought forward"
+    click.echo(f"{mrn}: cycle {cycle} {word} from {row['due_date']} to {row['to_date']} ({reason}"
+               + (f": {note}" if note else "") + ")")
+    for c in cal.cycles[cycle:]:
+        click.echo(f"  cycle {c.cycle} now due {c.due.isoformat()}")
+
+
+@click.command(help=_help(
+    "A prescriber lets one cycle through a failing readiness gate, with a reason (audited; shown on the "
+    "readiness screen and the worksheet; the nurse's readiness sign-off records that it rests on it)."))
+@click.argument("mrn")
+@click.option("--cycle", type=int, required=True)
+@click.option("--gate", "analyte", required=True, metavar="ANALYTE", help="The gate's analyte: hemoglobin, anc, ...")
+@click.option("--reason", required=True, help="Why the cycle is given anyway (at least 10 characters).")
+@db_option
+@user_option
+@json_option
+def override(mrn, cycle, analyte, reason, db_path, user, as_json):
+    from .calendar import override_gate
+
+    actor = _actor(user)
+    with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
+        row = override_gate(store, actor, mrn, cycle, analyte, reason)
+    if as_json:
+        emit_json({k: row[k] for k in ("cycle", "analyte", "reason", "finding", "recorded_by", "recorded_at")})
+        return
+    click.echo(f"{mrn}: cycle {cycle}: the {analyte} gate is overridden by {row['recorded_by']}: {reason}")
+    click.echo(f"  it failed: {row['finding']}")

@@ -1,0 +1,89 @@
+"""The treatment day as the nurse's screen needs it (issue 19): the plan's calendar, the next day's administration
+(with every check of ``chemo administer``), a new weight, a delay with its reason.  Through the engine only:
+:mod:`chemo.calendar`, :func:`chemo.treatment.administer`, :func:`chemo.records.add_measurement`."""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class DayRow:
+    cycle: int
+    status: str  # given, in progress, due, upcoming
+    words: str  # "due 2026-12-27 (from 2026-12-24); cycle 1 day 1 given on ... + 21 days"
+    given: str  # "day 1 2026-12-06, day 2 2026-12-07" or ""
+    delays: tuple  # "delayed from X to Y: low-counts (note), by login"
+
+
+@attrs.frozen
+class DayView:
+    mrn: str
+    name: str
+    regimen_id: str
+    rows: tuple  # DayRow
+    next_words: str  # "next: cycle 2, due 2026-12-27" or "every cycle is given"
+    next_cycle: int | None
+
+
+def day_view(backend, patient_id: int) -> DayView:
+    from chemo.calendar import for_patient
+
+    p = backend.patient(patient_id)
+    cal = for_patient(backend.store, p["mrn"], today=backend.today)
+    rows = []
+    for c in cal.cycles:
+        words = f"due {c.due.isoformat()}" + (f" (from {c.earliest.isoformat()})" if c.earliest != c.due else "")
+        if c.due != c.planned:
+            words += f", planned {c.planned.isoformat()}"
+        words += f"; {c.basis}"
+        given = ", ".join(f"day {d} {at}" for d, at in c.days_given)
+        delays = tuple(f"{'delayed' if d['kind'] == 'delay' else 'brought forward'} from {d['due_date']} to "
+                       f"{d['to_date']}: {d['reason']}" + (f" ({d['note']})" if d["note"] else "")
+                       + f", by {d['recorded_by']}" for d in c.delays)
+        rows.append(DayRow(c.cycle, c.status, words, given, delays))
+    nxt = cal.next
+    if nxt is None:
+        next_words, next_cycle = "every cycle is given", None
+    else:
+        next_words = f"next: cycle {nxt.cycle}, due {nxt.due.isoformat()}" + (
+            f" (from {nxt.earliest.isoformat()})" if nxt.earliest != nxt.due else "") + (
+            ", in progress" if nxt.status == "in progress" else "")
+        next_cycle = nxt.cycle
+    return DayView(p["mrn"], p["name"], cal.regimen_id, tuple(rows), next_words, next_cycle)
+
+
+def give_next_day(backend, patient_id: int, cycle: int) -> str:
+    """Record the next day of ``cycle`` not yet given, now, with every check of ``chemo administer`` (the
+    calendar's date, both sign-offs, readiness, the cap); the sentence that says what was recorded."""
+    from chemo.treatment import administer
+
+    p = backend.patient(patient_id)
+    backend.changed(p["id"])
+    result = administer(backend.store, backend.login, p["mrn"], cycle, None, at=backend.now().isoformat())
+    day = result["days"][0]
+    drugs = ", ".join(f"{a['drug']} {a['dose_mg']:g} mg" for a in result["administrations"])
+    return (f"Cycle {cycle} day {day} recorded as given at {result['times'][str(day)].replace('T', ' ')} by "
+            f"{backend.login}: {drugs}; cumulative {result['cumulative_after_mg_m2']:g} of {result['cap_mg_m2']:g} "
+            "mg/m²")
+
+
+def record_weight(backend, patient_id: int, weight_text: str) -> str:
+    from chemo.records import add_measurement
+
+    p = backend.patient(patient_id)
+    backend.changed(p["id"])
+    row = add_measurement(backend.store, backend.login, p["mrn"], weight=weight_text, on=backend.today.isoformat())
+    warnings = "; ".join(row.get("warnings") or ())
+    return (f"Weight {row['weight_kg']:g} kg recorded for {row['measured_on']} by {backend.login}"
+            + (f"; WARNING {warnings}" if warnings else ""))
+
+
+def ask_delay(backend, patient_id: int, cycle: int, to_text: str, reason: str, note: str | None) -> str:
+    from chemo.calendar import delay
+
+    p = backend.patient(patient_id)
+    backend.changed(p["id"])
+    row = delay(backend.store, backend.login, p["mrn"], cycle, to_text, reason, note or None)
+    word = "delayed" if row["kind"] == "delay" else "brought forward"
+    return f"Cycle {cycle} {word} from {row['due_date']} to {row['to_date']} ({reason}); later cycles follow"
