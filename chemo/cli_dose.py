@@ -153,9 +153,9 @@ def format_cycle(result, regimen, bsa_given=None) -> str:
     if regimen.notes:
         out.append("Supportive care and cautions (regimen file):")
         out += [f"  {n.text} ({n.source})" for n in regimen.notes]
-    if result.warnings:
+    if result.warnings or result.supportive_warnings:
         out.append("WARNINGS:")
-        out += [f"  {w}" for w in result.warnings]
+        out += [f"  {w}" for w in result.warnings + result.supportive_warnings]
     return "\n".join(out)
 
 

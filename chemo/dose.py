@@ -13,6 +13,7 @@ plausibility from the library); rounding is exact, in ``Decimal``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from decimal import Decimal
@@ -170,10 +171,34 @@ class CycleDoses:
     tolerance: float
     rounding_source: str
     warnings: tuple = ()  # doses above a drug's plausible limit for this body size: verification will stop them
-    supportive: tuple = ()  # SupportiveDose, by day and time
-    conditional: tuple = ()  # words for each conditional supportive line not given (and why)
     emetogenic_class: str | None = None
     cumulative_mg_m2: float | None = None  # the cumulative dose conditional lines were judged on
+    # (regimen, library, calculated mg by drug and day): the supportive lines are worked out from these on first
+    # use (order verification, which calculates many cycles, never needs them)
+    support: tuple | None = attrs.field(default=None, repr=False, eq=False)
+
+    @functools.cached_property
+    def _support(self) -> tuple:
+        if self.support is None:
+            return (), (), ()
+        regimen, library, calculated_by_drug = self.support
+        doses, skipped = _supportive(regimen, self.body, library, calculated_by_drug, self.cumulative_mg_m2)
+        return tuple(doses), tuple(skipped), _over_limits((), library, self.body, doses)
+
+    @property
+    def supportive(self) -> tuple:
+        """SupportiveDose, by day and time: calculated, rounded and checked by the one dose path."""
+        return self._support[0]
+
+    @property
+    def conditional(self) -> tuple:
+        """Words for each conditional supportive line not given (and why)."""
+        return self._support[1]
+
+    @property
+    def supportive_warnings(self) -> tuple:
+        """Supportive doses above their drug's plausible limit for this body size."""
+        return self._support[2]
 
     def totals_mg(self) -> dict:
         """Per-cycle dispensed mg by drug, in regimen order."""
@@ -194,7 +219,7 @@ class CycleDoses:
             "rounding": {"mode": self.rounding_mode, "tolerance_pct": self.tolerance * 100, "source": self.rounding_source},
             "doses": [a.as_json() for a in self.administrations],
             "totals_mg": self.totals_mg(),
-            "warnings": list(self.warnings),
+            "warnings": list(self.warnings) + list(self.supportive_warnings),
             "emetogenic_class": self.emetogenic_class,
             "supportive": [s.as_json() for s in self.supportive],
             "conditional": list(self.conditional),
@@ -398,28 +423,32 @@ def _supportive(regimen: Regimen, body: BodySize, library: Library, calculated_b
                 skipped.append(f"{what}: not given, cumulative {cumulative_mg_m2:.1f} mg/m² is below {line.when_text}")
                 continue
             condition = f"cumulative {cumulative_mg_m2:.1f} mg/m² ≥ {line.when_text}"
-        for day in line.days:
-            for t in line.at:
-                if line.category == "hydration":
-                    out.append(SupportiveDose(
-                        line.category, line.fluid, day, t.text, t.hours, line.route,
-                        f"{line.volume_ml:g} mL over {line.duration_h:g} h", None, None, None, 0.0, line.source,
-                        volume_ml=line.volume_ml, duration_h=line.duration_h,
-                        rate_ml_h=round(line.volume_ml / line.duration_h, 1), target=line.target, note=line.note))
-                    continue
-                drug = library.drugs[line.drug]
-                if line.of is not None:
-                    calculated = calculated_by_drug[line.of][day] * line.ratio
-                    basis = f"{line.ratio_text} of {line.of}"
-                else:
-                    calculated = _amount_mg(line.dose, body, line.drug)
-                    basis = display_text(line.dose.text)
-                dose_mg, step, note = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode,
+        if line.category == "hydration":
+            basis = f"{line.volume_ml:g} mL over {line.duration_h:g} h"
+            rate = round(line.volume_ml / line.duration_h, 1)
+            out += [SupportiveDose(line.category, line.fluid, day, t.text, t.hours, line.route, basis, None, None, None,
+                                   0.0, line.source, volume_ml=line.volume_ml, duration_h=line.duration_h,
+                                   rate_ml_h=rate, target=line.target, note=line.note)
+                    for day in line.days for t in line.at]
+            continue
+        drug = library.drugs[line.drug]
+        if line.of is not None:
+            basis = f"{line.ratio_text} of {line.of}"
+            parent = calculated_by_drug[line.of]
+            by_day = {day: parent[day] * line.ratio for day in line.days}
+        else:
+            basis = display_text(line.dose.text)
+            by_day = dict.fromkeys(line.days, _amount_mg(line.dose, body, line.drug))
+        rounded: dict[float, tuple] = {}  # the same calculated dose is rounded once
+        for day, calculated in by_day.items():
+            if calculated not in rounded:
+                rounded[calculated] = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode,
                                                rounding.fallback_mg)
-                out.append(SupportiveDose(
-                    line.category, line.drug, day, t.text, t.hours, line.route, basis, calculated, dose_mg, step,
-                    dose_mg / calculated - 1 if calculated else 0.0, line.source, of=line.of,
-                    condition=condition, note=note or line.note))
+            dose_mg, step, note = rounded[calculated]
+            deviation = dose_mg / calculated - 1 if calculated else 0.0
+            out += [SupportiveDose(line.category, line.drug, day, t.text, t.hours, line.route, basis, calculated,
+                                   dose_mg, step, deviation, line.source, of=line.of, condition=condition,
+                                   note=note or line.note) for t in line.at]
     out.sort(key=lambda s: (s.day, s.hours))
     return out, skipped
 
@@ -486,10 +515,10 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
                 infusion=derived.infusion, note=note, schedule=schedule))
     order = {d: i for i, d in enumerate(regimen.drug_ids)}
     administrations.sort(key=lambda a: (a.day, order[a.drug]))
-    supportive, skipped = _supportive(regimen, body, library, calculated_by_drug, cumulative_mg_m2)
     return CycleDoses(
         regimen_id=regimen.id, regimen_name=regimen.name, cycle=cycle, cycles=regimen.cycles, dose_level=dose_level,
         body=body, administrations=tuple(administrations), rounding_mode=rounding.mode,
         tolerance=rounding.tolerance, rounding_source=rounding.source,
-        warnings=_over_limits(administrations, library, body, supportive), supportive=tuple(supportive),
-        conditional=tuple(skipped), emetogenic_class=regimen.emetogenic_class, cumulative_mg_m2=cumulative_mg_m2)
+        warnings=_over_limits(administrations, library, body), emetogenic_class=regimen.emetogenic_class,
+        cumulative_mg_m2=cumulative_mg_m2,
+        support=(regimen, library, calculated_by_drug) if regimen.supportive else None)
