@@ -453,6 +453,21 @@ def _supportive(regimen: Regimen, body: BodySize, library: Library, calculated_b
     return out, skipped
 
 
+def schedules_of(regimen: Regimen, rows, library: Library | None = None) -> dict:
+    """``{"mesna:1": [["0 h", 1140.0], ...]}`` for each dose row (``{"drug", "day", "dose_mg"}``, as signed) of a
+    derived drug with a schedule: the row's mg split into the schedule's equal doses, each rounded as
+    :func:`calculate_cycle` rounds them (so a dose signed as calculated splits exactly as calculated)."""
+    library = library or load_library()
+    out = {}
+    for row in rows:
+        derived = regimen.derived_line(row["drug"])
+        if derived is None or not derived.schedule or row.get("dose_mg") is None:
+            continue
+        _, _, _, schedule = _split(row["dose_mg"], derived.schedule, library.drugs[row["drug"]], library.rounding)
+        out[f"{row['drug']}:{row['day']}"] = [[t, mg] for t, _, mg in schedule]
+    return out
+
+
 def _split(calculated: float, times: tuple, drug, rounding) -> tuple[float, float | None, str | None, tuple]:
     """A day's derived dose split into equal doses at ``times``: (day total, increment, note, schedule);
     each dose is rounded on its own, and the day total is their sum."""

@@ -333,8 +333,9 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
             detail["supportive"] = [s.as_json() for s in doses.supportive]
             if doses.conditional:
                 detail["conditional"] = list(doses.conditional)
-            schedules = {f"{a.drug}:{a.day}": [[t, mg] for t, _, mg in a.schedule]
-                         for a in doses.administrations if a.schedule}
+            from .dose import schedules_of
+
+            schedules = schedules_of(regimen, dose_rows, library)  # the signed mg, split at the regimen's times
             if schedules:
                 detail["schedules"] = schedules
             audit_new.update(detail)
