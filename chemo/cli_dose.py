@@ -163,10 +163,16 @@ def supportive_lines(result) -> list[str]:
     """The cycle's supportive lines, day by day, for ``chemo dose``."""
     if not result.supportive and not result.conditional:
         return []
+    from .library import load_library
+
+    fluids = load_library().diluents
     out = [f"Supportive care (emetogenic class: {result.emetogenic_class or 'not stated'}):"]
     for s in result.supportive:
         if s.dose_mg is None:
-            what = f"{s.basis}, {s.rate_ml_h:g} mL/h" + (f"; {s.target}" if s.target else "")
+            name = fluids[s.drug].name if s.drug in fluids else s.drug
+            out.append(f"  day {s.day} {s.at}: {s.category}: {name} {s.basis}, {s.rate_ml_h:g} mL/h {s.route}"
+                       + (f"; {s.target}" if s.target else ""))
+            continue
         else:
             what = f"{mg_text(s.dose_mg)} mg ({s.basis}; calculated {s.calculated_mg:.2f} mg)"
         cond = f" [{s.condition}]" if s.condition else ""

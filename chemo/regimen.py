@@ -435,7 +435,7 @@ def _read_derived(doc: Table, library: Library, lines: list[DrugLine], named: se
             _check_limits(t, drug, dose, parent.per, len(parent.days), key="fraction")
         from .supportive import read_schedule
 
-        schedule = read_schedule(t, fraction)
+        schedule = read_schedule(t)
         if drug and parent and fraction and route and src:
             derived.append(Derived(did, parent_id, fraction, parent.days, route, t.data.get("infusion"), src, schedule))
     return derived

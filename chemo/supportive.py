@@ -288,7 +288,7 @@ def check_regimen_supportive(doc: Table, library, lines, supportive) -> str | No
     return derived
 
 
-def read_schedule(t: Table, fraction: float | None) -> tuple:
+def read_schedule(t: Table) -> tuple:
     """``[[derived]] schedule``: the times of the equal doses the day's fraction is split into."""
     if "schedule" not in t.data:
         return ()

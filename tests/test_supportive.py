@@ -169,3 +169,23 @@ def test_a_regimen_keeps_its_own_source_not_its_last_notes():
     regimen = load_regimen(AI)
     assert regimen.source.startswith("Seed 003 (STRASS-2-style trial)")
     assert regimen.notes[-1].source.startswith("Ifex label")
+
+
+def test_chemo_dose_prints_the_supportive_lines_and_cumulative_switches_on_dexrazoxane():
+    import json
+
+    from chemo.cli import cli
+    from cli_support import cli_invoker, one_line
+
+    run = cli_invoker(cli)
+    out = run("dose", AI, "--bsa", "1.9 m²", "--cumulative", "310 mg/m²", "--json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["emetogenic_class"] == "moderate" and data["conditional"] == []
+    assert [(s["day"], s["dose_mg"]) for s in data["supportive"] if s["drug"] == "dexrazoxane"] == [
+        (1, 480.0), (2, 480.0), (3, 480.0)]
+    text = run("dose", AI, "--bsa", "1.9 m²").stdout
+    assert "day 5 0 h: growth factor: pegfilgrastim 6 mg" in text and "NaCl 0.9 % 1000 mL over 6 h, 166.7 mL/h" in text
+    assert "mesna day 1: 1140 mg at 0 h, 1140 mg at 4 h after, 1140 mg at 8 h after" in text
+    assert "not evaluated (no cumulative dose given)" in text
+    one_line(run("dose", AI, "--bsa", "1.9 m²", "--cumulative", "310"), 2, "--cumulative")
