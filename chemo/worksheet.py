@@ -332,9 +332,12 @@ def to_pdf(ws: Worksheet, paper: str = "a4") -> bytes:
 
 
 _BOX_MM = 1.5 + 5 + 4 + 8  # a signature block: the heading's gap and line, the labels, the box
+_HEADING_KEEP_MM = 1.5 + 5 + 10  # a heading and the first lines under it
 
 
 def _pdf_heading(pdf, title: str) -> None:
+    if pdf.get_y() + _HEADING_KEEP_MM > pdf.page_break_trigger:  # a heading is not left alone at a page's foot
+        pdf.add_page()
     pdf.ln(1.5)
     pdf.set_font("helvetica", "B", 9)
     pdf.cell(0, 5, latin1(title), new_x="LMARGIN", new_y="NEXT")
