@@ -19,7 +19,7 @@ from . import audit
 from .db import allergies as allergy_rows
 from .db.store import Store, now_local
 from .errors import ChemoError
-from .records import get_patient
+from .records import get_patient, locked_patient
 from .roles import ANY, require
 
 SEVERITIES = ("mild", "moderate", "severe", "life-threatening")
@@ -63,9 +63,9 @@ def add_allergy(store: Store, actor: str, mrn: str, substance: str, reaction: st
         if severity not in SEVERITIES:
             raise ChemoError(f"{severity!r}: expected one of {', '.join(SEVERITIES)}", field="severity")
     drug, drug_class = match(load_library(), substance)
-    with store.transaction():
+    with store.transaction(per_patient=True):  # a write about one patient holds that patient's lock
         require(store, actor, ANY, "recording an allergy")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)
         record = {"patient_id": patient["id"], "substance": substance, "drug": drug, "drug_class": drug_class,
                   "reaction": reaction, "severity": severity, "recorded_at": now_local().isoformat(),
                   "recorded_by": actor}

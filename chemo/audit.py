@@ -23,7 +23,7 @@ breaks that keyed link.
 
 :func:`verify` also checks the rows the chain describes: every row of an
 audited table (users, roles, patients, measurements, labs, prior exposure,
-plans, sign-offs, administrations) must still hold what its audit rows say it
+plans, prescriptions, sign-offs, administrations) must still hold what its audit rows say it
 became (their ``new`` values, folded in order), no such row may exist without
 an audit row (inserted behind the program's back) and none the audit records
 may be missing (deleted).  Fields an older audit row did not record are not
@@ -31,10 +31,11 @@ checked.  Rows without audit rows are listed one by one up to
 :data:`LIST_LIMIT` per table, then counted in one line (a bulk-loaded
 benchmark database has millions).
 
-:func:`append` must run inside the caller's ``BEGIN IMMEDIATE`` transaction
-(the one that makes the change), so the change and its audit row commit or
-vanish together, and two writers can never both extend the chain from the
-same previous row.
+:func:`append` must run inside the caller's transaction (the one that makes
+the change), so the change and its audit row commit or vanish together; it
+takes the chain lock (:meth:`Store.lock_chain`, already held from the first
+write), so two writers can never both extend the chain from the same
+previous row.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def append(store: Store, login: str, action: str, entity: str, key=None, old=Non
     """Append one audit row (inside the caller's transaction); returns its id."""
     if not store.in_transaction:
         raise RuntimeError("audit.append outside a transaction")  # a bug, not user input
+    store.lock_chain()  # a per-patient transaction's checks are done: the chain is extended by one writer at a time
     row = {
         "at": utc_stamp(),
         "login": login,
@@ -162,8 +164,8 @@ def verify(store: Store) -> tuple[int, list[str]]:
 # ------------------------------------------------------------------ the rows the chain describes
 
 LIST_LIMIT = 20  # rows of one table listed one by one per kind of problem; more are counted in one line
-_ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "signoffs", "administrations",
-              "cycle_delays", "gate_overrides", "allergies")
+_ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "prescriptions", "signoffs",
+              "administrations", "cycle_delays", "gate_overrides", "allergies")
 _ENTITIES = frozenset(_ID_TABLES + ("roles", "db_logins"))  # the audit's entity names; user.add rows describe users
 # what a column holds when the audit row that created the row did not name it (the schema's DEFAULT, else NULL):
 # every column of an audited row is checked, those an audit row leaves out against this

@@ -200,16 +200,16 @@ def delay(store: Store, actor: str, mrn: str, cycle: int, to, reason: str, note:
     due is bringing it forward: a prescriber only, with a note of at least :data:`MIN_NOTE` characters; its new
     date is then the earliest it may be given (the early window does not reach back past a date a person set).
     A cycle already started cannot be moved, nor a date before today."""
-    from .records import active_plan, get_patient, parse_date, plan_regimen
+    from .records import active_plan, locked_patient, parse_date, plan_regimen
     from .roles import ROLES, require
 
     if reason not in REASONS:
         raise ChemoError(f"{reason!r}: expected one of {', '.join(REASONS)}", field="reason")
     note = note.strip() if isinstance(note, str) and note.strip() else None
     to_date = parse_date(to, "to", allow_future=True)
-    with store.transaction():
+    with store.transaction(per_patient=True):
         role = require(store, actor, ROLES, "moving a cycle")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)
         plan = active_plan(store, patient["id"], mrn)
         regimen, _ = plan_regimen(plan)
         if isinstance(cycle, bool) or not isinstance(cycle, int) or not 1 <= cycle <= plan["planned_cycles"]:
@@ -251,15 +251,15 @@ def override_gate(store: Store, actor: str, mrn: str, cycle: int, analyte: str, 
     Refused for a nurse or pharmacist, for a gate that passes or has no result (an override lets a measured value
     through, never a value not measured), and for a cycle already started."""
     from .readiness import OVERRIDABLE, assess
-    from .records import active_plan, get_patient
+    from .records import active_plan, locked_patient
     from .roles import require
 
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise ChemoError("a gate override needs a reason of at least 10 characters", field="reason")
-    with store.transaction():
+    with store.transaction(per_patient=True):
         require(store, actor, ("prescriber",), "overriding a readiness gate")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)
         plan = active_plan(store, patient["id"], mrn)
         if isinstance(cycle, bool) or not isinstance(cycle, int) or not 1 <= cycle <= plan["planned_cycles"]:
             raise ChemoError(f"{cycle!r}: the plan ({plan['regimen_id']}) has cycles 1-{plan['planned_cycles']}",

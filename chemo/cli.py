@@ -28,6 +28,8 @@ COMMANDS = {
     "plan": ("chemo.cli_record:plan", "Start a treatment plan on a regimen."),
     "readiness": ("chemo.cli_record:readiness", "Is the patient ready for the next cycle? (exit 0 ready, 1 not)"),
     "user": ("chemo.cli_record:user", "Users and their roles (pharmacist, nurse, prescriber)."),
+    "prescribe": ("chemo.cli_prescription:prescribe", "Prescribe one cycle, verified against the record."),
+    "orders": ("chemo.cli_prescription:orders", "Show a patient's prescriptions."),
     "signoff": ("chemo.cli_record:signoff", "Sign off the dose or readiness check of a cycle."),
     "administer": ("chemo.cli_record:administer", "Record the signed-off doses of a cycle as given."),
     "delay": ("chemo.cli_calendar:delay", "Move a cycle to a later date, with a reason; later cycles follow."),

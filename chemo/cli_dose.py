@@ -184,12 +184,19 @@ def supportive_lines(result) -> list[str]:
 @click.command()
 @click.argument("order_file", metavar="ORDER.toml")
 @click.option("--json", "as_json", is_flag=True, help='Print {"status": worst, "lines": [{"drug", "day", "ordered_mg", "expected_mg", "status", "reasons", "message"}]}.')
-def verify(order_file, as_json):
+@click.option("--db", "db_path", metavar="PATH|URL", default=None,
+              help="The record an order naming its patient (mrn = \"...\") is checked against (default: $CHEMO_DB, "
+                   "else chemo.db in the user's data folder); unused for an order without mrn.")
+def verify(order_file, as_json, db_path):
     """Check an order file against the regimen's doses for this patient.
 
     Each line gets a status (ok, review, hard-stop) and reason codes:
     deviation, decimal-error, per-cycle-as-daily, basis-confusion, over-max,
-    wrong-drug, missing-drug, unit-error, wrong-day, duplicate.  The format
+    wrong-drug, missing-drug, unit-error, wrong-day, duplicate, overdose
+    (hard stop: more than the drug library's limit above the calculated
+    dose).  An order with mrn = "..." is also checked against the record:
+    its height, weight and BSA differing from the patient's by the
+    recalculation threshold is the hard stop record-mismatch.  The format
     is in docs/order-format.md.
 
     Exit codes: 0 all lines ok, 1 the worst is review, 3 any hard stop,
@@ -198,6 +205,12 @@ def verify(order_file, as_json):
     from .verify import verify_file
 
     result = verify_file(order_file)
+    if result.order.mrn is not None:
+        from .db import open_store
+        from .prescription import record_check
+
+        with open_store(db_path, create=False) as store:
+            result = record_check(store, result, result.order.mrn)
     if as_json:
         emit_json(result.as_json())
     else:
@@ -213,6 +226,8 @@ def format_verification(result) -> str:
            + (f", capped from {body.uncapped_m2:.2f} m²" if body.capped else "")]
     out.append(f"Tolerance {cycle.tolerance * 100:g} % of the calculated dose (exactly {cycle.tolerance * 100:g} % is ok)")
     out.append("")
+    for finding in result.findings:
+        out.append(f"{finding.status.upper():9}  {finding.message} [{finding.reason}]")
     for line in result.lines:
         reasons = f" [{', '.join(line.reasons)}]" if line.reasons else ""
         out.append(f"{line.status.upper():9}  {line.message}{reasons}")

@@ -43,11 +43,12 @@ def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
 
 
-def _open(db_path, create=True):
-    """Writes create the database on first use; reads of a database that does not exist are an error."""
+def _open(db_path, create=True, may_lag=False):
+    """Writes create the database on first use; reads of a database that does not exist are an error.
+    ``may_lag``: a listing, which a standby may answer (chemo.db.postgres.reading_url)."""
     from .db import open_store
 
-    return open_store(db_path, create=create)
+    return open_store(db_path, create=create, may_lag=may_lag)
 
 
 def _actor(user):
@@ -106,7 +107,7 @@ def patient_add(mrn, name, sex, born, height, weight, on, db_path, user, as_json
 def patient_list(db_path, as_json):
     from .records import list_patients
 
-    with _open(db_path, create=False) as store:
+    with _open(db_path, create=False, may_lag=True) as store:
         rows = list_patients(store)
     if as_json:
         emit_json(rows)
@@ -527,16 +528,22 @@ def user_list(db_path, as_json):
 @click.option("--dose-level", "dose_level", multiple=True, metavar="L|DRUG=L",
               help="Dose level (dose check only): 0 full dose (default), -1 one step down, for every drug, or "
                    "DRUG=LEVEL for one drug (repeatable): --dose-level doxorubicin=-2.")
+@click.option("--accept", "accepts", multiple=True, metavar='"DRUG DAY: reason"',
+              help="Dose check of a prescription: the reason to accept one review line (repeatable).")
+@click.option("--reason", default=None, help="Dose check of a prescription: one reason for every review line.")
 @db_option
 @user_option
 @json_option
-def signoff(mrn, cycle, check, override_reason, dose_level, db_path, user, as_json):
+def signoff(mrn, cycle, check, override_reason, dose_level, accepts, reason, db_path, user, as_json):
+    from .prescription import parse_accepts
     from .treatment import signoff as sign
 
     actor = _actor(user)
+    accept = parse_accepts(accepts)
     with _open(db_path) as store:
         actor = _signed_in(store, user, actor)
-        row = sign(store, actor, mrn, cycle, check, override_reason=override_reason, dose_level=tuple(dose_level))
+        row = sign(store, actor, mrn, cycle, check, override_reason=override_reason, dose_level=tuple(dose_level),
+                   accept=accept, reason=reason)
     if as_json:
         emit_json({"cycle": row["cycle"], "check": row["check_kind"], "user": row["login"], "role": row["role"],
                    "signed_at": row["signed_at"], "override_reason": row["override_reason"], "detail": row["detail"]})
@@ -546,8 +553,14 @@ def signoff(mrn, cycle, check, override_reason, dose_level, db_path, user, as_js
         d = row["detail"]
         click.echo(f"  {d['body']}; cumulative after this cycle {d['cumulative_after_mg_m2']:g} of "
                    f"{d['cap_mg_m2']:g} mg/m² ({d['model']})")
+        if d.get("prescription"):
+            p = d["prescription"]
+            click.echo(f"  prescription {p['id']} by {p['prescribed_by']} ({p['status']})")
         for dose in d["doses"]:
-            click.echo(f"  day {dose['day']:>2}  {dose['drug']:<12} {dose['dose_mg']:g} mg ({dose['level']})")
+            status = f" {dose['status']}" if "status" in dose else ""
+            click.echo(f"  day {dose['day']:>2}  {dose['drug']:<12} {dose['dose_mg']:g} mg ({dose['level']}){status}")
+        for a in (d.get("prescription") or {}).get("accepted", []):
+            click.echo(f"  accepted {a['drug']} day {a['day']} ({', '.join(a['reasons'])}): {a['reason']}")
         labels = {"cap": "CAP OVERRIDE", "recalculate": "RECALCULATE OVERRIDE",
                   "modification": "DOSE-MODIFICATION OVERRIDE"}
         for kind in d.get("overrides", []):
@@ -679,7 +692,7 @@ def audit_verify(db_path, as_json):
     from .audit import verify
     from .db import check_integrity
 
-    with _open(db_path, create=False) as store:
+    with _open(db_path, create=False, may_lag=True) as store:
         count, problems = verify(store)
         problems += check_integrity(store)
     if as_json:
@@ -701,7 +714,7 @@ def audit_verify(db_path, as_json):
 def audit_show(limit, db_path, as_json):
     from .db import audit as audit_log
 
-    with _open(db_path, create=False) as store:
+    with _open(db_path, create=False, may_lag=True) as store:
         rows = audit_log.latest(store, max(1, limit))
     if as_json:
         emit_json(rows)

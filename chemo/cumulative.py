@@ -97,13 +97,21 @@ def factor_of(library, model: str, drug: str) -> float:
     return d.equivalence[model]
 
 
-def planned_doses(store: Store, plan: dict, regimen, body, cycle: int) -> tuple[list[dict], float]:
-    """All doses of ``cycle`` as they will be given, and the BSA: the signed-off ones, else the calculated ones."""
-    signoff = signoffs.dose_detail(store, plan["id"], cycle)
+def planned_doses(store: Store, plan: dict, signed: dict[int, str], regimen, body,
+                  cycle: int) -> tuple[list[dict], float]:
+    """All doses of ``cycle`` as they will be given, and the BSA: the signed-off ones (``signed``: the plan's
+    :func:`chemo.db.signoffs.dose_details`), else the standing prescription's, else the calculated ones."""
+    signoff = signed.get(cycle)
     if signoff:
         detail = json.loads(signoff)
         return detail["doses"], detail["bsa_m2"]
     from .dose import calculate_cycle
+    from .prescription import standing
+
+    prescribed = standing(store, plan["id"], cycle)
+    if prescribed is not None:
+        return ([{"drug": x["drug"], "day": x["day"], "dose_mg": x["dose_mg"]} for x in prescribed["lines"]
+                 if x["dose_mg"] is not None], prescribed["body"]["bsa_m2"])
 
     doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=0)
     return [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg} for a in doses.administrations], body.bsa_m2
@@ -137,8 +145,9 @@ def report(store: Store, mrn: str) -> CumulativeReport:
     body = plan_body(plan, regimen)
     done = administrations.given(store, plan["id"])
     per_cycle = []
+    signed = signoffs.dose_details(store, plan["id"])
     for cycle in range(1, plan["planned_cycles"] + 1):
-        doses, bsa = planned_doses(store, plan, regimen, body, cycle)
+        doses, bsa = planned_doses(store, plan, signed, regimen, body, cycle)
         added = 0.0
         for d in doses:
             factor = factor_of(library, cum.model, d["drug"])

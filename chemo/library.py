@@ -168,6 +168,8 @@ class Verification:
 
     decimal_error: float  # an order this many times the calculated dose, or this fraction of it
     source: str
+    overdose: float = 0.10  # fraction above the calculated dose that is an overdose (a hard stop); from the file
+    overdose_source: str = ""
 
 
 @attrs.frozen
@@ -231,11 +233,13 @@ def _read_drugs(doc: Table) -> tuple[dict, dict, Rounding | None, "Verification 
     verification = None
     vt = doc.table("verification")
     if vt and vt.ok:
-        vt.allow("decimal_error", "source")
+        vt.allow("decimal_error", "source", "overdose", "overdose_source")
         ratio = vt.number("decimal_error", 2, 100)
         src = vt.text("source")
-        if ratio and src:
-            verification = Verification(ratio, src)
+        overdose = vt.fraction("overdose", high=0.5)
+        overdose_src = vt.text("overdose_source")
+        if ratio and src and overdose is not None and overdose_src:
+            verification = Verification(ratio, src, overdose, overdose_src)
     models = {}
     mt = doc.table("models")
     if mt and mt.ok:

@@ -36,7 +36,7 @@ from .datafile import FILE, Problem, Table, read_toml
 from .errors import ChemoError, UnitError
 from .units import Basis, parse_dose, split_number
 
-TOP_KEYS = ("regimen", "cycle", "dose_level", "height", "weight", "bsa", "formula", "patient", "note", "line")
+TOP_KEYS = ("regimen", "cycle", "dose_level", "height", "weight", "bsa", "formula", "patient", "mrn", "note", "line")
 LINE_KEYS = ("drug", "day", "dose", "note")
 MAX_LINES = 200  # three regimens of at most 4 drugs × 21 days fit many times over
 MAX_DAY = 84  # the longest cycle a regimen file may declare
@@ -80,6 +80,7 @@ class Order:
     formula: str
     lines: tuple
     patient: str | None = None
+    mrn: str | None = None  # the patient in the record: the order is then checked against it (record-mismatch)
 
 
 # ------------------------------------------------------------------ doses
@@ -156,6 +157,9 @@ def order_from_document(document, name: str = "(order)", problems: list | None =
         doc.problem("give height and weight, or bsa (with an optional weight for per-kg doses), not both", at="bsa")
     formula = doc.text("formula", required=False) or "mosteller"
     patient = doc.text("patient", required=False)
+    mrn = doc.text("mrn", required=False)
+    if mrn is not None and not 1 <= len(mrn.strip()) <= 64:
+        doc.problem(f"{mrn!r}: an MRN is 1-64 characters", at="mrn")
     doc.text("note", required=False)
     lines = []
     raw = doc.data.get("line")
@@ -176,7 +180,8 @@ def order_from_document(document, name: str = "(order)", problems: list | None =
     if problems or regimen is None or cycle is None or dose_level is None:
         return None
     return Order(path=name, regimen=regimen, cycle=cycle, dose_level=dose_level, height=height, weight=weight,
-                 bsa=bsa, formula=formula, lines=tuple(lines), patient=patient)
+                 bsa=bsa, formula=formula, lines=tuple(lines), patient=patient,
+                 mrn=None if mrn is None else mrn.strip())
 
 
 def _dose_level(doc: Table):

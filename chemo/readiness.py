@@ -218,7 +218,7 @@ class _Context:
         self.store, self.patient, self.plan, self.regimen, self.as_of = store, patient, plan, regimen, as_of
         self.library = load_library()
         self.body = latest_body(store, patient["id"], as_of.date())
-        self._cache = {}
+        self._newest: dict | None = None
 
     def age_at(self, when: _dt.datetime) -> int:
         from .records import age_years
@@ -233,10 +233,11 @@ class _Context:
         return bsa_m2(self.body["height_cm"], self.body["weight_kg"], self.plan["bsa_formula"])
 
     def lab(self, analyte: str) -> dict | None:
-        if analyte not in self._cache:
-            # imported results count only when final, amended or corrected and not replaced (chemo.labs.importer)
-            self._cache[analyte] = labs.latest_for(self.store, self.patient["id"], analyte, self.as_of.isoformat())
-        return self._cache[analyte]
+        if self._newest is None:
+            # every analyte's newest result in one query; imported results count only when final, amended or
+            # corrected and not replaced (chemo.labs.importer)
+            self._newest = labs.newest_each(self.store, self.patient["id"], self.as_of.isoformat())
+        return self._newest.get(analyte)
 
     def value(self, analyte: str) -> _Value | None:
         """The newest value; eGFR and CrCl computed from creatinine where that is newer or the only one."""
@@ -472,13 +473,21 @@ def _in_band_or_raise(ctx: _Context, mod) -> Suggestion | None:
     return Suggestion(mod.drug, mod.give, mod.analyte, text, mod.describe().split(":")[0], mod.source)
 
 
+def weight_change_threshold(library) -> tuple[float, str]:
+    """(fraction, source) of the recalculation threshold: ``body-size.toml`` ``[recalculate] weight_change``."""
+    from .units import parse_quantity
+
+    rule = library.body_size.get("recalculate")
+    if not rule:
+        raise ChemoError("regimens/library/body-size.toml has no [recalculate] table", field="recalculate")
+    return parse_quantity(rule["weight_change"], "%").to("").magnitude, rule["source"]
+
+
 def _recalculate(ctx: _Context) -> tuple[bool, list[str], str]:
     from .units import parse_quantity
 
     rule = ctx.library.body_size.get("recalculate")
-    if not rule:
-        raise ChemoError("regimens/library/body-size.toml has no [recalculate] table", field="recalculate")
-    change = parse_quantity(rule["weight_change"], "%").to("").magnitude
+    change, _ = weight_change_threshold(ctx.library)
     max_age = parse_quantity(rule["max_weight_age"], "day").to("day").magnitude
     reasons = []
     weight, dosing = ctx.body["weight_kg"], ctx.plan["dosing_weight_kg"]

@@ -109,6 +109,14 @@ def get_patient(store: Store, mrn: str) -> dict:
     return row
 
 
+def locked_patient(store: Store, mrn: str) -> dict:
+    """:func:`get_patient`, then that patient's writers' lock (a per-patient transaction: the checks that follow
+    see every write of the patient committed before, and no other writer of the patient until COMMIT)."""
+    patient = get_patient(store, mrn)
+    store.lock_patient(patient["id"])
+    return patient
+
+
 def add_patient(store: Store, actor: str, *, mrn: str, name: str, sex: str, born, height, weight,
                 measured_on=None) -> dict:
     mrn = str(mrn).strip()
@@ -223,9 +231,9 @@ def add_measurement(store: Store, actor: str, mrn: str, *, weight, height=None, 
     day = parse_date(on, "date") if on else today_local()
     if h is not None:
         _check_pair(h, w)
-    with store.transaction():
+    with store.transaction(per_patient=True):
         require(store, actor, MEASURERS, "recording a measurement")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)
         warnings, implausible = weight_findings(store, patient["id"], w, day)
         if implausible and not confirm:
             finding = (f"{weight!r}{'' if str(weight).strip() == f'{w:g} kg' else f' ({w:g} kg)'} is "
@@ -386,9 +394,9 @@ def add_lab(store: Store, actor: str, mrn: str, analyte: str, value_text: str, *
             at=None) -> dict:
     row = parse_lab(analyte, value_text, uln, range_text)
     when = parse_when(at, "at") if at else now_local()
-    with store.transaction():
+    with store.transaction(per_patient=True):
         require(store, actor, ANY, "recording a lab result")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)
         record = {"patient_id": patient["id"], **row, "collected_at": when.isoformat(),
                   "recorded_at": now_local().isoformat(), "recorded_by": actor}
         lid = labs.add(store, record)
@@ -419,9 +427,9 @@ def add_prior(store: Store, actor: str, mrn: str, drug_ref: str, dose_text: str,
                          "surface)", field="dose")
     if dose.amount <= 0:
         raise ChemoError(f"{dose_text!r} must be more than 0 mg/m²", field="dose")
-    with store.transaction():
+    with store.transaction(per_patient=True):
         require(store, actor, REGISTRARS, "recording prior exposure")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)
         record = {"patient_id": patient["id"], "drug": drug.id, "dose_text": str(dose_text), "mg_m2": dose.amount,
                   "note": note, "recorded_at": now_local().isoformat(), "recorded_by": actor}
         rid = exposure.add(store, record)
@@ -441,9 +449,9 @@ def start_plan(store: Store, actor: str, mrn: str, regimen_ref: str, *, start=No
     planned = regimen.cycles if cycles is None else cycles
     if isinstance(planned, bool) or not isinstance(planned, int) or not 1 <= planned <= regimen.cycles:
         raise ChemoError(f"{cycles!r}: {regimen.id} has 1-{regimen.cycles} cycles", field="cycles")
-    with store.transaction():
+    with store.transaction(per_patient=True):
         require(store, actor, REGISTRARS, "starting a plan")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)
         body = latest_body(store, patient["id"])
         if body["weight_kg"] is None or body["height_cm"] is None:
             raise ChemoError(f"{mrn}: no height and weight recorded (chemo measure)", field="mrn")

@@ -48,7 +48,7 @@ from attrs import frozen
 from . import audit, calendar
 from .cumulative import factor_of, passes_cap, report
 from .errors import ChemoError, NextStep
-from .records import CLOCK_SKEW, active_plan, get_patient, parse_when, plan_body, plan_regimen
+from .records import CLOCK_SKEW, active_plan, locked_patient, parse_when, plan_body, plan_regimen
 from .roles import require
 from .db import administrations, signoffs
 from .db import audit as audit_log
@@ -267,9 +267,12 @@ def cap_check(store: Store, mrn: str, plan: dict, cycle: int, doses: list[dict],
 
 
 def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, override_reason: str | None = None,
-            dose_level=0, as_of=None, ordered: list | None = None) -> dict:
+            dose_level=0, as_of=None, ordered: list | None = None, accept: dict | None = None,
+            reason: str | None = None) -> dict:
     """A pharmacist's dose check or a nurse's readiness check of one cycle.
 
+    With a standing prescription (:mod:`chemo.prescription`) the dose check signs it: its mg exactly,
+    each review line with its reason (``accept`` {(drug, day): reason}, or ``reason`` for all).
     ``ordered``: the ordered lines as checked (e.g. by the TUI), kept in the
     sign-off's audit row.
     """
@@ -286,9 +289,9 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
         if len(override_reason) < 10:
             raise ChemoError("an override needs a reason of at least 10 characters", field="override-reason")
     library = load_library()
-    with store.transaction():
+    with store.transaction(per_patient=True):
         role = require(store, actor, ("pharmacist",) if check == "dose" else ("nurse",), f"the {check} sign-off")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)
         plan = active_plan(store, patient["id"], mrn)
         cycle = _cycle_number(plan, cycle)
         existing = _signoffs(store, plan["id"], cycle)
@@ -321,18 +324,39 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
 
                 dose_level = parse_dose_levels(dose_level, regimen, library, field="dose-level")
             body = plan_body(plan, regimen)
+            from .prescription import sign_prescription
+
+            prescribed = sign_prescription(store, mrn, plan, cycle, regimen, library, dose_level=dose_level,
+                                           accept=accept, reason=reason)
+            carried = None
+            if prescribed is not None:  # the prescription's mg, exactly
+                dose_level, dose_rows, prescribed = prescribed
+                carried = prescribed.pop("supportive", None)
             ledger = report(store, mrn)  # the cumulative dose given so far switches on dexrazoxane
+            # the supportive lines: the one dose path at the signed level (a prescription's own, when it carries them)
             doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=dose_level,
                                     cumulative_mg_m2=ledger.given_mg_m2)
-            dose_rows = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg, "calculated_mg": round(a.calculated_mg, 4),
-                          "level": a.level} for a in doses.administrations]
+            if prescribed is None:
+                dose_rows = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg,
+                              "calculated_mg": round(a.calculated_mg, 4), "level": a.level}
+                             for a in doses.administrations]
             cap = cap_check(store, mrn, plan, cycle, dose_rows, body.bsa_m2, library)
             detail = {"bsa_m2": body.bsa_m2, "body": body.describe(), "dose_level": dose_level, "doses": dose_rows,
                       "regimen_sha256": regimen.sha256, "cumulative_after_mg_m2": round(cap.total_mg_m2, 2),
                       "model": cap.report.model, "cap_mg_m2": cap.report.cap_mg_m2}
-            detail["supportive"] = [s.as_json() for s in doses.supportive]
-            if doses.conditional:
-                detail["conditional"] = list(doses.conditional)
+            if prescribed is not None:
+                detail["prescription"] = prescribed
+            from .prescription import body_at_signing
+
+            detail["record_body"] = body_at_signing(store, patient)  # what a later change lapses the sign-off from
+            if carried is not None:  # the supportive lines as prescribed
+                detail["supportive"] = carried["supportive"]
+                conditional = carried["conditional"]
+            else:
+                detail["supportive"] = [s.as_json() for s in doses.supportive]
+                conditional = list(doses.conditional)
+            if conditional:
+                detail["conditional"] = conditional
             from .dose import schedules_of
 
             schedules = schedules_of(regimen, dose_rows, library)  # the signed mg, split at the regimen's times
@@ -341,7 +365,8 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
             audit_new.update(detail)
             if ordered is not None:
                 audit_new["ordered"] = ordered
-            _allergy_check(store, patient, doses, library, override_reason, actor, audit_new, detail)
+            _allergy_check(store, patient, [d["drug"] for d in dose_rows] + [s["drug"] for s in detail["supportive"]],
+                           library, override_reason, actor, audit_new, detail)
             bands = band_findings(regimen, dose_level, weight.suggestions, library)
             if bands:
                 if override_reason is None:
@@ -396,14 +421,13 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
     return {"id": sid, **record, "detail": detail}
 
 
-def _allergy_check(store: Store, patient: dict, doses, library, override_reason, actor, audit_new: dict,
+def _allergy_check(store: Store, patient: dict, drug_ids: list, library, override_reason, actor, audit_new: dict,
                    detail: dict) -> None:
     """Refuse a dose sign-off with a drug of the cycle the patient is allergic to, unless overridden."""
     from .allergies import conflicts
     from .db import allergies as allergy_rows
 
-    found = conflicts(allergy_rows.for_patient(store, patient["id"]),
-                      [a.drug for a in doses.administrations] + [s.drug for s in doses.supportive], library)
+    found = conflicts(allergy_rows.for_patient(store, patient["id"]), drug_ids, library)
     if not found:
         return
     finding = "; ".join(c.finding() for c in found)
@@ -423,16 +447,16 @@ def _earlier_not_given(store: Store, plan: dict, cycle: int, regimen, library) -
     if cycle <= 1:
         return []
     done = administrations.given(store, plan["id"], before_cycle=cycle)
+    signed = signoffs.dose_details(store, plan["id"])
     body = None
     out = []
     for c in range(1, cycle):
-        signed = signoffs.dose_detail(store, plan["id"], c)
-        if signed is None and not any(k[0] == c for k in done):
+        if c not in signed and not any(k[0] == c for k in done):
             out.append(f"cycle {c} (nothing given)")
             continue
         if body is None:
             body = plan_body(plan, regimen)
-        doses, _ = planned_doses(store, plan, regimen, body, c)
+        doses, _ = planned_doses(store, plan, signed, regimen, body, c)
         missing = [f"{d['drug']} day {d['day']}" for d in doses if (c, d["day"], d["drug"]) not in done]
         if missing:
             out.append(f"cycle {c} ({', '.join(missing)} not given)")
@@ -477,9 +501,9 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
         raise ChemoError("give a day or every day, not both", field="day")
     when = parse_when(at, "at") if at else now_local()
     library = load_library()
-    with store.transaction():
+    with store.transaction(per_patient=True):
         require(store, actor, ("nurse",), "recording an administration")
-        patient = get_patient(store, mrn)
+        patient = locked_patient(store, mrn)
         plan = active_plan(store, patient["id"], mrn)
         cycle = _cycle_number(plan, cycle)
         regimen, changed = plan_regimen(plan)
@@ -497,6 +521,11 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
         if detail.get("regimen_sha256") != regimen.sha256:
             raise Refusal(f"cycle {cycle}: the doses were signed off on another version of {regimen.path}",
                           field="regimen")
+        from .prescription import lapsed, refuse_lapsed
+
+        why = lapsed(store, patient, plan, cycle, detail, library)
+        if why:
+            refuse_lapsed(why)
         signed = detail["doses"]
         cycle_days = sorted({d["day"] for d in signed})
         given = {(r["day"], r["drug"]): r for r in administrations.in_cycle(store, plan["id"], cycle)}

@@ -17,7 +17,16 @@ missing-drug         review    a regimen drug and day with no order line
 unit-error           hard-stop a dose whose unit is not a mass or a mass per body size
 wrong-day            hard-stop a regimen drug ordered on a day the regimen does not give it
 duplicate            hard-stop a second line for the same drug and day (a double dose)
+overdose             hard-stop above the calculated dose (at the order's level) by more than the library's limit
+record-mismatch      hard-stop (order-level) the order's height, weight or BSA differs from the patient's record
 ==================== ========= ==========================================================
+
+``overdose``: the drug library's ``[verification] overdose`` (10 %, with its source).  The
+expected dose is calculated at the order's dose level, so a level -1 order at 75 % is ``ok``;
+below the calculated dose by more than the limit is a ``deviation`` (review, a reason needed).
+``record-mismatch`` is checked only for an order that names its patient (``mrn``) against the
+record (:func:`body_findings`, called by :mod:`chemo.prescription`): it is an order-level
+:class:`Finding`, not a line.
 
 Every comparison "equals" / "within" uses the library's rounding tolerance
 (5 %, drug library ``[rounding]``), inclusive: a dose exactly 5 % from the
@@ -65,6 +74,8 @@ REASONS = {
     "unit-error": HARD_STOP,
     "wrong-day": HARD_STOP,
     "duplicate": HARD_STOP,
+    "overdose": HARD_STOP,
+    "record-mismatch": HARD_STOP,
 }
 EPS = 1e-9  # relative slack so that "exactly 5 %" is not lost to binary floating point
 
@@ -111,12 +122,39 @@ class LineResult:
 
 
 @attrs.frozen
+class Finding:
+    """An order-level verdict (not a line): the order's body size against the patient's record."""
+
+    reason: str = attrs.field(validator=attrs.validators.in_(REASONS))
+    field: str  # the order's key: height, weight, bsa
+    message: str
+    order_value: float | None = None
+    record_value: float | None = None
+
+    @property
+    def status(self) -> str:
+        return REASONS[self.reason]
+
+    def as_json(self) -> dict:
+        return {"reason": self.reason, "field": self.field, "status": self.status, "message": self.message,
+                "order_value": self.order_value, "record_value": self.record_value}
+
+
+@attrs.frozen
 class Verification:
     order: Order
     cycle: CycleDoses
     lines: tuple
     status: str
     sources: tuple  # (what, source) pairs for the rules that decided
+    findings: tuple = ()  # order-level findings (record-mismatch), when the order was checked against a record
+    record: dict | None = None  # what the record held, when checked against one
+
+    def with_record(self, record: dict, findings) -> "Verification":
+        """This verification with the order-level findings of a record check: the status is the worst of both."""
+        findings = tuple(findings)
+        status = max([self.status] + [f.status for f in findings], key=STATUS_RANK.__getitem__)
+        return attrs.evolve(self, findings=findings, status=status, record=record)
 
     @property
     def exit_code(self) -> int:
@@ -137,6 +175,8 @@ class Verification:
             "dose_level": self.order.dose_level, "bsa_m2": round(body.bsa_m2, 4), "formula": body.formula,
             "tolerance_pct": self.cycle.tolerance * 100, "counts": self.counts(),
             "sources": [{"rule": what, "source": src} for what, src in self.sources],
+            **({"findings": [f.as_json() for f in self.findings], "record": self.record}
+               if self.record is not None else {}),
         }
 
 
@@ -351,6 +391,11 @@ class Checker:
         else:
             phrases.append(f"{ratio * 100 - 100:+.1f} % from the calculated {fmt(calc, 1)} mg, "
                            f"beyond the {tol * 100:g} % tolerance")
+            limit = self.library.verification.overdose
+            if ratio - 1 > limit * (1 + EPS):
+                reasons.append("overdose")
+                phrases.append(f"more than {limit * 100:g} % above the calculated dose: an overdose")
+                self.sources["overdose"] = self.library.verification.overdose_source
         days = self.days[drug_id]
         if len(days) > 1 and self.within(ordered_mg, self.total[drug_id]):
             reasons.append("per-cycle-as-daily")
@@ -454,3 +499,28 @@ def _days(days) -> str:
     if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
         return f"days {days[0]}-{days[-1]}"
     return ("day " if len(days) == 1 else "days ") + ", ".join(map(str, days))
+
+
+# ------------------------------------------------------------------ the order against the record
+
+def body_findings(body, record: dict, threshold: float, threshold_source: str) -> list[Finding]:
+    """``record-mismatch`` findings of an order's body size (:class:`chemo.dose.BodySize`) against the patient's
+    record: ``record`` holds ``height_cm``, ``weight_kg`` (the newest), ``dosing_weight_kg`` (the plan's, or
+    None) and ``bsa_m2`` (the plan's dosing BSA, or None).  A value that differs by ``threshold`` (the
+    recalculation threshold, a fraction) or more is a hard stop naming both values."""
+    out = []
+    pairs = (("height", body.height_cm, record.get("height_cm"), "cm", "the newest recorded height"),
+             ("weight", body.weight_kg, record.get("weight_kg"), "kg", "the newest recorded weight"),
+             ("weight", body.weight_kg, record.get("dosing_weight_kg"), "kg", "the plan's dosing weight"),
+             ("bsa", body.bsa_m2, record.get("bsa_m2"), "m²", "the plan's dosing BSA"))
+    for field, mine, theirs, unit, what in pairs:
+        if mine is None or not theirs:
+            continue
+        moved = abs(mine - theirs) / theirs
+        if moved >= threshold - EPS:
+            out.append(Finding(
+                "record-mismatch", field,
+                f"the order's {field} {fmt(mine)} {unit} differs from {what}, {fmt(theirs)} {unit}, by "
+                f"{moved * 100:.1f} % (≥ {threshold * 100:g} %, {threshold_source}): the order was not written "
+                "for this patient's record", mine, theirs))
+    return out

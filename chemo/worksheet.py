@@ -97,9 +97,26 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     signed = _signoffs(store, plan["id"], cycle)
     dose_signoff = signed.get("dose")
     level = 0
-    if dose_signoff is not None:
-        level = json.loads(dose_signoff["detail"]).get("dose_level", 0)
+    from .prescription import standing
+
+    # the mg printed are the signed doses (the prescription's mg), else the standing prescription's (a draft):
+    # nothing here recomputes a dose that was prescribed or signed
+    signed_detail = json.loads(dose_signoff["detail"]) if dose_signoff is not None else None
+    prescription = standing(store, plan["id"], cycle)
+    lapse = None
+    if signed_detail is not None:
+        from .prescription import lapsed
+
+        level = signed_detail.get("dose_level", 0)
+        lapse = lapsed(store, patient, plan, cycle, signed_detail, library)
+    elif prescription is not None:
+        level = prescription["dose_level"]
     doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=level)
+    given_mg = None  # (drug, day) -> mg, when a prescription or a sign-off says what is given
+    if signed_detail is not None:
+        given_mg = {(d["drug"], d["day"]): d["dose_mg"] for d in signed_detail["doses"]}
+    elif prescription is not None:
+        given_mg = {(x["drug"], x["day"]): x["dose_mg"] for x in prescription["lines"] if x["dose_mg"] is not None}
     today = today_local()
     born = _dt.date.fromisoformat(patient["born"])
 
@@ -133,6 +150,8 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
         date_text += "; given " + ", ".join(f"day {d} {at}" for d, at in dates.days_given)
     regimen_rows.append(("Dates", date_text))
     regimen_notes = []
+    if lapse:
+        regimen_notes.append(f"SIGN-OFF LAPSED: {lapse}: not for compounding until the doses are signed again")
     for d in dates.delays:
         regimen_notes.append(f"{'DELAYED' if d['kind'] == 'delay' else 'BROUGHT FORWARD'} from {d['due_date']} to "
                              f"{d['to_date']}: {d['reason']}" + (f" ({d['note']})" if d["note"] else "")
@@ -142,11 +161,30 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     sections.append(Section("Regimen", rows=tuple(regimen_rows), notes=tuple(regimen_notes)))
 
     rows = []
+    dose_rows = []
     for a in doses.administrations:
+        mg = a.dose_mg if given_mg is None else given_mg.get((a.drug, a.day))
+        if mg is None:
+            continue  # not prescribed
         rows.append((str(a.day), a.drug, protocol_text(a, regimen), a.level, f"{a.calculated_mg:.2f}",
-                     mg_text(a.dose_mg), a.route, a.infusion or ""))
-    totals = "; ".join(f"{drug} {mg_text(mg)} mg" for drug, mg in doses.totals_mg().items())
-    dose_notes = [f"Cycle totals (dispensed): {totals}",
+                     mg_text(mg), a.route, a.infusion or ""))
+        dose_rows.append({"drug": a.drug, "day": a.day, "dose_mg": mg})
+    by_drug: dict = {}
+    for r in dose_rows:
+        by_drug[r["drug"]] = round(by_drug.get(r["drug"], 0.0) + r["dose_mg"], 6)
+    totals = "; ".join(f"{drug} {mg_text(mg)} mg" for drug, mg in by_drug.items())
+    dose_notes = []
+    if signed_detail is not None and signed_detail.get("prescription"):
+        p = signed_detail["prescription"]
+        dose_notes.append(f"Doses as prescribed (prescription {p['id']}, {p['prescribed_by']}, "
+                          f"{p['prescribed_at'].replace('T', ' ')[:16]}) and signed: the dispensed mg are the "
+                          "prescription's")
+        dose_notes += [f"Accepted {x['drug']} day {x['day']} ({', '.join(x['reasons'])}): {x['reason']}"
+                       for x in p.get("accepted", [])]
+    elif signed_detail is None and prescription is not None:
+        dose_notes.append(f"Doses as prescribed (prescription {prescription['id']}, {prescription['prescribed_by']}), "
+                          "not yet signed")
+    dose_notes += [f"Cycle totals (dispensed): {totals}",
                   f"Rounding: {doses.rounding_mode} to each drug's increment, never more than "
                   f"{doses.tolerance * 100:g} % from the calculated dose"]
     dose_notes += [f"WARNING: {w}" for w in doses.warnings]
@@ -158,9 +196,15 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     notes = [f"{a.drug} day {a.day}: {a.note}" for a in doses.administrations if a.note]
     mesna = [a for a in doses.administrations if a.derived_from]
     for a in mesna:
-        notes.append(f"{a.drug} day {a.day}: {mg_text(a.dose_mg)} mg ({a.basis}" + (f"; {a.infusion})" if a.infusion
+        mg = a.dose_mg if given_mg is None else given_mg.get((a.drug, a.day))
+        if mg is None:
+            continue
+        notes.append(f"{a.drug} day {a.day}: {mg_text(mg)} mg ({a.basis}" + (f"; {a.infusion})" if a.infusion
                                                                                  else ")"))
-        notes += [f"  {a.drug} day {a.day} at {t}: {mg_text(mg)} mg" for t, _, mg in a.schedule]
+        from .dose import schedules_of
+
+        split = schedules_of(regimen, [{"drug": a.drug, "day": a.day, "dose_mg": mg}], library)
+        notes += [f"  {a.drug} day {a.day} at {t}: {mg_text(each)} mg" for t, each in split.get(f"{a.drug}:{a.day}", [])]
     notes += [n.text for n in regimen.notes]
     if notes:
         sections.append(Section("Mesna and supportive care", rows=(), notes=tuple(notes)))
@@ -186,7 +230,6 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
                                                       "Source", "Verdict"),
                             rows=tuple(lab_rows), notes=tuple(lab_notes)))
 
-    dose_rows = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg} for a in doses.administrations]
     cap = cap_check(store, mrn, plan, cycle, dose_rows, body.bsa_m2, library)
     done = administrations.given(store, plan["id"])
     this_cycle = _anthracycline_mg_m2(library, cap.report.model, dose_rows, body.bsa_m2, done, cycle)
@@ -225,7 +268,7 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     boxes = (("Compounding check", ("Prepared by", "Checked by", "Date and time")),
              ("Bedside double check", ("First nurse", "Second nurse", "Date and time")))
     title = f"Cycle worksheet: {patient['mrn']} {patient['name']}, {regimen.name}, cycle {cycle}"
-    return Worksheet(patient["mrn"], cycle, title, dose_signoff is None, tuple(sections),
+    return Worksheet(patient["mrn"], cycle, title, dose_signoff is None or lapse is not None, tuple(sections),
                      now_local().isoformat(sep=" "), boxes)
 
 

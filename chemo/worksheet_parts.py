@@ -19,8 +19,14 @@ def measured_on(store, patient: dict, plan: dict) -> tuple[str, str]:
 
 
 def prescriber(store, plan: dict, cycle: int) -> str:
-    """Who ordered the cycle: the user who started the plan, with their role."""
+    """Who ordered the cycle: the prescriber of its standing prescription, else the user who started the plan."""
     from .db import users
+    from .prescription import standing
+
+    rx = standing(store, plan["id"], cycle)
+    if rx is not None:
+        return (f"{rx['prescribed_by']} (prescriber), prescription {rx['id']} of "
+                f"{rx['prescribed_at'][:16].replace('T', ' ')}")
 
     roles = sorted(users.roles_of(store, plan["created_by"]))
     role = f" ({', '.join(roles)})" if roles else ""
@@ -40,10 +46,22 @@ def compounding_sections(store, mrn, plan, cycle, regimen, doses, dose_signoff, 
     from .compounding import HEADER, detail_of, items, row
     from .cumulative import report
 
+    from .prescription import standing
+
+    rx = standing(store, plan["id"], cycle) if dose_signoff is None else None
     if dose_signoff is not None:
         detail = json.loads(dose_signoff["detail"])
         source = "as signed off"
         conditional = detail.get("conditional", [])
+    elif rx is not None and rx.get("supportive") is not None:  # a prescription not yet signed: its lines
+        from .dose import schedules_of
+
+        rows = [{"drug": x["drug"], "day": x["day"], "dose_mg": x["dose_mg"]} for x in rx["lines"]
+                if x["dose_mg"] is not None]
+        detail = {"doses": rows, "schedules": schedules_of(regimen, rows, library),
+                  "supportive": rx["supportive"]["supportive"]}
+        source = f"as prescribed (prescription {rx['id']}, not signed off)"
+        conditional = rx["supportive"]["conditional"]
     else:
         from .dose import calculate_cycle
         from .records import plan_body

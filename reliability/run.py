@@ -31,12 +31,14 @@ PARTS = (
     ("malformed_regimens", "malformed regimen files"),
     ("malformed_inputs", "malformed order and lab inputs through the CLI"),
     ("malformed_labs", "malformed FHIR and HL7 v2 lab messages through chemo labs import"),
+    ("malformed_prescriptions", "malformed prescriptions through chemo prescribe"),
     ("mllp_kill9", "kill -9 of chemo labs listen while senders stream HL7 v2 over MLLP"),
     ("injection", "SQL injection through every text field"),
     ("tamper", "audit tampering"),
     ("properties", "property tests"),
     ("postgres", "the record on PostgreSQL: writers, signers, a server restart"),
     ("least_privilege", "psql as a workstation role against a least-privilege PostgreSQL record"),
+    ("failover", "a synchronous standby promoted while 4 writers run (PostgreSQL pair on this machine)"),
 )
 
 

@@ -235,7 +235,7 @@ def raw_execute(where, sql: str, params=()) -> None:
 # and sent first so that the slice runs while the other workers take the rest.
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # "gw0", "gw1", ...; "main" without xdist
-FIRST = ("test_reliability_slice.py",)  # the longest fixture: started first, on one worker
+FIRST = ("test_reliability_slice.py", "test_failover.py")  # the longest fixtures: started first, each on one worker
 
 
 def pytest_configure(config):

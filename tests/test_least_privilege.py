@@ -171,6 +171,20 @@ def test_labs_listen_acts_as_the_database_user_too(deployed, runner, chemo_cli):
 
 
 @pytest.mark.postgresql
+def test_a_workstation_cannot_write_or_rewrite_a_prescription_behind_chemo(deployed):
+    """Prescriptions (issue 18) are written by prescribers through the guard only: a nurse's psql session can
+    neither add one nor change the mg of one."""
+    d, _ = deployed
+    insert = d.psql(d.nurse, "INSERT INTO prescriptions (id, plan_id, cycle, dose_level, lines, status, source, body, "
+                             "regimen_sha256, prescribed_at, prescribed_by) SELECT coalesce(max(id), 0) + 1, "
+                             "(SELECT min(id) FROM plans), 1, '0', '[]', 'ok', 'psql', '{}', 'x', "
+                             f"'2026-01-01T00:00:00', '{d.nurse}' FROM prescriptions")
+    assert insert.returncode != 0 and "prescriber" in insert.stderr, insert.stderr  # the guard: not a prescriber
+    update = d.psql(d.nurse, "UPDATE prescriptions SET lines = '[]'")
+    assert update.returncode != 0 and "permission denied" in update.stderr, update.stderr
+    assert d.psql(d.owner, "SELECT count(*) FROM prescriptions").stdout.strip() == "0"
+
+
 def test_the_calendars_writes_pass_the_guard_as_the_roles_allow(deployed, runner, chemo_cli):
     """Issue 19 on the server: a nurse records a weight and delays a cycle through chemo; with psql she can neither
     override a readiness gate nor bring a cycle forward (both a prescriber's)."""

@@ -192,10 +192,10 @@ def test_a_commit_whose_connection_is_lost_points_to_the_audit_trail(pg_schema):
         def __init__(self, conn):
             self.conn = conn
 
-        def execute(self, sql, *args):
+        def execute(self, sql, *args, **kwargs):
             if sql == "COMMIT":
                 raise psycopg.OperationalError("server closed the connection unexpectedly")
-            return self.conn.execute(sql, *args)
+            return self.conn.execute(sql, *args, **kwargs)
 
         def __getattr__(self, name):
             return getattr(self.conn, name)

@@ -65,6 +65,16 @@ def test_malformed_lab_messages_refused_and_nothing_written(slice_report):
     assert figures["tracebacks on malformed lab messages"]["value"] == 0
 
 
+def test_malformed_prescriptions_refused_and_nothing_written(slice_report):
+    """The slice of `malformed_prescriptions`: bad `chemo prescribe` calls, each refused clearly, no rows."""
+    part = next(p for p in slice_report["parts"] if p["part"] == "malformed_prescriptions")
+    figures = {f["name"]: f for f in part["figures"]}
+    assert figures["malformed prescriptions refused clearly (`chemo prescribe`)"]["status"] == "PASS"
+    assert figures["malformed prescriptions tried (`chemo prescribe`)"]["value"] >= 16
+    assert figures["tracebacks on malformed prescriptions"]["value"] == 0
+    assert figures["rows written by malformed prescriptions"]["value"] == 0
+
+
 def test_kill9_of_the_mllp_listener_loses_no_acked_message_and_leaves_none_half_in(slice_report):
     """The slice of `mllp_kill9`: `chemo labs listen` killed with SIGKILL while senders stream messages."""
     part = next(p for p in slice_report["parts"] if p["part"] == "mllp_kill9")

@@ -187,6 +187,7 @@ def test_a_writer_kept_waiting_on_postgresql_gets_the_busy_line(pg_schema):
     with open_store(url) as first, open_store(url) as second:
         second.execute("SET lock_timeout = 200")  # the real wait is BUSY_TIMEOUT_MS
         with first.transaction():
+            first.one("SELECT 1 AS one")  # the lock goes with the transaction's first statement
             with pytest.raises(StoreError) as err:
                 with second.transaction():
                     pass
@@ -261,3 +262,12 @@ def test_a_session_cut_off_by_the_server_says_so_in_one_line_and_then_works_agai
         with store.transaction():
             store.execute("INSERT INTO users (login, added_at, added_by) VALUES ('x', 'now', 'x')")
         assert store.one("SELECT pg_backend_pid() AS pid")["pid"] != pid
+
+
+def test_a_listing_prefers_a_standby_and_keeps_the_rest_of_the_url():
+    from chemo.db.postgres import reading_url
+
+    many = "postgresql://nurse@db1:5432,db2:5432/chemo?target_session_attrs=read-write&options=-csearch_path%3Dward4"
+    assert reading_url(many) == ("postgresql://nurse@db1:5432,db2:5432/chemo?target_session_attrs=prefer-standby"
+                                 "&options=-csearch_path%3Dward4")
+    assert reading_url("postgresql://nurse@db1/chemo") == "postgresql://nurse@db1/chemo?target_session_attrs=prefer-standby"

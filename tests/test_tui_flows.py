@@ -123,6 +123,8 @@ async def test_ten_fold_error_is_stopped_and_a_correct_order_is_signed(make, dem
         assert screen.overall == "ok"
         await pilot.press("ctrl+s")
         await pilot.pause()
+        await pilot.press("ctrl+s")  # the summary of what is signed: ctrl+s signs exactly that
+        await pilot.pause()
         assert screen.signed
         assert "signed off by demo-pharmacist (pharmacist)" in screen_text(app)
         # signed: the ordered doses and the level are read-only (no [HARD STOP] under [SIGNED])
@@ -137,26 +139,48 @@ async def test_ten_fold_error_is_stopped_and_a_correct_order_is_signed(make, dem
     assert actions[-1] == "signoff.dose"  # one row: the sign-off and the ordered lines together
 
 
-async def test_a_review_line_is_signed_only_when_acknowledged(make, demo_db):
+async def test_a_review_line_is_never_signed_as_another_dose_and_a_prescribed_one_needs_its_reason(make, demo_db):
+    """Issue 18: a dose typed 8 % over, without a prescription, was signed (and given) as the calculated dose.
+    Now it is not signed; prescribed with a reason, the summary asks the pharmacist's reason and the
+    sign-off holds the prescribed mg."""
+    from chemo.demo import PRESCRIBER
+    from chemo.prescription import prescribe
+    from tui.screens.signing import SignSummaryScreen
+
     app = make(PHARMACIST)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open_verify(pilot, app, "001")
         first = screen.session.rows[0]
-        await paste_order(pilot, screen, {0: f"{round(first.dose_mg * 1.08)} mg"})  # 8 % over: review
+        over = round(first.dose_mg * 1.08)
+        await paste_order(pilot, screen, {0: f"{over} mg"})  # 8 % over: review
         assert screen.verdicts[0].status == "review", screen.verdicts[0]
-        assert screen.overall == "review", [v for v in screen.verdicts if v.status != "ok"]
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert not screen.signed and "press ctrl+s again" in screen_text(app)
-        assert _signoffs(demo_db, "DEMO-001") == []
+        assert not screen.signed and not isinstance(app.screen, SignSummaryScreen)
+        assert "NOT SIGNED" in screen_text(app) and "must be prescribed" in " ".join(screen_text(app).split())
+    assert _signoffs(demo_db, "DEMO-001") == []
+    with _store(demo_db) as store:
+        prescribe(store, PRESCRIBER, "DEMO-001", 1, lines=(f"{first.drug} {first.day} {over} mg",),
+                  reason="rounded up to whole vials")
+    app = make(PHARMACIST)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open_verify(pilot, app, "001")
+        assert screen.verdicts[0].status == "review"  # the prescription's line, nothing typed
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, SignSummaryScreen)
+        await pilot.press("ctrl+s")  # no reason yet
+        await pilot.pause()
+        assert isinstance(app.screen, SignSummaryScreen) and "needs a reason" in screen_text(app)
+        await type_text(pilot, "vial rounding agreed with the prescriber")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert screen.signed
     assert _signoffs(demo_db, "DEMO-001") == [{"cycle": 1, "check_kind": "dose", "login": PHARMACIST}]
     with _store(demo_db) as store:
-        row = store.one("SELECT new FROM audit WHERE action = 'signoff.dose' ORDER BY id DESC LIMIT 1")
-    lines = json.loads(row["new"])["ordered"]
-    assert lines[0]["status"] == "review" and lines[0]["reasons"] == ["deviation"]
+        detail = json.loads(store.one("SELECT detail FROM signoffs ORDER BY id DESC LIMIT 1")["detail"])
+    assert detail["doses"][0]["dose_mg"] == over
+    assert detail["prescription"]["accepted"][0]["reason"] == "vial rounding agreed with the prescriber"
 
 
 async def test_a_reduced_dose_level_is_verified_and_signed_at_that_level(make, demo_db):
@@ -179,6 +203,8 @@ async def test_a_reduced_dose_level_is_verified_and_signed_at_that_level(make, d
         await paste_order(pilot, screen)
         assert screen.overall == "ok"
         await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("ctrl+s")  # the summary of what is signed: ctrl+s signs exactly that
         await pilot.pause()
         assert screen.signed
     with _store(demo_db) as store:

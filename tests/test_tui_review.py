@@ -107,6 +107,8 @@ async def test_a_modification_band_refuses_the_sign_off_and_offers_the_level(mak
         assert "met at this dose level" in screen_text(app) and "[REFUSED]" not in screen_text(app)
         await pilot.press("ctrl+s")
         await pilot.pause()
+        await pilot.press("ctrl+s")  # the summary of what is signed: ctrl+s signs exactly that
+        await pilot.pause()
         assert screen.signed
         # signed: the ordered doses are read-only, an edit cannot put a [HARD STOP] under [SIGNED]
         assert all(field.disabled for field in screen.query("PasteInput"))
@@ -133,6 +135,8 @@ async def test_the_engine_refusal_of_a_sign_off_is_shown_with_the_command_line(m
         screen = app.screen
         await paste_order(pilot, screen)
         await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("ctrl+s")  # the summary of what is signed: ctrl+s signs exactly that
         await pilot.pause()
         assert not screen.signed
         text = " ".join(screen_text(app).split())

@@ -18,7 +18,7 @@ import pytest
 FROZEN = dt.datetime(2026, 6, 15, 10, 0, 0)
 TODAY = FROZEN.date()
 CLOCK_MODULES = ("chemo.db.store", "chemo.demo", "chemo.readiness", "chemo.records", "chemo.roles", "chemo.treatment",
-                 "chemo.calendar")
+                 "chemo.prescription", "chemo.calendar")
 PHARMACIST, NURSE = "demo-pharmacist", "demo-nurse"
 
 

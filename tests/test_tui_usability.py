@@ -235,6 +235,8 @@ async def test_the_sign_off_message_is_above_the_table_and_hides_nothing(make):
         assert screen.overall == "ok"
         await pilot.press("ctrl+s")
         await pilot.pause()
+        await pilot.press("ctrl+s")  # the summary of what is signed: ctrl+s signs exactly that
+        await pilot.pause()
         assert screen.signed
         status = screen.query_one("#verify-status")
         table = screen.query_one("#verify-rows")

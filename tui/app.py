@@ -104,7 +104,11 @@ class ChemoApp(App):
             self.pop_screen()
 
     def action_patients(self) -> None:
+        from .screens.patients import PatientListScreen
+
         self._to_base()
+        if isinstance(self.screen, PatientListScreen):
+            self.screen.clear_search()
 
     def action_regimens(self) -> None:
         self.open_regimen(None)

@@ -268,6 +268,12 @@ class Backend:
 
         return roles_of(self.store, self.login)
 
+    def require(self, roles: tuple, action: str) -> str:
+        """The role under which the acting user may do ``action`` (``chemo.roles.require``); its refusal else."""
+        from chemo.roles import require
+
+        return require(self.store, self.login, roles, action)
+
     def user_label(self) -> str:
         roles = sorted(self.roles())
         return f"{self.login} ({', '.join(roles) if roles else 'not registered'})"
@@ -530,6 +536,11 @@ class Backend:
                 raise ChemoError(f"{p['mrn']}: every cycle of the plan is given", field="cycle")
         row = next((s for s in self._signoffs(plan["id"]) if s["cycle"] == cycle and s["check_kind"] == "dose"), None)
         signed, signed_doses = None, ()
+        from chemo.prescription import standing
+
+        prescription = standing(self.store, plan["id"], cycle)
+        if prescription is not None and row is None:
+            dose_level = prescription["dose_level"]  # the pharmacist verifies what was prescribed
         if row is not None:
             signed = f"{row['login']} at {row['signed_at'].replace('T', ' ')}"
             try:
@@ -543,7 +554,8 @@ class Backend:
             patient_label=f"{p['name']} ({p['mrn']})", regimen=regimen, cycle=cycle, dose_level=dose_level,
             signed=signed, signed_doses=signed_doses, mrn=p["mrn"],
             height=f"{plan['dosing_height_cm']} cm", weight=f"{plan['dosing_weight_kg']} kg",
-            formula=plan["bsa_formula"], weight_date=f"plan of {plan['start_date']}", patient_id=p["id"], plan_id=plan["id"])
+            formula=plan["bsa_formula"], weight_date=f"plan of {plan['start_date']}", patient_id=p["id"], plan_id=plan["id"],
+            prescription=prescription)
 
     def sign_check(self, context, session) -> "SignCheck":
         """What the engine's dose sign-off will say about this cycle at this dose level, before it is tried.
@@ -601,8 +613,9 @@ class Backend:
         cap = cap_check(self.store, p["mrn"], plan, context.cycle, doses, session.body.bsa_m2, self.library)
         return f"the cap stands: {cap.finding}" if cap.finding else None
 
-    def sign_pharmacist(self, context, session, texts: list[str], verdicts: list) -> str:
-        """The dose sign-off (``chemo.treatment.signoff``), with the ordered lines as checked in its audit row."""
+    def sign_pharmacist(self, context, session, texts: list[str], verdicts: list, accept: dict | None = None) -> str:
+        """The dose sign-off (``chemo.treatment.signoff``), with the ordered lines as checked in its audit row;
+        ``accept``: {(drug, day): reason} of the review lines (a prescription's sign-off)."""
         from chemo.treatment import signoff
 
         p = self.patient(context.patient_id)
@@ -610,9 +623,20 @@ class Backend:
         ordered = [{"drug": v.drug, "day": v.day, "ordered": t.strip(), "status": v.status, "reasons": list(v.reasons)}
                    for t, v in zip(texts, verdicts)]
         result = signoff(self.store, self.login, p["mrn"], context.cycle, "dose", dose_level=context.dose_level,
-                         ordered=ordered)
+                         ordered=ordered, accept=accept)
         return (f"Cycle {context.cycle} doses signed off by {self.login} (pharmacist) at "
                 f"{result['signed_at'].replace('T', ' ')}; recorded in the audit log with the ordered lines")
+
+    def prescribe(self, context, level_text: str, lines: list[str], reason: str | None):
+        """A prescriber's order of the context's cycle (``chemo.prescription.prescribe``): the stored row with its
+        verification; a refusal (``PrescriptionRefused``) carries the verification that decided."""
+        from chemo.prescription import prescribe
+
+        p = self.patient(context.patient_id)
+        self.changed(p["id"])
+        levels = tuple(part.strip() for part in level_text.split(",") if part.strip())
+        return prescribe(self.store, self.login, p["mrn"], context.cycle, dose_level=levels, lines=tuple(lines),
+                         reason=reason or None)
 
     # ------------------------------------------------------------------ readiness
     def readiness(self, patient_id: int) -> Readiness:

@@ -36,6 +36,7 @@ class DoseContext:
     signed: str | None = None  # "demo-pharmacist at 2026-06-15 10:00" when the cycle's doses are signed off
     signed_doses: tuple = ()  # (drug, day, dose_mg, level) as the dose sign-off recorded them
     mrn: str | None = None
+    prescription: dict | None = None  # the standing prescription of the cycle (chemo.prescription.as_dict), if any
 
 
 @attrs.frozen

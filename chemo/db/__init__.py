@@ -10,7 +10,7 @@
   :mod:`chemo.db.migrate` (the one runner that applies it on both engines);
 * the named queries the engine, the CLI and the TUI call: :mod:`.patients`,
   :mod:`.measurements`, :mod:`.labs`, :mod:`.exposure`, :mod:`.plans`,
-  :mod:`.signoffs`, :mod:`.administrations`, :mod:`.users`, :mod:`.audit`;
+  :mod:`.prescriptions`, :mod:`.signoffs`, :mod:`.administrations`, :mod:`.users`, :mod:`.audit`;
   :mod:`.copy` (``chemo db copy``).
 
 Where the record is (this module): the ``--db`` given, else ``$CHEMO_DB``,
@@ -84,13 +84,16 @@ def resolve_db_path(path: str | os.PathLike | None = None) -> Path:
     return found
 
 
-def open_store(path: str | os.PathLike | None = None, *, create: bool = True) -> Store:
-    """Open (and if needed create and migrate) the record: an SQLite file, or a PostgreSQL database for a URL."""
+def open_store(path: str | os.PathLike | None = None, *, create: bool = True, may_lag: bool = False) -> Store:
+    """Open (and if needed create and migrate) the record: an SQLite file, or a PostgreSQL database for a URL.
+
+    ``may_lag``: the caller only reads, and a read a moment old will do (a listing, the audit trail): on
+    PostgreSQL a standby of the URL's hosts is preferred (:func:`chemo.db.postgres.reading_url`)."""
     target = resolve_db(path)
     if isinstance(target, str):
         from .postgres import open_postgresql
 
-        return open_postgresql(target, create=create)
+        return open_postgresql(target, create=create and not may_lag, may_lag=may_lag)
     from .sqlite import open_sqlite
 
     return open_sqlite(target, create=create)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from .store import Store
 
-def latest_for(store: Store, patient_id: int, analyte: str, as_of: str) -> dict | None:
-    """The newest result of ``analyte`` collected at or before ``as_of`` (ISO local time) that counts:
-    final, amended or corrected, and not replaced by another row."""
-    return store.one("SELECT value_text, value, unit, uln, uln_text, collected_at, source, comparator FROM labs "
-                     "WHERE patient_id = ? AND analyte = ? AND collected_at <= ? "
-                     "AND status IN ('final', 'amended', 'corrected') AND superseded_by IS NULL "
-                     "ORDER BY collected_at DESC, id DESC LIMIT 1",
-                     (patient_id, analyte, as_of))
+def newest_each(store: Store, patient_id: int, as_of: str) -> dict[str, dict]:
+    """analyte -> the newest result collected at or before ``as_of`` (ISO local time) that counts: final,
+    amended or corrected, and not replaced by another row; every analyte in one query."""
+    return {r["analyte"]: r for r in store.query(
+        "SELECT analyte, value_text, value, unit, uln, uln_text, collected_at, source, comparator FROM ("
+        "SELECT analyte, value_text, value, unit, uln, uln_text, collected_at, source, comparator, "
+        "row_number() OVER (PARTITION BY analyte ORDER BY collected_at DESC, id DESC) AS newest FROM labs "
+        "WHERE patient_id = ? AND collected_at <= ? AND status IN ('final', 'amended', 'corrected') "
+        "AND superseded_by IS NULL) ranked WHERE newest = 1", (patient_id, as_of))}
 
 
 def for_patient(store: Store, patient_id: int) -> list[dict]:

@@ -4,13 +4,27 @@ Imported only when ``--db``/``$CHEMO_DB`` is a ``postgresql://`` URL, so SQLite
 users never load psycopg.  What SQLite gives by being one file, this store
 gives the same way on a server:
 
-* one writer at a time: :meth:`PostgresStore.transaction` takes a
-  transaction-level advisory lock (one per schema) before its first read, as
-  ``BEGIN IMMEDIATE`` does, so what a write checked is still true at
-  ``COMMIT``, two writers never extend the audit chain from the same row, and
-  a new row's id is the next after the largest, as in SQLite.  Readers never
-  wait.  A writer that waits longer than the busy timeout gets the same
-  "busy" line as on SQLite (exit 3);
+* one writer at a time where it matters: :meth:`PostgresStore.transaction`
+  takes a transaction-level advisory lock (the chain lock, one per schema)
+  before its first read, as ``BEGIN IMMEDIATE`` does, so what a write checked
+  is still true at ``COMMIT``, two writers never extend the audit chain from
+  the same row, and a new row's id is the next after the largest, as in
+  SQLite.  A write about one patient (``transaction(per_patient=True)``)
+  holds that patient's lock for its checks and takes the chain lock only at
+  its first write, so the Python work of a sign-off (the dose, the cap, the
+  readiness) never holds up another patient's writer.  Readers never wait.
+  A writer that waits longer than the busy timeout gets the same "busy" line
+  as on SQLite (exit 3);
+* statements prepared on their second run (``prepare_threshold = 1``): a
+  workstation's session runs the same few queries again and again, and a
+  one-shot command does not pay the extra round trip of preparing;
+* fewer round trips: inside a transaction, a statement whose answer nothing
+  waits for (``BEGIN``, a lock, an audit row, an UPDATE) is queued and sent
+  with the next statement that has an answer, or with ``COMMIT``, in one
+  round trip (psycopg's pipeline).  The server runs them in order, so a
+  lock is held before any read sent after it, as if it had been sent alone;
+  a write the server refuses surfaces at that round trip and nothing of the
+  transaction is committed;
 * the schema of :mod:`chemo.db.schema`, migrated under that lock by
   :mod:`chemo.db.migrate` (the runner SQLite uses too), the applied versions
   kept in ``chemo_migrations``;
@@ -19,6 +33,11 @@ gives the same way on a server:
 * an unreachable server or a connection lost mid-command is one line and exit 3;
   a connection lost while committing says that the write may or may not have
   been recorded.
+
+A URL may name several hosts (``postgresql://h1:5432,h2:5433/chemo?target_session_attrs=read-write``):
+libpq tries them in order and keeps the one that takes writes, so after a standby is promoted the next
+command, or a session's next statement once its connection is found lost, reaches the new primary
+(docs/deployment.md).  A read that may be a moment old goes to a standby (:func:`reading_url`).
 
 The schema is the one ``search_path`` names (``?options=-csearch_path%3Dward4``
 in the URL picks another), so one server can hold several records.
@@ -42,6 +61,7 @@ from .schema import LOCK_CLASS, postgresql
 from .store import BUSY_TIMEOUT_MS, Engine, Refusal, StoreError, busy_error, redact
 
 CONNECT_TIMEOUT_S = 10
+PREPARE_THRESHOLD = 1  # psycopg prepares a statement on its second run (its default: the sixth)
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|%|\?|(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -65,6 +85,16 @@ def translate(sql: str) -> str:
     return _TOKEN.sub(one, sql)
 
 
+PATIENT_SALT = 0x70617469  # "pati": a patient's lock is (schema key ^ this, patient id), beside the chain's (LOCK_CLASS,
+# schema key); through chemo_lock on a least-privilege record, as the chain's.  Ids 2**32 apart share a lock: a wait,
+# never a wrong result.
+
+
+def _int32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
 def _line(exc: BaseException) -> str:
     """A driver message as one line."""
     text = " ".join(str(exc).split())
@@ -76,14 +106,20 @@ class PostgresStore(Engine):
 
     engine = "postgresql"
 
-    def __init__(self, conn, url: str):
+    def __init__(self, conn, url: str, shown: str | None = None):
         self.conn = conn
         self.url = url
-        self.path = self.where = redact(url)
+        self.path = self.where = shown or redact(url)
         self._lock_key = None
         self._lock_sql = None
         self._guarded = False
         self._closed = False
+        self._per_patient = False  # the open transaction takes the chain lock at its first write
+        self._chain_held = False
+        self._patients_held: set[int] = set()
+        self._in_txn = False  # inside transaction()
+        self._pending: list = []  # statements queued to go with the next one (see _send)
+        self._pending_lock = False
 
     def close(self) -> None:
         self._closed = True
@@ -92,24 +128,66 @@ class PostgresStore(Engine):
 
     @property
     def in_transaction(self) -> bool:
-        return self.conn.info.transaction_status != TransactionStatus.IDLE
+        """Inside :meth:`transaction` (its BEGIN perhaps still queued), or BEGIN sent and not yet ended (a lost
+        connection is not in one: its transaction is gone)."""
+        return self._in_txn or self.conn.info.transaction_status in (
+            TransactionStatus.INTRANS, TransactionStatus.INERROR, TransactionStatus.ACTIVE)
 
     # ------------------------------------------------------------------ statements
     def _ensure(self) -> None:
         """A session whose server went away (a restart) connects again at its next command (a TUI stays usable)."""
-        if self.conn.closed and not self._closed:
-            self.conn = _connect(self.url)
+        if self._closed:
+            return
+        if self.conn.closed or self.conn.info.transaction_status == TransactionStatus.UNKNOWN:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = _connect(self.url, self.where)  # a multi-host URL: whichever server takes writes now
 
     def _run(self, sql: str, params=()):
+        """Run one statement (after the queued ones, in the same round trip); its cursor."""
         self._ensure()
+        return self._send(translate(sql), params or ())  # () too: "%%" must become "%"
+
+    def _send(self, sql: str | None, params=(), *, committing: bool = False):
+        """The queued statements and then ``sql`` in one round trip (psycopg's pipeline); the cursor of ``sql``.
+
+        Inside a transaction a statement whose answer nothing waits for (``BEGIN``, a lock, an UPDATE, the
+        audit row) is queued (:meth:`_queue`) and sent with the next one that has an answer, or with
+        ``COMMIT``: the server runs them in order, so a read queued after a lock runs once the lock is held.
+        The time of a round trip that carried a lock is added to ``lock_wait_s``."""
+        pending, self._pending = self._pending, []
+        locking, self._pending_lock = self._pending_lock, False
+        started = time.perf_counter()
         try:
-            return self.conn.execute(translate(sql), params or ())  # () too: "%%" must become "%"
+            if not pending:
+                return None if sql is None else self.conn.execute(sql, params)
+            cursor = None
+            with self.conn.pipeline():
+                for q, p, prepare in pending:
+                    self.conn.execute(q, p, prepare=prepare)
+                if sql is not None:
+                    cursor = self.conn.execute(sql, params)
+            return cursor
         except pgerrors.LockNotAvailable:
+            self._rollback()
             raise busy_error(self.where) from None
         except pgerrors.InsufficientPrivilege as exc:
             raise self._refused(exc) from None
         except psycopg.OperationalError as exc:
+            self._rollback()
+            if committing:
+                finding = (f"database {self.where!r}: the connection to the server was lost while committing "
+                           f"({_line(exc)}); this write may or may not have been recorded")
+                raise StoreError(finding + ": check the audit trail", finding=finding,
+                                 next_steps=(NextStep.AUDIT_SHOW,), field="db") from None
             raise self._lost(exc) from None
+        finally:
+            if locking:
+                self.lock_wait_s += time.perf_counter() - started
+
+    def _queue(self, sql: str, params=(), *, lock: bool = False, prepare: bool | None = None) -> None:
+        self._pending.append((sql, params, prepare))
+        self._pending_lock = self._pending_lock or lock
 
     def _refused(self, exc) -> StoreError:
         """The server refused a write: its guard (a rule of chemo's, exit 1), or grants chemo lacks (exit 3)."""
@@ -125,34 +203,41 @@ class PostgresStore(Engine):
                               "nothing of this command was recorded", field="db")
         return StoreError(f"database {self.where!r}: {_line(exc)}", field="db")
 
-    def execute(self, sql: str, params=()) -> None:
-        self._run(sql, params)
-
     def query(self, sql: str, params=()) -> list[dict]:
         return self._run(sql, params).fetchall()
 
     def one(self, sql: str, params=()) -> dict | None:
         return self._run(sql, params).fetchone()
 
+    def execute(self, sql: str, params=()) -> None:
+        """A statement that writes: in a per-patient transaction, the chain lock first; inside a transaction,
+        queued (sent with the next statement that has an answer, or with COMMIT)."""
+        if not self._in_txn:
+            self._run(sql, params)
+            return
+        if self._per_patient and not self._chain_held:
+            self.lock_chain()
+        self._queue(translate(sql), params or ())
+
     def insert(self, table: str, record: dict) -> int:
-        """Insert one row (inside a transaction, so under the writers' lock); its id is the next after the largest."""
+        """Insert one row (inside a transaction, under the chain lock); its id is the next after the largest."""
+        if self._per_patient and not self._chain_held:
+            self.lock_chain()
         columns = [c for c in record if c != "id"]
         names = ", ".join(["id"] + columns)
         values = ", ".join(["%(id)s" if "id" in record else f"(SELECT coalesce(max(id), 0) + 1 FROM {table})"]
                            + [f"%({c})s" for c in columns])
-        try:
-            row = self.conn.execute(f"INSERT INTO {table} ({names}) VALUES ({values}) RETURNING id", record).fetchone()
-        except pgerrors.InsufficientPrivilege as exc:
-            raise self._refused(exc) from None
-        except psycopg.OperationalError as exc:
-            raise self._lost(exc) from None
+        row = self._send(f"INSERT INTO {table} ({names}) VALUES ({values}) RETURNING id", record).fetchone()
         return row["id"]
 
     def insert_rows(self, table: str, rows: list[dict]) -> None:
         """Insert rows as they are, ids included (``chemo db copy``; inside a transaction)."""
         if not rows:
             return
+        if self._per_patient and not self._chain_held:
+            self.lock_chain()
         columns = list(rows[0])
+        self._send(None)
         try:
             with self.conn.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for r in rows:
@@ -171,38 +256,63 @@ class PostgresStore(Engine):
     ids_in = "SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT)"
 
     @contextlib.contextmanager
-    def transaction(self):
-        """``BEGIN``, the writers' lock, ... ``COMMIT``; ``ROLLBACK`` on any exception (see the module text)."""
+    def transaction(self, *, per_patient: bool = False):
+        """``BEGIN``, the chain lock (``per_patient``: at the first write), ... ``COMMIT``; ``ROLLBACK`` on any
+        exception (see the module text)."""
+        self._ensure()
         if self.in_transaction:
             raise RuntimeError("transaction() does not nest")  # a bug, not user input
-        self._ensure()
+        self.lock_wait_s = 0.0
+        self._per_patient, self._chain_held, self._patients_held = per_patient, False, set()
+        self._in_txn = True
         try:
-            self.conn.execute("BEGIN")
-            started = time.perf_counter()
-            self._advisory_lock(LOCK_CLASS, self._schema_key())
-            self.lock_wait_s = time.perf_counter() - started
-        except pgerrors.LockNotAvailable:
-            self._rollback()
-            raise busy_error(self.where) from None
-        except psycopg.OperationalError as exc:
-            self._rollback()
-            raise self._lost(exc) from None
-        try:
-            yield self
-        except BaseException:
-            self._rollback()
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except psycopg.OperationalError as exc:
-            self._rollback()
-            finding = (f"database {self.where!r}: the connection to the server was lost while committing "
-                       f"({_line(exc)}); this write may or may not have been recorded")
-            raise StoreError(finding + ": check the audit trail", finding=finding,
-                             next_steps=(NextStep.AUDIT_SHOW,), field="db") from None
+            self._queue("BEGIN")
+            if not per_patient:
+                self.lock_chain()
+            try:
+                yield self
+            except BaseException:
+                self._rollback()
+                raise
+            try:
+                self._send("COMMIT", committing=True)
+            except BaseException:  # a queued write the server refused (a constraint): nothing was committed
+                self._rollback()
+                raise
+        finally:
+            self._per_patient, self._chain_held, self._patients_held = False, False, set()
+            self._in_txn, self._pending, self._pending_lock = False, [], False
+
+    def _advisory(self, sql: str, params) -> None:
+        """Queue one transaction-level advisory lock: it is waited for before the statements after it."""
+        if not self._in_txn:
+            raise RuntimeError("a writers' lock outside a transaction")  # a bug, not user input
+        self._queue(sql, params, lock=True, prepare=True)
+
+    def lock_chain(self) -> None:
+        """The record-wide writers' lock (one per schema), to the end of the transaction; taken once."""
+        if self._chain_held:
+            return
+        key = self._schema_key()
+        self._advisory(self._lock_sql, (LOCK_CLASS, key))
+        self._chain_held = True
+
+    def lock_patient(self, patient_id: int) -> None:
+        """One patient's writers' lock, to the end of the transaction (a per-patient transaction, before its
+        checks; see the module text).  Within a whole-record transaction the chain lock already excludes
+        every other writer of the patient: nothing to take."""
+        if not self._per_patient or patient_id in self._patients_held:
+            return
+        if self._chain_held:  # patient locks come first: taken after the chain lock, two writers could deadlock
+            raise RuntimeError("lock_patient after the chain lock")  # a bug, not user input
+        key = self._schema_key()
+        self._advisory(self._lock_sql, (_int32(key ^ PATIENT_SALT), _int32(patient_id)))
+        self._patients_held.add(patient_id)
 
     def _rollback(self) -> None:
-        if not self.conn.closed and self.in_transaction:
+        self._pending, self._pending_lock = [], False
+        if not self.conn.closed and self.conn.info.transaction_status in (
+                TransactionStatus.INTRANS, TransactionStatus.INERROR, TransactionStatus.ACTIVE):
             with contextlib.suppress(psycopg.Error):
                 self.conn.execute("ROLLBACK")
 
@@ -213,13 +323,6 @@ class PostgresStore(Engine):
             self._lock_key, self._guarded = row["k"], row["guarded"]  # guarded: `chemo db setup-sql` was run
             self._lock_sql = "SELECT chemo_lock(%s, %s)" if row["guarded"] else "SELECT pg_advisory_xact_lock(%s, %s)"
         return self._lock_key
-
-    def _advisory_lock(self, k1: int, k2: int) -> None:
-        """Take the writers' advisory lock (k1, k2) until the transaction ends.  Where the DBA script
-        (``chemo db setup-sql``) made the record least-privilege, only the owner's ``chemo_lock`` may take it
-        (and it cuts off a workstation that holds it); otherwise ``pg_advisory_xact_lock`` directly."""
-        self._schema_key()
-        self.conn.execute(self._lock_sql, (k1, k2))
 
     # ------------------------------------------------------------------ the rest of the interface
     def data_version(self):
@@ -256,22 +359,45 @@ class PostgresStore(Engine):
         pass
 
 
-def _connect(url: str):
-    """A connection with chemo's settings (autocommit: :meth:`PostgresStore.transaction` says BEGIN; the busy timeout)."""
+_SESSION_ATTRS = re.compile(r"([?&])target_session_attrs=[^&]*")
+
+
+def reading_url(url: str) -> str:
+    """``url`` for a read that may be a moment old: a standby among its hosts if one answers, else the primary
+    (libpq's ``target_session_attrs=prefer-standby``).
+
+    With ``synchronous_commit = remote_apply`` on the primary (docs/deployment.md) the synchronous standby has
+    applied every acknowledged write before the writer hears of it, so such a read misses only writes still
+    in flight; with ``on`` it may miss the newest acknowledged ones by the standby's replay delay.  Only
+    listings take it (``chemo patient list``, ``chemo audit show``, ``chemo audit verify``): every check that
+    gates a dose (readiness, the sign-offs, the cap, what was given) reads on the primary, in the writer's
+    transaction."""
+    if _SESSION_ATTRS.search(url):
+        return _SESSION_ATTRS.sub(r"\1target_session_attrs=prefer-standby", url, count=1)
+    return f"{url}{'&' if '?' in url else '?'}target_session_attrs=prefer-standby"
+
+
+def _connect(url: str, shown: str | None = None):
+    """A connection with chemo's settings (autocommit: :meth:`PostgresStore.transaction` says BEGIN; the busy timeout);
+    ``shown``: the URL as messages name it (the one the user gave)."""
     extra = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
         conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, application_name="chemo", **extra)
+        conn.prepare_threshold = PREPARE_THRESHOLD
         conn.execute(f"SET lock_timeout = {int(BUSY_TIMEOUT_MS)}")
     except psycopg.Error as exc:
-        raise StoreError(f"cannot reach the PostgreSQL server for {redact(url)!r}: {_line(exc)}", field="db") from None
+        raise StoreError(f"cannot reach the PostgreSQL server for {shown or redact(url)!r}: {_line(exc)}",
+                         field="db") from None
     return conn
 
 
-def open_postgresql(url: str, *, create: bool = True) -> PostgresStore:
-    """Connect, set the busy timeout, and bring the schema up to date (``create``: may create it)."""
+def open_postgresql(url: str, *, create: bool = True, may_lag: bool = False) -> PostgresStore:
+    """Connect, set the busy timeout, and bring the schema up to date (``create``: may create it; ``may_lag``:
+    a standby if one answers, :func:`reading_url`)."""
     shown = redact(url)
-    conn = _connect(url)
-    store = PostgresStore(conn, url)
+    target = reading_url(url) if may_lag else url
+    conn = _connect(target, shown)
+    store = PostgresStore(conn, target, shown)
     try:
         if not create and not migrate.is_record(store):
             raise StoreError(f"no database at {shown!r}", field="db")

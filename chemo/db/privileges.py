@@ -85,6 +85,7 @@ WRITES: dict[str, Guard] = {
     "labs": Guard("recorded_by", ANY, update=("superseded_by",)),
     "prior_exposure": Guard("recorded_by", REGISTRARS),
     "plans": Guard("created_by", REGISTRARS, update=("status",)),
+    "prescriptions": Guard("prescribed_by", ("prescriber",)),  # rows only added: the newest of a cycle stands
     "signoffs": Guard("login", ("pharmacist", "nurse")),  # and the check's own role: see _TABLE_RULES
     "administrations": Guard("given_by", ("nurse",)),
     "cycle_delays": Guard("recorded_by", ANY),  # bringing a cycle forward: a prescriber (see _TABLE_RULES)

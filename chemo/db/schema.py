@@ -335,9 +335,32 @@ VERSIONS: list[tuple[str, list[str]]] = [
                               "CHECK (comparator IN ('<', '<=', '>', '>='))"]),
     ("0005_keyed_audit", _V4),
     ("0006_calendar", _CALENDAR),
+    # the first audit row of one record row (a sign-off's overrides, read at every administration) without
+    # reading the whole chain
+    ("0007_audit_entity_index", ["CREATE INDEX audit_entity ON audit(entity, entity_key, id)"]),
+    # prescriptions in the record (issue 18): a prescriber's order of one cycle, verified at entry against the
+    # record; a new order of a cycle supersedes the old one by being newer (the standing order is the newest of
+    # its plan and cycle; nothing is updated, both are kept and audited).  ``dose_level``, ``lines`` and ``body``
+    # are JSON text: the lines as verified (drug, day, dose as written, mg, calculated mg, status, reasons,
+    # message), the body size they were verified on.
+    ("0008_prescriptions", ["""CREATE TABLE prescriptions (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        cycle INTEGER NOT NULL CHECK (cycle >= 1),
+        dose_level TEXT NOT NULL,
+        lines TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'review')),
+        reason TEXT,
+        source TEXT NOT NULL,
+        body TEXT NOT NULL,
+        regimen_sha256 TEXT NOT NULL,
+        supersedes INTEGER REFERENCES prescriptions(id),
+        prescribed_at TEXT NOT NULL,
+        prescribed_by TEXT NOT NULL REFERENCES users(login)
+    )""", "CREATE INDEX prescriptions_cycle ON prescriptions(plan_id, cycle)"]),
     # allergies on the patient record (issue 20): the substance as written, the library drug or drug class it
     # names (NULL for a substance outside the library: shown, never matched), the reaction and its severity
-    ("0007_allergies", ["""CREATE TABLE allergies (
+    ("0009_supportive_care", ["""CREATE TABLE allergies (
         id INTEGER PRIMARY KEY,
         patient_id INTEGER NOT NULL REFERENCES patients(id),
         substance TEXT NOT NULL CHECK (length(substance) BETWEEN 1 AND 80),
@@ -347,7 +370,9 @@ VERSIONS: list[tuple[str, list[str]]] = [
         severity TEXT CHECK (severity IN ('mild', 'moderate', 'severe', 'life-threatening')),
         recorded_at TEXT NOT NULL,
         recorded_by TEXT NOT NULL
-    )""", "CREATE INDEX allergies_patient ON allergies(patient_id)"]),
+    )""", "CREATE INDEX allergies_patient ON allergies(patient_id)",
+        # the supportive lines a prescription carries (JSON text: supportive, conditional, emetogenic class)
+        "ALTER TABLE prescriptions ADD COLUMN supportive TEXT"]),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),

@@ -18,6 +18,12 @@ def dose_detail(store: Store, plan_id: int, cycle: int) -> str | None:
     return row["detail"] if row else None
 
 
+def dose_details(store: Store, plan_id: int) -> dict[int, str]:
+    """cycle -> the ``detail`` (JSON text) of its dose sign-off, for every cycle of a plan signed: one query."""
+    return {r["cycle"]: r["detail"] for r in store.query(
+        "SELECT cycle, detail FROM signoffs WHERE plan_id = ? AND check_kind = 'dose'", (plan_id,))}
+
+
 def for_plan(store: Store, plan_id: int) -> list[dict]:
     """(cycle, check_kind, login, signed_at, detail) of every sign-off of a plan, in the order signed."""
     return store.query("SELECT cycle, check_kind, login, signed_at, detail FROM signoffs WHERE plan_id = ? "

@@ -70,8 +70,8 @@ class SQLiteStore(Engine):
         return self.conn.in_transaction
 
     @contextlib.contextmanager
-    def transaction(self):
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` on any exception.
+    def transaction(self, *, per_patient: bool = False):
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` on any exception (``per_patient`` too: one writer).
 
         Not nestable: a function that writes takes the store and opens the one
         transaction itself; helpers it calls only execute statements.

@@ -5,7 +5,7 @@ Two engines implement :class:`Store` side by side, neither importing the other:
 :class:`chemo.db.postgres.PostgresStore` (a server, through psycopg 3).  SQL
 text is written for both (``?`` and ``:name`` parameters, the common types)
 and lives only in the modules of :mod:`chemo.db`: the engine, the CLI and the
-TUI call the named query functions (``patients.by_mrn``, ``labs.latest_for``
+TUI call the named query functions (``patients.by_mrn``, ``labs.newest_each``
 ...), never ``query``/``one``/``execute`` themselves.
 """
 
@@ -49,6 +49,17 @@ class Store(Protocol):
     writers' lock before its first read (SQLite ``BEGIN IMMEDIATE``; a
     PostgreSQL advisory lock), commits at the end and rolls back on any
     exception: a refused or failed command writes nothing.  It does not nest.
+
+    ``transaction(per_patient=True)`` is the shorter lock of a write about one
+    patient (a sign-off, an administration, a lab, a weight): the caller takes
+    :meth:`lock_patient` before the reads its checks stand on, and the
+    record-wide lock (:meth:`lock_chain`) is taken only at the first write
+    (``insert``/``execute``) and held to ``COMMIT``, so the Python work of the
+    checks never holds it.  A per-patient transaction takes its patient locks
+    first (in id order when several) and the chain lock last, and no
+    whole-record transaction takes a patient lock: no two writers can wait
+    for each other.  SQLite has one writer per file whatever is asked: there
+    both are no-ops under ``BEGIN IMMEDIATE``.
     """
 
     engine: str
@@ -65,7 +76,13 @@ class Store(Protocol):
     @property
     def in_transaction(self) -> bool: ...
 
-    def transaction(self) -> ContextManager["Store"]: ...
+    def transaction(self, *, per_patient: bool = False) -> ContextManager["Store"]: ...
+
+    def lock_patient(self, patient_id: int) -> None:
+        """Wait for (and hold to the end of the transaction) the writers' lock of one patient."""
+
+    def lock_chain(self) -> None:
+        """Wait for (and hold to the end of the transaction) the record-wide writers' lock (the audit chain's)."""
 
     def execute(self, sql: str, params=()) -> None: ...
 
@@ -113,6 +130,12 @@ class Engine:
     """What both engines do the same way, inherited by each (neither imports the other)."""
 
     lock_wait_s = 0.0
+
+    def lock_patient(self, patient_id: int) -> None:
+        """One writer per file already (SQLite ``BEGIN IMMEDIATE``): nothing more to take."""
+
+    def lock_chain(self) -> None:
+        """One writer per file already (SQLite ``BEGIN IMMEDIATE``): nothing more to take."""
 
     def __enter__(self):
         return self

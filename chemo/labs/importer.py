@@ -154,8 +154,12 @@ def import_results(store: Store, actor: str, results, name: str, source_file: st
 
     outcomes: list[Outcome] = []
     try:
-        with store.transaction():
+        with store.transaction(per_patient=True):
             require(store, actor, ANY, "importing lab results")
+            # the file's patients' locks first, in id order (a per-patient transaction takes the chain lock last)
+            for pid in sorted({p["id"] for p in (patients.by_mrn(store, m) for m in {r.mrn for r in results
+                                                                                      if not r.problem}) if p}):
+                store.lock_patient(pid)
             for r in results:
                 outcomes.append(_apply(store, actor, r, name, source_file, site))
             if dry_run:

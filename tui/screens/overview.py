@@ -23,6 +23,8 @@ class OverviewScreen(ChemoScreen):
         Binding("n", "readiness", "Readiness", tooltip="The labs before the next cycle (nurse)"),
         Binding("g", "regimen", "Regimen", tooltip="The plan's regimen in the regimen browser"),
         Binding("t", "treatment_day", "Day", tooltip="The calendar: give each day, record a weight, delay (nurse)"),
+        # not in the footer (full at 80 columns): listed by ? and F1
+        Binding("p", "prescribe", "Rx", show=False, tooltip="Prescribe the next cycle (prescriber)"),
     ]
 
     def __init__(self, patient_id: int) -> None:
@@ -127,6 +129,20 @@ class OverviewScreen(ChemoScreen):
             self.notify(one_line(exc), title="Nothing to verify", severity="error", markup=False)
             return
         self.app.push_screen(VerifyScreen(context, backend))
+
+    def action_prescribe(self) -> None:
+        from .prescribe import PrescribeScreen
+
+        backend = self.app.backend
+        if backend is None:
+            return
+        try:
+            context = backend.dose_context(self.patient_id)
+        except Exception as exc:
+            self.app.bell()
+            self.notify(one_line(exc), title="Nothing to prescribe", severity="error", markup=False)
+            return
+        self.app.push_screen(PrescribeScreen(context, backend))
 
     def action_readiness(self) -> None:
         from .readiness import ReadinessScreen

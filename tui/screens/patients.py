@@ -72,6 +72,7 @@ class PatientListScreen(ChemoScreen):
         self.ready: dict = {}
         self.error: str | None = None
         self.rows_fresh = False  # the rows were read since this screen last gave way to another
+        self.filled_query: str | None = None  # the search text the table's rows were filled for
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Patients", "type to search")
@@ -152,6 +153,7 @@ class PatientListScreen(ChemoScreen):
         if self.error:
             message.update(Text(self.error, style="bold"))
             return
+        self.filled_query = query
         shown = [p for p in self.rows if matches(query, p.name, p.mrn)]
         for p in shown:
             status = self.ready.get(p.id, p.readiness)
@@ -169,7 +171,27 @@ class PatientListScreen(ChemoScreen):
             self.fill(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.action_open()
+        self.open_searched(event.value)
+
+    def clear_search(self) -> None:
+        """F2: a new search starts empty (the old text is not left for a burst of keys to half rub out)."""
+        search = self.query_one("#patient-search", SearchInput)
+        search.value = ""
+        self.fill("")
+        search.focus()
+
+    def open_searched(self, text: str | None = None) -> None:
+        """Enter in the search: the patient the search text names at the moment of Enter, never the row that
+        was highlighted for an earlier text.  An exact MRN wins; else the first row the text matches."""
+        query = (self.query_one("#patient-search", Input).value if text is None else text).strip()
+        if query:
+            exact = [p for p in self.rows if p.mrn.casefold() == query.casefold()]
+            if len(exact) == 1:
+                self.app.open_patient(exact[0].id)
+                return
+        if self.filled_query != query:
+            self.fill(query)
+        self.open_highlighted()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.app.open_patient(int(event.row_key.value))
@@ -195,6 +217,12 @@ class PatientListScreen(ChemoScreen):
         self.query_one("#patient-search", Input).focus()
 
     def action_open(self) -> None:
+        if self.focused is self.query_one("#patient-search", Input):
+            self.open_searched()
+            return
+        self.open_highlighted()
+
+    def open_highlighted(self) -> None:
         table = self.query_one("#patient-table", DataTable)
         if table.row_count == 0:
             self.app.bell()

@@ -135,7 +135,6 @@ class VerifyScreen(ChemoScreen):
         self.verdicts: list = []
         self.overall = "review"
         self.signed = context.signed is not None
-        self.review_acknowledged = False
         self.recheck_pending = False
         self.check_cache: dict = {}  # dose level -> backend.SignCheck (or the message of its failure)
         self.offer: str | None = None  # the dose level the engine names for a modification band
@@ -227,6 +226,7 @@ class VerifyScreen(ChemoScreen):
 
     def on_mount(self) -> None:
         if self.session is not None:
+            self.fill_prescription()
             self.recheck()
             first = self.query(PasteInput)
             if first:
@@ -234,6 +234,23 @@ class VerifyScreen(ChemoScreen):
         else:
             self.query_one("#verify-overall", Badge).set("hard-stop", "NO DOSES")
             self.query_one("#verify-status", Static).update(Text("Sign-off is not possible: the cycle cannot be calculated.", style="bold"))
+
+    def prescribed(self) -> dict:
+        """{(drug, day): the line as prescribed} of the standing prescription (empty without one)."""
+        p = self.context.prescription
+        if not p:
+            return {}
+        return {(x["drug"], x["day"]): x for x in p["lines"] if x.get("ordered")}
+
+    def fill_prescription(self) -> None:
+        """The prescription's lines beside the calculation: nothing to type unless a line is rejected."""
+        prescribed = self.prescribed()
+        if not prescribed or self.signed:
+            return
+        for i, a in enumerate(self.session.rows):
+            line = prescribed.get((a.drug, a.day))
+            if line is not None:
+                self.query_one(f"#order-{i}", PasteInput).value = line["ordered"]
 
     # ------------------------------------------------------------------ checking
     def texts(self) -> list[str]:
@@ -391,7 +408,6 @@ class VerifyScreen(ChemoScreen):
             row.set_administration(a)
         labels = sorted({a.level for a in self.session.rows if not a.derived_from})
         message.update(Text(f"doses recalculated at {', '.join(labels)}", style="bold"))
-        self.review_acknowledged = False
         self.recheck()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -400,7 +416,6 @@ class VerifyScreen(ChemoScreen):
             self.change_level(event.value)
             return
         if isinstance(event.input, PasteInput):
-            self.review_acknowledged = False
             self.refused = None
             if not self.recheck_pending:
                 self.recheck_pending = True
@@ -449,17 +464,69 @@ class VerifyScreen(ChemoScreen):
             self.app.bell()
             status.update(Text("Cannot sign: no patient record is open.", style="bold"))
             return
+        try:  # who may sign is known before the summary is shown
+            self.backend.require(("pharmacist",), "the dose sign-off")
+        except Exception as exc:
+            self.app.bell()
+            self.refuse(f"SIGN-OFF REFUSED: {one_line(exc)}")
+            return
+        lines, source, why = self.to_sign()
+        if why:
+            self.app.bell()
+            self.refuse(why)
+            return
+        from .signing import SignSummaryScreen
+
+        ctx = self.context
+        title = f"{ctx.patient_label}, {ctx.regimen.name}, cycle {ctx.cycle}, dose level {level_text(ctx.dose_level)}"
+        self.app.push_screen(SignSummaryScreen(title, lines, source), self.sign_confirmed)
+
+    def to_sign(self) -> tuple[list, str, str | None]:
+        """(the lines the sign-off will hold, where their mg come from, why it cannot sign).  With a prescription:
+        its lines, exactly, and a typed line that differs from it is a rejection (the prescriber changes the
+        prescription).  Without: the calculated doses at the level, so a line typed as another dose (review)
+        cannot be signed here: a different dose is a prescription."""
+        from .signing import SignLine
+
+        texts = self.texts()
+        p = self.context.prescription
+        if p:
+            prescribed = self.prescribed()
+            for a, text in zip(self.session.rows, texts):
+                line = prescribed.get((a.drug, a.day))
+                wanted = line["ordered"] if line else ""
+                if " ".join(text.split()) != " ".join(wanted.split()):
+                    return [], "", (f"NOT SIGNED: {a.drug} day {a.day} is {text.strip() or 'empty'} here, the "
+                                    f"prescription says {wanted or 'nothing'}: the pharmacist signs the prescription; "
+                                    "a rejected line goes back to the prescriber (p on the patient's overview)")
+            lines = [SignLine(x["drug"], x["day"], x["dose_mg"], x["status"], tuple(x["reasons"]), x["message"])
+                     for x in p["lines"] if x.get("dose_mg") is not None]
+            verdicts = {(v.drug, v.day): v for v in self.verdicts}
+            lines = [attrs.evolve(x, status=verdicts[(x.drug, x.day)].status,
+                                  reasons=verdicts[(x.drug, x.day)].reasons, message=verdicts[(x.drug, x.day)].message)
+                     if (x.drug, x.day) in verdicts else x for x in lines]
+            source = (f"Prescription {p['id']} by {p['prescribed_by']} ({p['prescribed_at'].replace('T', ' ')[:16]}): "
+                      "the signed mg are the prescription's, printed on the worksheet and given as they are.")
+            return lines, source, None
         reviews = [v for v in self.verdicts if v.status == "review"]
-        if reviews and not self.review_acknowledged:
-            self.review_acknowledged = True
+        if reviews:
             v = reviews[0]
-            ask = (f"{len(reviews)} line{'s' * (len(reviews) > 1)} need{'s' * (len(reviews) == 1)} review "
-                   f"({v.drug} day {v.day}: {', '.join(v.reasons)}): press ctrl+s again to sign with "
-                   f"{'them' if len(reviews) > 1 else 'it'} acknowledged")
-            status.update(Text(ask[0].upper() + ask[1:] + ".", style="bold"))
+            return [], "", (f"NOT SIGNED: {v.drug} day {v.day} needs review ({', '.join(v.reasons)}); without a "
+                            "prescription the calculated doses are what is signed, so another dose must be "
+                            "prescribed (p on the patient's overview, by a prescriber), then signed here")
+        lines = [SignLine(a.drug, a.day, a.dose_mg, v.status, v.reasons, v.message)
+                 for a, v in zip(self.session.rows, self.verdicts)]
+        return lines, "No prescription: the calculated doses at this dose level are signed.", None
+
+    def sign_confirmed(self, reasons: dict | None) -> None:
+        """The summary's answer: sign with the reasons of the review lines, or (None) nothing signed."""
+        status = self.query_one("#verify-status", Static)
+        if reasons is None:
+            status.update(Text("Not signed: the summary was closed.", style="bold"))
             return
         try:
-            message = self.backend.sign_pharmacist(self.context, self.session, self.texts(), self.verdicts)
+            message = self.backend.sign_pharmacist(self.context, self.session, self.texts(), self.verdicts,
+                                                   accept=reasons or None)
         except Exception as exc:
             from ..backend import engine_problem
 

@@ -1,0 +1,114 @@
+"""The TUI of issue 18: the wrong-patient burst, the prescriber's screen, the pharmacist's signing summary."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from test_tui_support import (  # noqa: F401
+    NURSE, PHARMACIST, TODAY, demo_template, freeze, make, open_patient, screen_text, type_text)
+
+SIZE = (110, 36)
+PRESCRIBER = "demo-prescriber"
+
+
+@pytest.fixture
+def demo_db(demo_template, engine, tmp_path, request, monkeypatch):
+    from conftest import clone_db
+
+    freeze(monkeypatch)
+    monkeypatch.delenv("CHEMO_DB", raising=False)
+    monkeypatch.delenv("CHEMO_USER", raising=False)
+    return clone_db(demo_template, engine, tmp_path, request, "demo.db")
+
+
+async def test_a_burst_of_backspaces_an_mrn_and_enter_opens_the_typed_patient_20_times_of_20(make):
+    """On DEMO-012's screen: F2, a pause, then in one burst 8 backspaces, "DEMO-005", Enter: DEMO-005 opens."""
+    from tui.screens.overview import OverviewScreen
+
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        opened = []
+        for _ in range(20):
+            await open_patient(pilot, "DEMO-012")
+            assert isinstance(app.screen, OverviewScreen) and "MRN DEMO-012" in screen_text(app)
+            await pilot.press("f2")
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+            assert app.screen.query_one("#patient-search").value == ""  # F2 clears the old search
+            await type_text(pilot, "DEMO-012")  # as the old search text, which a burst then rubs out
+            await pilot.press(*(["backspace"] * 8), *"DEMO-005", "enter")
+            await pilot.pause()
+            screen = app.screen
+            opened.append(screen.data.patient["mrn"] if isinstance(screen, OverviewScreen) else None)
+            await pilot.press("f2")
+            await pilot.pause()
+        assert opened == ["DEMO-005"] * 20
+
+
+def _store(path):
+    from chemo.db import open_store
+
+    return open_store(path, create=False)
+
+
+async def test_a_prescriber_prescribes_level_minus_one_the_pharmacist_signs_it_and_the_worksheet_prints_it(
+        make, demo_db):
+    from chemo.dose import calculate_cycle
+    from chemo.records import plan_body, plan_regimen
+    from chemo.worksheet import build
+    from tui.screens.prescribe import PrescribeScreen
+    from tui.screens.signing import SignSummaryScreen
+    from tui.screens.verify import VerifyScreen
+
+    app = make(PRESCRIBER)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_patient(pilot, "001")
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, PrescribeScreen)
+        await pilot.press("end", "ctrl+u")
+        await type_text(pilot, "-1")
+        await pilot.pause()
+        assert "75 %" in screen_text(app)  # the doses shown are at level -1
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Prescription" in screen_text(app) and "signed by demo-prescriber" in screen_text(app)
+    with _store(demo_db) as store:
+        rows = store.query("SELECT r.dose_level, r.lines FROM prescriptions r JOIN plans p ON p.id = r.plan_id "
+                           "JOIN patients x ON x.id = p.patient_id WHERE x.mrn = 'DEMO-001'")
+        assert [json.loads(r["dose_level"]) for r in rows] == [-1]
+        prescribed = {(x["drug"], x["day"]): x["dose_mg"] for x in json.loads(rows[0]["lines"])}
+
+    app = make(PHARMACIST)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_patient(pilot, "001")
+        await pilot.press("v")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, VerifyScreen)
+        assert screen.context.dose_level == -1 and screen.overall == "ok"  # the prescription, nothing typed
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, SignSummaryScreen)
+        summary = screen_text(app)
+        assert "About to sign" in summary and "Prescription" in summary
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is screen and screen.signed
+
+    with _store(demo_db) as store:
+        from chemo.db import patients, plans
+
+        patient = patients.by_mrn(store, "DEMO-001")
+        plan = plans.active(store, patient["id"])
+        regimen, _ = plan_regimen(plan)
+        level = calculate_cycle(regimen, plan_body(plan, regimen), 1, -1)
+        sheet = build(store, "DEMO-001", 1)
+    assert {(a.drug, a.day): a.dose_mg for a in level.administrations} == prescribed
+    table = next(s for s in sheet.sections if s.title.startswith("Administrations"))
+    printed = {(r[1], int(r[0])): float(r[5]) for r in table.rows}
+    assert printed == prescribed and not sheet.draft
+    assert all(r[3] in ("75 %", "follows ifosfamide") for r in table.rows)
