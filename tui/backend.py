@@ -70,6 +70,7 @@ class Overview:
     problems: tuple  # one-line messages: why part of the overview is missing
     prior: tuple  # "doxorubicin 150 mg/m² (note)"
     rdi: object | None = None  # chemo.rdi.Rdi of the active plan
+    allergies: tuple = ()  # "Ifex = ifosfamide: anaphylaxis, severe" (chemo.allergies.describe)
 
 
 @attrs.frozen
@@ -503,7 +504,14 @@ class Backend:
         prior = tuple(f"{r['drug']} {r['dose_text']}" + (f" ({r['note']})" if r["note"] else "")
                       for r in exposure.for_patient(self.store, p["id"]))
         return Overview(p, age, height, weight, body_text, recalc, tuple(reasons), plan, regimen, tuple(states), nxt,
-                        gauge, tuple(problems), prior, rdi)
+                        gauge, tuple(problems), prior, rdi, self.allergies(p["id"]))
+
+    def allergies(self, patient_id: int) -> tuple:
+        """The patient's allergies as the screens print them (the overview, the verify screen)."""
+        from chemo.allergies import describe
+        from chemo.db import allergies
+
+        return tuple(describe(a) for a in allergies.for_patient(self.store, patient_id))
 
     def gauge(self, mrn: str):
         from chemo.cumulative import report

@@ -91,6 +91,7 @@ WRITES: dict[str, Guard] = {
     "cycle_delays": Guard("recorded_by", ANY),  # bringing a cycle forward: a prescriber (see _TABLE_RULES)
     "gate_overrides": Guard("recorded_by", ("prescriber",)),
     "toxicities": Guard("recorded_by", TOXICITY_RECORDERS),
+    "allergies": Guard("recorded_by", ANY),  # any registered user records an allergy (issue 20)
 }
 SECRET = ("audit_key",)  # tables no workstation reads
 READ_ONLY = ("audit", "audit_head", "audit_key", "chemo_migrations")  # written by the owner's functions or the owner

@@ -82,6 +82,8 @@ class OverviewScreen(ChemoScreen):
             size.append(" no recalculation needed: the weight is within the plan's rule")
         if d.prior:
             size.append("\nPrior anthracycline: " + "; ".join(d.prior))
+        if d.allergies:  # shown when recorded (the worksheet says "none recorded" otherwise)
+            size.append("\nALLERGIES: " + "; ".join(d.allergies), style="bold")
         self.query_one("#overview-body-size", Static).update(size)
 
         plan = Text()
