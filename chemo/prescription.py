@@ -413,11 +413,14 @@ def lapsed(store: Store, patient: dict, plan: dict, cycle: int, detail: dict, li
     threshold; or a height was recorded that differs from the one at signing.  (A weight already known when
     signing was the sign-off's own decision: its recalculation override.)"""
     signed = detail.get("prescription")
+    row = rx.standing(store, plan["id"], cycle)
     if signed:
-        row = rx.standing(store, plan["id"], cycle)
         if row is not None and row["id"] != signed["id"]:
             return (f"cycle {cycle}: the dose sign-off signed prescription {signed['id']}, superseded by "
                     f"prescription {row['id']} ({row['prescribed_by']}, {row['prescribed_at']})")
+    elif row is not None:  # signed on the calculated doses; the prescriber's order came after and may differ
+        return (f"cycle {cycle}: the dose sign-off signed the calculated doses; prescription {row['id']} "
+                f"({row['prescribed_by']}, {row['prescribed_at']}) was written after it")
     then = detail.get("record_body")
     if not then:  # a sign-off made before the body at signing was kept
         return None

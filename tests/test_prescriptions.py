@@ -197,6 +197,20 @@ def test_a_new_prescription_supersedes_the_old_and_lapses_its_sign_off(store):
     assert audit_verify(store)[1] == []
 
 
+def test_a_prescription_written_after_a_sign_off_of_the_calculated_doses_lapses_it(store):
+    """Signed at full dose without a prescription, then prescribed at level -1: the full dose (45 mg
+    doxorubicin, 25 mg/m² x 1.818 m²) is not given over the prescriber's 34 mg."""
+    add_ready_patient(store, "R9", DOX_IFO)
+    signoff(store, PHARMACIST, "R9", 1, "dose")
+    signoff(store, NURSE, "R9", 1, "readiness")
+    later = prescribe(store, PRESCRIBER, "R9", 1, dose_level=("-1",))
+    before = rows(store, "administrations")
+    with pytest.raises(SignoffLapsed, match=f"prescription {later['id']} .* was written after it"):
+        administer(store, NURSE, "R9", 1, 1)
+    assert rows(store, "administrations") == before
+    assert build(store, "R9", 1).draft
+
+
 def test_a_weight_recorded_after_the_sign_off_beyond_the_threshold_lapses_it(store):
     add_ready_patient(store, "R6", DOX_IFO)
     prescribe(store, PRESCRIBER, "R6", 1)
