@@ -27,7 +27,7 @@ import json
 import re
 
 from . import audit
-from .db import prescriptions as rx
+from .db import administrations, prescriptions as rx
 from .db.store import Refusal, Store, now_local
 from .errors import ChemoError, NextStep
 
@@ -218,6 +218,11 @@ def prescribe(store: Store, actor: str, mrn: str, cycle: int, *, dose_level=(), 
         patient = get_patient(store, mrn)
         plan = active_plan(store, patient["id"], mrn)
         cycle = _cycle_number(plan, cycle)
+        given = administrations.in_cycle(store, plan["id"], cycle)
+        if given:  # what was given stands; a new order would lapse the sign-off of the days left or rewrite history
+            first = min(given, key=lambda r: (r["day"], r["given_at"]))
+            raise Refusal(f"cycle {cycle}: day {first['day']} was given on {str(first['given_at'])[:10]}: "
+                          "a cycle already started is not prescribed again", field="cycle")
         regimen, changed = plan_regimen(plan)
         _unchanged(regimen, changed)
         body = plan_body(plan, regimen)

@@ -20,6 +20,7 @@ from chemo.audit import verify as audit_verify
 from chemo.cli import cli
 from chemo.cumulative import report
 from chemo.db import open_store
+from chemo.db.store import Refusal
 from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
 from chemo.dose import body_size, calculate_cycle
 from chemo.prescription import PrescriptionRefused, SignoffLapsed, orders, prescribe
@@ -209,6 +210,21 @@ def test_a_prescription_written_after_a_sign_off_of_the_calculated_doses_lapses_
         administer(store, NURSE, "R9", 1, 1)
     assert rows(store, "administrations") == before
     assert build(store, "R9", 1).draft
+
+
+def test_a_cycle_already_started_is_not_prescribed_again(store):
+    """Day 1 given at 45 mg doxorubicin: a new order of cycle 1 (level -1) is refused, nothing written, and the
+    given cycle's sign-off still stands (its worksheet is not a draft)."""
+    add_ready_patient(store, "R10", DOX_IFO)
+    prescribe(store, PRESCRIBER, "R10", 1)
+    signoff(store, PHARMACIST, "R10", 1, "dose")
+    signoff(store, NURSE, "R10", 1, "readiness")
+    administer(store, NURSE, "R10", 1, 1)
+    before = rows(store, "prescriptions")
+    with pytest.raises(Refusal, match="cycle 1: day 1 was given on .*a cycle already started is not prescribed"):
+        prescribe(store, PRESCRIBER, "R10", 1, dose_level=("-1",))
+    assert rows(store, "prescriptions") == before
+    assert not build(store, "R10", 1).draft
 
 
 def test_a_weight_recorded_after_the_sign_off_beyond_the_threshold_lapses_it(store):
