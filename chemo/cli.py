@@ -39,6 +39,10 @@ COMMANDS = {
     "worksheet": ("chemo.cli_record:worksheet", "Write a cycle's worksheet (PDF, HTML or text) for the checkers."),
     "demo": ("chemo.cli_record:demo", "Build a demo database of synthetic patients."),
     "db": ("chemo.cli_record:db", "Copy a record between databases (SQLite, PostgreSQL)."),
+    "toxicity": ("chemo.cli_toxicity:toxicity", "Record and list adverse events (CTCAE v5.0 grades)."),
+    "next": ("chemo.cli_toxicity:next_cycle", "The next cycle's suggested dose levels, rule by rule, with sources."),
+    "rdi": ("chemo.cli_toxicity:rdi", "Relative dose intensity per drug: planned against delivered."),
+    "report": ("chemo.cli_toxicity:report", "Reports over every patient (report rdi: the cohort's RDI)."),
     "tui": ("tui.command:tui", "Open the terminal UI (pharmacist and nurse screens)."),
 }
 

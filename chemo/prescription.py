@@ -227,6 +227,11 @@ def prescribe(store: Store, actor: str, mrn: str, cycle: int, *, dose_level=(), 
         _unchanged(regimen, changed)
         body = plan_body(plan, regimen)
         level = parse_dose_levels(dose_level, regimen, library, field="dose-level") if dose_level else 0
+        from .modification import departures, for_plan as suggestion_for
+
+        suggestion = suggestion_for(store, mrn, plan, cycle, regimen)  # chemo next: the order starts from it
+        if not dose_level and order is None:
+            level = suggestion.starting_level()
         findings: list = []
         threshold, source = _threshold(library)
         record = _record_values(store, patient, plan, body.bsa_m2)
@@ -281,6 +286,9 @@ def prescribe(store: Store, actor: str, mrn: str, cycle: int, *, dose_level=(), 
         cap = cap_check(store, mrn, plan, cycle, rows, body.bsa_m2, library)
         if cap.finding:
             notes.append(f"cap: {cap.finding}")
+        from .dose import levels_by_drug
+
+        notes += [f"next: {d}" for d in departures(suggestion, levels_by_drug(regimen, level, library))]
         reviews = _reviews(v)
         if (reviews or notes) and reason is None:
             items = [r.message for r in reviews] + notes
@@ -301,6 +309,7 @@ def prescribe(store: Store, actor: str, mrn: str, cycle: int, *, dose_level=(), 
         new = dict(record_row)
         if notes:
             new["notes"] = notes
+        new["suggestion"] = suggestion.summary()  # what chemo next suggested when this was prescribed
         audit.append(store, actor, "prescription.supersede" if old else "prescription.add", "prescriptions", pid,
                      None, new)
     return {"id": pid, **record_row, "notes": notes, "verification": v, "superseded": old["id"] if old else None}

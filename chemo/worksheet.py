@@ -53,6 +53,7 @@ class Worksheet:
     sections: tuple
     generated_at: str
     boxes: tuple  # (title, (label, ...)) of the empty boxes to sign by hand
+    rdi: object | None = None  # chemo.rdi.Rdi of the plan: the treatment summary (the PDF's last page plots it)
 
     def text(self) -> str:
         out = [self.title, f"generated {self.generated_at}"]
@@ -257,8 +258,15 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     boxes = (("Compounding check", ("Prepared by", "Checked by", "Date and time")),
              ("Bedside double check", ("First nurse", "Second nurse", "Date and time")))
     title = f"Cycle worksheet: {patient['mrn']} {patient['name']}, {regimen.name}, cycle {cycle}"
+    from .rdi import for_plan
+    from .rdi_pdf import rdi_rows
+
+    rdi = for_plan(store, patient["mrn"], plan)
+    sections.append(Section("Treatment summary: relative dose intensity",
+                            header=("drug", "planned", "delivered", "RDI", "lost: delay", "reduction", "omission"),
+                            rows=tuple(rdi_rows(rdi))))
     return Worksheet(patient["mrn"], cycle, title, dose_signoff is None or lapse is not None, tuple(sections),
-                     now_local().isoformat(sep=" "), boxes)
+                     now_local().isoformat(sep=" "), boxes, rdi)
 
 
 # ------------------------------------------------------------------ HTML
@@ -358,6 +366,10 @@ def to_pdf(ws: Worksheet, paper: str = "a4") -> bytes:
         for _ in labels:
             pdf.cell(width, 8, "", border="LBR")
         pdf.ln(8)
+    if ws.rdi is not None and any(d.delivered_curve for d in ws.rdi.drugs):
+        from .rdi_pdf import draw_page
+
+        draw_page(pdf, ws.rdi, latin1)
     return bytes(pdf.output())
 
 
