@@ -209,7 +209,7 @@ def test_a_prescription_written_after_a_sign_off_of_the_calculated_doses_lapses_
     add_ready_patient(store, "R9", DOX_IFO)
     signoff(store, PHARMACIST, "R9", 1, "dose")
     signoff(store, NURSE, "R9", 1, "readiness")
-    later = prescribe(store, PRESCRIBER, "R9", 1, dose_level=("-1",))
+    later = prescribe(store, PRESCRIBER, "R9", 1, dose_level=("-1",), reason=BELOW_NEXT)
     before = rows(store, "administrations")
     with pytest.raises(SignoffLapsed, match=f"prescription {later['id']} .* was written after it"):
         administer(store, NURSE, "R9", 1, 1)
@@ -227,7 +227,7 @@ def test_a_cycle_already_started_is_not_prescribed_again(store):
     administer(store, NURSE, "R10", 1, 1)
     before = rows(store, "prescriptions")
     with pytest.raises(Refusal, match="cycle 1: day 1 was given on .*a cycle already started is not prescribed"):
-        prescribe(store, PRESCRIBER, "R10", 1, dose_level=("-1",))
+        prescribe(store, PRESCRIBER, "R10", 1, dose_level=("-1",), reason=BELOW_NEXT)
     assert rows(store, "prescriptions") == before
     assert not build(store, "R10", 1).draft
 
