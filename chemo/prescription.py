@@ -27,7 +27,7 @@ import json
 import re
 
 from . import audit
-from .db import prescriptions as rx
+from .db import administrations, prescriptions as rx
 from .db.store import Refusal, Store, now_local
 from .errors import ChemoError, NextStep
 
@@ -218,6 +218,11 @@ def prescribe(store: Store, actor: str, mrn: str, cycle: int, *, dose_level=(), 
         patient = get_patient(store, mrn)
         plan = active_plan(store, patient["id"], mrn)
         cycle = _cycle_number(plan, cycle)
+        given = administrations.in_cycle(store, plan["id"], cycle)
+        if given:  # what was given stands; a new order would lapse the sign-off of the days left or rewrite history
+            first = min(given, key=lambda r: (r["day"], r["given_at"]))
+            raise Refusal(f"cycle {cycle}: day {first['day']} was given on {str(first['given_at'])[:10]}: "
+                          "a cycle already started is not prescribed again", field="cycle")
         regimen, changed = plan_regimen(plan)
         _unchanged(regimen, changed)
         body = plan_body(plan, regimen)
@@ -433,11 +438,14 @@ def lapsed(store: Store, patient: dict, plan: dict, cycle: int, detail: dict, li
     threshold; or a height was recorded that differs from the one at signing.  (A weight already known when
     signing was the sign-off's own decision: its recalculation override.)"""
     signed = detail.get("prescription")
+    row = rx.standing(store, plan["id"], cycle)
     if signed:
-        row = rx.standing(store, plan["id"], cycle)
         if row is not None and row["id"] != signed["id"]:
             return (f"cycle {cycle}: the dose sign-off signed prescription {signed['id']}, superseded by "
                     f"prescription {row['id']} ({row['prescribed_by']}, {row['prescribed_at']})")
+    elif row is not None:  # signed on the calculated doses; the prescriber's order came after and may differ
+        return (f"cycle {cycle}: the dose sign-off signed the calculated doses; prescription {row['id']} "
+                f"({row['prescribed_by']}, {row['prescribed_at']}) was written after it")
     then = detail.get("record_body")
     if not then:  # a sign-off made before the body at signing was kept
         return None

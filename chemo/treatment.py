@@ -305,11 +305,13 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
                                    "must be made by a different person", field="user")
         detail: dict = {}
         audit_new: dict = {"plan_id": plan["id"], "cycle": cycle, "check": check, "role": role}
+        regimen, changed = plan_regimen(plan)
+        # both checks are of a cycle about to be given: neither is signed before the cycle's earliest date
+        # (a readiness sign-off weeks ahead would rest on labs that say nothing of the day it is given)
+        calendar.check_cycle_due(calendar.build(store, plan, regimen, mrn), cycle, now_local().date(),
+                                 f"the {check} sign-off")
         if check == "dose":
-            regimen, changed = plan_regimen(plan)
             _unchanged(regimen, changed)
-            calendar.check_cycle_due(calendar.build(store, plan, regimen, mrn), cycle, now_local().date(),
-                                     "the dose sign-off")
             weight = assess(store, mrn, as_of, cycle=cycle)
             if weight.recalculate:
                 finding = recalculate_finding(weight)

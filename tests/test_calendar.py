@@ -92,6 +92,22 @@ def test_cycle_2_the_day_cycle_1_was_given_is_refused_naming_its_due_date_and_go
         assert audit.verify(store)[1] == []
 
 
+def test_the_readiness_sign_off_of_cycle_2_is_refused_before_its_earliest_date_and_goes_through_on_it(db, clock):
+    """A nurse's readiness sign-off of cycle 2 on cycle 1's day rests on labs three weeks old by the time it is
+    given: refused like the dose sign-off, naming the due date (21-day cycle, 3 days early at most)."""
+    day0 = now_local().date()
+    with open_store(db) as store:
+        add_ready_patient(store, "AD9", "doxorubicin-dacarbazine")
+        sign_and_give_day_1(store, "AD9", 1)
+    due = (day0 + dt.timedelta(days=21)).isoformat()
+    one_line(chemo("signoff", "AD9", "--cycle", "2", "--check", "readiness", user=NURSE), 1,
+             f"cycle 2 is not due until {due}", "the readiness sign-off on")
+    clock.advance(days=18)  # the earliest date
+    with open_store(db) as store:
+        fresh_labs(store, "AD9")
+    assert chemo("signoff", "AD9", "--cycle", "2", "--check", "readiness", user=NURSE).exit_code == 0
+
+
 def test_a_delay_of_cycle_2_moves_cycle_3_with_it(db):
     day0 = now_local().date()
     with open_store(db) as store:

@@ -20,6 +20,7 @@ from chemo.audit import verify as audit_verify
 from chemo.cli import cli
 from chemo.cumulative import report
 from chemo.db import open_store
+from chemo.db.store import Refusal
 from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
 from chemo.dose import body_size, calculate_cycle
 from chemo.prescription import PrescriptionRefused, SignoffLapsed, orders, prescribe
@@ -200,6 +201,35 @@ def test_a_new_prescription_supersedes_the_old_and_lapses_its_sign_off(store):
     actions = [r["action"] for r in store.query("SELECT action FROM audit WHERE entity = 'prescriptions'")]
     assert actions == ["prescription.add", "prescription.supersede", "prescription.add"]  # cycle 1 twice, cycle 2
     assert audit_verify(store)[1] == []
+
+
+def test_a_prescription_written_after_a_sign_off_of_the_calculated_doses_lapses_it(store):
+    """Signed at full dose without a prescription, then prescribed at level -1: the full dose (45 mg
+    doxorubicin, 25 mg/m² x 1.818 m²) is not given over the prescriber's 34 mg."""
+    add_ready_patient(store, "R9", DOX_IFO)
+    signoff(store, PHARMACIST, "R9", 1, "dose")
+    signoff(store, NURSE, "R9", 1, "readiness")
+    later = prescribe(store, PRESCRIBER, "R9", 1, dose_level=("-1",), reason=BELOW_NEXT)
+    before = rows(store, "administrations")
+    with pytest.raises(SignoffLapsed, match=f"prescription {later['id']} .* was written after it"):
+        administer(store, NURSE, "R9", 1, 1)
+    assert rows(store, "administrations") == before
+    assert build(store, "R9", 1).draft
+
+
+def test_a_cycle_already_started_is_not_prescribed_again(store):
+    """Day 1 given at 45 mg doxorubicin: a new order of cycle 1 (level -1) is refused, nothing written, and the
+    given cycle's sign-off still stands (its worksheet is not a draft)."""
+    add_ready_patient(store, "R10", DOX_IFO)
+    prescribe(store, PRESCRIBER, "R10", 1)
+    signoff(store, PHARMACIST, "R10", 1, "dose")
+    signoff(store, NURSE, "R10", 1, "readiness")
+    administer(store, NURSE, "R10", 1, 1)
+    before = rows(store, "prescriptions")
+    with pytest.raises(Refusal, match="cycle 1: day 1 was given on .*a cycle already started is not prescribed"):
+        prescribe(store, PRESCRIBER, "R10", 1, dose_level=("-1",), reason=BELOW_NEXT)
+    assert rows(store, "prescriptions") == before
+    assert not build(store, "R10", 1).draft
 
 
 def test_a_weight_recorded_after_the_sign_off_beyond_the_threshold_lapses_it(store):
