@@ -68,6 +68,8 @@ def header(raw: bytes) -> Header | None:
     if not text.startswith("MSH") or len(text) < 8:
         return None
     line = text.replace("\r\n", "\r").replace("\n", "\r").split("\r", 1)[0]
+    if len(line) < 4 or line[3].isalnum() or line[3].isspace():
+        return None  # "MSH" ended by a segment break, or no field separator after it: no header to answer
     sep = line[3]
     parts = line.split(sep)
     comp = parts[1][0] if parts[1] else "^"
