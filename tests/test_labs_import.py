@@ -445,3 +445,26 @@ def test_reading_any_text_refuses_or_reads_and_never_raises_anything_else(tmp_pa
             assert "\n" not in r.problem
         else:
             assert r.row is not None or r.status in ("cancelled", "entered-in-error")
+
+
+def test_two_patients_with_one_reference_in_a_bundle_are_not_guessed_between():
+    # two servers' Patient/p1 in one bundle, different MRNs: an ANC referring to Patient/p1 is refused, never
+    # imported for whichever patient came last (a wrong-patient import)
+    from chemo.labs.fhir import read_fhir
+
+    def patient(base, mrn):
+        return {"fullUrl": f"http://{base}/fhir/Patient/p1", "resource": {
+            "resourceType": "Patient", "id": "p1", "identifier": [{"system": "urn:oid:1.2.3.4.5", "value": mrn}]}}
+
+    anc = {"fullUrl": "http://lab-a/fhir/Observation/o1", "resource": {
+        "resourceType": "Observation", "id": "o1", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]}, "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2026-03-02T08:15:00+01:00",
+        "valueQuantity": {"value": 0.9, "system": "http://unitsofmeasure.org", "code": "10*9/L"}}}
+    bundle = {"resourceType": "Bundle", "type": "collection", "id": "b1",
+              "entry": [patient("lab-a", "T-HL7-01"), patient("lab-b", "T-HL7-02"), anc]}
+    (result,) = read_fhir(json.dumps(bundle), "two-p1.json")
+    assert result.problem is not None and "more than one Patient" in result.problem
+    same = {**bundle, "entry": [patient("lab-a", "T-HL7-01"), patient("lab-b", "T-HL7-01"), anc]}
+    (result,) = read_fhir(json.dumps(same), "same-p1.json")
+    assert result.mrn == "T-HL7-01" and result.problem is None  # the same MRN twice is no ambiguity

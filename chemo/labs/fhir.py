@@ -87,7 +87,12 @@ def read_fhir(text: str, name: str = "") -> list[LabResult]:
         if resource.get("resourceType") == "Patient":
             mrn = _patient_mrn(resource)
             for key in filter(None, (full_url, f"Patient/{resource.get('id')}" if resource.get("id") else None)):
-                patients[key] = mrn
+                if key in patients and patients[key] != mrn:  # two servers' Patient/p1: which one is not guessed
+                    mrn_here = Problem(f"subject {_short(key)}: the file holds more than one Patient with that "
+                                       "reference, naming different MRNs: which patient is not guessed")
+                    patients[key] = mrn_here
+                else:
+                    patients[key] = mrn
         elif resource.get("resourceType") == "Observation":
             observations.append((f"entry[{i}]", resource, full_url, None))
         elif resource.get("resourceType") == "DiagnosticReport":
