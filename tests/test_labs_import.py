@@ -468,3 +468,23 @@ def test_two_patients_with_one_reference_in_a_bundle_are_not_guessed_between():
     same = {**bundle, "entry": [patient("lab-a", "T-HL7-01"), patient("lab-b", "T-HL7-01"), anc]}
     (result,) = read_fhir(json.dumps(same), "same-p1.json")
     assert result.mrn == "T-HL7-01" and result.problem is None  # the same MRN twice is no ambiguity
+
+
+def test_a_subject_whose_identifier_and_reference_name_different_patients_is_refused():
+    from chemo.labs.fhir import read_fhir
+
+    sys_ = "urn:oid:1.2.3.4.5"
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "id": "p1",
+                                                "identifier": [{"system": sys_, "value": "T-HL7-01"}]}},
+        {"fullUrl": "urn:uuid:o1", "resource": {
+            "resourceType": "Observation", "id": "o1", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]},
+            "subject": {"reference": "urn:uuid:p1", "identifier": {"system": sys_, "value": "T-HL7-02"}},
+            "effectiveDateTime": "2026-03-02T08:15:00+01:00",
+            "valueQuantity": {"value": 0.9, "system": "http://unitsofmeasure.org", "code": "10*9/L"}}}]}
+    (result,) = read_fhir(json.dumps(bundle), "conflict.json")
+    assert result.problem is not None and "T-HL7-02" in result.problem and "T-HL7-01" in result.problem
+    bundle["entry"][1]["resource"]["subject"]["identifier"]["value"] = "T-HL7-01"
+    (result,) = read_fhir(json.dumps(bundle), "agree.json")
+    assert result.problem is None and result.mrn == "T-HL7-01"
