@@ -488,3 +488,17 @@ def test_a_subject_whose_identifier_and_reference_name_different_patients_is_ref
     bundle["entry"][1]["resource"]["subject"]["identifier"]["value"] = "T-HL7-01"
     (result,) = read_fhir(json.dumps(bundle), "agree.json")
     assert result.problem is None and result.mrn == "T-HL7-01"
+
+
+def test_a_corrected_result_of_another_test_under_the_same_fhir_id_does_not_hide_a_failing_anc(run, tmp_path):
+    # a FHIR id is the server's (two servers both have Observation/123): a "corrected" platelet count with the id
+    # of an imported ANC of 0.6 must not supersede the ANC, which would leave readiness without the failing count
+    anc = write(tmp_path, "anc.json", json.dumps(observation("123", value=0.6)))
+    plt = write(tmp_path, "plt.json", json.dumps(observation("123", loinc="777-3", value=250, status="corrected")))
+    assert run("labs", "import", anc).exit_code == 0
+    result = run("labs", "import", plt, "--json")
+    assert result.exit_code == 1
+    (line,) = json.loads(result.stdout)
+    assert line["status"] == "refused" and "was imported as anc" in line["message"]
+    gates = {g["analyte"]: g for g in verdict(run, "T-FHIR-01")["gates"]}
+    assert gates["anc"]["status"] == "fail" and gates["anc"]["entered"] == "0.6 10^9/L"
