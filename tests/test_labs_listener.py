@@ -387,3 +387,10 @@ def test_the_systemd_unit_in_docs_runs_the_command_with_options_it_has(runner, c
     help_text = runner.invoke(chemo_cli, ["labs", "listen", "--help"]).output
     assert all(w in help_text for w in words[3:] if w.startswith("--"))
     assert unit["Service"]["KillSignal"] == "SIGTERM" and "2" in unit["Service"]["RestartPreventExitStatus"]
+
+
+async def test_a_message_beginning_with_a_utf8_byte_order_mark_is_imported_as_a_file_is(listening):
+    listener, db = await listening()
+    (ack,) = await send(listener.bound[1], b"\xef\xbb\xbf" + oru("BOM-1").encode())
+    assert msa(ack)[1:3] == ["AA", "BOM-1"]
+    assert sorted(r["analyte"] for r in lab_rows(db, "BOM-1")) == ["anc", "hemoglobin", "platelets"]

@@ -64,7 +64,7 @@ class Header:
 
 def header(raw: bytes) -> Header | None:
     """The MSH of a message's bytes (read as ISO-8859-1: the fields an ACK copies are ASCII); None without one."""
-    text = raw.decode("latin-1").lstrip("\ufeff\r\n \t")
+    text = raw.removeprefix(b"\xef\xbb\xbf").decode("latin-1").lstrip("\ufeff\r\n \t")  # a UTF-8 BOM, as files
     if not text.startswith("MSH") or len(text) < 8:
         return None
     line = text.replace("\r\n", "\r").replace("\n", "\r").split("\r", 1)[0]
