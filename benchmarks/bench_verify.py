@@ -113,7 +113,8 @@ class Reference:
                               "cycle": daily * n})
             derived = []
             for d in doc.get("derived", []):
-                derived.append({"drug": d["drug"], "from": d["from"], "fraction": _split(d["fraction"])[0] / 100})
+                derived.append({"drug": d["drug"], "from": d["from"], "fraction": _split(d["fraction"])[0] / 100,
+                                "doses": len(d.get("schedule", ())) or 1})  # a schedule: equal doses, each rounded
             self.regimens[rid] = {"cycles": doc["cycles"], "lines": lines, "derived": derived}
 
     def body(self, doc):
@@ -164,7 +165,8 @@ class Reference:
             for (drug, day), (calc, _, daily, basis) in list(out.items()):
                 if drug == d["from"]:
                     c = calc * d["fraction"]
-                    out[(d["drug"], day)] = (c, self.dispense(c, inc), daily * d["fraction"], basis)
+                    n = d["doses"]
+                    out[(d["drug"], day)] = (c, self.dispense(c / n, inc) * n, daily * d["fraction"], basis)
         return out
 
     def limit(self, drug, key, bsa, weight):

@@ -165,7 +165,7 @@ def verify(store: Store) -> tuple[int, list[str]]:
 
 LIST_LIMIT = 20  # rows of one table listed one by one per kind of problem; more are counted in one line
 _ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "prescriptions", "signoffs",
-              "administrations", "cycle_delays", "gate_overrides")
+              "administrations", "cycle_delays", "gate_overrides", "toxicities", "allergies")
 _ENTITIES = frozenset(_ID_TABLES + ("roles", "db_logins"))  # the audit's entity names; user.add rows describe users
 # what a column holds when the audit row that created the row did not name it (the schema's DEFAULT, else NULL):
 # every column of an audited row is checked, those an audit row leaves out against this

@@ -37,8 +37,14 @@ COMMANDS = {
     "cumulative": ("chemo.cli_record:cumulative", "Cumulative anthracycline exposure against the cap."),
     "audit": ("chemo.cli_record:audit", "Verify the audit trail's hash chain."),
     "worksheet": ("chemo.cli_record:worksheet", "Write a cycle's worksheet (PDF, HTML or text) for the checkers."),
+    "allergy": ("chemo.cli_supportive:allergy", "Record and list a patient's allergies."),
+    "labels": ("chemo.cli_supportive:labels", "Write the compounding labels of one day of a cycle (PDF with 2-D codes)."),
     "demo": ("chemo.cli_record:demo", "Build a demo database of synthetic patients."),
     "db": ("chemo.cli_record:db", "Copy a record between databases (SQLite, PostgreSQL)."),
+    "toxicity": ("chemo.cli_toxicity:toxicity", "Record and list adverse events (CTCAE v5.0 grades)."),
+    "next": ("chemo.cli_toxicity:next_cycle", "The next cycle's suggested dose levels, rule by rule, with sources."),
+    "rdi": ("chemo.cli_toxicity:rdi", "Relative dose intensity per drug: planned against delivered."),
+    "report": ("chemo.cli_toxicity:report", "Reports over every patient (report rdi: the cohort's RDI)."),
     "tui": ("tui.command:tui", "Open the terminal UI (pharmacist and nurse screens)."),
 }
 
@@ -114,7 +120,7 @@ def command_line_words(exc) -> str:
     elif kind == "recalculate":
         text = (finding + "; record a new weight ('chemo measure') and start a new plan ('chemo plan start'), "
                 "or sign off with --override-reason")
-    elif kind == "cap":
+    elif kind in ("cap", "allergy"):
         text = finding + "; a pharmacist may sign off with --override-reason"
     else:
         # each step's words, the first step of this order that the error names

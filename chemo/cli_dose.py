@@ -50,8 +50,12 @@ def parse_dose_levels(values, regimen, library):
               help="0 full dose, -1, -2 ... for every drug, or DRUG=LEVEL for one (repeatable): --dose-level anlotinib=-1.")
 @click.option("--formula", default="mosteller", show_default=True,
               help="BSA formula: mosteller, dubois, haycock, gehan-george, boyd.")
-@click.option("--json", "as_json", is_flag=True, help='Print {"regimen", "cycle", "bsa_m2", "formula", "doses": [...]}.')
-def dose(regimen, height, weight, bsa, cycle, dose_levels, formula, as_json):
+@click.option("--cumulative", metavar="DOSE",
+              help='Cumulative doxorubicin-equivalent dose before this cycle, "310 mg/m²": switches on the supportive '
+                   'lines that need it (dexrazoxane); without it they are listed as not evaluated.')
+@click.option("--json", "as_json", is_flag=True, help='Print {"regimen", "cycle", "bsa_m2", "formula", "doses": [...], '
+              '"supportive": [...], "conditional": [...]}.')
+def dose(regimen, height, weight, bsa, cycle, dose_levels, formula, as_json, cumulative=None):
     """Every dose of one cycle of REGIMEN for one patient.
 
     REGIMEN is an id from regimens/ (doxorubicin-ifosfamide, ...) or a path to a
@@ -75,7 +79,12 @@ def dose(regimen, height, weight, bsa, cycle, dose_levels, formula, as_json):
             raise ChemoError("give --height and --weight, or --bsa", field=missing)
         levels = parse_dose_levels(dose_levels, reg, library)
         body = body_size(height, weight, bsa, formula, reg, library)
-        result = calculate_cycle(reg, body, number, levels, library)
+        cum = None
+        if cumulative is not None:
+            from .units import in_unit, parse_quantity
+
+            cum = in_unit(parse_quantity(cumulative, "mg/m**2", field="--cumulative"), "mg/m**2")
+        result = calculate_cycle(reg, body, number, levels, library, cumulative_mg_m2=cum)
     except ChemoError as exc:
         raise _as_option(exc) from None
     if as_json:
@@ -132,19 +141,44 @@ def format_cycle(result, regimen, bsa_given=None) -> str:
     totals = result.totals_mg()
     out.append("Per-cycle totals (dispensed): " + ", ".join(f"{drug} {mg_text(mg)} mg" for drug, mg in totals.items()))
     notes = [f"{a.drug} day {a.day}: {a.note}" for a in result.administrations if a.note]
+    notes += [f"{a.drug} day {a.day}: " + ", ".join(f"{mg_text(mg)} mg at {t}" for t, _, mg in a.schedule)
+              for a in result.administrations if a.schedule]
     for line in regimen.drugs:
         if line.drug in totals and len(line.days) > 1:
             notes.append(f"{line.drug}: {line.describe()}")
     if notes:
         out.append("Notes:")
         out += [f"  {n}" for n in notes]
+    out += supportive_lines(result)
     if regimen.notes:
         out.append("Supportive care and cautions (regimen file):")
         out += [f"  {n.text} ({n.source})" for n in regimen.notes]
-    if result.warnings:
+    if result.warnings or result.supportive_warnings:
         out.append("WARNINGS:")
-        out += [f"  {w}" for w in result.warnings]
+        out += [f"  {w}" for w in result.warnings + result.supportive_warnings]
     return "\n".join(out)
+
+
+def supportive_lines(result) -> list[str]:
+    """The cycle's supportive lines, day by day, for ``chemo dose``."""
+    if not result.supportive and not result.conditional:
+        return []
+    from .library import load_library
+
+    fluids = load_library().diluents
+    out = [f"Supportive care (emetogenic class: {result.emetogenic_class or 'not stated'}):"]
+    for s in result.supportive:
+        if s.dose_mg is None:
+            name = fluids[s.drug].name if s.drug in fluids else s.drug
+            out.append(f"  day {s.day} {s.at}: {s.category}: {name} {s.basis}, {s.rate_ml_h:g} mL/h {s.route}"
+                       + (f"; {s.target}" if s.target else ""))
+            continue
+        else:
+            what = f"{mg_text(s.dose_mg)} mg ({s.basis}; calculated {s.calculated_mg:.2f} mg)"
+        cond = f" [{s.condition}]" if s.condition else ""
+        out.append(f"  day {s.day} {s.at}: {s.category}: {s.drug} {what} {s.route}{cond}")
+    out += [f"  {c}" for c in result.conditional]
+    return out
 
 
 @click.command()

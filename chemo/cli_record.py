@@ -585,10 +585,13 @@ def signoff(mrn, cycle, check, override_reason, dose_level, accepts, reason, db_
 @click.option("--all-days", "all_days", is_flag=True,
               help="Every day not yet given, each a calendar day after the one before, the first at --at.")
 @click.option("--at", default=None, metavar="DATETIME", help="Time given (default now; with --all-days, of the first day).")
+@click.option("--scan", "scans", multiple=True, metavar="CODE",
+              help="The code scanned from a bag's compounding label (repeatable): refused unless it matches a dose "
+                   "of the dose sign-off for the day given (patient, cycle, day, drug, mg, time, sign-off).")
 @db_option
 @user_option
 @json_option
-def administer(mrn, cycle, day, all_days, at, db_path, user, as_json):
+def administer(mrn, cycle, day, all_days, at, db_path, user, as_json, scans=()):
     from .treatment import administer as give
 
     actor = _actor(user)
@@ -598,7 +601,7 @@ def administer(mrn, cycle, day, all_days, at, db_path, user, as_json):
             from .errors import ChemoError
 
             raise ChemoError("give --day or --all-days, not both", field="day")
-        result = give(store, actor, mrn, cycle, day, at=at, all_days=all_days)
+        result = give(store, actor, mrn, cycle, day, at=at, all_days=all_days, scans=tuple(scans))
     if as_json:
         emit_json(result)
         return
@@ -677,7 +680,7 @@ def audit():
 
 
 @audit.command("verify", help="Check the audit hash chain, that every audited row (users, roles, patients, "
-                              "measurements, labs, prior exposure, plans, sign-offs, administrations) still holds "
+                              "measurements, labs, prior exposure, plans, sign-offs, administrations, allergies) still holds "
                               "what its audit rows recorded and that none was added or deleted outside chemo, "
                               "and the database file.\n\n"
                               "Prints one line per problem (at most 50, then a count).\n\n"

@@ -13,6 +13,7 @@ plausibility from the library); rounding is exact, in ``Decimal``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from decimal import Decimal
@@ -111,14 +112,50 @@ class Administration:
     derived_from: str | None = None
     infusion: str | None = None
     note: str | None = None
+    schedule: tuple = ()  # ((time as written, hours from the day's start, dispensed mg), ...): a split day dose
 
     def as_json(self) -> dict:
-        return {
+        out = {
             "drug": self.drug, "day": self.day, "dose_mg": self.dose_mg, "calculated_mg": round(self.calculated_mg, 3),
             "basis": self.basis, "per": self.per, "daily_basis": str(self.daily), "level": self.level, "route": self.route,
             "increment_mg": self.increment_mg, "deviation_pct": round(self.deviation * 100, 3),
             "derived_from": self.derived_from, "infusion": self.infusion, "note": self.note,
         }
+        if self.schedule:
+            out["schedule"] = [{"at": t, "hours": h, "dose_mg": mg} for t, h, mg in self.schedule]
+        return out
+
+
+@attrs.frozen
+class SupportiveDose:
+    """One supportive administration (antiemetic, hydration, G-CSF, dexrazoxane ...) on one day at one time."""
+
+    category: str
+    drug: str  # a library drug id, or the fluid's id for hydration
+    day: int
+    at: str  # as written: "30 min before"
+    hours: float  # from the start of the day's treatment
+    route: str
+    basis: str  # "8 mg", "10:1 of doxorubicin", "1000 mL over 6 h"
+    calculated_mg: float | None
+    dose_mg: float | None
+    increment_mg: float | None
+    deviation: float
+    source: str
+    of: str | None = None
+    volume_ml: float | None = None
+    duration_h: float | None = None
+    rate_ml_h: float | None = None
+    target: str | None = None
+    condition: str | None = None  # why a conditional line applies ("cumulative 310 mg/m² ≥ 300 mg/m²")
+    note: str | None = None
+
+    def as_json(self) -> dict:
+        out = attrs.asdict(self)
+        out["deviation_pct"] = round(out.pop("deviation") * 100, 3)
+        if self.calculated_mg is not None:
+            out["calculated_mg"] = round(self.calculated_mg, 3)
+        return out
 
 
 @attrs.frozen
@@ -134,6 +171,34 @@ class CycleDoses:
     tolerance: float
     rounding_source: str
     warnings: tuple = ()  # doses above a drug's plausible limit for this body size: verification will stop them
+    emetogenic_class: str | None = None
+    cumulative_mg_m2: float | None = None  # the cumulative dose conditional lines were judged on
+    # (regimen, library, calculated mg by drug and day): the supportive lines are worked out from these on first
+    # use (order verification, which calculates many cycles, never needs them)
+    support: tuple | None = attrs.field(default=None, repr=False, eq=False)
+
+    @functools.cached_property
+    def _support(self) -> tuple:
+        if self.support is None:
+            return (), (), ()
+        regimen, library, calculated_by_drug = self.support
+        doses, skipped = _supportive(regimen, self.body, library, calculated_by_drug, self.cumulative_mg_m2)
+        return tuple(doses), tuple(skipped), _over_limits((), library, self.body, doses)
+
+    @property
+    def supportive(self) -> tuple:
+        """SupportiveDose, by day and time: calculated, rounded and checked by the one dose path."""
+        return self._support[0]
+
+    @property
+    def conditional(self) -> tuple:
+        """Words for each conditional supportive line not given (and why)."""
+        return self._support[1]
+
+    @property
+    def supportive_warnings(self) -> tuple:
+        """Supportive doses above their drug's plausible limit for this body size."""
+        return self._support[2]
 
     def totals_mg(self) -> dict:
         """Per-cycle dispensed mg by drug, in regimen order."""
@@ -154,7 +219,10 @@ class CycleDoses:
             "rounding": {"mode": self.rounding_mode, "tolerance_pct": self.tolerance * 100, "source": self.rounding_source},
             "doses": [a.as_json() for a in self.administrations],
             "totals_mg": self.totals_mg(),
-            "warnings": list(self.warnings),
+            "warnings": list(self.warnings) + list(self.supportive_warnings),
+            "emetogenic_class": self.emetogenic_class,
+            "supportive": [s.as_json() for s in self.supportive],
+            "conditional": list(self.conditional),
         }
 
 
@@ -228,13 +296,21 @@ def limit_mg(drug, which: str, body: BodySize) -> tuple | None:
     return best
 
 
-def _over_limits(administrations, library: Library, body: BodySize) -> tuple:
-    """Words for every calculated dose above its drug's plausible single or cycle limit."""
+def _over_limits(administrations, library: Library, body: BodySize, supportive=()) -> tuple:
+    """Words for every calculated dose above its drug's plausible single or cycle limit (a supportive
+    drug's single dose is what it gets in a day)."""
     largest: dict[str, float] = {}
     totals: dict[str, float] = {}
     for a in administrations:
         totals[a.drug] = totals.get(a.drug, 0.0) + a.dose_mg
         largest[a.drug] = max(largest.get(a.drug, 0.0), a.dose_mg)
+    daily: dict[tuple, float] = {}
+    for s in supportive:
+        if s.dose_mg is not None and s.drug in library.drugs:
+            totals[s.drug] = totals.get(s.drug, 0.0) + s.dose_mg
+            daily[(s.drug, s.day)] = daily.get((s.drug, s.day), 0.0) + s.dose_mg
+    for (drug, _), mg in daily.items():
+        largest[drug] = max(largest.get(drug, 0.0), mg)
     warnings = []
     for drug_id, total in totals.items():
         drug = library.drugs[drug_id]
@@ -330,12 +406,85 @@ def levels_by_drug(regimen: Regimen, dose_level, library: Library) -> dict:
     return {line.drug: level for line in regimen.drugs}
 
 
+def _supportive(regimen: Regimen, body: BodySize, library: Library, calculated_by_drug: dict,
+                cumulative_mg_m2: float | None) -> tuple[list, list]:
+    """The supportive doses of the cycle, and words for each conditional line not given."""
+    rounding = library.rounding
+    out, skipped = [], []
+    for line in regimen.supportive:
+        condition = None
+        if line.when_cumulative is not None:
+            what = f"{line.drug} ({line.ratio_text or line.dose.text} {'of ' + line.of if line.of else ''})".replace(" )", ")")
+            if cumulative_mg_m2 is None:
+                skipped.append(f"{what} from a cumulative doxorubicin-equivalent dose of {line.when_text}: not evaluated "
+                               "(no cumulative dose given)")
+                continue
+            if cumulative_mg_m2 < line.when_cumulative - 1e-9:
+                skipped.append(f"{what}: not given, cumulative {cumulative_mg_m2:.1f} mg/m² is below {line.when_text}")
+                continue
+            condition = f"cumulative {cumulative_mg_m2:.1f} mg/m² ≥ {line.when_text}"
+        if line.category == "hydration":
+            basis = f"{line.volume_ml:g} mL over {line.duration_h:g} h"
+            rate = round(line.volume_ml / line.duration_h, 1)
+            out += [SupportiveDose(line.category, line.fluid, day, t.text, t.hours, line.route, basis, None, None, None,
+                                   0.0, line.source, volume_ml=line.volume_ml, duration_h=line.duration_h,
+                                   rate_ml_h=rate, target=line.target, note=line.note)
+                    for day in line.days for t in line.at]
+            continue
+        drug = library.drugs[line.drug]
+        if line.of is not None:
+            basis = f"{line.ratio_text} of {line.of}"
+            parent = calculated_by_drug[line.of]
+            by_day = {day: parent[day] * line.ratio for day in line.days}
+        else:
+            basis = display_text(line.dose.text)
+            by_day = dict.fromkeys(line.days, _amount_mg(line.dose, body, line.drug))
+        rounded: dict[float, tuple] = {}  # the same calculated dose is rounded once
+        for day, calculated in by_day.items():
+            if calculated not in rounded:
+                rounded[calculated] = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode,
+                                               rounding.fallback_mg)
+            dose_mg, step, note = rounded[calculated]
+            deviation = dose_mg / calculated - 1 if calculated else 0.0
+            out += [SupportiveDose(line.category, line.drug, day, t.text, t.hours, line.route, basis, calculated,
+                                   dose_mg, step, deviation, line.source, of=line.of, condition=condition,
+                                   note=note or line.note) for t in line.at]
+    out.sort(key=lambda s: (s.day, s.hours))
+    return out, skipped
+
+
+def schedules_of(regimen: Regimen, rows, library: Library | None = None) -> dict:
+    """``{"mesna:1": [["0 h", 1140.0], ...]}`` for each dose row (``{"drug", "day", "dose_mg"}``, as signed) of a
+    derived drug with a schedule: the row's mg split into the schedule's equal doses, each rounded as
+    :func:`calculate_cycle` rounds them (so a dose signed as calculated splits exactly as calculated)."""
+    library = library or load_library()
+    out = {}
+    for row in rows:
+        derived = regimen.derived_line(row["drug"])
+        if derived is None or not derived.schedule or row.get("dose_mg") is None:
+            continue
+        _, _, _, schedule = _split(row["dose_mg"], derived.schedule, library.drugs[row["drug"]], library.rounding)
+        out[f"{row['drug']}:{row['day']}"] = [[t, mg] for t, _, mg in schedule]
+    return out
+
+
+def _split(calculated: float, times: tuple, drug, rounding) -> tuple[float, float | None, str | None, tuple]:
+    """A day's derived dose split into equal doses at ``times``: (day total, increment, note, schedule);
+    each dose is rounded on its own, and the day total is their sum."""
+    each, step, note = dispense(calculated / len(times), drug.rounding_mg, rounding.tolerance, rounding.decimal_mode,
+                                rounding.fallback_mg)
+    return each * len(times), step, note, tuple((t.text, t.hours, each) for t in times)
+
+
 def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level=0,
-                    library: Library | None = None) -> CycleDoses:
+                    library: Library | None = None, cumulative_mg_m2: float | None = None) -> CycleDoses:
     """Every administration of ``cycle`` at ``dose_level`` for this body size.
 
     ``dose_level`` is one whole number for every drug (0 full dose, -1 one step
     down) or a mapping ``{"anlotinib": -1}``; derived drugs follow their parent.
+    ``cumulative_mg_m2`` (doxorubicin-equivalent, before this cycle) switches on the
+    supportive lines with a cumulative condition (dexrazoxane); without it they are
+    listed as not evaluated.
     """
     library = library or load_library()
     if isinstance(cycle, bool) or not isinstance(cycle, int) or not 1 <= cycle <= regimen.cycles:
@@ -367,19 +516,24 @@ def calculate_cycle(regimen: Regimen, body: BodySize, cycle: int = 1, dose_level
         for day in derived.days:
             calculated = calculated_by_drug[derived.from_drug][day] * derived.fraction
             if calculated not in rounded:
-                rounded[calculated] = dispense(calculated, drug.rounding_mg, rounding.tolerance, rounding.decimal_mode,
-                                               rounding.fallback_mg)
-            dose_mg, step, note = rounded[calculated]
+                if derived.schedule:
+                    rounded[calculated] = _split(calculated, derived.schedule, drug, rounding)
+                else:
+                    rounded[calculated] = dispense(calculated, drug.rounding_mg, rounding.tolerance,
+                                                   rounding.decimal_mode, rounding.fallback_mg) + ((),)
+            dose_mg, step, note, schedule = rounded[calculated]
             administrations.append(Administration(
                 drug=derived.drug, day=day, route=derived.route,
                 basis=basis, per="day", daily=daily,
                 level=f"follows {derived.from_drug}", calculated_mg=calculated, dose_mg=dose_mg, increment_mg=step,
                 deviation=dose_mg / calculated - 1 if calculated else 0.0, derived_from=derived.from_drug,
-                infusion=derived.infusion, note=note))
+                infusion=derived.infusion, note=note, schedule=schedule))
     order = {d: i for i, d in enumerate(regimen.drug_ids)}
     administrations.sort(key=lambda a: (a.day, order[a.drug]))
     return CycleDoses(
         regimen_id=regimen.id, regimen_name=regimen.name, cycle=cycle, cycles=regimen.cycles, dose_level=dose_level,
         body=body, administrations=tuple(administrations), rounding_mode=rounding.mode,
         tolerance=rounding.tolerance, rounding_source=rounding.source,
-        warnings=_over_limits(administrations, library, body))
+        warnings=_over_limits(administrations, library, body), emetogenic_class=regimen.emetogenic_class,
+        cumulative_mg_m2=cumulative_mg_m2,
+        support=(regimen, library, calculated_by_drug) if regimen.supportive else None)

@@ -81,6 +81,12 @@ class Drug:
     limits: Limits
     source: str
     derived_fraction: FractionRange | None = None
+    emetogenic: str | None = None  # the drug's emetic-risk class ([drugs.<id>.emetogenic]); its source below
+    emetogenic_source: str | None = None
+    administration: object | None = None  # chemo.preparation.AdministrationDetail
+    interactions: tuple = ()  # ((other drug id, effect, source), ...): refused together in a regimen
+    after_chemotherapy_h: float | None = None  # a growth factor: at least this long after the last cytotoxic
+    after_chemotherapy_source: str | None = None
 
     @property
     def is_anthracycline(self) -> bool:
@@ -177,6 +183,8 @@ class Library:
     files: dict  # kind -> path
     lab_units: dict = attrs.field(factory=dict)  # a lab's unit spelling -> the UCUM code it means (lab-units.toml)
     key: str | None = None  # the content key of the files it was read from (chemo.cache.key), when they did not change while read
+    diluents: dict = attrs.field(factory=dict)  # id -> chemo.preparation.Diluent
+    emetogenic: object | None = None  # chemo.preparation.Emetogenic
 
     def drug(self, ref: str) -> Drug | None:
         key = ref.strip().lower()
@@ -207,7 +215,7 @@ class Library:
 # ------------------------------------------------------------------ readers
 
 def _read_drugs(doc: Table) -> tuple[dict, dict, Rounding | None, "Verification | None"]:
-    doc.allow("library", "source", "rounding", "verification", "models", "drugs")
+    doc.allow("library", "source", "rounding", "verification", "models", "drugs", "diluents", "emetogenic")
     doc.text("source")
     rounding = None
     rt = doc.table("rounding")
@@ -242,21 +250,65 @@ def _read_drugs(doc: Table) -> tuple[dict, dict, Rounding | None, "Verification 
                 name, src = t.text("name"), t.text("source")
                 if name and src:
                     models[mid] = Model(mid, name, src)
+    from .preparation import read_diluents, read_emetogenic
+
+    diluents = read_diluents(doc.table("diluents", required=False))
+    emetogenic = read_emetogenic(doc.table("emetogenic", required=False))
     drugs = {}
     dt = doc.table("drugs")
     if dt and dt.ok:
         for did in dt.data:
             t = dt.table(did)
             if t and t.ok:
-                drug = _read_drug(did, t, models)
+                drug = _read_drug(did, t, models, diluents, emetogenic)
                 if drug:
                     drugs[did] = drug
+    for drug in drugs.values():
+        for other, _, _ in drug.interactions:
+            if other not in drugs:
+                doc.problem(f"unknown drug {other!r}", at=f"drugs.{drug.id}.interactions")
+    _READ_EXTRAS["diluents"], _READ_EXTRAS["emetogenic"] = diluents, emetogenic
     return drugs, models, rounding, verification
 
 
-def _read_drug(did: str, t: Table, models: dict) -> Drug | None:
+_READ_EXTRAS: dict = {}  # the diluents and emetogenic classes of the drugs file last read (for _read_library)
+
+
+def _read_supportive_keys(t: Table, diluents: dict, emetogenic) -> dict:
+    """The keys of a drug added for supportive care and preparation (issue 20)."""
+    from .preparation import read_administration
+
+    out: dict = {}
+    et = t.table("emetogenic", required=False)
+    if et and et.ok:
+        et.allow("class", "source")
+        classes = emetogenic.classes if emetogenic else None
+        out["emetogenic"], out["emetogenic_source"] = et.text("class", choices=classes), et.text("source")
+    at = t.table("administration", required=False)
+    if at and at.ok:
+        out["administration"] = read_administration(at, set(diluents))
+    interactions = []
+    for it in t.tables("interactions"):
+        if it.ok:
+            it.allow("with", "effect", "source")
+            other, effect, src = it.text("with"), it.text("effect"), it.text("source")
+            if other and effect and src:
+                interactions.append((other, effect, src))
+    out["interactions"] = tuple(interactions)
+    ct = t.table("after_chemotherapy", required=False)
+    if ct and ct.ok:
+        ct.allow("at_least", "source")
+        q = ct.quantity("at_least", "h")
+        out["after_chemotherapy_h"] = in_unit(q, "h") if q is not None else None
+        out["after_chemotherapy_source"] = ct.text("source")
+    return out
+
+
+def _read_drug(did: str, t: Table, models: dict, diluents: dict | None = None, emetogenic=None) -> Drug | None:
     t.allow("name", "class", "aliases", "routes", "rounding", "dose_levels", "ladder", "ladder_end",
-            "not_interchangeable_with", "source", "equivalence", "max", "min", "derived_fraction")
+            "not_interchangeable_with", "source", "equivalence", "max", "min", "derived_fraction",
+            "emetogenic", "administration", "interactions", "after_chemotherapy")
+    extra = _read_supportive_keys(t, diluents or {}, emetogenic)
     name, cls, src = t.text("name"), t.text("class"), t.text("source")
     aliases = tuple(a.lower() for a in t.texts("aliases"))
     routes = tuple(t.texts("routes", required=True))
@@ -332,7 +384,7 @@ def _read_drug(did: str, t: Table, models: dict) -> Drug | None:
         id=did, name=name, drug_class=cls, aliases=aliases, routes=routes, rounding_mg=rounding,
         dose_levels=tuple(levels), ladder=tuple(ladder), ladder_end=ladder_end,
         not_interchangeable_with=tuple(t.texts("not_interchangeable_with")),
-        equivalence=equivalence, limits=limits, source=src, derived_fraction=derived_fraction,
+        equivalence=equivalence, limits=limits, source=src, derived_fraction=derived_fraction, **extra,
     )
 
 
@@ -562,7 +614,8 @@ def _read_library(directory: str) -> Library:
     body_size = _read_body_size(Table(parts["body-size"], "", problems, files["body-size"]))
     lab_units = _read_lab_units(Table(parts["lab-units"], "", problems, files["lab-units"]))
     raise_problems(problems)
-    return Library(drugs, models, analytes, rounding, verification, body_size, files, lab_units=lab_units)
+    return Library(drugs, models, analytes, rounding, verification, body_size, files, lab_units=lab_units,
+                   diluents=_READ_EXTRAS.get("diluents", {}), emetogenic=_READ_EXTRAS.get("emetogenic"))
 
 
 def load_library(directory: str | os.PathLike | None = None) -> Library:

@@ -222,6 +222,11 @@ def prescribe(store: Store, actor: str, mrn: str, cycle: int, *, dose_level=(), 
         _unchanged(regimen, changed)
         body = plan_body(plan, regimen)
         level = parse_dose_levels(dose_level, regimen, library, field="dose-level") if dose_level else 0
+        from .modification import departures, for_plan as suggestion_for
+
+        suggestion = suggestion_for(store, mrn, plan, cycle, regimen)  # chemo next: the order starts from it
+        if not dose_level and order is None:
+            level = suggestion.starting_level()
         findings: list = []
         threshold, source = _threshold(library)
         record = _record_values(store, patient, plan, body.bsa_m2)
@@ -276,6 +281,9 @@ def prescribe(store: Store, actor: str, mrn: str, cycle: int, *, dose_level=(), 
         cap = cap_check(store, mrn, plan, cycle, rows, body.bsa_m2, library)
         if cap.finding:
             notes.append(f"cap: {cap.finding}")
+        from .dose import levels_by_drug
+
+        notes += [f"next: {d}" for d in departures(suggestion, levels_by_drug(regimen, level, library))]
         reviews = _reviews(v)
         if (reviews or notes) and reason is None:
             items = [r.message for r in reviews] + notes
@@ -283,6 +291,11 @@ def prescribe(store: Store, actor: str, mrn: str, cycle: int, *, dose_level=(), 
                 f"cycle {cycle}: the prescription needs a reason for: " + "; ".join(items), verification=v,
                 needs_reason=tuple(items), field="reason", mrn=mrn)
         old = rx.standing(store, plan["id"], cycle)
+        from .cumulative import report as ledger
+        from .dose import calculate_cycle
+
+        # the supportive lines the prescription carries: the one dose path at its level, dexrazoxane on the ledger
+        support = calculate_cycle(regimen, body, cycle, level, library, cumulative_mg_m2=ledger(store, mrn).given_mg_m2)
         record_row = {
             "plan_id": plan["id"], "cycle": cycle, "dose_level": json.dumps(level, sort_keys=True),
             "lines": json.dumps(_line_rows(v), ensure_ascii=False), "status": v.status, "reason": reason,
@@ -291,11 +304,15 @@ def prescribe(store: Store, actor: str, mrn: str, cycle: int, *, dose_level=(), 
                                 "weight_kg": plan["dosing_weight_kg"], "formula": plan["bsa_formula"],
                                 "describe": body.describe()}, ensure_ascii=False),
             "regimen_sha256": regimen.sha256, "supersedes": old["id"] if old else None,
-            "prescribed_at": now_local().isoformat(), "prescribed_by": actor}
+            "prescribed_at": now_local().isoformat(), "prescribed_by": actor,
+            "supportive": json.dumps({"emetogenic_class": support.emetogenic_class,
+                                      "supportive": [x.as_json() for x in support.supportive],
+                                      "conditional": list(support.conditional)}, ensure_ascii=False)}
         pid = rx.add(store, record_row)
         new = dict(record_row)
         if notes:
             new["notes"] = notes
+        new["suggestion"] = suggestion.summary()  # what chemo next suggested when this was prescribed
         audit.append(store, actor, "prescription.supersede" if old else "prescription.add", "prescriptions", pid,
                      None, new)
     return {"id": pid, **record_row, "notes": notes, "verification": v, "superseded": old["id"] if old else None}
@@ -308,6 +325,7 @@ def as_dict(row: dict, standing_id: int | None = None) -> dict:
             "reason": row["reason"], "source": row["source"], "body": json.loads(row["body"]),
             "regimen_sha256": row["regimen_sha256"], "supersedes": row["supersedes"],
             "prescribed_at": row["prescribed_at"], "prescribed_by": row["prescribed_by"],
+            "supportive": json.loads(row["supportive"]) if row.get("supportive") else None,
             "standing": standing_id is not None and row["id"] == standing_id,
             **({"regimen": row["regimen_id"]} if "regimen_id" in row else {})}
 
@@ -396,6 +414,8 @@ def sign_prescription(store: Store, mrn: str, plan: dict, cycle: int, regimen, l
              for r in v.lines if r.ordered_mg is not None]
     signed = {"id": p["id"], "prescribed_by": p["prescribed_by"], "prescribed_at": p["prescribed_at"],
               "status": v.status, "accepted": accepted}
+    if p.get("supportive") is not None:  # the supportive lines it carries (issue 20): taken out by the sign-off
+        signed["supportive"] = p["supportive"]
     return level, doses, signed
 
 

@@ -51,6 +51,7 @@ class DrugLine:
     route: str
     infusion: str | None
     source: str
+    diluent: str | None = None  # a diluent id of the library, checked against the drug's incompatibilities
 
     @functools.cached_property
     def daily(self) -> Dose:
@@ -83,6 +84,7 @@ class Derived:
     route: str
     infusion: str | None
     source: str
+    schedule: tuple = ()  # chemo.supportive.Timing: the day's fraction split into equal doses at these times
 
 
 GATE_KINDS = ("eligibility", "retreatment")
@@ -171,6 +173,8 @@ class Regimen:
     notes: tuple = ()  # Note: supportive care and cautions the pharmacist must see with the doses
     early_window_days: int = 0  # a cycle may be given this many days before it is due (the calendar)
     early_window_source: str = ""
+    supportive: tuple = ()  # chemo.supportive.SupportiveLine: antiemetics, hydration, G-CSF, dexrazoxane ...
+    emetogenic_class: str | None = None  # as derived from the drugs (and stated by the file)
 
     def line(self, drug: str) -> DrugLine | None:
         return next((d for d in self.drugs if d.drug == drug), None)
@@ -194,7 +198,7 @@ def _days_text(days) -> str:
 
 TOP_KEYS = ("id", "name", "indication", "source", "cycle_length", "cycles", "day_split", "bsa_cap",
             "bsa_cap_source", "cumulative", "drugs", "derived", "thresholds", "modifications", "notes",
-            "early_window", "early_window_source")
+            "early_window", "early_window_source", "supportive", "emetogenic_class")
 MAX_EARLY_WINDOW_DAYS = 7
 
 
@@ -238,13 +242,17 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     thresholds = _read_thresholds(doc, library)
     modifications = _read_modifications(doc, library, drugs, named)
     cumulative = _read_cumulative(doc, library, drugs)
+    from .supportive import check_regimen_supportive, read_supportive
+
+    supportive = read_supportive(doc, library, drugs, named, cycle_days, _read_days, _check_limits)
+    emetogenic_class = check_regimen_supportive(doc, library, drugs, supportive) if drugs else None
     notes = []
     for t in doc.tables("notes"):
         if t.ok:
             t.allow("text", "source")
-            text, note_src = t.text("text"), t.text("source")
-            if text and note_src:
-                notes.append(Note(text, note_src))
+            text, note_source = t.text("text"), t.text("source")  # not ``src``: that is the regimen's own source
+            if text and note_source:
+                notes.append(Note(text, note_source))
 
     if problems or None in (rid, name, indication, src, day_split, cycle_days, cycles, cumulative, early):
         return None, problems
@@ -254,6 +262,7 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
         modifications=tuple(modifications), cumulative=cumulative, bsa_cap=bsa_cap,
         bsa_cap_source=doc.data.get("bsa_cap_source"), path=source.path, sha256=source.sha256, notes=tuple(notes),
         early_window_days=early[0], early_window_source=early[1],
+        supportive=tuple(supportive), emetogenic_class=emetogenic_class,
     )
     return regimen, problems
 
@@ -340,7 +349,7 @@ def _read_drug_lines(doc: Table, library: Library, cycle_days) -> list[DrugLine]
     for t in doc.tables("drugs", required=True):
         if not t.ok:
             continue
-        t.allow("drug", "dose", "per", "days", "route", "infusion", "source")
+        t.allow("drug", "dose", "per", "days", "route", "infusion", "source", "diluent")
         did = t.text("drug")
         drug = library.drugs.get(did) if did else None
         if did and not drug:
@@ -359,14 +368,37 @@ def _read_drug_lines(doc: Table, library: Library, cycle_days) -> list[DrugLine]
             t.problem(f"{route!r} is not a route for {did} (library: {', '.join(drug.routes)})", at="route")
         infusion = t.text("infusion", required=False)
         src = t.text("source")
+        diluent = _read_diluent(t, library, drug)
         if drug and dose and per and days:
             _check_limits(t, drug, dose, per, len(days))
             if drug.ladder and dose.basis is Basis.FLAT and dose.amount not in drug.ladder:
                 steps = ", ".join(f"{s:g} mg" for s in drug.ladder)
                 t.problem(f"{dose.text!r} is not a step of {did}'s ladder ({steps})", at="dose")
         if did and drug and dose and per and days and route and src:
-            lines.append(DrugLine(did, dose, per, days, route, infusion, src))
+            lines.append(DrugLine(did, dose, per, days, route, infusion, src, diluent))
     return lines
+
+
+def _read_diluent(t: Table, library: Library, drug) -> str | None:
+    """A ``[[drugs]] diluent``: a diluent of the library the drug may be made up in."""
+    if "diluent" not in t.data:
+        return None
+    from .preparation import PreparationError, check_diluent, diluent_id
+
+    raw = t.text("diluent")
+    found = diluent_id(library, raw) if raw else None
+    if raw and found is None:
+        t.problem(f"unknown diluent {raw!r} (the library has: {', '.join(library.diluents)})", at="diluent")
+    elif found and drug is not None:
+        if drug.administration is None or drug.administration.container == "oral":
+            t.problem(f"{drug.id} is not made up in a diluent", at="diluent")
+            return None
+        try:
+            check_diluent(drug, drug.administration, found, library)
+        except PreparationError as exc:
+            t.problem(exc.message, at="diluent")
+            return None
+    return found
 
 
 def _read_derived(doc: Table, library: Library, lines: list[DrugLine], named: set) -> list[Derived]:
@@ -375,7 +407,7 @@ def _read_derived(doc: Table, library: Library, lines: list[DrugLine], named: se
     for t in doc.tables("derived"):
         if not t.ok:
             continue
-        t.allow("drug", "from", "fraction", "route", "infusion", "source")
+        t.allow("drug", "from", "fraction", "route", "infusion", "source", "schedule")
         did = t.text("drug")
         drug = library.drugs.get(did) if did else None
         if did and not drug:
@@ -401,8 +433,11 @@ def _read_derived(doc: Table, library: Library, lines: list[DrugLine], named: se
         if drug and parent and fraction:
             dose = Dose(parent.dose.amount * fraction, parent.dose.basis, f"{fraction * 100:g} % of {parent.dose.text}")
             _check_limits(t, drug, dose, parent.per, len(parent.days), key="fraction")
+        from .supportive import read_schedule
+
+        schedule = read_schedule(t)
         if drug and parent and fraction and route and src:
-            derived.append(Derived(did, parent_id, fraction, parent.days, route, t.data.get("infusion"), src))
+            derived.append(Derived(did, parent_id, fraction, parent.days, route, t.data.get("infusion"), src, schedule))
     return derived
 
 

@@ -29,6 +29,7 @@ ROLES = ("pharmacist", "nurse", "prescriber")
 REGISTRARS = ("prescriber", "pharmacist")
 MEASURERS = ("prescriber", "pharmacist", "nurse")
 ANY = ROLES
+TOXICITY_RECORDERS = ("prescriber", "nurse")  # who records an adverse event (chemo toxicity add)
 _LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 

@@ -126,11 +126,17 @@ class ModificationRefused(TreatmentRefusal):
     kind = "modification"
 
 
+class AllergyRefused(TreatmentRefusal):
+    """A dose sign-off of a cycle with a drug (or drug class) the patient is recorded allergic to (exit 1)."""
+
+    kind = "allergy"
+
+
 class OutOfOrder(TreatmentRefusal):
     """An administration while a dose of an earlier cycle is not given (exit 1)."""
 
 
-OVERRIDE_KINDS = ("cap", "recalculate", "modification")
+OVERRIDE_KINDS = ("cap", "recalculate", "modification", "allergy")
 FRACTION_EPSILON = 1e-9
 
 
@@ -322,10 +328,15 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
 
             prescribed = sign_prescription(store, mrn, plan, cycle, regimen, library, dose_level=dose_level,
                                            accept=accept, reason=reason)
+            carried = None
             if prescribed is not None:  # the prescription's mg, exactly
                 dose_level, dose_rows, prescribed = prescribed
-            else:
-                doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=dose_level)
+                carried = prescribed.pop("supportive", None)
+            ledger = report(store, mrn)  # the cumulative dose given so far switches on dexrazoxane
+            # the supportive lines: the one dose path at the signed level (a prescription's own, when it carries them)
+            doses = calculate_cycle(regimen, body, cycle=cycle, dose_level=dose_level,
+                                    cumulative_mg_m2=ledger.given_mg_m2)
+            if prescribed is None:
                 dose_rows = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg,
                               "calculated_mg": round(a.calculated_mg, 4), "level": a.level}
                              for a in doses.administrations]
@@ -338,9 +349,24 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
             from .prescription import body_at_signing
 
             detail["record_body"] = body_at_signing(store, patient)  # what a later change lapses the sign-off from
+            if carried is not None:  # the supportive lines as prescribed
+                detail["supportive"] = carried["supportive"]
+                conditional = carried["conditional"]
+            else:
+                detail["supportive"] = [s.as_json() for s in doses.supportive]
+                conditional = list(doses.conditional)
+            if conditional:
+                detail["conditional"] = conditional
+            from .dose import schedules_of
+
+            schedules = schedules_of(regimen, dose_rows, library)  # the signed mg, split at the regimen's times
+            if schedules:
+                detail["schedules"] = schedules
             audit_new.update(detail)
             if ordered is not None:
                 audit_new["ordered"] = ordered
+            _allergy_check(store, patient, [d["drug"] for d in dose_rows] + [s["drug"] for s in detail["supportive"]],
+                           library, override_reason, actor, audit_new, detail)
             bands = band_findings(regimen, dose_level, weight.suggestions, library)
             if bands:
                 if override_reason is None:
@@ -388,10 +414,29 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
         action = ("signoff.cap-override" if audit_new.get("cap_override")
                   else "signoff.recalculate-override" if audit_new.get("recalculate_override")
                   else "signoff.modification-override" if audit_new.get("modification_override")
+                  else "signoff.allergy-override" if audit_new.get("allergy_override")
                   else f"signoff.{check}")
         audit_new.update(signed_at=record["signed_at"], override_reason=override_reason)  # checked by audit.verify
         audit.append(store, actor, action, "signoffs", sid, None, audit_new)
     return {"id": sid, **record, "detail": detail}
+
+
+def _allergy_check(store: Store, patient: dict, drug_ids: list, library, override_reason, actor, audit_new: dict,
+                   detail: dict) -> None:
+    """Refuse a dose sign-off with a drug of the cycle the patient is allergic to, unless overridden."""
+    from .allergies import conflicts
+    from .db import allergies as allergy_rows
+
+    found = conflicts(allergy_rows.for_patient(store, patient["id"]), drug_ids, library)
+    if not found:
+        return
+    finding = "; ".join(c.finding() for c in found)
+    if override_reason is None:
+        raise AllergyRefused(finding + "; a pharmacist may sign off with an override and its reason", finding=finding,
+                             next_steps=(NextStep.OVERRIDE,), overridable=True, field="allergy")
+    audit_new["allergy_override"] = {"reason": override_reason, "by": actor, "finding": finding}
+    detail["allergies"] = [[c.drug, c.allergy["substance"]] for c in found]
+    audit_new["allergies"] = detail["allergies"]
 
 
 def _earlier_not_given(store: Store, plan: dict, cycle: int, regimen, library) -> list[str]:
@@ -437,7 +482,7 @@ class DayRefused(TreatmentRefusal):
 
 
 def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None = None, *, at=None,
-               all_days: bool = False) -> dict:
+               all_days: bool = False, scans: tuple = ()) -> dict:
     """Record the signed-off doses of one day of a cycle as given (or, with ``all_days``, of every day not yet given).
 
     * ``day`` given: that day, at ``at`` (default now).
@@ -527,6 +572,13 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
                 finding + f": record each day when it is given, or give the time day {days[0]} was given",
                 finding=finding, cycle=cycle, day=d, at=times[d].isoformat(sep=" "), first_day=days[0],
                 first_at=when.isoformat(sep=" "), next_steps=(NextStep.EACH_DAY,), field="at")
+        scanned = []
+        if scans:  # each bag's label must match a dose the sign-off in force holds for the day given
+            from .db import audit as audit_log
+            from .labels import check_scans
+
+            sign_hash = audit_log.first_hash(store, "signoffs", str(checks["dose"]["id"])) or ""
+            scanned = check_scans(store, mrn, cycle, days, detail, sign_hash, scans)
         earlier = _earlier_not_given(store, plan, cycle, regimen, library)
         if earlier:
             raise OutOfOrder(f"cycle {cycle} cannot be given before the earlier cycles: {'; '.join(earlier)}",
@@ -590,6 +642,8 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
             new["recorded_as"] = "all-days" if all_days else "next-day" if implied else "day"
             if d["day"] in rests_on:
                 new["rests_on_gate_overrides"] = rests_on[d["day"]]
+            if scanned:
+                new["scanned"] = [f"{x['drug']} {x['mg']:g} mg day {x['day']} {x['at']}" for x in scanned]
             if passes_cap(total, cum.cap_mg_m2):
                 new["cap_override"] = {"reason": override, "by": checks["dose"]["login"]}
             audit.append(store, actor, "administration.add", "administrations", aid, None, new)

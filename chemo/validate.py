@@ -28,6 +28,10 @@ def validate_file(path: Path, library) -> list[Problem]:
         return source.problems
     kind = source.document.get("library")
     if kind is not None:
+        from .toxicity_data import KINDS as TOXICITY_KINDS, check_file as check_toxicity_file
+
+        if kind in TOXICITY_KINDS:
+            return check_toxicity_file(source, kind)
         if kind not in LIBRARY_KINDS:
             return [Problem(str(path), "library", f"{kind!r}: expected one of {', '.join(LIBRARY_KINDS)}")]
         return check_library_file(source, kind)

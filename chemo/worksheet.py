@@ -53,6 +53,7 @@ class Worksheet:
     sections: tuple
     generated_at: str
     boxes: tuple  # (title, (label, ...)) of the empty boxes to sign by hand
+    rdi: object | None = None  # chemo.rdi.Rdi of the plan: the treatment summary (the PDF's last page plots it)
 
     def text(self) -> str:
         out = [self.title, f"generated {self.generated_at}"]
@@ -120,12 +121,18 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     today = today_local()
     born = _dt.date.fromisoformat(patient["born"])
 
+    from .worksheet_parts import allergy_text, compounding_sections, measured_on, prescriber
+
+    height_on, weight_on = measured_on(store, patient, plan)
     sections = [Section("Patient", rows=(
         ("MRN", patient["mrn"]), ("Name", patient["name"]),
         ("Born", f"{patient['born']} ({age_years(born, today)} years), {patient['sex']}"),
-        ("Height", f"{plan['dosing_height_cm']:g} cm"),
-        ("Weight", f"{plan['dosing_weight_kg']:g} kg (dosing weight, as written {plan['dosing_weight_text']})"),
+        ("Height", f"{plan['dosing_height_cm']:g} cm (measured {height_on})"),
+        ("Weight", f"{plan['dosing_weight_kg']:g} kg (dosing weight, as written {plan['dosing_weight_text']}; "
+                   f"measured {weight_on})"),
         ("BSA", f"{body.describe().removeprefix('BSA ')}; dosing body size of plan {plan['id']}, {plan['created_at'][:10]}"),
+        ("Prescriber", prescriber(store, plan, cycle)),
+        ("Allergies", allergy_text(store, patient)),
     ))]
     version = f"{regimen.id}, file sha256 {regimen.sha256[:12]}"
     regimen_rows = [("Regimen", regimen.name), ("Version", version),
@@ -195,9 +202,14 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
             continue
         notes.append(f"{a.drug} day {a.day}: {mg_text(mg)} mg ({a.basis}" + (f"; {a.infusion})" if a.infusion
                                                                                  else ")"))
+        from .dose import schedules_of
+
+        split = schedules_of(regimen, [{"drug": a.drug, "day": a.day, "dose_mg": mg}], library)
+        notes += [f"  {a.drug} day {a.day} at {t}: {mg_text(each)} mg" for t, each in split.get(f"{a.drug}:{a.day}", [])]
     notes += [n.text for n in regimen.notes]
     if notes:
         sections.append(Section("Mesna and supportive care", rows=(), notes=tuple(notes)))
+    sections += compounding_sections(store, mrn, plan, cycle, regimen, doses, dose_signoff, library)
 
     report = assess(store, mrn, as_of, cycle=cycle)
     lab_rows = []
@@ -257,8 +269,15 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     boxes = (("Compounding check", ("Prepared by", "Checked by", "Date and time")),
              ("Bedside double check", ("First nurse", "Second nurse", "Date and time")))
     title = f"Cycle worksheet: {patient['mrn']} {patient['name']}, {regimen.name}, cycle {cycle}"
+    from .rdi import for_plan
+    from .rdi_pdf import rdi_rows
+
+    rdi = for_plan(store, patient["mrn"], plan)
+    sections.append(Section("Treatment summary: relative dose intensity",
+                            header=("drug", "planned", "delivered", "RDI", "lost: delay", "reduction", "omission"),
+                            rows=tuple(rdi_rows(rdi))))
     return Worksheet(patient["mrn"], cycle, title, dose_signoff is None or lapse is not None, tuple(sections),
-                     now_local().isoformat(sep=" "), boxes)
+                     now_local().isoformat(sep=" "), boxes, rdi)
 
 
 # ------------------------------------------------------------------ HTML
@@ -349,6 +368,8 @@ def to_pdf(ws: Worksheet, paper: str = "a4") -> bytes:
     for s in ws.sections:
         _pdf_section(pdf, s)
     for title, labels in ws.boxes:
+        if pdf.get_y() + _BOX_MM > pdf.page_break_trigger:  # a signature block is never split across two pages
+            pdf.add_page()
         _pdf_heading(pdf, title)
         pdf.set_font("helvetica", "", 8)
         width = (pdf.w - pdf.l_margin - pdf.r_margin) / len(labels)
@@ -358,10 +379,20 @@ def to_pdf(ws: Worksheet, paper: str = "a4") -> bytes:
         for _ in labels:
             pdf.cell(width, 8, "", border="LBR")
         pdf.ln(8)
+    if ws.rdi is not None and any(d.delivered_curve for d in ws.rdi.drugs):
+        from .rdi_pdf import draw_page
+
+        draw_page(pdf, ws.rdi, latin1)
     return bytes(pdf.output())
 
 
+_BOX_MM = 1.5 + 5 + 4 + 8  # a signature block: the heading's gap and line, the labels, the box
+_HEADING_KEEP_MM = 1.5 + 5 + 10  # a heading and the first lines under it
+
+
 def _pdf_heading(pdf, title: str) -> None:
+    if pdf.get_y() + _HEADING_KEEP_MM > pdf.page_break_trigger:  # a heading is not left alone at a page's foot
+        pdf.add_page()
     pdf.ln(1.5)
     pdf.set_font("helvetica", "B", 9)
     pdf.cell(0, 5, latin1(title), new_x="LMARGIN", new_y="NEXT")
@@ -372,8 +403,8 @@ def _pdf_section(pdf, s: Section) -> None:
     pdf.set_font("helvetica", "", 7.5)
     if s.header:
         widths = _col_widths(pdf, s)
-        with pdf.table(col_widths=widths, line_height=3.4, text_align="LEFT", first_row_as_headings=True,
-                       padding=0.6) as table:
+        with pdf.table(col_widths=widths, line_height=3.1, text_align="LEFT", first_row_as_headings=True,
+                       padding=0.4) as table:
             table.row([latin1(h) for h in s.header])
             for r in s.rows:
                 table.row([latin1(str(c)) for c in r])

@@ -206,7 +206,7 @@ def m_table_name(doc, rng):
     old = doc.lines[i].strip()
     new = old.replace("drugs", "drug").replace("thresholds", "threshold").replace(
         "modifications", "modification").replace("derived", "derive").replace("cumulative", "cumulatives").replace(
-        "notes", "note")
+        "notes", "note").replace("supportive", "supportives")
     return f"table {old} renamed {new}", doc.replace_line(i, new)
 
 

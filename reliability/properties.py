@@ -255,7 +255,7 @@ def over_max_rejected(given, st, settings, count):
     def test(regimen_id, pick, over):
         count.append(1)
         regimen = load_regimen(regimen_id)
-        matches = list(_DOSE_LINE.finditer(texts[regimen_id]))
+        matches = list(_DOSE_LINE.finditer(texts[regimen_id]))[:len(regimen.drugs)]  # [[drugs]] come first
         m = matches[pick % len(matches)]
         line = regimen.drugs[pick % len(matches)]
         drug = library.drugs[line.drug]

@@ -208,6 +208,21 @@ def test_the_calendars_writes_pass_the_guard_as_the_roles_allow(deployed, runner
 
 
 @pytest.mark.postgresql
+def test_a_toxicity_is_written_only_by_a_nurse_or_prescriber_as_themselves(deployed):
+    """Issue 23's table is in the guard's list: the pharmacist's role cannot record an event, nor can a nurse
+    record one in another nurse's name, nor change or delete one (psql as the workstation role)."""
+    d, rec = deployed
+    row = ("INSERT INTO toxicities VALUES ((SELECT coalesce(max(id), 0) + 1 FROM toxicities), {patient}, {plan}, 1, "
+           "'febrile-neutropenia', 3, 'CTCAE v5.0', '2026-01-10T08:00:00', NULL, '2026-01-10T08:00:00', '{who}')")
+    for role, who, said in ((d.pharmacist, d.pharmacist, "chemo:"), (d.nurse, d.nurse2, f"may not act as {d.nurse2}")):
+        done = d.psql(role, row.format(patient=rec.patient, plan=rec.plan, who=who))
+        assert done.returncode != 0 and said in done.stderr, done.stderr
+    for sql in ("UPDATE toxicities SET grade = 0", "DELETE FROM toxicities"):
+        done = d.psql(d.nurse, sql)
+        assert done.returncode != 0 and "permission denied" in done.stderr, done.stderr
+
+
+@pytest.mark.postgresql
 def test_a_failing_anc_cannot_be_superseded_by_another_tests_result_under_the_same_lab_id(deployed):
     """A FHIR id is the server's, not one test's: with psql a nurse adds two results under one lab identity, a
     failing ANC and a platelet count, and the platelet count may not "correct" the ANC (the guard checks the

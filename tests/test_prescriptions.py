@@ -56,6 +56,8 @@ def calc(regimen_id, height, weight, level=0):
 
 # ------------------------------------------------------------------ one dose from prescription to bedside
 
+BELOW_NEXT = "frail: one level below the protocol dose from the start"  # chemo next suggests 0: a departure
+
 def test_ifosfamide_1950_mg_prescribed_with_a_reason_is_signed_printed_given_and_counted(store, where, tmp_path):
     add_ready_patient(store, "R1", PIA, sex="male", height="186 cm", weight="82 kg")
     expected = calc(PIA, "186 cm", "82 kg")
@@ -96,8 +98,11 @@ def test_ifosfamide_1950_mg_prescribed_with_a_reason_is_signed_printed_given_and
 
 def test_a_prescription_at_level_minus_one_is_ok_and_the_sign_off_holds_its_doses(store):
     add_ready_patient(store, "R2", DOX_IFO)
-    row = prescribe(store, PRESCRIBER, "R2", 1, dose_level=("-1",))
+    with pytest.raises(PrescriptionRefused, match="level -1 is below the suggested level 0"):
+        prescribe(store, PRESCRIBER, "R2", 1, dose_level=("-1",))  # not what chemo next suggests: a reason
+    row = prescribe(store, PRESCRIBER, "R2", 1, dose_level=("-1",), reason=BELOW_NEXT)
     assert row["status"] == "ok"
+    assert "next: doxorubicin: level -1 is below the suggested level 0" in row["notes"][0]
     level = calc(DOX_IFO, "170 cm", "70 kg", -1)
     signed = signoff(store, PHARMACIST, "R2", 1, "dose")
     assert signed["detail"]["dose_level"] == -1
@@ -166,7 +171,7 @@ def test_a_new_prescription_supersedes_the_old_and_lapses_its_sign_off(store):
     first = prescribe(store, PRESCRIBER, "R5", 1)
     signoff(store, PHARMACIST, "R5", 1, "dose")
     signoff(store, NURSE, "R5", 1, "readiness")
-    second = prescribe(store, PRESCRIBER, "R5", 1, dose_level=("-1",))
+    second = prescribe(store, PRESCRIBER, "R5", 1, dose_level=("-1",), reason=BELOW_NEXT)
     assert second["supersedes"] == first["id"]
     listed = orders(store, "R5", 1)
     assert [(p["id"], p["standing"]) for p in listed] == [(first["id"], False), (second["id"], True)]
@@ -188,7 +193,7 @@ def test_a_new_prescription_supersedes_the_old_and_lapses_its_sign_off(store):
     full = {(d["drug"], d["day"]): d["dose_mg"] for d in planned_doses(
         store, plan, signoffs.dose_details(store, plan["id"]), regimen, plan_body(plan, regimen), 2)[0]}
     assert full["doxorubicin", 1] == 45  # no prescription of cycle 2 yet: calculated, 25 mg/m² × 1.818 m²
-    prescribe(store, PRESCRIBER, "R5", 2, dose_level=("-1",))
+    prescribe(store, PRESCRIBER, "R5", 2, dose_level=("-1",), reason=BELOW_NEXT)
     reduced = {(d["drug"], d["day"]): d["dose_mg"] for d in planned_doses(
         store, plan, signoffs.dose_details(store, plan["id"]), regimen, plan_body(plan, regimen), 2)[0]}
     assert reduced["doxorubicin", 1] == 34  # the standing prescription's mg (75 %)
@@ -209,7 +214,7 @@ def test_a_weight_recorded_after_the_sign_off_beyond_the_threshold_lapses_it(sto
 
 def test_the_pharmacist_cannot_sign_another_level_than_the_prescription(store):
     add_ready_patient(store, "R7", DOX_IFO)
-    prescribe(store, PRESCRIBER, "R7", 1, dose_level=("-1",))
+    prescribe(store, PRESCRIBER, "R7", 1, dose_level=("-1",), reason=BELOW_NEXT)
     with pytest.raises(Exception, match="signs what was prescribed"):
         signoff(store, PHARMACIST, "R7", 1, "dose", dose_level=("0", "doxorubicin=-2"))
     assert rows(store, "signoffs") == 0

@@ -77,6 +77,10 @@ async def test_a_prescriber_prescribes_level_minus_one_the_pharmacist_signs_it_a
         assert "75 %" in screen_text(app)  # the doses shown are at level -1
         await pilot.press("ctrl+s")
         await pilot.pause()
+        assert "needs a reason" in screen_text(app)  # level -1 is not what chemo next suggests (0)
+        app.screen.query_one("#rx-reason").value = "frail: one level down from the start"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
         assert "Prescription" in screen_text(app) and "signed by demo-prescriber" in screen_text(app)
     with _store(demo_db) as store:
         rows = store.query("SELECT r.dose_level, r.lines FROM prescriptions r JOIN plans p ON p.id = r.plan_id "

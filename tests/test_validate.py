@@ -66,7 +66,8 @@ def test_real_files_are_valid():
     assert problems == [], "\n".join(map(str, problems))
     names = sorted(f.name for f in files)
     assert names == sorted([f"{r}.toml" for r in REGIMEN_IDS] + ["analytes.toml", "body-size.toml", "drugs.toml",
-                                                                           "lab-units.toml"])
+                                                                           "lab-units.toml", "ctcae.toml",
+                                                                           "toxicity-rules.toml"])
 
 
 # ---------------------------------------------------------------- doses
@@ -615,7 +616,7 @@ def test_cli_valid_files_exit_0(runner, chemo_cli):
     result = runner.invoke(chemo_cli, ["validate", str(REGIMENS)])
     _no_traceback(result)
     assert result.exit_code == 0, result.output
-    assert "8 files checked, 0 invalid, 0 problems" in result.output
+    assert "10 files checked, 0 invalid, 0 problems" in result.output
 
 
 def test_cli_invalid_file_exit_1_with_problem_lines(runner, chemo_cli, mutated):

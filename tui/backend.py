@@ -69,6 +69,8 @@ class Overview:
     gauge: object | None  # widgets.gauge.GaugeData
     problems: tuple  # one-line messages: why part of the overview is missing
     prior: tuple  # "doxorubicin 150 mg/m² (note)"
+    rdi: object | None = None  # chemo.rdi.Rdi of the active plan
+    allergies: tuple = ()  # "Ifex = ifosfamide: anaphylaxis, severe" (chemo.allergies.describe)
 
 
 @attrs.frozen
@@ -465,7 +467,7 @@ class Backend:
         states: list = []
         body_text = "no plan: no dosing body size"
         recalc, reasons = False, ()
-        gauge = None
+        gauge = rdi = None
         nxt = None
         if plan is not None:
             try:
@@ -493,10 +495,23 @@ class Backend:
                 gauge = self.gauge(p["mrn"])
             except ChemoError as exc:
                 problems.append(f"cumulative: {exc}")
+            try:
+                from chemo.rdi import for_plan
+
+                rdi = for_plan(self.store, p["mrn"], plan, today=self.today)
+            except ChemoError as exc:
+                problems.append(f"relative dose intensity: {exc}")
         prior = tuple(f"{r['drug']} {r['dose_text']}" + (f" ({r['note']})" if r["note"] else "")
                       for r in exposure.for_patient(self.store, p["id"]))
         return Overview(p, age, height, weight, body_text, recalc, tuple(reasons), plan, regimen, tuple(states), nxt,
-                        gauge, tuple(problems), prior)
+                        gauge, tuple(problems), prior, rdi, self.allergies(p["id"]))
+
+    def allergies(self, patient_id: int) -> tuple:
+        """The patient's allergies as the screens print them (the overview, the verify screen)."""
+        from chemo.allergies import describe
+        from chemo.db import allergies
+
+        return tuple(describe(a) for a in allergies.for_patient(self.store, patient_id))
 
     def gauge(self, mrn: str):
         from chemo.cumulative import report
@@ -618,6 +633,23 @@ class Backend:
                          ordered=ordered, accept=accept)
         return (f"Cycle {context.cycle} doses signed off by {self.login} (pharmacist) at "
                 f"{result['signed_at'].replace('T', ' ')}; recorded in the audit log with the ordered lines")
+
+    def suggestion(self, context):
+        """``chemo next`` for the context's cycle (chemo.modification)."""
+        from chemo.modification import for_plan
+
+        p = self.patient(context.patient_id)
+        plan = self._plan(p)
+        if plan is None:
+            raise ChemoError(f"{p['mrn']}: no treatment plan", field="plan")
+        return for_plan(self.store, p["mrn"], plan, context.cycle, self._regimen(plan))
+
+    def prescribed(self, context) -> bool:
+        """Whether the context's cycle has a standing prescription."""
+        from chemo.prescription import standing
+
+        plan = self._plan(self.patient(context.patient_id))
+        return plan is not None and standing(self.store, plan["id"], context.cycle) is not None
 
     def prescribe(self, context, level_text: str, lines: list[str], reason: str | None):
         """A prescriber's order of the context's cycle (``chemo.prescription.prescribe``): the stored row with its

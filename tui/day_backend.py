@@ -53,14 +53,16 @@ def day_view(backend, patient_id: int) -> DayView:
     return DayView(p["mrn"], p["name"], cal.regimen_id, tuple(rows), next_words, next_cycle)
 
 
-def give_next_day(backend, patient_id: int, cycle: int) -> str:
+def give_next_day(backend, patient_id: int, cycle: int, scans: tuple = ()) -> str:
     """Record the next day of ``cycle`` not yet given, now, with every check of ``chemo administer`` (the
-    calendar's date, both sign-offs, readiness, the cap); the sentence that says what was recorded."""
+    calendar's date, both sign-offs, readiness, the cap, and each scanned label's code against the signed
+    dose); the sentence that says what was recorded."""
     from chemo.treatment import administer
 
     p = backend.patient(patient_id)
     backend.changed(p["id"])
-    result = administer(backend.store, backend.login, p["mrn"], cycle, None, at=backend.now().isoformat())
+    result = administer(backend.store, backend.login, p["mrn"], cycle, None, at=backend.now().isoformat(),
+                        scans=tuple(scans))
     day = result["days"][0]
     drugs = ", ".join(f"{a['drug']} {a['dose_mg']:g} mg" for a in result["administrations"])
     return (f"Cycle {cycle} day {day} recorded as given at {result['times'][str(day)].replace('T', ' ')} by "

@@ -151,6 +151,18 @@ def render_regimen(entry: RegimenEntry) -> Group:
                       f"{cite(c.source)}"))
     if r.bsa_cap is not None:
         parts.append(Text(f"BSA cap {r.bsa_cap:g} m² {cite(r.bsa_cap_source or r.source)}"))
+    if r.supportive:
+        support = _table("category", "drug", "dose", "days", "at", "route", "src")
+        for s in r.supportive:
+            if s.category == "hydration":
+                dose = f"{s.volume_ml:g} mL over {s.duration_h:g} h"
+            elif s.ratio is not None:
+                dose = f"{s.ratio_text} of {s.of}" + (f" from {display_text(s.when_text)}" if s.when_text else "")
+            else:
+                dose = display_text(s.dose.text)
+            support.add_row(s.category, s.drug or s.fluid, dose, _days(s.days), ", ".join(t.text for t in s.at),
+                            s.route, cite(s.source))
+        parts += [Text(f"Supportive lines (emetogenic class {r.emetogenic_class})", style="bold underline"), support]
     if r.notes:
         parts.append(Text("Supportive care and cautions", style="bold underline"))
         parts += [Text(f"• {n.text} {cite(n.source)}") for n in r.notes]

@@ -48,3 +48,9 @@ def latest_before(store: Store, plan_id: int, cycle: int, day: int) -> dict | No
 
 def add(store: Store, record: dict) -> int:
     return store.insert("administrations", record)
+
+
+def in_plan(store: Store, plan_id: int) -> list[dict]:
+    """(cycle, day, drug, dose_mg, bsa_m2, given_at) of every dose of a plan given: the per-day ledger."""
+    return store.query("SELECT cycle, day, drug, dose_mg, bsa_m2, given_at FROM administrations WHERE plan_id = ? "
+                       "ORDER BY given_at, id", (plan_id,))

@@ -72,6 +72,12 @@ def first_new(store: Store, entity: str, key: str) -> str | None:
     return row["new"] if row else None
 
 
+def first_hash(store: Store, entity: str, key: str) -> str | None:
+    """The ``hash`` of the first audit row of one row of ``entity`` (a sign-off's: printed on its labels)."""
+    row = store.one("SELECT hash FROM audit WHERE entity = ? AND entity_key = ? ORDER BY id LIMIT 1", (entity, key))
+    return row["hash"] if row else None
+
+
 # the audited tables, read whole: ``table`` and ``columns`` are the audit module's own names, never input
 
 def rows_with_ids(store: Store, table: str, ids) -> list[dict]:

@@ -54,7 +54,7 @@ import re
 
 import attrs
 
-from ..roles import ANY, MEASURERS, REGISTRARS
+from ..roles import ANY, MEASURERS, REGISTRARS, TOXICITY_RECORDERS
 from .schema import LOCK_CLASS, VERSIONS
 
 # a non-owner holding a writers' lock is cut off by a waiting writer when its transaction has sat idle this long
@@ -90,6 +90,8 @@ WRITES: dict[str, Guard] = {
     "administrations": Guard("given_by", ("nurse",)),
     "cycle_delays": Guard("recorded_by", ANY),  # bringing a cycle forward: a prescriber (see _TABLE_RULES)
     "gate_overrides": Guard("recorded_by", ("prescriber",)),
+    "toxicities": Guard("recorded_by", TOXICITY_RECORDERS),
+    "allergies": Guard("recorded_by", ANY),  # any registered user records an allergy (issue 20)
 }
 SECRET = ("audit_key",)  # tables no workstation reads
 READ_ONLY = ("audit", "audit_head", "audit_key", "chemo_migrations")  # written by the owner's functions or the owner

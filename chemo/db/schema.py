@@ -170,6 +170,24 @@ _V2 = [
 ]
 
 
+_TOXICITIES = [
+    """CREATE TABLE toxicities (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        cycle INTEGER NOT NULL CHECK (cycle >= 1),
+        term TEXT NOT NULL,
+        grade INTEGER NOT NULL CHECK (grade BETWEEN 0 AND 5),
+        ctcae_version TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        note TEXT,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL REFERENCES users(login)
+    )""",
+    "CREATE INDEX toxicities_patient ON toxicities(patient_id, cycle)",
+]
+
+
 class PostgreSQLOnly(str):
     """A statement of a version that only PostgreSQL runs (SQLite skips it): a server-side function."""
 
@@ -358,6 +376,24 @@ VERSIONS: list[tuple[str, list[str]]] = [
         prescribed_at TEXT NOT NULL,
         prescribed_by TEXT NOT NULL REFERENCES users(login)
     )""", "CREATE INDEX prescriptions_cycle ON prescriptions(plan_id, cycle)"]),
+    # adverse events by CTCAE v5.0 term and grade, per cycle of a plan (issue 23: chemo toxicity add);
+    # grade 0 records that an event has resolved (a held drug resumes)
+    ("0009_toxicities", _TOXICITIES),
+    # allergies on the patient record (issue 20): the substance as written, the library drug or drug class it
+    # names (NULL for a substance outside the library: shown, never matched), the reaction and its severity
+    ("0010_supportive_care", ["""CREATE TABLE allergies (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients(id),
+        substance TEXT NOT NULL CHECK (length(substance) BETWEEN 1 AND 80),
+        drug TEXT,
+        drug_class TEXT,
+        reaction TEXT NOT NULL CHECK (length(reaction) BETWEEN 1 AND 200),
+        severity TEXT CHECK (severity IN ('mild', 'moderate', 'severe', 'life-threatening')),
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+    )""", "CREATE INDEX allergies_patient ON allergies(patient_id)",
+        # the supportive lines a prescription carries (JSON text: supportive, conditional, emetogenic class)
+        "ALTER TABLE prescriptions ADD COLUMN supportive TEXT"]),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from ..text import badge, one_line
 from ..widgets.gauge import Gauge
+from ..widgets.rdi_plot import RdiLines, make_plot
 from ..widgets.footer import KeyFooter
 from ..widgets.titlebar import TitleBar
 from .base import ChemoScreen
@@ -39,6 +40,7 @@ class OverviewScreen(ChemoScreen):
             yield Static(id="overview-body-size")
             yield Static(id="overview-plan")
             yield Gauge(id="overview-gauge")
+            yield RdiLines(id="overview-rdi")
             yield Static(id="overview-problems")
         yield KeyFooter()
 
@@ -80,6 +82,8 @@ class OverviewScreen(ChemoScreen):
             size.append(" no recalculation needed: the weight is within the plan's rule")
         if d.prior:
             size.append("\nPrior anthracycline: " + "; ".join(d.prior))
+        if d.allergies:  # shown when recorded (the worksheet says "none recorded" otherwise)
+            size.append("\nALLERGIES: " + "; ".join(d.allergies), style="bold")
         self.query_one("#overview-body-size", Static).update(size)
 
         plan = Text()
@@ -111,8 +115,26 @@ class OverviewScreen(ChemoScreen):
             gauge.set(d.gauge)
         else:
             gauge.set(None, "Cumulative anthracycline: no plan" if d.plan is None else "Cumulative anthracycline: cannot be counted (see below)")
+        self.show_rdi(d.rdi)
         self.query_one("#overview-problems", Static).update(
             Text("\n".join(f"! {x}" for x in d.problems), style="bold") if d.problems else "")
+
+    def show_rdi(self, rdi) -> None:
+        """RDI per drug, and the plot of the cumulative dose once a dose has been given (mounted then)."""
+        self.query_one("#overview-rdi", RdiLines).show(rdi)
+        given = rdi is not None and any(d.delivered_curve for d in rdi.drugs)
+        plots = self.query("#overview-rdi-plot")
+        if not given:
+            for plot in plots:
+                plot.display = False
+            return
+        if plots:
+            plot = plots.first()
+        else:
+            plot = make_plot("overview-rdi-plot")
+            self.query_one("#overview-body").mount(plot, after=self.query_one("#overview-rdi"))
+        plot.display = True
+        plot.show(rdi)
 
     def action_verify(self) -> None:
         from .verify import VerifyScreen

@@ -65,12 +65,30 @@ class PrescribeScreen(ChemoScreen):
                             placeholder="needed for a review line, a band not met or the cap")
             yield Static("", id="rx-status")
         with VerticalScroll(id="rx-doses-box", can_focus=False):
+            yield Static("", id="rx-suggestion")
             yield Static("", id="rx-doses")
         yield KeyFooter()
 
     def on_mount(self) -> None:
         self.calculate(self.context.dose_level)
+        self.show_suggestion()
         self.query_one("#rx-level", Input).focus()
+
+    def show_suggestion(self) -> None:
+        """``chemo next`` for this cycle, rule by rule with its sources; a new order starts at its levels (anything
+        else needs a reason when it is signed)."""
+        box = self.query_one("#rx-suggestion", Static)
+        try:
+            suggestion = self.backend.suggestion(self.context)
+        except Exception as exc:
+            box.update(Text(f"No suggestion: {one_line(exc)}", style="bold"))
+            return
+        text = Text("Suggested by the toxicity rules (chemo next)\n", style="bold")
+        text.append("\n".join(suggestion.lines()[1:]) + "\n")
+        box.update(text)
+        start = suggestion.starting_level()
+        if start != 0 and self.context.dose_level in (0, None) and not self.backend.prescribed(self.context):
+            self.query_one("#rx-level", Input).value = level_text(start)  # recalculated by on_input_changed
 
     def calculate(self, level) -> None:
         try:

@@ -45,6 +45,9 @@ class TreatmentDayScreen(ChemoScreen):
             yield Static(id="day-message")
         with Vertical(id="day-forms"):
             with Horizontal(classes="day-fields"):
+                yield Input(placeholder="scanned label codes (separate with ;), checked by ctrl+g", id="day-scan",
+                            max_length=2000)
+            with Horizontal(classes="day-fields"):
                 yield Input(placeholder="weight, e.g. 71.5 kg", id="day-weight", max_length=MAX_INPUT)
             with Horizontal(classes="day-fields"):
                 yield Input(placeholder="delay to YYYY-MM-DD", id="day-delay-to", max_length=10)
@@ -94,11 +97,14 @@ class TreatmentDayScreen(ChemoScreen):
         if self.view is None or self.view.next_cycle is None:
             self.say("nothing to give: every cycle is given", False)
             return
+        scan = self.query_one("#day-scan", Input)
+        scans = tuple(c.strip() for c in scan.value.split(";") if c.strip())
         try:
-            done = give_next_day(self.app.backend, self.patient_id, self.view.next_cycle)
+            done = give_next_day(self.app.backend, self.patient_id, self.view.next_cycle, scans)
         except Exception as exc:
             self.say(f"not recorded: {one_line(exc)}", False)
             return
+        scan.value = ""
         self.load()
         self.say(done, True)
 

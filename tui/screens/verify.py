@@ -182,6 +182,24 @@ class VerifyScreen(ChemoScreen):
             cycle = self.session.cycle
             text.append(f"Rounded {cycle.rounding_mode} to each increment, within {cycle.tolerance * 100:g} %.",
                         style="dim")
+            text.append_text(self.supportive_text(cycle))
+        return text
+
+    def supportive_text(self, cycle) -> Text:
+        """The patient's allergies (when recorded) and the cycle's supportive lines, signed with the doses."""
+        text = Text()
+        allergies = ()
+        if self.backend is not None and self.context.patient_id is not None:
+            try:
+                allergies = self.backend.allergies(self.context.patient_id)
+            except Exception:  # noqa: BLE001 - the head must show even if the record cannot be read
+                allergies = ()
+        if allergies:
+            text.append("\nALLERGIES: " + "; ".join(allergies), style="bold")
+        if cycle.supportive:
+            names = sorted({"hydration" if s.category == "hydration" else s.drug for s in cycle.supportive})
+            text.append(f"\nSupportive ({cycle.emetogenic_class} emetogenic), signed with the doses: "
+                        + ", ".join(names), style="dim")
         return text
 
     # ------------------------------------------------------------------ focus
