@@ -212,8 +212,8 @@ def _recorded(audit_rows: list[dict]) -> dict[str, dict]:
         entity = row["entity"]
         if entity == "roles":
             login, role = new.get("login"), new.get("role")
-            if login is None or role is None:
-                continue
+            if not isinstance(login, str) or not isinstance(role, str):
+                continue  # chemo writes text here; anything else names no row (and a list is no key)
             if login not in state["users"]:  # the first role of a login created its users row
                 user = {"login": login, "added_by": row["login"]}
                 if "added_at" in new:
@@ -222,7 +222,7 @@ def _recorded(audit_rows: list[dict]) -> dict[str, dict]:
             put("roles", (login, role), row, {"login": login, "role": role})
             continue
         if entity == "db_logins":
-            if new.get("db_user") is not None and new.get("login") is not None:
+            if isinstance(new.get("db_user"), str) and isinstance(new.get("login"), str):
                 put("db_logins", (new["db_user"], new["login"]), row, new)
             continue
         fields = _signoff_fields(row, new) if entity == "signoffs" else new

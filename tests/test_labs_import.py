@@ -445,3 +445,60 @@ def test_reading_any_text_refuses_or_reads_and_never_raises_anything_else(tmp_pa
             assert "\n" not in r.problem
         else:
             assert r.row is not None or r.status in ("cancelled", "entered-in-error")
+
+
+def test_two_patients_with_one_reference_in_a_bundle_are_not_guessed_between():
+    # two servers' Patient/p1 in one bundle, different MRNs: an ANC referring to Patient/p1 is refused, never
+    # imported for whichever patient came last (a wrong-patient import)
+    from chemo.labs.fhir import read_fhir
+
+    def patient(base, mrn):
+        return {"fullUrl": f"http://{base}/fhir/Patient/p1", "resource": {
+            "resourceType": "Patient", "id": "p1", "identifier": [{"system": "urn:oid:1.2.3.4.5", "value": mrn}]}}
+
+    anc = {"fullUrl": "http://lab-a/fhir/Observation/o1", "resource": {
+        "resourceType": "Observation", "id": "o1", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]}, "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2026-03-02T08:15:00+01:00",
+        "valueQuantity": {"value": 0.9, "system": "http://unitsofmeasure.org", "code": "10*9/L"}}}
+    bundle = {"resourceType": "Bundle", "type": "collection", "id": "b1",
+              "entry": [patient("lab-a", "T-HL7-01"), patient("lab-b", "T-HL7-02"), anc]}
+    (result,) = read_fhir(json.dumps(bundle), "two-p1.json")
+    assert result.problem is not None and "more than one Patient" in result.problem
+    same = {**bundle, "entry": [patient("lab-a", "T-HL7-01"), patient("lab-b", "T-HL7-01"), anc]}
+    (result,) = read_fhir(json.dumps(same), "same-p1.json")
+    assert result.mrn == "T-HL7-01" and result.problem is None  # the same MRN twice is no ambiguity
+
+
+def test_a_subject_whose_identifier_and_reference_name_different_patients_is_refused():
+    from chemo.labs.fhir import read_fhir
+
+    sys_ = "urn:oid:1.2.3.4.5"
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "id": "p1",
+                                                "identifier": [{"system": sys_, "value": "T-HL7-01"}]}},
+        {"fullUrl": "urn:uuid:o1", "resource": {
+            "resourceType": "Observation", "id": "o1", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]},
+            "subject": {"reference": "urn:uuid:p1", "identifier": {"system": sys_, "value": "T-HL7-02"}},
+            "effectiveDateTime": "2026-03-02T08:15:00+01:00",
+            "valueQuantity": {"value": 0.9, "system": "http://unitsofmeasure.org", "code": "10*9/L"}}}]}
+    (result,) = read_fhir(json.dumps(bundle), "conflict.json")
+    assert result.problem is not None and "T-HL7-02" in result.problem and "T-HL7-01" in result.problem
+    bundle["entry"][1]["resource"]["subject"]["identifier"]["value"] = "T-HL7-01"
+    (result,) = read_fhir(json.dumps(bundle), "agree.json")
+    assert result.problem is None and result.mrn == "T-HL7-01"
+
+
+def test_a_corrected_result_of_another_test_under_the_same_fhir_id_does_not_hide_a_failing_anc(run, tmp_path):
+    # a FHIR id is the server's (two servers both have Observation/123): a "corrected" platelet count with the id
+    # of an imported ANC of 0.6 must not supersede the ANC, which would leave readiness without the failing count
+    anc = write(tmp_path, "anc.json", json.dumps(observation("123", value=0.6)))
+    plt = write(tmp_path, "plt.json", json.dumps(observation("123", loinc="777-3", value=250, status="corrected")))
+    assert run("labs", "import", anc).exit_code == 0
+    result = run("labs", "import", plt, "--json")
+    assert result.exit_code == 1
+    (line,) = json.loads(result.stdout)
+    assert line["status"] == "refused" and "was imported as anc" in line["message"]
+    gates = {g["analyte"]: g for g in verdict(run, "T-FHIR-01")["gates"]}
+    assert gates["anc"]["status"] == "fail" and gates["anc"]["entered"] == "0.6 10^9/L"

@@ -130,6 +130,8 @@ async def test_refused_results_are_answered_ae_with_one_err_segment_each(listeni
     ("MSH|^~\\&|LAB|H|C|O|20260302||ADT^A01|ADT-1|P|2.5\rPID|1||T-HL7-01^^^DEMO-HOSP^MR\r", "expected ORU^R01"),
     (oru("CS-1", charset="ISO IR87"), "MSH-18 character set 'ISO IR87'"),
     ("this is not HL7", "not an HL7 v2 message"),
+    ("MSH\rPID|1||T-HL7-01^^^DEMO-HOSP^MR\rOBX|1|NM|751-8^Neutrophils^LN||2.4|10*9/L\r",
+     "not an HL7 v2 message"),  # no field separator after MSH: answered, not a dropped connection
     (oru("TWO-1") + oru("TWO-2"), "more than one message in one MLLP frame"),
 ])
 async def test_a_message_that_cannot_be_read_is_answered_ar(listening, message, why):
@@ -137,7 +139,7 @@ async def test_a_message_that_cannot_be_read_is_answered_ar(listening, message, 
     (ack,) = await send(listener.bound[1], message)
     fields = msa(ack)
     assert fields[1] == "AR" and why.replace("^", "\\S\\") in errs(ack)[0][8]  # ^ escaped in the ERR text
-    if message.startswith("MSH"):
+    if message.startswith("MSH|"):
         assert fields[2] == message.split("|")[9]  # MSA-2: the message control id
     assert lab_rows(db) == []
 
@@ -385,3 +387,10 @@ def test_the_systemd_unit_in_docs_runs_the_command_with_options_it_has(runner, c
     help_text = runner.invoke(chemo_cli, ["labs", "listen", "--help"]).output
     assert all(w in help_text for w in words[3:] if w.startswith("--"))
     assert unit["Service"]["KillSignal"] == "SIGTERM" and "2" in unit["Service"]["RestartPreventExitStatus"]
+
+
+async def test_a_message_beginning_with_a_utf8_byte_order_mark_is_imported_as_a_file_is(listening):
+    listener, db = await listening()
+    (ack,) = await send(listener.bound[1], b"\xef\xbb\xbf" + oru("BOM-1").encode())
+    assert msa(ack)[1:3] == ["AA", "BOM-1"]
+    assert sorted(r["analyte"] for r in lab_rows(db, "BOM-1")) == ["anc", "hemoglobin", "platelets"]

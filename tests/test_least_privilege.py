@@ -220,3 +220,23 @@ def test_a_toxicity_is_written_only_by_a_nurse_or_prescriber_as_themselves(deplo
     for sql in ("UPDATE toxicities SET grade = 0", "DELETE FROM toxicities"):
         done = d.psql(d.nurse, sql)
         assert done.returncode != 0 and "permission denied" in done.stderr, done.stderr
+
+
+@pytest.mark.postgresql
+def test_a_failing_anc_cannot_be_superseded_by_another_tests_result_under_the_same_lab_id(deployed):
+    """A FHIR id is the server's, not one test's: with psql a nurse adds two results under one lab identity, a
+    failing ANC and a platelet count, and the platelet count may not "correct" the ANC (the guard checks the
+    analyte as well as the patient and the lab identity)."""
+    d, rec = deployed
+
+    def copy_of(analyte):
+        return d.psql(d.nurse, "INSERT INTO labs SELECT * FROM jsonb_populate_record(NULL::labs, (SELECT to_jsonb(l) "
+                               "|| jsonb_build_object('id', (SELECT max(id) + 1 FROM labs), 'source', 'fhir', "
+                               f"'source_id', 'same-id-{rec.lab}', 'analyte', '{analyte}', 'recorded_by', "
+                               f"'{d.nurse}') FROM labs l WHERE id = {rec.lab})) RETURNING id")
+
+    anc, plt = copy_of("anc"), copy_of("platelets")
+    assert anc.returncode == 0 and plt.returncode == 0, (anc.stderr, plt.stderr)
+    done = d.psql(d.nurse, f"SELECT chemo_update('labs', {anc.stdout.split()[0]}, 'superseded_by', "
+                           f"'{plt.stdout.split()[0]}')")
+    assert done.returncode != 0 and "replaced only once, by a newer result of the same lab identity" in done.stderr

@@ -28,7 +28,7 @@ def count_for(store: Store, patient_id: int) -> int:
 
 def by_source_id(store: Store, source: str, source_id: str) -> list[dict]:
     """The rows imported before for one result of the lab (its identity there), oldest first."""
-    return store.query("SELECT id, patient_id, status, value_text, uln_text, collected_at, superseded_by, "
+    return store.query("SELECT id, patient_id, analyte, status, value_text, uln_text, collected_at, superseded_by, "
                        "source_file, comparator FROM labs WHERE source = ? AND source_id = ? ORDER BY id", (source, source_id))
 
 

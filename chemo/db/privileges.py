@@ -25,7 +25,7 @@ What a workstation role may do after it:
   is its check's (dose: pharmacist, readiness: nurse) and the other check of
   the cycle was not made by its signer nor by any login this database user may
   act as (the two-person rule), a correction points at a newer row of the same
-  patient with the same lab identity (source and source id), a plan only goes
+  patient and analyte with the same lab identity (source and source id), a plan only goes
   from active to superseded.  ``users``, ``roles`` and ``db_logins`` are
   written by a pharmacist only;
 * append to the audit only through ``chemo_audit_append`` (the server computes
@@ -119,7 +119,7 @@ _TABLE_RULES = {
     "labs": """
         IF TG_OP = 'UPDATE' AND (OLD.superseded_by IS NOT NULL OR OLD.source_id IS NULL OR NOT EXISTS (
                 SELECT 1 FROM labs WHERE id = NEW.superseded_by AND id > OLD.id AND patient_id = OLD.patient_id
-                AND source = OLD.source AND source_id = OLD.source_id)) THEN
+                AND analyte = OLD.analyte AND source = OLD.source AND source_id = OLD.source_id)) THEN
             RAISE EXCEPTION 'chemo: lab row % is replaced only once, by a newer result of the same lab identity',
                 OLD.id USING ERRCODE = '42501';
         END IF;""",

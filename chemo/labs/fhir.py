@@ -87,7 +87,12 @@ def read_fhir(text: str, name: str = "") -> list[LabResult]:
         if resource.get("resourceType") == "Patient":
             mrn = _patient_mrn(resource)
             for key in filter(None, (full_url, f"Patient/{resource.get('id')}" if resource.get("id") else None)):
-                patients[key] = mrn
+                if key in patients and patients[key] != mrn:  # two servers' Patient/p1: which one is not guessed
+                    mrn_here = Problem(f"subject {_short(key)}: the file holds more than one Patient with that "
+                                       "reference, naming different MRNs: which patient is not guessed")
+                    patients[key] = mrn_here
+                else:
+                    patients[key] = mrn
         elif resource.get("resourceType") == "Observation":
             observations.append((f"entry[{i}]", resource, full_url, None))
         elif resource.get("resourceType") == "DiagnosticReport":
@@ -215,9 +220,14 @@ def _subject_mrn(subject, patients: dict) -> tuple[str, str]:
     if not isinstance(subject, dict):
         raise Problem("no subject: the patient is not named")
     ident = subject.get("identifier")
-    if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"].strip():
-        return ident["value"].strip(), _system(ident)
     ref = subject.get("reference")
+    if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"].strip():
+        named = ident["value"].strip(), _system(ident)
+        also = patients.get(ref) if isinstance(ref, str) else None
+        if isinstance(also, tuple) and also != named:  # FHIR: both given SHALL agree; which one is not guessed
+            raise Problem(f"subject.identifier names MRN {named[0]} ({named[1] or 'no system'}) but its reference "
+                          f"{_short(ref)} is the Patient with MRN {also[0]} ({also[1] or 'no system'})")
+        return named
     if not isinstance(ref, str) or not ref:
         raise Problem("subject has neither a reference nor an identifier: the patient is not named")
     if ref.startswith("Patient?identifier="):

@@ -198,6 +198,9 @@ def _apply(store: Store, actor: str, r: LabResult, name: str, source_file: str, 
     if current is not None and current["patient_id"] != patient["id"]:
         return Outcome(name, r, "refused", f"{r.shown_id} was imported for another patient; a result moved between "
                                            "patients is not taken from a file")
+    if current is not None and current["analyte"] != r.analyte:  # a FHIR id is the server's, not one test's
+        return Outcome(name, r, "refused", f"{r.shown_id} was imported as {current['analyte']} (row {current['id']}); "
+                                           f"a result that changes its test ({r.analyte}) is not taken from a file")
     if r.value_text is None:  # a retraction without a value: it stands for the row it retracts
         if current is None:
             return Outcome(name, r, "ignored", f"{r.status}, and nothing imported before to retract")

@@ -64,10 +64,12 @@ class Header:
 
 def header(raw: bytes) -> Header | None:
     """The MSH of a message's bytes (read as ISO-8859-1: the fields an ACK copies are ASCII); None without one."""
-    text = raw.decode("latin-1").lstrip("\ufeff\r\n \t")
+    text = raw.removeprefix(b"\xef\xbb\xbf").decode("latin-1").lstrip("\ufeff\r\n \t")  # a UTF-8 BOM, as files
     if not text.startswith("MSH") or len(text) < 8:
         return None
     line = text.replace("\r\n", "\r").replace("\n", "\r").split("\r", 1)[0]
+    if len(line) < 4 or line[3].isalnum() or line[3].isspace():
+        return None  # "MSH" ended by a segment break, or no field separator after it: no header to answer
     sep = line[3]
     parts = line.split(sep)
     comp = parts[1][0] if parts[1] else "^"
