@@ -230,12 +230,12 @@ def raw_execute(where, sql: str, params=()) -> None:
 # `make test` runs the suite with pytest-xdist (`-n`, `--dist loadgroup`): each worker
 # is its own process with its own tmp_path tree (so its own SQLite files), its own
 # chemo cache folder (below), and its own PostgreSQL schemas, named with the worker.
-# The fault suite's quick slice is one 30-second run shared by the tests of its
+# The fault suite's quick slice (three runs side by side) is shared by the tests of its
 # module (a module-scoped fixture): those tests are one group, kept on one worker,
 # and sent first so that the slice runs while the other workers take the rest.
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # "gw0", "gw1", ...; "main" without xdist
-FIRST = ("test_reliability_slice.py", "test_failover.py")  # the longest fixtures: started first, each on one worker
+FIRST = ("test_reliability_slice.py", "test_failover.py", "test_tui_prescriptions.py")  # the longest: started first
 
 
 def pytest_configure(config):
