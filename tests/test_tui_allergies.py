@@ -6,17 +6,13 @@ from __future__ import annotations
 import pytest
 
 from test_tui_support import (  # noqa: F401
-    NURSE, PHARMACIST, TODAY, demo_template, freeze, make, open_patient, screen_text)
+    demo_db_on_engine, NURSE, PHARMACIST, TODAY, demo_template, freeze, make, open_patient, screen_text)
 
 
 @pytest.fixture
-def demo_db(demo_template, engine, tmp_path, request, monkeypatch):
-    from conftest import clone_db
-
-    freeze(monkeypatch)
-    monkeypatch.delenv("CHEMO_DB", raising=False)
-    monkeypatch.delenv("CHEMO_USER", raising=False)
-    return clone_db(demo_template, engine, tmp_path, request, "demo.db")
+def demo_db(demo_db_on_engine):
+    """This test's copy of the demo record, on SQLite and on PostgreSQL, with the clock frozen."""
+    return demo_db_on_engine
 
 
 async def test_an_allergy_shows_on_the_overview_and_the_verify_screen(make, demo_db):

@@ -7,20 +7,15 @@ import json
 import pytest
 
 from test_tui_support import (  # noqa: F401
-    NURSE, PHARMACIST, TODAY, demo_template, freeze, make, open_patient, paste_order, screen_text, type_text)
+    demo_db_on_engine, NURSE, PHARMACIST, TODAY, demo_template, freeze, make, open_patient, paste_order, screen_text, type_text)
 
 SIZE = (100, 32)
 
 
 @pytest.fixture
-def demo_db(demo_template, engine, tmp_path, request, monkeypatch):
+def demo_db(demo_db_on_engine):
     """This test's copy of the demo record, on SQLite and on PostgreSQL, with the clock frozen."""
-    from conftest import clone_db
-
-    freeze(monkeypatch)
-    monkeypatch.delenv("CHEMO_DB", raising=False)
-    monkeypatch.delenv("CHEMO_USER", raising=False)
-    return clone_db(demo_template, engine, tmp_path, request, "demo.db")
+    return demo_db_on_engine
 
 
 def _store(path):

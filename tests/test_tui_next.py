@@ -8,20 +8,16 @@ import json
 import pytest
 
 from test_tui_support import (  # noqa: F401
-    NURSE, TODAY, demo_template, freeze, make, open_patient, screen_text)
+    demo_db_on_engine, NURSE, TODAY, demo_template, freeze, make, open_patient, screen_text)
 
 SIZE = (120, 40)
 PRESCRIBER = "demo-prescriber"
 
 
 @pytest.fixture
-def demo_db(demo_template, engine, tmp_path, request, monkeypatch):
-    from conftest import clone_db
-
-    freeze(monkeypatch)
-    monkeypatch.delenv("CHEMO_DB", raising=False)
-    monkeypatch.delenv("CHEMO_USER", raising=False)
-    return clone_db(demo_template, engine, tmp_path, request, "demo.db")
+def demo_db(demo_db_on_engine):
+    """This test's copy of the demo record, on SQLite and on PostgreSQL, with the clock frozen."""
+    return demo_db_on_engine
 
 
 async def test_the_prescriber_screen_starts_at_the_suggested_level_and_names_the_rule(demo_db, make):

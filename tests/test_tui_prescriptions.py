@@ -8,20 +8,16 @@ import json
 import pytest
 
 from test_tui_support import (  # noqa: F401
-    NURSE, PHARMACIST, TODAY, demo_template, freeze, make, open_patient, screen_text, type_text)
+    demo_db_on_engine, NURSE, PHARMACIST, TODAY, demo_template, freeze, make, open_patient, screen_text, type_text)
 
 SIZE = (110, 36)
 PRESCRIBER = "demo-prescriber"
 
 
 @pytest.fixture
-def demo_db(demo_template, engine, tmp_path, request, monkeypatch):
-    from conftest import clone_db
-
-    freeze(monkeypatch)
-    monkeypatch.delenv("CHEMO_DB", raising=False)
-    monkeypatch.delenv("CHEMO_USER", raising=False)
-    return clone_db(demo_template, engine, tmp_path, request, "demo.db")
+def demo_db(demo_db_on_engine):
+    """This test's copy of the demo record, on SQLite and on PostgreSQL, with the clock frozen."""
+    return demo_db_on_engine
 
 
 @pytest.mark.parametrize("engine", ["sqlite"])  # the search is the screen's, not the record's: one engine

@@ -68,6 +68,18 @@ def demo_db(demo_template, tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def demo_db_on_engine(demo_template, engine, tmp_path, request, monkeypatch):
+    """This test's copy of the demo record on the test's engine (SQLite and PostgreSQL), with the clock frozen.
+    A module whose record tests run on both engines names it its ``demo_db``."""
+    from conftest import clone_db
+
+    freeze(monkeypatch)
+    monkeypatch.delenv("CHEMO_DB", raising=False)
+    monkeypatch.delenv("CHEMO_USER", raising=False)
+    return clone_db(demo_template, engine, tmp_path, request, "demo.db")
+
+
+@pytest.fixture
 def make(demo_db):
     """``make(user)``: the app on this test's demo database, on the frozen day."""
     from tui.app import make_app
