@@ -145,7 +145,7 @@ def patient_show(mrn, db_path, as_json):
 # ------------------------------------------------------------------ measure
 
 @click.command(help=_help(
-    "Record a weight (and height) for a patient (prescriber or pharmacist). Warns when the weight moved by the "
+    "Record a weight (and height) for a patient (prescriber, pharmacist or nurse). Warns when the weight moved by the "
     "recalculation threshold from the previous weight or the active plan's dosing weight; refuses (exit 1) a "
     "change beyond the plausible limit within its window unless --confirm is given, and a weight that with the "
     "height gives a BMI outside the plausible adult range (exit 2)."))
