@@ -19,7 +19,7 @@ which includes the dispensing rounding, either way), and **delay** (what the lon
 the rest: (D / P) x (1 - Tp / Ta)).
 
 The cycles counted are those up to the newest cycle with any dose given (the whole plan once its
-last cycle is given); a course in progress is marked so.  RDI below :data:`TARGET_PCT` (85 %, with its
+last cycle is given); a course in progress is marked so.  RDI below the library's target (``[rdi]`` of ``toxicity-rules.toml``, with its
 source) is flagged.
 """
 
@@ -29,9 +29,6 @@ import datetime as _dt
 
 import attrs
 
-TARGET_PCT = 85.0
-TARGET_SOURCE = ("[RDI] RDI calculator white paper; BMJ Open 2019 (PMC6549670): an RDI of 85 % or more is the "
-                 "usual delivery-quality target (protocol-anchors.md, gap 32)")
 
 
 @attrs.frozen
@@ -79,10 +76,11 @@ class DrugRdi:
     complete: bool
     planned_curve: tuple  # ((date, cumulative planned), ...)
     delivered_curve: tuple  # ((date, cumulative delivered), ...)
+    target_pct: float  # the library's RDI target (chemo.toxicity_data.RdiTarget)
 
     @property
     def below_target(self) -> bool:
-        return self.rdi_pct is not None and self.rdi_pct < TARGET_PCT - 1e-9
+        return self.rdi_pct is not None and self.rdi_pct < self.target_pct - 1e-9
 
     def as_json(self) -> dict:
         return {
@@ -107,12 +105,14 @@ class Rdi:
     cycle_length_days: int
     planned_cycles: int
     drugs: tuple  # DrugRdi
+    target_pct: float
+    target_source: str
     delays: tuple = ()  # (cycle, days late against the planned date, reasons)
 
     def as_json(self) -> dict:
         return {"mrn": self.mrn, "regimen": self.regimen, "start_date": self.start_date,
                 "cycle_length_days": self.cycle_length_days, "planned_cycles": self.planned_cycles,
-                "target_pct": TARGET_PCT, "target_source": TARGET_SOURCE,
+                "target_pct": self.target_pct, "target_source": self.target_source,
                 "drugs": [d.as_json() for d in self.drugs],
                 "delays": [{"cycle": c, "days_late": n, "reasons": list(r)} for c, n, r in self.delays]}
 
@@ -143,7 +143,7 @@ def _delivered(g: GivenDay, basis: str) -> float:
 
 
 def _drug_rdi(drug, basis, planned, given, starts, counted, cycle_length_days, planned_cycles,
-              pending: frozenset, plan_start: _dt.date) -> DrugRdi:
+              pending: frozenset, plan_start: _dt.date, target) -> DrugRdi:
     plan_in = [p for p in planned if p.cycle <= counted and (p.cycle, p.day) not in pending]
     P = sum(p.amount for p in plan_in)
     by_key = {(g.cycle, g.day): g for g in given if g.cycle <= counted}
@@ -184,7 +184,8 @@ def _drug_rdi(drug, basis, planned, given, starts, counted, cycle_length_days, p
     pdi = sum(p.amount for p in planned) / full_weeks  # the regimen's intensity over the whole plan
     ddi = 0.0 if rdi is None else pdi * rdi / 100  # = D / Ta once no day of the newest cycle is pending
     return DrugRdi(drug, basis, P, D, Tp, Ta, pdi, ddi, rdi, lost_delay,
-                   lost_reduction, lost_omission, counted, counted >= planned_cycles, tuple(pc), tuple(dc))
+                   lost_reduction, lost_omission, counted, counted >= planned_cycles, tuple(pc), tuple(dc),
+                   target.pct)
 
 
 def compute(mrn: str, regimen, start: _dt.date, planned_cycles: int, given: list[GivenDay],
@@ -192,6 +193,9 @@ def compute(mrn: str, regimen, start: _dt.date, planned_cycles: int, given: list
     """The RDI of every drug line of ``regimen`` (see the module text).  The cycles counted are the same for
     every drug: up to the newest cycle in which any drug was given, so a drug stopped early counts its
     missing days as omitted."""
+    from .toxicity_data import load
+
+    target = load()[1].rdi_target
     planned = planned_schedule(regimen, start, planned_cycles, planned_dates)
     counted = max((g.cycle for g in given), default=0)
     starts: dict[int, _dt.date] = {}
@@ -211,9 +215,9 @@ def compute(mrn: str, regimen, start: _dt.date, planned_cycles: int, given: list
         if not mine:
             continue
         drugs.append(_drug_rdi(line.drug, mine[0].basis, mine, [g for g in given if g.drug == line.drug], starts,
-                               counted, regimen.cycle_length_days, planned_cycles, pending, start))
+                               counted, regimen.cycle_length_days, planned_cycles, pending, start, target))
     return Rdi(mrn, regimen.id, start.isoformat(), regimen.cycle_length_days, planned_cycles, tuple(drugs),
-               tuple(delays))
+               target.pct, target.source, tuple(delays))
 
 
 # ------------------------------------------------------------------ from the record

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from .rdi import TARGET_PCT, TARGET_SOURCE
 
 COLOURS = ((0, 102, 204), (204, 0, 102), (230, 120, 0))
 DASHES = ((0, 0), (1.5, 1), (0.6, 0.8))
@@ -23,7 +22,7 @@ def rdi_rows(rdi) -> list[tuple]:
         if d.rdi_pct is None:
             rows.append((d.drug, f"{d.planned_intensity:.4g} {d.basis}/week", "none given", "-", "-", "-", "-"))
             continue
-        flag = " (below 85 %)" if d.below_target else ""
+        flag = f" (below {d.target_pct:g} %)" if d.below_target else ""
         rows.append((d.drug, f"{d.planned_intensity:.4g} {d.basis}/week",
                      f"{d.delivered_intensity:.4g} {d.basis}/week", f"{d.rdi_pct:.1f} %{flag}",
                      f"{_pts(d.lost_delay)}", f"{_pts(d.lost_reduction)}", f"{_pts(d.lost_omission)}"))
@@ -48,7 +47,7 @@ def draw_page(pdf, rdi, latin1) -> None:
     pdf.multi_cell(0, 3.6, latin1(
         f"{rdi.planned_cycles} cycles of {rdi.cycle_length_days} days planned from {rdi.start_date}. RDI = delivered "
         f"dose intensity (each day's mg over that day's BSA, over the weeks actually taken) / planned dose intensity; "
-        f"points lost split into delay, reduction and omission. Target {TARGET_PCT:g} % ({TARGET_SOURCE})."),
+        f"points lost split into delay, reduction and omission. Target {rdi.target_pct:g} % ({rdi.target_source})."),
         new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     header = ("drug", "planned", "delivered", "RDI", "lost: delay", "reduction", "omission")

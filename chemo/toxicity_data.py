@@ -100,10 +100,19 @@ class Rule:
 
 
 @attrs.frozen
+class RdiTarget:
+    """The relative dose intensity below which a drug is flagged (``[rdi]`` of the rules file)."""
+
+    pct: float
+    source: str
+
+
+@attrs.frozen
 class Rules:
     rules: tuple
     source: str
     file: str
+    rdi_target: RdiTarget
 
 
 def library_folder() -> Path:
@@ -192,8 +201,15 @@ def read_ctcae(doc: Table, library) -> Ctcae | None:
 
 
 def read_rules(doc: Table, library, ctcae: Ctcae | None) -> Rules | None:
-    doc.allow("library", "source", "rules")
+    doc.allow("library", "source", "rules", "rdi")
     source = doc.text("source")
+    target = None
+    rdi = doc.table("rdi")
+    if rdi is not None:
+        rdi.allow("target", "source")
+        pct, target_source = rdi.fraction("target"), rdi.text("source")
+        if pct is not None and target_source is not None:
+            target = RdiTarget(pct * 100, target_source)
     rules, seen = [], set()
     for r in doc.tables("rules", required=True):
         r.allow("id", "drugs", "regimens", "term", "grade", "analyte", "below", "drop", "action", "levels",
@@ -234,9 +250,9 @@ def read_rules(doc: Table, library, ctcae: Ctcae | None) -> Rules | None:
             continue
         rules.append(Rule(rid, tuple(drugs), tuple(regimens), action, text, src, term=term, grade=grade,
                           analyte=analyte, below=below, drop=drop, unit=unit, levels=levels, until_grade=until))
-    if source is None:
+    if source is None or target is None:
         return None
-    return Rules(tuple(rules), source, doc.file)
+    return Rules(tuple(rules), source, doc.file, target)
 
 
 def check_file(source, kind: str) -> list[Problem]:

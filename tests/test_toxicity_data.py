@@ -47,3 +47,19 @@ derive = [{ grade = 2, analyte = "anc", op = "<", value = "1.5" }]
     name = str(tmp_path / "ctcae.toml")
     assert f"{name}: terms.febrile-neutropenia.derive[1].grade: grade 2 is not defined for this term" in found
     assert any(p.startswith(f"{name}: terms.febrile-neutropenia.derive[1].value:") for p in found)
+
+
+def test_the_rdi_target_is_the_rules_files_value_with_its_unit_and_source(tmp_path):
+    """85 % is a data value: a rules file without [rdi], or with a target without its % sign, is refused by field."""
+    from chemo.toxicity_data import load
+
+    (tmp_path / "ctcae.toml").write_text((LIB / "ctcae.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    target = load()[1].rdi_target
+    assert target.pct == 85 and "PMC6549670" in target.source
+    rules = (LIB / "toxicity-rules.toml").read_text(encoding="utf-8")
+    without = rules.replace('[rdi]\ntarget = "85 %"\n', "[rdi]\n")
+    assert without != rules
+    name = str(tmp_path / "toxicity-rules.toml")
+    assert any(p.startswith(f"{name}: rdi.target:") for p in problems_of(tmp_path, "toxicity-rules.toml", without))
+    bare = rules.replace('target = "85 %"', "target = 85")
+    assert any(p.startswith(f"{name}: rdi.target:") for p in problems_of(tmp_path, "toxicity-rules.toml", bare))

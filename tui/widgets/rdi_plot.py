@@ -23,11 +23,9 @@ def points(x: float) -> str:
 
 def rdi_text(rdi) -> Text:
     """The RDI lines (also what a screen reader or a narrow terminal gets)."""
-    from chemo.rdi import TARGET_PCT
-
     out = Text()
     out.append("Relative dose intensity", style="bold")
-    out.append(f" (target {TARGET_PCT:g} %)")
+    out.append(f" (target {rdi.target_pct:g} %)")
     for d in rdi.drugs:
         out.append("\n")
         if d.rdi_pct is None:
