@@ -31,7 +31,12 @@ MIN_NOTE = 10  # characters of the note a cycle brought forward needs
 
 
 class CalendarRefused(Refusal):
-    """A cycle before it is due, or a day before its calendar day (exit 1)."""
+    """A cycle before it is due, or a day before its calendar day (exit 1); ``falls``: the date the refused day
+    falls on (:func:`check_day_date`)."""
+
+    def __init__(self, message: str, *, falls: _dt.date | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.falls = falls
 
 
 @frozen
@@ -190,7 +195,8 @@ def check_day_date(cal: Calendar, cycle: int, day: int, on: _dt.date) -> None:
             falls, why = after_prev, f"day {prev} was given on {prev_on.isoformat()}"
     if on < falls:
         finding = f"cycle {cycle} day {day} falls on {falls.isoformat()} ({why}): it cannot be recorded on {on.isoformat()}"
-        raise CalendarRefused(finding + "; record each day on its own date", finding=finding, field="day")
+        raise CalendarRefused(finding + "; record each day on its own date", finding=finding, field="day",
+                              falls=falls)
 
 
 def delay(store: Store, actor: str, mrn: str, cycle: int, to, reason: str, note: str | None = None) -> dict:

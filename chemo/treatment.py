@@ -560,7 +560,7 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
             raise OutOfOrder(f"cycle {cycle} day {days[0]} cannot be given before day {before[0]} of the cycle "
                              f"(not yet recorded)", field="day")
         if implied and given_days:
-            _due(cycle, days[0], when, given, given_days)
+            _due(cal, cycle, days[0], when, given, given_days)
         for d in days:
             calendar.check_day_date(cal, cycle, d, times[d].date())
         latest = now_local() + CLOCK_SKEW
@@ -656,20 +656,22 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
             "model": cum.model}
 
 
-def _due(cycle: int, day: int, when, given: dict, given_days: list) -> None:
-    """The next day not yet given, chosen for the nurse, is refused before its calendar day: day d falls
-    (d - p) calendar days after day p was given."""
-    prev = max(d for d in given_days if d < day) if any(d < day for d in given_days) else None
-    if prev is None:
+def _due(cal, cycle: int, day: int, when, given: dict, given_days: list) -> None:
+    """The next day not yet given, chosen for the nurse, is refused before its calendar day
+    (:func:`chemo.calendar.check_day_date`), in words that name the day chosen and the earlier day recorded."""
+    earlier = [d for d in given_days if d < day]
+    if not earlier:
         return
-    row = max((g for k, g in given.items() if k[0] == prev), key=lambda g: g["given_at"])
-    prev_at = _dt.datetime.fromisoformat(row["given_at"])
-    due = prev_at.date() + _dt.timedelta(days=day - prev)
-    if when.date() < due:
-        finding = (f"cycle {cycle}: the next day not yet given is day {day}, due on {due.isoformat()} (day {prev} was "
-                   f"given at {row['given_at']} by {row['given_by']}); if day {prev} was meant it is already recorded")
+    try:
+        calendar.check_day_date(cal, cycle, day, when.date())
+    except calendar.CalendarRefused as exc:
+        prev = max(earlier)
+        row = max((g for k, g in given.items() if k[0] == prev), key=lambda g: g["given_at"])
+        finding = (f"cycle {cycle}: the next day not yet given is day {day}, due on {exc.falls.isoformat()} (day "
+                   f"{prev} was given at {row['given_at']} by {row['given_by']}); if day {prev} was meant it is "
+                   "already recorded")
         raise DayRefused(finding + f"; day {day} is recorded on its date (the calendar)", finding=finding,
-                         cycle=cycle, day=day, field="day")
+                         cycle=cycle, day=day, field="day") from None
 
 
 def _not_before(store: Store, plan: dict, cycle: int, day: int, when) -> None:
