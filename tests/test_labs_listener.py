@@ -243,6 +243,25 @@ async def test_a_database_failure_is_retried_on_a_new_connection_and_acked_only_
     assert any("database unavailable" in line and "retrying" in line for line in listener.lines)
 
 
+async def test_a_fault_of_chemos_own_is_answered_ar_and_the_next_message_goes_in(listening, monkeypatch):
+    from chemo.labs import importer
+
+    listener, db = await listening()
+    real = importer.import_results
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a fault in the importer")
+
+    monkeypatch.setattr(importer, "import_results", broken)
+    (ack,) = await send(listener.bound[1], oru("FAULT-1"))
+    assert msa(ack)[1:3] == ["AR", "FAULT-1"] and "send it again" in errs(ack)[0][8]
+    assert lab_rows(db, "FAULT-1") == []
+    assert any("FAULT-1 AR" in line and "RuntimeError" in line for line in listener.lines)
+    monkeypatch.setattr(importer, "import_results", real)
+    (ack,) = await send(listener.bound[1], oru("FAULT-1"))  # the same connection's listener takes the resend
+    assert msa(ack)[1] == "AA" and len(lab_rows(db, "FAULT-1")) == 3
+
+
 async def test_a_database_that_stays_away_is_answered_ar_and_nothing_is_written(listening, monkeypatch):
     from chemo.db.store import StoreError
     from chemo.labs import importer

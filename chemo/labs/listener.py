@@ -154,7 +154,22 @@ class Listener:
         self._drop()
 
     def process(self, raw: bytes, peer: str) -> Answer:
-        """Read, import (one transaction) and answer one message; runs on the database thread."""
+        """Read, import (one transaction) and answer one message; runs on the database thread.  A fault of
+        chemo's own (not the sender's) is answered AR, nothing of the message written (its transaction rolled
+        back), logged on one line, and the connection to the record opened anew for the next message."""
+        try:
+            return self._process(raw, peer)
+        except Exception as exc:  # noqa: BLE001 - the sender gets an answer, never a dropped connection
+            self._drop()
+            why = (f"not imported: an internal error ({type(exc).__name__}: {exc}); nothing of this message was "
+                   "written: send it again")
+            try:
+                head = header(raw)
+            except Exception:  # noqa: BLE001 - the fault was reading the header itself: answered without it
+                head = None
+            return self._reject(head, peer, why, time.perf_counter())
+
+    def _process(self, raw: bytes, peer: str) -> Answer:
         from ..db.store import StoreError
         from .importer import import_results, read_bytes
         from .result import ImportFileError
