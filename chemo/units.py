@@ -47,10 +47,17 @@ _DEFINITIONS = Path(__file__).with_name("units.txt")
 def _build_registry() -> pint.UnitRegistry:
     """The registry of ``units.txt``, built by pint with its own on-disk cache (``cache_folder``,
     under chemo's cache folder; none when ``CHEMO_CACHE_DIR=off``)."""
+    import pickle
+
     from . import cache
 
-    return pint.UnitRegistry(str(_DEFINITIONS), autoconvert_offset_to_baseunit=False,
-                             cache_folder=cache.pint_folder())
+    try:
+        return pint.UnitRegistry(str(_DEFINITIONS), autoconvert_offset_to_baseunit=False,
+                                 cache_folder=cache.pint_folder())
+    except (EOFError, pickle.UnpicklingError):
+        # pint's cache file is being written by another chemo process at this moment (pint writes it in place),
+        # or was cut short: this process reads units.txt itself, as with the cache off
+        return pint.UnitRegistry(str(_DEFINITIONS), autoconvert_offset_to_baseunit=False, cache_folder=None)
 
 
 ureg = _build_registry()

@@ -42,6 +42,18 @@ def test_with_the_cache_pint_keeps_its_own_in_chemos_folder(tmp_path, monkeypatc
     assert parsed(_build_registry()) == parsed(reference)  # from pint's cache: the same registry
 
 
+def test_a_cache_file_caught_half_written_is_passed_over_and_the_file_read(tmp_path, monkeypatch, reference):
+    """Two chemo commands starting at once: one reads pint's cache while the other is writing it (pint
+    writes it in place).  The reader reads units.txt itself: the same registry, no EOFError."""
+    monkeypatch.setenv("CHEMO_CACHE_DIR", str(tmp_path))
+    _build_registry()
+    written = [f for f in (tmp_path / "pint").rglob("*") if f.is_file() and f.suffix != ".json"]
+    assert written
+    for f in written:
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])  # as another process has written it so far
+    assert parsed(_build_registry()) == parsed(reference)
+
+
 def test_a_folder_others_may_write_to_is_not_given_to_pint(tmp_path, monkeypatch, reference):
     (tmp_path / "pint").mkdir(mode=0o700)
     tmp_path.chmod(0o777)
