@@ -97,6 +97,17 @@ def factor_of(library, model: str, drug: str) -> float:
     return d.equivalence[model]
 
 
+def anthracycline_mg_m2(library, model: str, doses: list[dict], bsa: float, skip=frozenset(), cycle=None) -> float:
+    """Doxorubicin-equivalent mg/m² of ``doses`` ({drug, day, dose_mg}) on ``bsa``, leaving out the (cycle, day,
+    drug) in ``skip`` (those already given)."""
+    total = 0.0
+    for d in doses:
+        factor = factor_of(library, model, d["drug"])
+        if factor and (cycle, d["day"], d["drug"]) not in skip:
+            total += d["dose_mg"] / bsa * factor
+    return total
+
+
 def planned_doses(store: Store, plan: dict, signed: dict[int, str], regimen, body,
                   cycle: int) -> tuple[list[dict], float]:
     """All doses of ``cycle`` as they will be given, and the BSA: the signed-off ones (``signed``: the plan's
@@ -148,11 +159,7 @@ def report(store: Store, mrn: str) -> CumulativeReport:
     signed = signoffs.dose_details(store, plan["id"])
     for cycle in range(1, plan["planned_cycles"] + 1):
         doses, bsa = planned_doses(store, plan, signed, regimen, body, cycle)
-        added = 0.0
-        for d in doses:
-            factor = factor_of(library, cum.model, d["drug"])
-            if factor and (cycle, d["day"], d["drug"]) not in done:
-                added += d["dose_mg"] / bsa * factor
+        added = anthracycline_mg_m2(library, cum.model, doses, bsa, done, cycle)
         if added > 0:
             per_cycle.append((cycle, added))
     next_cycle, next_added = per_cycle[0] if per_cycle else (None, 0.0)

@@ -46,7 +46,7 @@ import json
 from attrs import frozen
 
 from . import audit, calendar
-from .cumulative import factor_of, passes_cap, report
+from .cumulative import anthracycline_mg_m2, factor_of, passes_cap, report
 from .errors import ChemoError, NextStep
 from .records import CLOCK_SKEW, active_plan, locked_patient, parse_when, plan_body, plan_regimen
 from .roles import require
@@ -231,15 +231,6 @@ def _signoffs(store: Store, plan_id: int, cycle: int) -> dict:
     return signoffs.for_cycle(store, plan_id, cycle)
 
 
-def _anthracycline_mg_m2(library, model: str, doses: list[dict], bsa: float, skip=frozenset(), cycle=None) -> float:
-    total = 0.0
-    for d in doses:
-        factor = factor_of(library, model, d["drug"])
-        if factor and (cycle, d["day"], d["drug"]) not in skip:
-            total += d["dose_mg"] / bsa * factor
-    return total
-
-
 @frozen
 class CapCheck:
     """Cumulative anthracycline if a cycle is given as calculated."""
@@ -250,12 +241,14 @@ class CapCheck:
     finding: str | None  # why the cap forbids the cycle, or None
 
 
-def cap_check(store: Store, mrn: str, plan: dict, cycle: int, doses: list[dict], bsa_m2: float, library) -> CapCheck:
+def cap_check(store: Store, mrn: str, plan: dict, cycle: int, doses: list[dict], bsa_m2: float, library,
+              cum=None) -> CapCheck:
     """The sum the dose sign-off makes (and the TUI shows before it): doses of earlier
-    cycles not yet given count first, then this cycle's doses not yet given."""
-    cum = report(store, mrn)
+    cycles not yet given count first, then this cycle's doses not yet given.  ``cum``: the patient's
+    cumulative report when the caller has just made it."""
+    cum = cum or report(store, mrn)
     done = administrations.given(store, plan["id"])
-    added = _anthracycline_mg_m2(library, cum.model, doses, bsa_m2, done, cycle)
+    added = anthracycline_mg_m2(library, cum.model, doses, bsa_m2, done, cycle)
     added += sum(v for c, v in cum.remaining_by_cycle.items() if c < cycle)
     total = cum.given_mg_m2 + added
     finding = None
@@ -342,7 +335,7 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
                 dose_rows = [{"drug": a.drug, "day": a.day, "dose_mg": a.dose_mg,
                               "calculated_mg": round(a.calculated_mg, 4), "level": a.level}
                              for a in doses.administrations]
-            cap = cap_check(store, mrn, plan, cycle, dose_rows, body.bsa_m2, library)
+            cap = cap_check(store, mrn, plan, cycle, dose_rows, body.bsa_m2, library, cum=ledger)
             detail = {"bsa_m2": body.bsa_m2, "body": body.describe(), "dose_level": dose_level, "doses": dose_rows,
                       "regimen_sha256": regimen.sha256, "cumulative_after_mg_m2": round(cap.total_mg_m2, 2),
                       "model": cap.report.model, "cap_mg_m2": cap.report.cap_mg_m2}
@@ -621,7 +614,7 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
         _not_before(store, plan, cycle, days[0], when)
         doses = [x for x in signed if x["day"] in days]
         cum = report(store, mrn)
-        added = sum(_anthracycline_mg_m2(library, cum.model, [x for x in doses if x["day"] == d], bodies[d][0])
+        added = sum(anthracycline_mg_m2(library, cum.model, [x for x in doses if x["day"] == d], bodies[d][0])
                     for d in days)
         total = cum.given_mg_m2 + added
         override = checks["dose"]["override_reason"]

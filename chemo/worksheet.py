@@ -87,7 +87,8 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     from .library import load_library
     from .readiness import assess
     from .records import active_plan, age_years, get_patient, plan_body, plan_regimen
-    from .treatment import _anthracycline_mg_m2, _cycle_number, _signoffs, cap_check
+    from .cumulative import anthracycline_mg_m2
+    from .treatment import _cycle_number, _signoffs, cap_check
 
     library = load_library()
     patient = get_patient(store, mrn)
@@ -233,7 +234,7 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
 
     cap = cap_check(store, mrn, plan, cycle, dose_rows, body.bsa_m2, library)
     done = administrations.given(store, plan["id"])
-    this_cycle = _anthracycline_mg_m2(library, cap.report.model, dose_rows, body.bsa_m2, done, cycle)
+    this_cycle = anthracycline_mg_m2(library, cap.report.model, dose_rows, body.bsa_m2, done, cycle)
     given_here = sum(factor_of(library, cap.report.model, r["drug"]) * r["dose_mg"] / r["bsa_m2"]
                      for r in administrations.in_cycle(store, plan["id"], cycle))  # doses of it already given
     this_cycle += given_here
