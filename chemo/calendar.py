@@ -24,10 +24,10 @@ from . import audit
 from .db import administrations
 from .db import calendar as calendar_db
 from .db.store import Refusal, Store, now_local
-from .errors import ChemoError
+from .errors import MIN_REASON, ChemoError
 
 REASONS = ("low-counts", "toxicity", "patient", "logistics", "other")
-MIN_NOTE = 10  # characters of the note a cycle brought forward needs
+MIN_NOTE = MIN_REASON  # characters of the note a cycle brought forward needs
 
 
 class CalendarRefused(Refusal):
@@ -261,8 +261,8 @@ def override_gate(store: Store, actor: str, mrn: str, cycle: int, analyte: str, 
     from .roles import require
 
     reason = (reason or "").strip()
-    if len(reason) < 10:
-        raise ChemoError("a gate override needs a reason of at least 10 characters", field="reason")
+    if len(reason) < MIN_REASON:
+        raise ChemoError(f"a gate override needs a reason of at least {MIN_REASON} characters", field="reason")
     with store.transaction(per_patient=True):
         require(store, actor, ("prescriber",), "overriding a readiness gate")
         patient = locked_patient(store, mrn)

@@ -11,6 +11,7 @@ import click
 
 from .calendar import REASONS
 from .cli import emit_json
+from .errors import MIN_REASON
 from .cli_record import _actor, _help, _open, _signed_in, db_option, json_option, user_option
 
 
@@ -97,7 +98,7 @@ def delay(mrn, cycle, to, reason, note, db_path, user, as_json):
 @click.argument("mrn")
 @click.option("--cycle", type=int, required=True)
 @click.option("--gate", "analyte", required=True, metavar="ANALYTE", help="The gate's analyte: hemoglobin, anc, ...")
-@click.option("--reason", required=True, help="Why the cycle is given anyway (at least 10 characters).")
+@click.option("--reason", required=True, help=f"Why the cycle is given anyway (at least {MIN_REASON} characters).")
 @db_option
 @user_option
 @json_option

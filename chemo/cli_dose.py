@@ -173,8 +173,7 @@ def supportive_lines(result) -> list[str]:
             out.append(f"  day {s.day} {s.at}: {s.category}: {name} {s.basis}, {s.rate_ml_h:g} mL/h {s.route}"
                        + (f"; {s.target}" if s.target else ""))
             continue
-        else:
-            what = f"{mg_text(s.dose_mg)} mg ({s.basis}; calculated {s.calculated_mg:.2f} mg)"
+        what = f"{mg_text(s.dose_mg)} mg ({s.basis}; calculated {s.calculated_mg:.2f} mg)"
         cond = f" [{s.condition}]" if s.condition else ""
         out.append(f"  day {s.day} {s.at}: {s.category}: {s.drug} {what} {s.route}{cond}")
     out += [f"  {c}" for c in result.conditional]

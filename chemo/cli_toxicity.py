@@ -92,11 +92,9 @@ def next_cycle(mrn, db_path, as_json):
     click.echo("\n".join(s.lines()))
 
 
-def _pts(x: float) -> str:
-    return f"{0.0 if abs(x) < 0.05 else x:.1f}"
-
-
 def rdi_lines(r) -> list[str]:
+    from .rdi import points
+
     out = [f"{r.mrn}: relative dose intensity, {r.regimen}, {r.planned_cycles} cycles of {r.cycle_length_days} days "
            f"from {r.start_date}"]
     for d in r.drugs:
@@ -109,8 +107,8 @@ def rdi_lines(r) -> list[str]:
         out.append(f"      planned {d.planned_total:g} {d.basis} over {d.planned_weeks:g} weeks = "
                    f"{d.planned_intensity:.2f} {d.basis}/week; delivered {d.delivered_total:.2f} {d.basis} over "
                    f"{d.actual_weeks:.2f} weeks = {d.delivered_intensity:.2f} {d.basis}/week")
-        out.append(f"      points lost: delay {_pts(d.lost_delay)}, reduction {_pts(d.lost_reduction)}, "
-                   f"omission {_pts(d.lost_omission)}")
+        out.append(f"      points lost: delay {points(d.lost_delay)}, reduction {points(d.lost_reduction)}, "
+                   f"omission {points(d.lost_omission)}")
     for cycle, late, reasons in r.delays:
         why = f": {'; '.join(reasons)}" if reasons else ""
         out.append(f"  cycle {cycle} started {late} days late{why}")

@@ -11,6 +11,10 @@ import copy
 import enum
 
 
+
+MIN_REASON = 10  # characters: the floor of every reason a person writes (an override, a review line accepted,
+#                  a prescription off the suggestion, a cycle brought forward); a project choice
+
 class ChemoError(Exception):
     """Bad input from a user, a file or the database; printed as one line.
 

@@ -29,11 +29,10 @@ import re
 from . import audit
 from .db import administrations, prescriptions as rx
 from .db.store import Refusal, Store, now_local
-from .errors import ChemoError, NextStep
+from .errors import MIN_REASON, ChemoError, NextStep
 
 LINE_TEXT = re.compile(r"^\s*(?P<drug>[^\d].*?)\s+(?:day\s*)?(?P<day>\d{1,3})\s*[:,]?\s+(?P<dose>\S.*?)\s*$",
                        re.IGNORECASE)
-MIN_REASON = 10  # characters: the same floor as an override's reason
 
 
 class PrescriptionRefused(Refusal):

@@ -117,6 +117,11 @@ class Rdi:
                 "delays": [{"cycle": c, "days_late": n, "reasons": list(r)} for c, n, r in self.delays]}
 
 
+def points(x: float) -> str:
+    """Points of RDI to one decimal, never "-0.0"."""
+    return f"{0.0 if abs(x) < 0.05 else x:.1f}"
+
+
 def planned_schedule(regimen, start: _dt.date, cycles: int, planned_dates: dict | None = None) -> list[PlannedDay]:
     """Every planned day of every drug line of the regimen, at the protocol dose as the regimen writes it, on the
     cycles' planned dates (the calendar's, else the start plus whole cycle lengths)."""

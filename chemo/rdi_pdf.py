@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from .rdi import points
 
 COLOURS = ((0, 102, 204), (204, 0, 102), (230, 120, 0))
 DASHES = ((0, 0), (1.5, 1), (0.6, 0.8))
@@ -25,12 +26,8 @@ def rdi_rows(rdi) -> list[tuple]:
         flag = f" (below {d.target_pct:g} %)" if d.below_target else ""
         rows.append((d.drug, f"{d.planned_intensity:.4g} {d.basis}/week",
                      f"{d.delivered_intensity:.4g} {d.basis}/week", f"{d.rdi_pct:.1f} %{flag}",
-                     f"{_pts(d.lost_delay)}", f"{_pts(d.lost_reduction)}", f"{_pts(d.lost_omission)}"))
+                     f"{points(d.lost_delay)}", f"{points(d.lost_reduction)}", f"{points(d.lost_omission)}"))
     return rows
-
-
-def _pts(x: float) -> str:
-    return f"{0.0 if abs(x) < 0.05 else x:.1f}"
 
 
 def _days(start: _dt.date, text: str) -> int:

@@ -47,7 +47,7 @@ from attrs import frozen
 
 from . import audit, calendar
 from .cumulative import anthracycline_mg_m2, factor_of, passes_cap, report
-from .errors import ChemoError, NextStep
+from .errors import MIN_REASON, ChemoError, NextStep
 from .records import CLOCK_SKEW, active_plan, locked_patient, parse_when, plan_body, plan_regimen
 from .roles import require
 from .db import administrations, signoffs
@@ -279,8 +279,9 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
         override_reason = override_reason.strip()
         if check != "dose":
             raise ChemoError("an override applies to the dose check only", field="override-reason")
-        if len(override_reason) < 10:
-            raise ChemoError("an override needs a reason of at least 10 characters", field="override-reason")
+        if len(override_reason) < MIN_REASON:
+            raise ChemoError(f"an override needs a reason of at least {MIN_REASON} characters",
+                             field="override-reason")
     library = load_library()
     with store.transaction(per_patient=True):
         role = require(store, actor, ("pharmacist",) if check == "dose" else ("nurse",), f"the {check} sign-off")

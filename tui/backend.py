@@ -687,7 +687,7 @@ class Backend:
             else:
                 age = f"— of {limits.get(g.analyte, 0):g} d"
             entered = g.entered or "—"
-            status = "overridden" if g.status != "pass" and g.passes else g.status
+            status = g.shown_status.lower()
             rows.append(ReadinessRow(g.analyte, entered, threshold, age, status, gate_words(g),
                                      SOURCE_WORDS.get(g.origin or "", "—"), g.kind))
         failing = [r for r in rows if r.status not in ("pass", "overridden")]

@@ -17,8 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ..widgets.inputs import MAX_INPUT
+from chemo.errors import MIN_REASON
 
-MIN_REASON = 10  # as chemo.prescription.MIN_REASON: checked again by the engine
 
 
 @attrs.frozen

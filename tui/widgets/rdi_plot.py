@@ -16,13 +16,10 @@ from rich.text import Text
 from textual.widgets import Static
 
 
-def points(x: float) -> str:
-    """Points of RDI to one decimal, never "-0.0"."""
-    return f"{0.0 if abs(x) < 0.05 else x:.1f}"
-
-
 def rdi_text(rdi) -> Text:
     """The RDI lines (also what a screen reader or a narrow terminal gets)."""
+    from chemo.rdi import points
+
     out = Text()
     out.append("Relative dose intensity", style="bold")
     out.append(f" (target {rdi.target_pct:g} %)")
