@@ -66,16 +66,20 @@ def latest(store: Store, limit: int) -> list[dict]:
                        "LIMIT ?", (limit,))
 
 
+def _first(store: Store, column: str, entity: str, key: str) -> str | None:
+    row = store.one(f"SELECT {column} FROM audit WHERE entity = ? AND entity_key = ? ORDER BY id LIMIT 1",
+                    (entity, key))
+    return row[column] if row else None
+
+
 def first_new(store: Store, entity: str, key: str) -> str | None:
     """The ``new`` of the first audit row of one row of ``entity``."""
-    row = store.one("SELECT new FROM audit WHERE entity = ? AND entity_key = ? ORDER BY id LIMIT 1", (entity, key))
-    return row["new"] if row else None
+    return _first(store, "new", entity, key)
 
 
 def first_hash(store: Store, entity: str, key: str) -> str | None:
     """The ``hash`` of the first audit row of one row of ``entity`` (a sign-off's: printed on its labels)."""
-    row = store.one("SELECT hash FROM audit WHERE entity = ? AND entity_key = ? ORDER BY id LIMIT 1", (entity, key))
-    return row["hash"] if row else None
+    return _first(store, "hash", entity, key)
 
 
 # the audited tables, read whole: ``table`` and ``columns`` are the audit module's own names, never input

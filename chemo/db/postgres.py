@@ -215,14 +215,18 @@ class PostgresStore(Engine):
         if not self._in_txn:
             self._run(sql, params)
             return
+        self._chain_before_write()
+        self._queue(translate(sql), params or ())
+
+    def _chain_before_write(self) -> None:
+        """A per-patient write takes the record-wide chain lock at its first write (its checks ran under the
+        patient's lock alone)."""
         if self._per_patient and not self._chain_held:
             self.lock_chain()
-        self._queue(translate(sql), params or ())
 
     def insert(self, table: str, record: dict) -> int:
         """Insert one row (inside a transaction, under the chain lock); its id is the next after the largest."""
-        if self._per_patient and not self._chain_held:
-            self.lock_chain()
+        self._chain_before_write()
         columns = [c for c in record if c != "id"]
         names = ", ".join(["id"] + columns)
         values = ", ".join(["%(id)s" if "id" in record else f"(SELECT coalesce(max(id), 0) + 1 FROM {table})"]
@@ -234,8 +238,7 @@ class PostgresStore(Engine):
         """Insert rows as they are, ids included (``chemo db copy``; inside a transaction)."""
         if not rows:
             return
-        if self._per_patient and not self._chain_held:
-            self.lock_chain()
+        self._chain_before_write()
         columns = list(rows[0])
         self._send(None)
         try:
