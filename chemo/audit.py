@@ -47,6 +47,7 @@ import secrets
 
 from .db import audit as audit_log
 from .db.store import Store, utc_stamp
+from .db.schema import LAB_DEFAULTS
 
 GENESIS = "0" * 64
 
@@ -169,7 +170,7 @@ _ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "pr
 _ENTITIES = frozenset(_ID_TABLES + ("roles", "db_logins"))  # the audit's entity names; user.add rows describe users
 # what a column holds when the audit row that created the row did not name it (the schema's DEFAULT, else NULL):
 # every column of an audited row is checked, those an audit row leaves out against this
-_DEFAULTS = {"labs": {"source": "typed", "status": "final"}}
+_DEFAULTS = {"labs": LAB_DEFAULTS}
 # keys of a sign-off's audit row that are not part of its ``detail`` column (nor is any ``*_override``)
 _SIGNOFF_OWN = frozenset(("plan_id", "cycle", "check", "role", "ordered", "signed_at", "override_reason"))
 

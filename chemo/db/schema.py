@@ -158,12 +158,14 @@ _V1 = [
 #   a superseded row never gates readiness and stays in the record and the audit trail;
 # * ``lab_time``: the collection time as the lab wrote it, with its zone (``collected_at`` is
 #   that time in local clinic time, as for typed results).
+# the two columns of labs with a DEFAULT (audit verify checks a column no audit row named against it)
+LAB_DEFAULTS = {"source": "typed", "status": "final"}
 _V2 = [
-    "ALTER TABLE labs ADD COLUMN source TEXT NOT NULL DEFAULT 'typed'",
+    f"ALTER TABLE labs ADD COLUMN source TEXT NOT NULL DEFAULT '{LAB_DEFAULTS['source']}'",
     "ALTER TABLE labs ADD COLUMN source_file TEXT",
     "ALTER TABLE labs ADD COLUMN source_id TEXT",
     "ALTER TABLE labs ADD COLUMN source_message TEXT",
-    "ALTER TABLE labs ADD COLUMN status TEXT NOT NULL DEFAULT 'final'",
+    f"ALTER TABLE labs ADD COLUMN status TEXT NOT NULL DEFAULT '{LAB_DEFAULTS['status']}'",
     "ALTER TABLE labs ADD COLUMN superseded_by INTEGER REFERENCES labs(id)",
     "ALTER TABLE labs ADD COLUMN lab_time TEXT",
     "CREATE INDEX labs_source ON labs(source, source_id)",
