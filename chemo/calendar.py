@@ -103,7 +103,7 @@ def build(store: Store, plan: dict, regimen, mrn: str = "", today: _dt.date | No
     length = _dt.timedelta(days=regimen.cycle_length_days)
     window = _dt.timedelta(days=regimen.early_window_days)
     start = _dt.date.fromisoformat(plan["start_date"])
-    given_rows = administrations.for_plan(store, plan["id"])
+    given_rows = administrations.in_plan(store, plan["id"])
     by_cycle: dict = {}
     for r in given_rows:
         by_cycle.setdefault(r["cycle"], {}).setdefault(r["day"], r["given_at"][:10])

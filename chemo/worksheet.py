@@ -235,13 +235,13 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     cap = cap_check(store, mrn, plan, cycle, dose_rows, body.bsa_m2, library)
     done = administrations.given(store, plan["id"])
     this_cycle = anthracycline_mg_m2(library, cap.report.model, dose_rows, body.bsa_m2, done, cycle)
+    ledger = administrations.in_plan(store, plan["id"])
     given_here = sum(factor_of(library, cap.report.model, r["drug"]) * r["dose_mg"] / r["bsa_m2"]
-                     for r in administrations.in_cycle(store, plan["id"], cycle))  # doses of it already given
+                     for r in ledger if r["cycle"] == cycle)  # doses of it already given
     this_cycle += given_here
     # doses before the cycle's first day only: a reprinted worksheet does not count the later cycles given since
     later = sum(factor_of(library, cap.report.model, r["drug"]) * r["dose_mg"] / r["bsa_m2"]
-                for c in range(cycle + 1, plan["planned_cycles"] + 1)
-                for r in administrations.in_cycle(store, plan["id"], c))
+                for r in ledger if r["cycle"] > cycle)
     before = cap.total_mg_m2 - this_cycle - later
     after = before + this_cycle
     cum_rows = (("Before this cycle", f"{before:.1f} mg/m² doxorubicin-equivalent"),

@@ -388,7 +388,7 @@ class Backend:
     def _administrations(self, plan_id: int) -> list[dict]:
         from chemo.db import administrations
 
-        return administrations.for_plan(self.store, plan_id)
+        return administrations.in_plan(self.store, plan_id)
 
     def _signoffs(self, plan_id: int) -> list[dict]:
         from chemo.db import signoffs

@@ -21,12 +21,6 @@ def in_cycle(store: Store, plan_id: int, cycle: int) -> list[dict]:
                        "WHERE plan_id = ? AND cycle = ?", (plan_id, cycle))
 
 
-def for_plan(store: Store, plan_id: int) -> list[dict]:
-    """(cycle, day, drug, given_at) of every dose of a plan given, in time order."""
-    return store.query("SELECT cycle, day, drug, given_at FROM administrations WHERE plan_id = ? "
-                       "ORDER BY given_at", (plan_id,))
-
-
 def for_patient(store: Store, patient_id: int) -> list[dict]:
     """Every dose the patient was given under any plan, with its plan's regimen, in time order."""
     return store.query(
