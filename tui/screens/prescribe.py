@@ -16,6 +16,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
+from chemo.dose_text import mg_text
+
 from ..text import one_line
 from ..verify_model import DoseContext, VerifySession, level_text, parse_level
 from ..widgets.footer import KeyFooter
@@ -25,8 +27,7 @@ from .base import ChemoScreen
 
 
 def _mg(value: float) -> str:
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return f"{text} mg"
+    return f"{mg_text(value)} mg"
 
 
 class PrescribeScreen(ChemoScreen):

@@ -16,8 +16,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from ..widgets.inputs import MAX_INPUT
+from chemo.dose_text import mg_text
 from chemo.errors import MIN_REASON
+
+from ..widgets.inputs import MAX_INPUT
 
 
 
@@ -32,8 +34,7 @@ class SignLine:
 
 
 def _mg(value: float) -> str:
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return f"{text} mg"
+    return f"{mg_text(value)} mg"
 
 
 class SignSummaryScreen(ModalScreen):
