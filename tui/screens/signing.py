@@ -22,7 +22,6 @@ from chemo.errors import MIN_REASON
 from ..widgets.inputs import MAX_INPUT
 
 
-
 @attrs.frozen
 class SignLine:
     drug: str
