@@ -45,6 +45,7 @@ COMMANDS = {
     "next": ("chemo.cli_toxicity:next_cycle", "The next cycle's suggested dose levels, rule by rule, with sources."),
     "rdi": ("chemo.cli_toxicity:rdi", "Relative dose intensity per drug: planned against delivered."),
     "report": ("chemo.cli_toxicity:report", "Reports over every patient (report rdi: the cohort's RDI)."),
+    "regimen": ("chemo.cli_regimen:regimen", "Regimens as governed documents: approve, history, diff, FHIR."),
     "tui": ("tui.command:tui", "Open the terminal UI (pharmacist and nurse screens)."),
 }
 
@@ -57,14 +58,17 @@ class LazyGroup(click.Group):
     """A group whose commands are imported on first use (click's "Lazily Loading Subcommands").
 
     ``--help`` lists the commands with their one-line help from :data:`COMMANDS`
-    instead of importing every command module for its ``short_help``.
+    instead of importing every command module for its ``short_help``.  A group of
+    subcommands (``chemo regimen``) is a subclass with its own ``lazy`` table.
     """
 
+    lazy = COMMANDS  # name -> ("module:attribute", one-line help)
+
     def list_commands(self, ctx):
-        return sorted(COMMANDS)
+        return sorted(self.lazy)
 
     def get_command(self, ctx, name):
-        entry = COMMANDS.get(name)
+        entry = self.lazy.get(name)
         if entry is None:
             return None
         module_name, attribute = entry[0].split(":")
@@ -80,7 +84,7 @@ class LazyGroup(click.Group):
             ctx.exit(exc.exit_code)
 
     def format_commands(self, ctx, formatter):
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        rows = [(name, self.lazy[name][1]) for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)

@@ -49,45 +49,56 @@ class Source:
 def read_toml(path: str | os.PathLike) -> Source:
     """Read a TOML file defensively: size, encoding, syntax, emptiness."""
     name = str(path)
-    problems: list[Problem] = []
-
-    def fail(message: str) -> Source:
-        problems.append(Problem(name, FILE, message))
-        return Source(name, None, None, problems)
 
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
-            return fail(f"file is {size:,} bytes; a regimen file is at most {MAX_FILE_BYTES:,}")
+            return _too_large(name, size)
         data = Path(path).read_bytes()
     except IsADirectoryError:
-        return fail("is a folder, expected a TOML file")
+        return _failed(name, "is a folder, expected a TOML file")
     except FileNotFoundError:
-        return fail("no such file")
+        return _failed(name, "no such file")
     except OSError as exc:
-        return fail(f"cannot read: {exc.strerror or exc}")
+        return _failed(name, f"cannot read: {exc.strerror or exc}")
+    return parse_toml(data, name)
+
+
+def _failed(name: str, message: str) -> Source:
+    return Source(name, None, None, [Problem(name, FILE, message)])
+
+
+def _too_large(name: str, size: int) -> Source:
+    return _failed(name, f"file is {size:,} bytes; a regimen file is at most {MAX_FILE_BYTES:,}")
+
+
+def parse_toml(data: bytes, name: str) -> Source:
+    """A TOML document from its bytes (a file's, or a git revision's of it), named ``name`` in every
+    problem: the same checks as :func:`read_toml` after the reading."""
+    if len(data) > MAX_FILE_BYTES:
+        return _too_large(name, len(data))
     digest = hashlib.sha256(data).hexdigest()
     if not data.strip():
-        return fail("file is empty")
+        return _failed(name, "file is empty")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return fail(f"not UTF-8 text (bad byte at offset {exc.start})")
+        return _failed(name, f"not UTF-8 text (bad byte at offset {exc.start})")
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\x00" in text:
-        return fail("contains NUL bytes: not a text file")
+        return _failed(name, "contains NUL bytes: not a text file")
     import tomllib  # here: a library and regimen read from the cache need no TOML parser
 
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return fail(f"not valid TOML: {exc}")
+        return _failed(name, f"not valid TOML: {exc}")
     except RecursionError:
-        return fail("not valid TOML: nested too deeply")
+        return _failed(name, "not valid TOML: nested too deeply")
     if not document:
-        return fail("file has no keys")
-    return Source(name, digest, document, problems)
+        return _failed(name, "file has no keys")
+    return Source(name, digest, document)
 
 
 class Table:

@@ -9,6 +9,7 @@ one and reports every problem; ``load_regimen`` returns a valid one or raises.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 import re
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import attrs
 
-from .datafile import FILE, MAX_FILE_BYTES, Problem, Table, raise_problems, read_toml
+from .datafile import FILE, MAX_FILE_BYTES, Problem, Table, parse_toml, raise_problems, read_toml
 from .errors import RegimenError
 from .library import Library, load_library, regimens_dir
 from .units import Basis, Dose, display_text, in_unit
@@ -25,6 +26,7 @@ from .units import Basis, Dose, display_text, in_unit
 OPERATORS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<="}
 PER = ("day", "cycle")
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+VERSION_PATTERN = re.compile(r"^[0-9A-Za-z](?:[0-9A-Za-z.+-]{0,38}[0-9A-Za-z])?$")  # "1.0", "2026-12-06", "3b"
 _ULN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:[x×*]\s*)?ULN\s*$", re.IGNORECASE)
 
 
@@ -153,6 +155,15 @@ class Cumulative:
 
 
 @attrs.frozen
+class Retired:
+    """A regimen withdrawn from new plans (``[retired]``): since when, why, and what replaces it."""
+
+    date: datetime.date
+    reason: str
+    replaced_by: str | None = None  # a regimen id
+
+
+@attrs.frozen
 class Regimen:
     id: str
     name: str
@@ -175,6 +186,8 @@ class Regimen:
     early_window_source: str = ""
     supportive: tuple = ()  # chemo.supportive.SupportiveLine: antiemetics, hydration, G-CSF, dexrazoxane ...
     emetogenic_class: str | None = None  # as derived from the drugs (and stated by the file)
+    version: str | None = None  # the file's own version ("1.0"); `chemo validate --strict` requires it
+    retired: Retired | None = None  # no new plan may start on a retired regimen
 
     def line(self, drug: str) -> DrugLine | None:
         return next((d for d in self.drugs if d.drug == drug), None)
@@ -198,7 +211,7 @@ def _days_text(days) -> str:
 
 TOP_KEYS = ("id", "name", "indication", "source", "cycle_length", "cycles", "day_split", "bsa_cap",
             "bsa_cap_source", "cumulative", "drugs", "derived", "thresholds", "modifications", "notes",
-            "early_window", "early_window_source", "supportive", "emetogenic_class")
+            "early_window", "early_window_source", "supportive", "emetogenic_class", "version", "retired")
 MAX_EARLY_WINDOW_DAYS = 7
 
 
@@ -214,6 +227,12 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     if rid and not ID_PATTERN.match(rid):
         doc.problem(f"{rid!r}: an id is lower-case words joined by '-'", at="id")
     name, indication, src = doc.text("name"), doc.text("indication"), doc.text("source")
+    version = doc.text("version", required=False)
+    if version is not None and not VERSION_PATTERN.match(version):
+        doc.problem(f"{version!r}: a version is letters, digits, '.', '-' and '+', at most 40, e.g. \"1.0\"",
+                    at="version")
+        version = None
+    retired = _read_retired(doc)
     day_split = doc.text("day_split")
     length = doc.quantity("cycle_length", "day")
     cycle_days = None
@@ -262,9 +281,34 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
         modifications=tuple(modifications), cumulative=cumulative, bsa_cap=bsa_cap,
         bsa_cap_source=doc.data.get("bsa_cap_source"), path=source.path, sha256=source.sha256, notes=tuple(notes),
         early_window_days=early[0], early_window_source=early[1],
-        supportive=tuple(supportive), emetogenic_class=emetogenic_class,
+        supportive=tuple(supportive), emetogenic_class=emetogenic_class, version=version, retired=retired,
     )
     return regimen, problems
+
+
+def _read_retired(doc: Table) -> Retired | None:
+    """``[retired]``: ``date`` (a TOML date or "YYYY-MM-DD"), ``reason`` and optionally ``replaced_by``."""
+    t = doc.table("retired", required=False)
+    if t is None or not t.ok:
+        return None
+    t.allow("date", "reason", "replaced_by")
+    when = t.data.get("date")
+    if isinstance(when, str):
+        try:
+            when = datetime.date.fromisoformat(when)
+        except ValueError:
+            when = None
+    if not isinstance(when, datetime.date) or isinstance(when, datetime.datetime):
+        t.problem(f"expected the date it was retired, e.g. 2026-11-30, got {t.data.get('date')!r}"[:120], at="date")
+        when = None
+    reason = t.text("reason")
+    replaced_by = t.text("replaced_by", required=False)
+    if replaced_by is not None and not ID_PATTERN.match(replaced_by):
+        t.problem(f"{replaced_by!r}: expected a regimen id (lower-case words joined by '-')", at="replaced_by")
+        replaced_by = None
+    if when is None or reason is None:
+        return None
+    return Retired(when, reason, replaced_by)
 
 
 def _read_early_window(doc: Table, cycle_days: int | None) -> tuple | None:
@@ -662,8 +706,18 @@ def _cache_key(path, library: Library | None) -> tuple:
     return cache.key_of("regimen", [(path, sha256)], extra=library.key), sha256
 
 
+def regimen_from_bytes(data: bytes, name: str, library: Library | None = None) -> Regimen:
+    """A valid regimen from a file's bytes (a git revision's of it, or a copy kept in the record), named
+    ``name`` in its errors; a RegimenError otherwise.  Not cached: its ``path`` is ``name``."""
+    return _checked(parse_toml(data, name), library)
+
+
 def _read_regimen(path, library: Library | None) -> Regimen:
-    source = read_toml(path)
+    return _checked(read_toml(path), library)
+
+
+def _checked(source, library: Library | None) -> Regimen:
+    path = source.path
     if source.document is not None and "library" in source.document:
         raise RegimenError("is a library file, not a regimen", file=str(path))
     regimen, problems = check_regimen(source, library)

@@ -1,0 +1,26 @@
+"""``chemo regimen``: regimens as governed documents.
+
+A regimen file carries its own ``version`` (and may be ``[retired]``); whether a
+centre may treat with it is a fact of that centre's record: two different
+pharmacists approve the file's exact bytes.  The subcommands are imported when
+they run, as the top-level commands are (:class:`chemo.cli.LazyGroup`).
+"""
+
+from __future__ import annotations
+
+import click
+
+from .cli import LazyGroup
+
+# name -> ("module:attribute", one-line help shown by `chemo regimen --help`)
+SUBCOMMANDS = {
+}
+
+
+class RegimenGroup(LazyGroup):
+    lazy = SUBCOMMANDS
+
+
+@click.group(cls=RegimenGroup)
+def regimen():
+    """Regimens as governed documents: approve, history, diff, FHIR export and import."""
