@@ -25,6 +25,7 @@ from .units import Basis, Dose, display_text, in_unit
 
 OPERATORS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<="}
 PER = ("day", "cycle")
+MAX_CYCLE_DAYS = 84  # the longest cycle a regimen file may declare (12 weeks): a bound of the file format
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 VERSION_PATTERN = re.compile(r"^[0-9A-Za-z](?:[0-9A-Za-z.+-]{0,38}[0-9A-Za-z])?$")  # "1.0", "2026-12-06", "3b"
 _ULN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:[x×*]\s*)?ULN\s*$", re.IGNORECASE)
@@ -238,8 +239,9 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     cycle_days = None
     if length is not None:
         days = in_unit(length, "day")
-        if days != int(days) or not 1 <= days <= 84:
-            doc.problem(f"{doc.data['cycle_length']!r}: expected a whole number of days, 1-84", at="cycle_length")
+        if days != int(days) or not 1 <= days <= MAX_CYCLE_DAYS:
+            doc.problem(f"{doc.data['cycle_length']!r}: expected a whole number of days, 1-{MAX_CYCLE_DAYS}",
+                        at="cycle_length")
         else:
             cycle_days = int(days)
     cycles = doc.integer("cycles", 1, 12)
