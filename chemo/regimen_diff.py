@@ -64,6 +64,8 @@ class Change:
         for suffix in PER_SUFFIXES:  # "75 mg/m² → 60 mg/m² per cycle": a per both share is written once
             if old.endswith(suffix) and new.endswith(suffix):
                 old, new, per = old[:-len(suffix)], new[:-len(suffix)], suffix
+        if pct and not per and old.endswith(PER_SUFFIXES) and new.endswith(PER_SUFFIXES):
+            pct = pct[:-1] + " a cycle)"  # a per-day dose for a per-cycle one: the per cent of a cycle's total
         return f"{self.item}: {self.field} {old} → {new}{per}{pct}{flag}"
 
 
@@ -246,10 +248,10 @@ def _drug_changes(item: str, a, b) -> list[Change]:
     if a.dose.basis is not b.dose.basis:
         c.add("basis", a.dose.basis.label, b.dose.basis.label)
     if not _same_dose(a.dose, b.dose) or a.per != b.per:
-        # "75 mg/m² per cycle": with its per; the per cent of what a cycle gives (the written dose's own per
-        # cent when the per and the days are unchanged)
+        # "75 mg/m² per cycle": with its per; the per cent of the written dose, or of what a cycle gives
+        # when one is per day and the other per cycle
         c.add("dose", f"{_dose_text(a.dose)} {_per_text(a.per)}", f"{_dose_text(b.dose)} {_per_text(b.per)}",
-              pct=_dose_pct(a.per_cycle, b.per_cycle))
+              pct=_dose_pct(a.dose, b.dose) if a.per == b.per else _dose_pct(a.per_cycle, b.per_cycle))
     c.compare("per", a.per, b.per)
     c.compare("days", _days_list(a.days), _days_list(b.days))
     if a.days != b.days and a.per == b.per and a.dose.basis is b.dose.basis:

@@ -111,6 +111,16 @@ def test_a_removed_supportive_line(pair):
         chemo("regimen", "diff", old, new).stdout
 
 
+def test_a_per_cycle_dose_over_fewer_days_shows_the_larger_daily_dose(pair):
+    old, new = pair(('dose = "9 g/m²"\nper = "cycle"\ndays = [1, 2, 3]', 'dose = "9 g/m²"\nper = "cycle"\ndays = [1, 2]'))
+    result = chemo("regimen", "diff", old, new)
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert "ifosfamide: days 1, 2, 3 → 1, 2 (day 3 removed)" in lines
+    assert "ifosfamide: daily dose 3000 mg/m² → 4500 mg/m² a day (+50 %)" in lines
+    assert "mesna: days 1, 2, 3 → 1, 2 (day 3 removed)" in lines  # mesna follows ifosfamide's days
+
+
 @pytest.mark.parametrize("edit, words", [
     (None, ("missing.toml", "no such file")),
     (('dose = "75 mg/m²"', 'dose = "75 mg/m³"'), ("new.toml", "drugs[1].dose")),
