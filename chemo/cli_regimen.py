@@ -14,6 +14,7 @@ from .cli import LazyGroup
 
 # name -> ("module:attribute", one-line help shown by `chemo regimen --help`)
 SUBCOMMANDS = {
+    "diff": ("chemo.cli_regimen_diff:diff", "The clinical difference between two versions of a regimen file."),
 }
 
 

@@ -216,8 +216,9 @@ TOP_KEYS = ("id", "name", "indication", "source", "cycle_length", "cycles", "day
 MAX_EARLY_WINDOW_DAYS = 7
 
 
-def check_regimen(source, library: Library | None = None) -> tuple[Regimen | None, list[Problem]]:
-    """Read a regimen document (from :func:`read_toml`): the regimen, or None, and every problem."""
+def check_regimen(source, library: Library | None = None, *, strict: bool = False) -> tuple[Regimen | None, list[Problem]]:
+    """Read a regimen document (from :func:`read_toml`): the regimen, or None, and every problem.
+    ``strict`` (``chemo validate --strict``): a file without its own ``version`` is a problem too."""
     problems = list(source.problems)
     if source.document is None:
         return None, problems
@@ -229,6 +230,8 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
         doc.problem(f"{rid!r}: an id is lower-case words joined by '-'", at="id")
     name, indication, src = doc.text("name"), doc.text("indication"), doc.text("source")
     version = doc.text("version", required=False)
+    if strict and "version" not in doc.data:
+        doc.problem('missing: --strict requires a version, e.g. version = "1.0"', at="version")
     if version is not None and not VERSION_PATTERN.match(version):
         doc.problem(f"{version!r}: a version is letters, digits, '.', '-' and '+', at most 40, e.g. \"1.0\"",
                     at="version")
