@@ -129,14 +129,20 @@ class Modification:
     give: float  # fraction of the dose given; 0: do not give
     source: str
 
-    def describe(self) -> str:
+    def range_text(self) -> str:
+        """``≥ 30 mL/min and < 60 mL/min``: the band's bounds as written."""
         parts = []
         if self.low:
             parts.append(f"{'≥' if self.low_inclusive else '>'} {display_text(self.low.text)}")
         if self.high:
             parts.append(f"{'≤' if self.high_inclusive else '<'} {display_text(self.high.text)}")
-        action = "do not give" if self.give == 0 else f"give {self.give * 100:g} %"
-        return f"{self.analyte} {' and '.join(parts)}: {self.drug} {action}"
+        return " and ".join(parts)
+
+    def action_text(self) -> str:
+        return "do not give" if self.give == 0 else f"give {self.give * 100:g} %"
+
+    def describe(self) -> str:
+        return f"{self.analyte} {self.range_text()}: {self.drug} {self.action_text()}"
 
 
 @attrs.frozen

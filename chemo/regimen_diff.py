@@ -338,10 +338,6 @@ def _give_value(give: float) -> str:
     return f"{give * 100:g} %" + (" (do not give)" if give == 0 else "")
 
 
-def _give_text(give: float) -> str:
-    return "do not give" if give == 0 else f"give {give * 100:g} %"
-
-
 def _note_changes(item: str, a, b) -> list[Change]:
     c = _Changes("note", item, a.source, b.source)
     c.compare("text", a.text, b.text, clinical=False)
@@ -411,12 +407,7 @@ def _gate_item(gate, olds, news) -> str:
 
 
 def _band_item(band, olds=(), news=()) -> str:
-    parts = []
-    if band.low:
-        parts.append(f"{'≥' if band.low_inclusive else '>'} {display_text(band.low.text)}")
-    if band.high:
-        parts.append(f"{'≤' if band.high_inclusive else '<'} {display_text(band.high.text)}")
-    return f"{band.drug} {_analyte_name(band.analyte)} band {' and '.join(parts)}"
+    return f"{band.drug} {_analyte_name(band.analyte)} band {band.range_text()}"
 
 
 def _gates(old: Regimen, new: Regimen) -> list[Change]:
@@ -505,7 +496,7 @@ def diff_regimens(old: Regimen, new: Regimen) -> RegimenDiff:
     changes += _entries("band", old.modifications, new.modifications,
                         lambda m: (m.drug, m.analyte, _bound_key(m.low), m.low_inclusive, _bound_key(m.high),
                                    m.high_inclusive),
-                        _band_changes, _band_item, lambda m: _give_text(m.give))
+                        _band_changes, _band_item, lambda m: m.action_text())
     changes += _cumulative_changes(old, new)
     changes += _entries("note", old.notes, new.notes, lambda n: n.text, _note_changes,
                         lambda n, *_: "note", lambda n: n.text)
