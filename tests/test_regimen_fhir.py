@@ -2,8 +2,9 @@
 
 The exported JSON is validated with fhir.resources.  fhir.resources 8 has no R4 package: its
 default models are R5 and it ships R4B (4.3.0) and STU3; the R4B models
-(``fhir.resources.R4B``) are the closest to R4 and are the ones used here.  PlanDefinition and
-ActivityDefinition are the same in R4 and R4B in every element chemo writes.
+(``fhir.resources.R4B``) are the closest to R4 and are the ones used here.  Every element chemo
+writes (PlanDefinition, ActivityDefinition, Dosage, Timing, Expression, Quantity) is an R4 element
+of the same type; R4B's changes lie elsewhere (medication definition, subscriptions, evidence).
 """
 
 from __future__ import annotations
