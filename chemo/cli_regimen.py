@@ -15,6 +15,8 @@ from .cli import LazyGroup
 # name -> ("module:attribute", one-line help shown by `chemo regimen --help`)
 SUBCOMMANDS = {
     "diff": ("chemo.cli_regimen_diff:diff", "The clinical difference between two versions of a regimen file."),
+    "export": ("chemo.cli_regimen_fhir:export", "Write a regimen as FHIR R4 (--fhir): a PlanDefinition with ActivityDefinitions."),
+    "import": ("chemo.cli_regimen_fhir:import_", "Read a FHIR PlanDefinition back into a regimen file (TOML), checked."),
 }
 
 
