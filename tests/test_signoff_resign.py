@@ -95,6 +95,20 @@ def test_a_weight_12_percent_off_lapses_the_sign_off_and_the_pharmacist_signs_cy
     assert audit_verify(store)[1] == []
 
 
+def test_a_prescribed_cycle_lapsed_by_a_weight_12_percent_off_is_not_signed_again_on_this_plan(store):
+    """The prescription was written on the dosing 70 kg: against the 78.4 kg now recorded it no longer verifies
+    (record-mismatch, a hard stop), override or not; the doses are recalculated on a new plan."""
+    from chemo.prescription import PrescriptionRefused
+
+    add_ready_patient(store, "RS8", DOX_IFO)
+    prescribe(store, PRESCRIBER, "RS8", 1)
+    signed_both(store, "RS8")
+    add_measurement(store, PRESCRIBER, "RS8", weight="78.4 kg")
+    with pytest.raises(PrescriptionRefused, match="no longer verifies .hard stop.: the order's weight 70 kg differs"):
+        signoff(store, PHARMACIST, "RS8", 1, "dose", override_reason=DRY_WEIGHT)
+    assert [r["superseded_by"] for r in cycle_rows(store, "RS8")] == [None]
+
+
 def test_a_lapsed_sign_off_signed_again_gives_the_new_prescriptions_mg(store, where):
     """Signed at 45 mg (calculated), prescribed at level -1 after it: signed again with the same command, the
     worksheet prints 34 mg and the nurse gives 34 mg; the old row is kept, superseded; both audited."""
@@ -144,7 +158,7 @@ def test_a_sign_off_that_has_not_lapsed_is_not_signed_twice(store, where):
     assert "cycle 1: the dose check was signed off by" in result.stderr
     assert "still stands (nothing has lapsed it)" in result.stderr
     with pytest.raises(Refusal, match="cycle 1: the readiness check was signed off by"):
-        signoff(store, "nina", "RS3", 1, "readiness")  # (a second nurse: nina)  # a readiness sign-off never lapses: never signed again
+        signoff(store, "nina", "RS3", 1, "readiness")  # a readiness sign-off never lapses: never signed again
     assert len(cycle_rows(store, "RS3")) == 1 and len(cycle_rows(store, "RS3", "readiness")) == 1
 
 
@@ -179,14 +193,19 @@ def test_the_two_person_rule_holds_for_the_sign_off_made_again(store):
     assert [r["superseded_by"] for r in cycle_rows(store, "RS5")] == [None]
 
 
-def test_db_copy_keeps_both_rows_and_the_mark(store, where, tmp_path):
+def test_db_copy_keeps_both_rows_and_the_mark(store, engine, tmp_path, request):
+    """Copied to the other engine (SQLite to PostgreSQL when a server is named, PostgreSQL to SQLite)."""
+    import os
+
     from chemo.db.copy import copy_record
 
     add_ready_patient(store, "RS6", DOX_IFO)
     signed_both(store, "RS6")
     prescribe(store, PRESCRIBER, "RS6", 1, dose_level=("-1",), reason=BELOW)
     signoff(store, PHARMACIST, "RS6", 1, "dose")
-    with open_store(tmp_path / "copy.db") as target:
+    other = (request.getfixturevalue("pg_schema")() if engine == "sqlite" and os.environ.get("CHEMO_TEST_POSTGRES")
+             else tmp_path / "copy.db")
+    with open_store(other) as target:
         copied = copy_record(store, target)
         assert copied["to"]["rows"]["signoffs"] == 3
         assert [(r["id"], r["superseded_by"]) for r in cycle_rows(target, "RS6")] == [
@@ -268,7 +287,8 @@ def test_a_workstation_cannot_mark_a_sign_off_superseded_by_hand(deployed):
     nxt = sid + 1
     stamp = "2026-01-04T09:00:00"
     for role, sql, said in (
-            (d.nurse, f"UPDATE signoffs SET superseded_by = {nxt} WHERE id = {sid}", "permission denied for table signoffs"),
+            (d.nurse, f"UPDATE signoffs SET superseded_by = {nxt} WHERE id = {sid}",
+             "permission denied for table signoffs"),
             (P, f"UPDATE signoffs SET superseded_by = {nxt} WHERE id = {sid}", "permission denied for table signoffs"),
             (d.nurse, f"SELECT chemo_update('signoffs', {sid}, 'superseded_by', '{nxt}')",
              "signed again by a pharmacist"),

@@ -11,8 +11,9 @@ What a workstation role may do after it:
 * read every table but ``audit_key`` (the HMAC key of the audit chain);
 * ``INSERT`` into the tables of :data:`WRITES`, and change the columns listed
   there (a correction's ``labs.superseded_by``, a superseded plan's
-  ``plans.status``, a lapsed dose sign-off's ``signoffs.superseded_by``) only through the owner's ``chemo_update``: no ``UPDATE``
-  privilege at all (so no ``SELECT ... FOR UPDATE`` either), no ``DELETE``, no
+  ``plans.status``, a lapsed dose sign-off's ``signoffs.superseded_by``) only
+  through the owner's ``chemo_update``: no ``UPDATE`` privilege at all (so no
+  ``SELECT ... FOR UPDATE`` either), no ``DELETE``, no
   ``TRUNCATE``, no write at all to the audit, its head, its key or the
   migrations;
 * every such row first passes ``chemo_guard``, a ``SECURITY DEFINER``
@@ -135,8 +136,8 @@ _TABLE_RULES = {
                     OLD.id USING ERRCODE = '42501';
             END IF;
             IF NOT EXISTS (SELECT 1 FROM roles WHERE role = 'pharmacist' AND chemo_may_act_as(login)) THEN
-                RAISE EXCEPTION 'chemo: a dose sign-off is signed again by a pharmacist; the database user % acts as none',
-                    session_user USING ERRCODE = '42501';
+                RAISE EXCEPTION 'chemo: a dose sign-off is signed again by a pharmacist; the database user % '
+                    'acts as none', session_user USING ERRCODE = '42501';
             END IF;
             IF EXISTS (SELECT 1 FROM administrations WHERE plan_id = OLD.plan_id AND cycle = OLD.cycle) THEN
                 RAISE EXCEPTION 'chemo: cycle % was started: its dose sign-off is not signed again', OLD.cycle
