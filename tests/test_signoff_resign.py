@@ -352,3 +352,61 @@ async def test_the_verify_screen_signs_a_lapsed_sign_off_again(make, demo_db):
         old, new = cycle_rows(store, "DEMO-001")
         assert old["superseded_by"] == new["id"] and json.loads(new["detail"])["dose_level"] == -1
         assert audit_verify(store)[1] == []
+
+
+# ------------------------------------------------------------------ the law
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+STEPS = st.lists(st.sampled_from(["prescribe 0", "prescribe -1", "sign", "weight 78.4 kg", "weight 70 kg",
+                                  "height 172 cm"]), min_size=1, max_size=6)
+
+
+@settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+def test_whatever_lapses_one_dose_sign_off_stands_and_it_is_signed_again_only_when_lapsed(tmp_path_factory, steps):
+    """After any sequence of prescriptions, sign-offs and new weights and heights, cycle 1 has one standing dose
+    sign-off, the others each superseded by the next; a sign-off is made again only when it had lapsed (the one
+    decision, chemo.prescription.lapsed), and the worksheet is a DRAFT exactly when it has."""
+    from chemo.db import plans
+    from chemo.errors import ChemoError
+    from chemo.library import load_library
+    from chemo.prescription import lapsed
+    from chemo.records import get_patient, latest_body
+
+    library = load_library()
+    with open_store(tmp_path_factory.mktemp("law") / "law.db") as store:
+        add_users(store)
+        add_ready_patient(store, "L1", DOX_IFO)
+        signoff(store, PHARMACIST, "L1", 1, "dose")
+        patient = get_patient(store, "L1")
+        plan = plans.active(store, patient["id"])
+
+        def why():
+            return lapsed(store, patient, plan, 1, json.loads(cycle_rows(store, "L1")[-1]["detail"]), library)
+
+        for step in steps:
+            before, n = why(), len(cycle_rows(store, "L1"))
+            kind, _, value = step.partition(" ")
+            done = False
+            try:
+                if kind == "prescribe":
+                    prescribe(store, PRESCRIBER, "L1", 1, dose_level=(value,), reason=BELOW)
+                elif kind == "sign":
+                    signoff(store, PHARMACIST, "L1", 1, "dose", override_reason=DRY_WEIGHT)
+                    done = True
+                elif kind == "weight":
+                    add_measurement(store, PRESCRIBER, "L1", weight=value, confirm=True)
+                else:  # a height is recorded with the weight it was measured with: the newest
+                    add_measurement(store, PRESCRIBER, "L1", weight=f"{latest_body(store, patient['id'])['weight_kg']:g} kg",
+                                    height=value, confirm=True)
+            except ChemoError as exc:
+                if kind == "sign" and before is None:
+                    assert "still stands" in exc.message
+            rows = cycle_rows(store, "L1")
+            if kind == "sign":
+                assert before is not None or not done  # signed again only when it had lapsed
+                assert len(rows) == n + done  # and then one row more
+            assert [r["superseded_by"] for r in rows] == [r["id"] for r in rows[1:]] + [None]
+            assert build(store, "L1", 1).draft == (why() is not None)
+        assert audit_verify(store)[1] == []
