@@ -83,10 +83,13 @@ def test_a_weight_12_percent_off_lapses_the_sign_off_and_the_pharmacist_signs_cy
     # the same rules as a first sign-off: a weight 12 % off calls for a recalculation, or an override and its reason
     with pytest.raises(RecalculateRefused, match="recalculated"):
         signoff(store, PHARMACIST, "RS1", 1, "dose")
-    again = signoff(store, PHARMACIST, "RS1", 1, "dose", override_reason=DRY_WEIGHT)
+    result = cli_signoff(where, "RS1", "--override-reason", DRY_WEIGHT, "--json")
+    assert result.exit_code == 0, result.output
+    again = json.loads(result.stdout)
     old, new = cycle_rows(store, "RS1")
-    assert (old["superseded_by"], new["id"], new["superseded_by"]) == (new["id"], again["id"], None)
-    assert again["supersedes"] == old["id"] and "78.4 kg" in again["lapsed"]
+    assert (old["superseded_by"], new["superseded_by"]) == (new["id"], None)
+    assert again["supersedes"] == old["id"] and "a weight of 78.4 kg" in again["lapsed"]
+    assert again["detail"]["overrides"] == ["recalculate"]
     assert json.loads(new["detail"])["record_body"]["weight_kg"] == 78.4  # signed on the weight now recorded
     assert doxorubicin_mg(new["detail"]) == 45  # on the plan's dosing weight, 25 mg/m² x 1.818 m²
     assert not build(store, "RS1", 1).draft
