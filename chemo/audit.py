@@ -172,13 +172,15 @@ _ENTITIES = frozenset(_ID_TABLES + ("roles", "db_logins"))  # the audit's entity
 # every column of an audited row is checked, those an audit row leaves out against this
 _DEFAULTS = {"labs": LAB_DEFAULTS}
 # keys of a sign-off's audit row that are not part of its ``detail`` column (nor is any ``*_override``)
-_SIGNOFF_OWN = frozenset(("plan_id", "cycle", "check", "role", "ordered", "signed_at", "override_reason"))
+_SIGNOFF_OWN = frozenset(("plan_id", "cycle", "check", "role", "ordered", "signed_at", "override_reason",
+                          "supersedes"))
 
 
 def _signoff_fields(row: dict, new: dict) -> dict | None:
-    """The ``signoffs`` columns a sign-off's audit row records (``None``: a note on a sign-off, not the sign-off)."""
+    """The ``signoffs`` columns a sign-off's audit row records (``None``: a note on a sign-off, not the sign-off);
+    a ``signoff.supersede`` row records the ``superseded_by`` of a lapsed sign-off signed again."""
     if "check" not in new:
-        return None
+        return {"superseded_by": new["superseded_by"]} if "superseded_by" in new else None
     fields = {"login": row["login"], "check_kind": new["check"],
               "detail": {k: v for k, v in new.items() if k not in _SIGNOFF_OWN and not k.endswith("_override")}}
     for k in ("plan_id", "cycle", "role", "signed_at"):

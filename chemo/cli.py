@@ -130,6 +130,8 @@ def command_line_words(exc) -> str:
         # each step's words, the first step of this order that the error names
         step_words = {
             NextStep.NEW_PLAN: lambda e: ": start a new plan with 'chemo plan start' before signing or giving doses",
+            NextStep.SIGN_AGAIN: lambda e: (f"; a pharmacist signs the doses again with 'chemo signoff {e.mrn} "
+                                            f"--cycle {e.cycle} --check dose'"),
             NextStep.READINESS: lambda e: f"; see 'chemo readiness {e.mrn}"
                                           + (f" --date {e.at}" if e.at else "") + "'",
             NextStep.BODY_SIZE_ON: lambda e: " (record them with 'chemo measure --date')",

@@ -510,7 +510,10 @@ def user_list(db_path, as_json):
 @click.command(help=_help(
     "Sign off one check of a cycle: the dose check (a pharmacist; refused while the cycle would pass the "
     "cumulative anthracycline cap unless --override-reason is given) or the readiness check (a nurse; refused "
-    "while not ready). The two checks of a cycle need two different people."))
+    "while not ready). The two checks of a cycle need two different people. A check is signed off once; a dose "
+    "sign-off that has lapsed (its prescription superseded, a prescription written after a sign-off of the "
+    "calculated doses, a later weight 10 % or more from the dosing weight, a later height) is signed again the "
+    "same way before a dose of the cycle is given: the lapsed one is kept, marked superseded."))
 @click.argument("mrn")
 @click.option("--cycle", type=int, required=True)
 @click.option("--check", type=click.Choice(["dose", "readiness"]), required=True)
@@ -538,9 +541,12 @@ def signoff(mrn, cycle, check, override_reason, dose_level, accepts, reason, db_
                    accept=accept, reason=reason)
     if as_json:
         emit_json({"cycle": row["cycle"], "check": row["check_kind"], "user": row["login"], "role": row["role"],
-                   "signed_at": row["signed_at"], "override_reason": row["override_reason"], "detail": row["detail"]})
+                   "signed_at": row["signed_at"], "override_reason": row["override_reason"], "detail": row["detail"],
+                   "supersedes": row.get("supersedes"), "lapsed": row.get("lapsed")})
         return
     click.echo(f"{mrn}: cycle {cycle} {check} check signed off by {row['login']} ({row['role']})")
+    if row.get("supersedes"):
+        click.echo(f"  signed again: sign-off {row['supersedes']} lapsed ({row['lapsed']}) and is kept, superseded")
     if check == "dose":
         d = row["detail"]
         click.echo(f"  {d['body']}; cumulative after this cycle {d['cumulative_after_mg_m2']:g} of "

@@ -71,6 +71,7 @@ class NextStep(enum.Enum):
     each interface words them its own way (the CLI its commands and options, the TUI its keys)."""
 
     NEW_PLAN = "new-plan"  # a new plan started on the regimen (as it now is, on the body size now recorded)
+    SIGN_AGAIN = "sign-again"  # a pharmacist's dose sign-off of ``cycle`` made again (the old one lapsed)
     NEW_WEIGHT = "new-weight"  # a new weight recorded
     BODY_SIZE_ON = "body-size-on"  # a height and weight recorded, dated on or before the day of administration
     READINESS = "readiness"  # the readiness assessment of ``mrn`` (at ``at`` when given)

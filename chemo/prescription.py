@@ -14,7 +14,9 @@
   line needs its reason (one per line, or one for all), and **the signed doses are the prescription's mg**:
   the worksheet prints them, administration records them, the cumulative ledger counts them.
 * :func:`lapsed` says why a dose sign-off no longer stands: the prescription it signed was superseded,
-  the newest weight moved from the dosing weight by the recalculation threshold, the height changed.
+  the newest weight moved from the dosing weight by the recalculation threshold, the height changed.  It is the
+  one decision: the worksheet prints DRAFT on it, the administration refuses on it, and a pharmacist may sign the
+  cycle again on it (before a dose of the cycle is given; :func:`chemo.treatment.signoff`).
 * :func:`record_check` is ``chemo verify ORDER.toml`` for an order that names its patient (``mrn``): the
   file's height, weight and BSA against the record.
 
@@ -47,7 +49,11 @@ class PrescriptionRefused(Refusal):
 
 
 class SignoffLapsed(Refusal):
-    """A dose sign-off that no longer stands (exit 1): what changed after it is the finding."""
+    """A dose sign-off that no longer stands (exit 1): what changed after it is the finding; ``cycle`` its cycle."""
+
+    def __init__(self, message: str, *, cycle: int | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.cycle = cycle
 
 
 # ------------------------------------------------------------------ reading what the prescriber typed
@@ -462,7 +468,12 @@ def lapsed(store: Store, patient: dict, plan: dict, cycle: int, detail: dict, li
     return None
 
 
-def refuse_lapsed(why: str) -> None:
-    raise SignoffLapsed(why + ": the dose sign-off has lapsed; start a new plan and have the new doses "
-                        "prescribed and signed", finding=why + ": the dose sign-off has lapsed",
-                        next_steps=(NextStep.NEW_PLAN,), field="cycle")
+def refuse_lapsed(why: str, *, mrn: str | None = None, cycle: int | None = None, started: bool = False) -> None:
+    """Refuse what rests on a lapsed dose sign-off: before a dose of the cycle is given a pharmacist signs the
+    cycle again (:func:`chemo.treatment.signoff`); once one was given, a new plan."""
+    finding = why + ": the dose sign-off has lapsed"
+    if started:
+        raise SignoffLapsed(finding + "; start a new plan and have the new doses prescribed and signed",
+                            finding=finding, next_steps=(NextStep.NEW_PLAN,), field="cycle", mrn=mrn, cycle=cycle)
+    raise SignoffLapsed(finding + f"; a pharmacist signs the doses of cycle {cycle} again", finding=finding,
+                        next_steps=(NextStep.SIGN_AGAIN,), field="cycle", mrn=mrn, cycle=cycle)

@@ -14,6 +14,11 @@
   (``cap``, ``recalculate``, ``modification``) and its own audit entry.
 * The **readiness check** (a nurse): refused while the readiness gates are not all ``pass``.
 * The two checks of one cycle need two different people.
+* A check is signed once.  A dose sign-off that has lapsed (:func:`chemo.prescription.lapsed`: its
+  prescription superseded, a prescription written after a sign-off of the calculated doses, a later weight
+  or height) is signed again the same way, with the same checks, while no dose of the cycle is given: the
+  lapsed row is kept, marked superseded by the new one (:func:`chemo.db.signoffs.replace`), both audited.
+  A readiness sign-off never lapses (what lapses a dose sign-off is not what it signs).
 * An **administration** (a nurse) records the signed-off doses of one day: the
   day named, else the next day of the cycle not yet given (refused before its
   calendar day, so a second entry of today's doses never becomes tomorrow's);
@@ -289,10 +294,7 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
         plan = active_plan(store, patient["id"], mrn)
         cycle = _cycle_number(plan, cycle)
         existing = _signoffs(store, plan["id"], cycle)
-        if check in existing:
-            s = existing[check]
-            raise Refusal(f"cycle {cycle}: the {check} check was signed off by {s['login']} at {s['signed_at']}",
-                          field="check")
+        replaces = _lapsed_to_replace(store, patient, plan, cycle, check, existing.get(check), library)
         other = existing.get("readiness" if check == "dose" else "dose")
         if other is not None and other["login"] == actor:
             raise TwoPersonRefused(f"cycle {cycle}: {actor} made the {other['check_kind']} check; the {check} check "
@@ -406,7 +408,11 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
         record = {"plan_id": plan["id"], "cycle": cycle, "check_kind": check, "login": actor, "role": role,
                   "signed_at": now_local().isoformat(), "override_reason": override_reason,
                   "detail": json.dumps(detail, ensure_ascii=False)}
-        sid = signoffs.add(store, record)
+        if replaces is None:
+            sid = signoffs.add(store, record)
+        else:  # the lapsed sign-off stays, marked superseded by this one; both audited
+            sid = signoffs.replace(store, replaces["id"], record)
+            audit_new["supersedes"] = {"id": replaces["id"], "lapsed": replaces["lapsed"]}
         action = ("signoff.cap-override" if audit_new.get("cap_override")
                   else "signoff.recalculate-override" if audit_new.get("recalculate_override")
                   else "signoff.modification-override" if audit_new.get("modification_override")
@@ -414,7 +420,42 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
                   else f"signoff.{check}")
         audit_new.update(signed_at=record["signed_at"], override_reason=override_reason)  # checked by audit.verify
         audit.append(store, actor, action, "signoffs", sid, None, audit_new)
-    return {"id": sid, **record, "detail": detail}
+        if replaces is not None:
+            audit.append(store, actor, "signoff.supersede", "signoffs", replaces["id"], {"superseded_by": None},
+                         {"superseded_by": sid, "lapsed": replaces["lapsed"]})
+    out = {"id": sid, **record, "detail": detail}
+    if replaces is not None:
+        out["supersedes"] = replaces["id"]
+        out["lapsed"] = replaces["lapsed"]
+    return out
+
+
+def _lapsed_to_replace(store: Store, patient: dict, plan: dict, cycle: int, check: str, standing: dict | None,
+                       library) -> dict | None:
+    """The standing sign-off of ``check`` that a new one would replace: None when the cycle has none; refused when
+    it stands (a sign-off is made once) or when a dose of the cycle was given (the doses given were the signed ones).
+    A dose sign-off is replaced only when it has lapsed (:func:`chemo.prescription.lapsed`, the one decision the
+    worksheet and the administration read too); a readiness sign-off never lapses (what lapses a dose sign-off --
+    the prescription, the weight, the height -- is not what it signs), so it is never replaced.  Returns the row
+    with ``lapsed``, why."""
+    if standing is None:
+        return None
+    from .prescription import lapsed
+
+    signed = f"cycle {cycle}: the {check} check was signed off by {standing['login']} at {standing['signed_at']}"
+    why = lapsed(store, patient, plan, cycle, json.loads(standing["detail"]), library) if check == "dose" else None
+    if why is None:
+        raise Refusal(signed + (" and still stands (nothing has lapsed it): a sign-off is made once"
+                                if check == "dose" else ""), field="check")
+    given = administrations.in_cycle(store, plan["id"], cycle)
+    if given:
+        first = min(given, key=lambda r: (r["day"], r["given_at"]))
+        finding = (f"{why}: the dose sign-off has lapsed, and day {first['day']} of cycle {cycle} was given at "
+                   f"{first['given_at']} by {first['given_by']} on the doses it signed: a cycle already started "
+                   "is not signed again")
+        raise Refusal(finding + "; start a new plan", finding=finding, next_steps=(NextStep.NEW_PLAN,),
+                      field="cycle")
+    return {**standing, "lapsed": why}
 
 
 def _allergy_check(store: Store, patient: dict, drug_ids: list, library, override_reason, actor, audit_new: dict,
@@ -521,7 +562,8 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
 
         why = lapsed(store, patient, plan, cycle, detail, library)
         if why:
-            refuse_lapsed(why)
+            refuse_lapsed(why, mrn=mrn, cycle=cycle,
+                          started=bool(administrations.in_cycle(store, plan["id"], cycle)))
         signed = detail["doses"]
         cycle_days = sorted({d["day"] for d in signed})
         given = {(r["day"], r["drug"]): r for r in administrations.in_cycle(store, plan["id"], cycle)}

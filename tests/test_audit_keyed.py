@@ -57,7 +57,8 @@ def test_a_failing_lab_hidden_by_its_status_or_superseded_by_is_found(store, sql
 
 def _forge_signoff(store, hashing):
     plan = store.one("SELECT id FROM plans")["id"]
-    store.execute("INSERT INTO signoffs VALUES (77, ?, 1, 'dose', ?, 'pharmacist', '2026-01-01T09:00:00', NULL, '{}')",
+    store.execute("INSERT INTO signoffs (id, plan_id, cycle, check_kind, login, role, signed_at, override_reason, "
+                  "detail) VALUES (77, ?, 1, 'dose', ?, 'pharmacist', '2026-01-01T09:00:00', NULL, '{}')",
                   (plan, PHARMACIST))
     last = store.one("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
     row = {"id": last["id"] + 1, "at": "2026-01-01T09:00:00.000000Z", "login": PHARMACIST, "action": "signoff",

@@ -543,10 +543,18 @@ class Backend:
             if cycle is None:
                 raise ChemoError(f"{p['mrn']}: every cycle of the plan is given", field="cycle")
         row = next((s for s in self._signoffs(plan["id"]) if s["cycle"] == cycle and s["check_kind"] == "dose"), None)
-        signed, signed_doses = None, ()
+        signed, signed_doses, lapsed = None, (), None
         from chemo.prescription import standing
 
         prescription = standing(self.store, plan["id"], cycle)
+        if row is not None:
+            lapsed = self._lapsed(p, plan, cycle, row)
+            if lapsed is not None:  # signed again as a first sign-off is: at the prescription's level, else its own
+                try:
+                    dose_level = json.loads(row["detail"] or "{}").get("dose_level", dose_level)
+                except ValueError:
+                    pass
+                row = None
         if prescription is not None and row is None:
             dose_level = prescription["dose_level"]  # the pharmacist verifies what was prescribed
         if row is not None:
@@ -563,7 +571,22 @@ class Backend:
             signed=signed, signed_doses=signed_doses, mrn=p["mrn"],
             height=f"{plan['dosing_height_cm']} cm", weight=f"{plan['dosing_weight_kg']} kg",
             formula=plan["bsa_formula"], weight_date=f"plan of {plan['start_date']}", patient_id=p["id"], plan_id=plan["id"],
-            prescription=prescription)
+            prescription=prescription, lapsed=lapsed)
+
+    def _lapsed(self, patient: dict, plan: dict, cycle: int, row: dict) -> str | None:
+        """Why the cycle's dose sign-off lapsed (``chemo.prescription.lapsed``, the engine's one decision) when it
+        may be signed again: no dose of the cycle given yet (else the engine refuses, and the screen shows it
+        signed)."""
+        from chemo.db import administrations
+        from chemo.prescription import lapsed
+
+        if administrations.in_cycle(self.store, plan["id"], cycle):
+            return None
+        try:
+            detail = json.loads(row["detail"] or "{}")
+        except ValueError:
+            return None
+        return lapsed(self.store, patient, plan, cycle, detail, self.library)
 
     def sign_check(self, context, session) -> "SignCheck":
         """What the engine's dose sign-off will say about this cycle at this dose level, before it is tried.
@@ -632,8 +655,10 @@ class Backend:
                    for t, v in zip(texts, verdicts)]
         result = signoff(self.store, self.login, p["mrn"], context.cycle, "dose", dose_level=context.dose_level,
                          ordered=ordered, accept=accept)
+        again = (f"; the lapsed sign-off {result['supersedes']} is kept, superseded" if result.get("supersedes")
+                 else "")
         return (f"Cycle {context.cycle} doses signed off by {self.login} (pharmacist) at "
-                f"{result['signed_at'].replace('T', ' ')}; recorded in the audit log with the ordered lines")
+                f"{result['signed_at'].replace('T', ' ')}; recorded in the audit log with the ordered lines{again}")
 
     def suggestion(self, context):
         """``chemo next`` for the context's cycle (chemo.modification)."""

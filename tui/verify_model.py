@@ -37,6 +37,7 @@ class DoseContext:
     signed_doses: tuple = ()  # (drug, day, dose_mg, level) as the dose sign-off recorded them
     mrn: str | None = None
     prescription: dict | None = None  # the standing prescription of the cycle (chemo.prescription.as_dict), if any
+    lapsed: str | None = None  # why the cycle's dose sign-off lapsed (chemo.prescription.lapsed): to be signed again
 
 
 @attrs.frozen

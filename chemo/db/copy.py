@@ -7,7 +7,8 @@ before that commits the target's chain must verify, every table must count the
 same rows on both sides and the chain's head hash must be the same (else it
 rolls back: a refused or failed copy writes no row).  A column naming another
 row of its own table (a corrected lab's ``superseded_by``) is copied empty and
-filled in once the whole table is there.  The audit key travels with the
+filled in once the whole table is there (a lapsed sign-off's ``superseded_by`` is copied as it is: its key is
+checked at COMMIT).  The audit key travels with the
 record: copying from PostgreSQL takes the owner's role (a workstation role
 cannot read the key).  Both sides are :class:`chemo.db.store.Store`: the copy
 does not know which engine either is.
@@ -27,6 +28,9 @@ KEYS = {"users": "login", "roles": "login, role", "db_logins": "db_user, login",
         "audit_key": "one"}  # the rest are ordered by id
 # columns that name another row of their own table: copied empty, then filled in once every row of the table is
 # there (a correction may point at a row of a later batch, or at a lower id)
+# (a lapsed sign-off's ``signoffs.superseded_by`` is not one of these: copied as it is, in id order, its key checked at
+# COMMIT (DEFERRABLE INITIALLY DEFERRED); copied empty, two sign-offs of one cycle would both stand and the unique
+# index of the standing ones refuse the second)
 SELF_REFERENCES = {"labs": ("superseded_by",)}
 BATCH = 5_000
 

@@ -11,8 +11,9 @@ What a workstation role may do after it:
 * read every table but ``audit_key`` (the HMAC key of the audit chain);
 * ``INSERT`` into the tables of :data:`WRITES`, and change the columns listed
   there (a correction's ``labs.superseded_by``, a superseded plan's
-  ``plans.status``) only through the owner's ``chemo_update``: no ``UPDATE``
-  privilege at all (so no ``SELECT ... FOR UPDATE`` either), no ``DELETE``, no
+  ``plans.status``, a lapsed dose sign-off's ``signoffs.superseded_by``) only
+  through the owner's ``chemo_update``: no ``UPDATE`` privilege at all (so no
+  ``SELECT ... FOR UPDATE`` either), no ``DELETE``, no
   ``TRUNCATE``, no write at all to the audit, its head, its key or the
   migrations;
 * every such row first passes ``chemo_guard``, a ``SECURITY DEFINER``
@@ -23,10 +24,11 @@ What a workstation role may do after it:
   may act as (itself, or a login a pharmacist mapped to it in ``db_logins``),
   that login holds a role the table needs (:data:`WRITES`), a sign-off's role
   is its check's (dose: pharmacist, readiness: nurse) and the other check of
-  the cycle was not made by its signer nor by any login this database user may
+  the cycle (the one standing) was not made by its signer nor by any login this database user may
   act as (the two-person rule), a correction points at a newer row of the same
   patient and analyte with the same lab identity (source and source id), a plan only goes
-  from active to superseded.  ``users``, ``roles`` and ``db_logins`` are
+  from active to superseded, a dose sign-off is marked superseded once, by a pharmacist, by the next sign-off of
+  the same plan, cycle and check, before a dose of its cycle is given.  ``users``, ``roles`` and ``db_logins`` are
   written by a pharmacist only;
 * append to the audit only through ``chemo_audit_append`` (the server computes
   the keyed hash; the role never sees the key) and check it through
@@ -86,7 +88,8 @@ WRITES: dict[str, Guard] = {
     "prior_exposure": Guard("recorded_by", REGISTRARS),
     "plans": Guard("created_by", REGISTRARS, update=("status",)),
     "prescriptions": Guard("prescribed_by", ("prescriber",)),  # rows only added: the newest of a cycle stands
-    "signoffs": Guard("login", ("pharmacist", "nurse")),  # and the check's own role: see _TABLE_RULES
+    # and the check's own role: see _TABLE_RULES; a lapsed dose sign-off is marked superseded by the next one
+    "signoffs": Guard("login", ("pharmacist", "nurse"), update=("superseded_by",)),
     "administrations": Guard("given_by", ("nurse",)),
     "cycle_delays": Guard("recorded_by", ANY),  # bringing a cycle forward: a prescriber (see _TABLE_RULES)
     "gate_overrides": Guard("recorded_by", ("prescriber",)),
@@ -104,17 +107,42 @@ FUNCTIONS = VERSION_FUNCTIONS + ("chemo_lock(integer, integer)", "chemo_update(t
 # rules of one table beyond its author and roles (PL/pgSQL run by chemo_guard; ``actor`` is the author's login)
 _TABLE_RULES = {
     "signoffs": """
-        IF NEW.role IS DISTINCT FROM (CASE NEW.check_kind WHEN 'dose' THEN 'pharmacist' ELSE 'nurse' END)
-           OR NOT EXISTS (SELECT 1 FROM roles WHERE login = actor AND role = NEW.role) THEN
-            RAISE EXCEPTION 'chemo: the % sign-off needs a %; % signs as %', NEW.check_kind,
-                CASE NEW.check_kind WHEN 'dose' THEN 'pharmacist' ELSE 'nurse' END, actor, NEW.role
-                USING ERRCODE = '42501';
-        END IF;
-        IF EXISTS (SELECT 1 FROM signoffs WHERE plan_id = NEW.plan_id AND cycle = NEW.cycle
-                   AND check_kind <> NEW.check_kind AND (login = NEW.login OR chemo_may_act_as(login))) THEN
-            RAISE EXCEPTION 'chemo: the other check of cycle % was made by % or by this database user; two people sign a cycle',
-                NEW.cycle, actor
-                USING ERRCODE = '42501';
+        IF TG_OP = 'INSERT' THEN
+            IF NEW.role IS DISTINCT FROM (CASE NEW.check_kind WHEN 'dose' THEN 'pharmacist' ELSE 'nurse' END)
+               OR NOT EXISTS (SELECT 1 FROM roles WHERE login = actor AND role = NEW.role) THEN
+                RAISE EXCEPTION 'chemo: the % sign-off needs a %; % signs as %', NEW.check_kind,
+                    CASE NEW.check_kind WHEN 'dose' THEN 'pharmacist' ELSE 'nurse' END, actor, NEW.role
+                    USING ERRCODE = '42501';
+            END IF;
+            IF EXISTS (SELECT 1 FROM signoffs WHERE plan_id = NEW.plan_id AND cycle = NEW.cycle AND superseded_by IS NULL
+                       AND check_kind <> NEW.check_kind AND (login = NEW.login OR chemo_may_act_as(login))) THEN
+                RAISE EXCEPTION 'chemo: the other check of cycle % was made by % or by this database user; two people sign a cycle',
+                    NEW.cycle, actor
+                    USING ERRCODE = '42501';
+            END IF;
+            -- the sign-off a lapsed one was marked superseded by is of the same plan, cycle and check
+            IF EXISTS (SELECT 1 FROM signoffs WHERE superseded_by = NEW.id AND (plan_id, cycle, check_kind)
+                       IS DISTINCT FROM (NEW.plan_id, NEW.cycle, NEW.check_kind)) THEN
+                RAISE EXCEPTION 'chemo: sign-off % replaces a sign-off of another plan, cycle or check', NEW.id
+                    USING ERRCODE = '42501';
+            END IF;
+        ELSE
+            -- a lapsed dose sign-off marked superseded (whether it lapsed is the program's decision: the server
+            -- checks the rest): once, by a pharmacist, pointing at the sign-off about to be written (the next id,
+            -- its plan, cycle and check checked when it is), before a dose of the cycle is given
+            IF OLD.superseded_by IS NOT NULL OR OLD.check_kind <> 'dose'
+               OR NEW.superseded_by IS DISTINCT FROM (SELECT coalesce(max(id), 0) + 1 FROM signoffs) THEN
+                RAISE EXCEPTION 'chemo: dose sign-off % is superseded only once, by the next sign-off of its cycle',
+                    OLD.id USING ERRCODE = '42501';
+            END IF;
+            IF NOT EXISTS (SELECT 1 FROM roles WHERE role = 'pharmacist' AND chemo_may_act_as(login)) THEN
+                RAISE EXCEPTION 'chemo: a dose sign-off is signed again by a pharmacist; the database user % '
+                    'acts as none', session_user USING ERRCODE = '42501';
+            END IF;
+            IF EXISTS (SELECT 1 FROM administrations WHERE plan_id = OLD.plan_id AND cycle = OLD.cycle) THEN
+                RAISE EXCEPTION 'chemo: cycle % was started: its dose sign-off is not signed again', OLD.cycle
+                    USING ERRCODE = '42501';
+            END IF;
         END IF;""",
     "labs": """
         IF TG_OP = 'UPDATE' AND (OLD.superseded_by IS NOT NULL OR OLD.source_id IS NULL OR NOT EXISTS (

@@ -194,6 +194,11 @@ class PostgreSQLOnly(str):
     """A statement of a version that only PostgreSQL runs (SQLite skips it): a server-side function."""
 
 
+class SQLiteOnly(str):
+    """A statement of a version that only SQLite runs (PostgreSQL skips it): a table rebuilt, where SQLite cannot
+    alter a constraint in place and PostgreSQL can."""
+
+
 LOCK_CLASS = 1667788143  # 0x63686D6F, "chmo": the writers' advisory-lock class (chemo.db.postgres.LOCK_CLASS)
 
 # The keyed audit chain (issue 22).  From the first audit row written after this version, each row's
@@ -337,6 +342,47 @@ _CALENDAR = [
 ]
 
 
+# A lapsed dose sign-off signed again (chemo signoff of the same cycle): ``signoffs.superseded_by`` names the sign-off
+# that replaced a lapsed one; both rows stay, both audited.  One sign-off of a plan, cycle and check stands (the one
+# not superseded): UNIQUE (plan_id, cycle, check_kind) becomes a unique index of the rows not superseded.  The old
+# row is marked first (pointing at the id the new row is about to take: the next after the largest) and the new one
+# inserted after it, in one transaction: the key is checked at COMMIT (DEFERRABLE INITIALLY DEFERRED), so a mark
+# without its new row is refused.  SQLite cannot drop a table's UNIQUE: the table is rebuilt (same columns, same
+# rows and ids; no table refers to signoffs); PostgreSQL alters it in place.  Column order ends the same on both.
+_SIGNOFFS_REBUILT = """CREATE TABLE signoffs_rebuilt (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans(id),
+        cycle INTEGER NOT NULL CHECK (cycle >= 1),
+        check_kind TEXT NOT NULL CHECK (check_kind IN ('dose', 'readiness')),
+        login TEXT NOT NULL REFERENCES users(login),
+        role TEXT NOT NULL,
+        signed_at TEXT NOT NULL,
+        override_reason TEXT,
+        detail TEXT NOT NULL,
+        superseded_by INTEGER REFERENCES signoffs(id) DEFERRABLE INITIALLY DEFERRED
+    )"""
+_RESIGN = [
+    SQLiteOnly(_SIGNOFFS_REBUILT),
+    SQLiteOnly("INSERT INTO signoffs_rebuilt (id, plan_id, cycle, check_kind, login, role, signed_at, override_reason, "
+               "detail) SELECT id, plan_id, cycle, check_kind, login, role, signed_at, override_reason, detail "
+               "FROM signoffs ORDER BY id"),
+    SQLiteOnly("DROP TABLE signoffs"),
+    SQLiteOnly("ALTER TABLE signoffs_rebuilt RENAME TO signoffs"),
+    PostgreSQLOnly("ALTER TABLE signoffs ADD COLUMN superseded_by BIGINT REFERENCES signoffs(id) "
+                   "DEFERRABLE INITIALLY DEFERRED"),
+    PostgreSQLOnly("""DO $$
+DECLARE
+    c TEXT;
+BEGIN
+    FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = CAST('signoffs' AS regclass) AND contype = 'u' LOOP
+        EXECUTE format('ALTER TABLE signoffs DROP CONSTRAINT %I', c);
+    END LOOP;
+END
+$$"""),
+    "CREATE UNIQUE INDEX signoffs_current ON signoffs(plan_id, cycle, check_kind) WHERE superseded_by IS NULL",
+]
+
+
 # (name, statements), oldest first: see the module text before adding one
 VERSIONS: list[tuple[str, list[str]]] = [
     ("0001_initial", _V1),
@@ -396,6 +442,7 @@ VERSIONS: list[tuple[str, list[str]]] = [
     )""", "CREATE INDEX allergies_patient ON allergies(patient_id)",
         # the supportive lines a prescription carries (JSON text: supportive, conditional, emetogenic class)
         "ALTER TABLE prescriptions ADD COLUMN supportive TEXT"]),
+    ("0011_signoff_resign", _RESIGN),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),
@@ -409,8 +456,11 @@ def sqlite(statement: str) -> str | None:
     return None if isinstance(statement, PostgreSQLOnly) else statement
 
 
-def postgresql(statement: str) -> str:
-    """One statement of :data:`VERSIONS` as PostgreSQL runs it (types only; the rest is common SQL)."""
+def postgresql(statement: str) -> str | None:
+    """One statement of :data:`VERSIONS` as PostgreSQL runs it (types only; the rest is common SQL; None: a
+    SQLite-only statement, skipped)."""
+    if isinstance(statement, SQLiteOnly):
+        return None
     if isinstance(statement, PostgreSQLOnly):
         return str(statement)
     for pattern, replacement in _PG_TYPES:

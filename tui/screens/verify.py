@@ -183,6 +183,9 @@ class VerifyScreen(ChemoScreen):
             text.append(f"Rounded {cycle.rounding_mode} to each increment, within {cycle.tolerance * 100:g} %.",
                         style="dim")
             text.append_text(self.supportive_text(cycle))
+        if ctx.lapsed:
+            text.append(f"\nSIGN-OFF LAPSED: {ctx.lapsed}: sign the doses again (the lapsed sign-off is kept)",
+                        style="bold")
         return text
 
     def supportive_text(self, cycle) -> Text:
