@@ -14,6 +14,8 @@ from .cli import LazyGroup
 
 # name -> ("module:attribute", one-line help shown by `chemo regimen --help`)
 SUBCOMMANDS = {
+    "approve": ("chemo.cli_regimen_approve:approve", "Approve a regimen file in this record (two pharmacists)."),
+    "history": ("chemo.cli_regimen_approve:history", "Versions of a regimen approved in this record, with diffs."),
 }
 
 
