@@ -17,11 +17,11 @@ EXIT_CODES = ("Exit codes: 0 done; 1 refused (not a pharmacist, the same pharmac
               "3 database unusable. Nothing is written unless the exit code is 0.")
 
 
-def _diff_lines(diff: dict | None, against: str | None) -> list[str]:
+def _diff_lines(diff: dict | None) -> list[str]:
+    """The clinical diff's lines (chemo.regimen_diff: the first names both versions), indented."""
     if diff is None:
         return ["  no earlier approved version of this regimen to compare with"]
-    lines = diff.get("lines") or ["(no clinical change)"]
-    return [f"  against {against}:"] + [f"    {line}" for line in lines]
+    return [f"  {line}" for line in diff.get("lines") or ()]
 
 
 @click.command("approve", help=(
@@ -55,9 +55,7 @@ def approve(file, comment, db_path, user, as_json):
     else:
         click.echo(f"{head}: approved by {row['approved_by']}; it needs a second, different pharmacist to approve "
                    "it before a plan starts on it")
-    against = (f"version {row['diff_from_version'] or '(none)'} (sha256 {row['diff_from'][:12]})"
-               if row["diff_from"] else None)
-    for line in _diff_lines(row["diff"], against):
+    for line in _diff_lines(row["diff"]):
         click.echo(line)
 
 
@@ -83,15 +81,11 @@ def history(regimen_id, db_path, as_json):
     if as_json:
         emit_json({"regimen_id": regimen_id, "versions": versions})
         return
-    by_sha = {v["sha256"]: v for v in versions}
     for v in versions:
         click.echo(f"{regimen_id} version {v['version'] or '(none)'}  sha256 {v['sha256'][:12]}  {v['status']}"
                    f"  ({v['file']})")
         for n, a in enumerate(v["approvals"], start=1):
             note = f": {a['comment']}" if a["comment"] else ""
             click.echo(f"  {('first', 'second')[min(n, 2) - 1]} approval: {a['login']} at {a['at']}{note}")
-        base = by_sha.get(v["diff_from"]) if v["diff_from"] else None
-        against = (f"version {base['version'] or '(none)'} (sha256 {v['diff_from'][:12]})" if base
-                   else (f"sha256 {v['diff_from'][:12]}" if v["diff_from"] else None))
-        for line in _diff_lines(v["diff"], against):
+        for line in _diff_lines(v["diff"]):
             click.echo(line)
