@@ -2,7 +2,7 @@
 
 import pytest
 
-from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
+from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users, approve_regimens
 from chemo.records import add_lab, add_measurement, add_patient, add_prior, start_plan
 from chemo.roles import RoleRefused, acting_user, add_user
 from chemo.db import open_store
@@ -13,6 +13,7 @@ from chemo.treatment import SignoffMissing, TwoPersonRefused, administer, signof
 def store(new_db):
     with open_store(new_db("roles.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "R1")
         yield s
 
