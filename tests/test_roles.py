@@ -112,6 +112,8 @@ def test_on_postgresql_a_workstation_acts_as_its_database_user_unless_a_pharmaci
     audit is appended through the owner's function, so SELECT and INSERT, UPDATE of plans and labs suffice."""
     import uuid
 
+    from chemo.regimen import regimen_path
+
     url = pg_schema()
     schema = url.rsplit("%3D", 1)[1]
     role = f"chemo_ward_{uuid.uuid4().hex[:8]}"
@@ -126,10 +128,12 @@ def test_on_postgresql_a_workstation_acts_as_its_database_user_unless_a_pharmaci
             return s.one("SELECT login FROM audit ORDER BY id DESC LIMIT 1")["login"]
 
     for args in (("user", "add", "phil", "--role", "pharmacist"), ("user", "add", role, "--role", "nurse"),
-                 ("user", "add", "nora", "--role", "nurse"),
+                 ("user", "add", "nora", "--role", "nurse"), ("user", "add", "pia", "--role", "pharmacist"),
                  ("patient", "add", "--mrn", "M1", "--name", "Synthetic One", "--sex", "female", "--born",
                   "1970-05-01", "--height", "170 cm", "--weight", "70 kg")):
         assert run(*args, "--user", "phil").exit_code == 0  # the test server's user is a superuser: --user as on SQLite
+    for pharmacist in ("phil", "pia"):  # a plan starts on a regimen two pharmacists approved
+        assert run("regimen", "approve", str(regimen_path("doxorubicin-ifosfamide")), "--user", pharmacist).exit_code == 0
     pg_admin.execute(f"CREATE ROLE {role} LOGIN")
     try:
         pg_admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
