@@ -171,7 +171,10 @@ def approve(store: Store, regimen, user: str, *, comment=None, library=None) -> 
     (every approval of those bytes so far), ``approved`` and ``diff`` (None: the first version of its id).
 
     Refused (:class:`chemo.db.store.Refusal`, written nothing): a retired file, a user who is not a pharmacist,
-    a pharmacist (or database user) who approved the same bytes already, bytes two pharmacists approved already.
+    a pharmacist who approved the same bytes already, bytes two pharmacists approved already.  On a
+    least-privilege PostgreSQL record the server also refuses the second approval from the database user of the
+    first, under any login (:mod:`chemo.db.privileges`; its owner and a superuser act as anyone, as for every
+    write).
     A file with problems never gets here (:func:`chemo.regimen.load_regimen` raises its RegimenError)."""
     if library is None:
         from .library import load_library
@@ -194,11 +197,6 @@ def approve(store: Store, regimen, user: str, *, comment=None, library=None) -> 
         if mine is not None:
             raise Refusal(f"{status.describe()}: {user} approved it already ({mine['approved_at']}); a second, "
                           "different pharmacist approves it", field="user")
-        same_db = next((r for r in earlier if db_user is not None and r["db_user"] == db_user), None)
-        if same_db is not None:
-            raise Refusal(f"{status.describe()}: the database user {db_user} approved it already (as "
-                          f"{same_db['approved_by']}); a second pharmacist approves it from their own database "
-                          "user", field="user")
         base = latest_approved(store, regimen.id, other_than=regimen.sha256)
         diff = _diff(store, regimen, base, library) if base else None
         record = {"regimen_id": regimen.id, "version": regimen.version, "sha256": regimen.sha256,
