@@ -21,6 +21,7 @@ import datetime as _dt
 from attrs import frozen
 
 from . import audit
+from .calendar_text import moved_word
 from .db import administrations
 from .db import calendar as calendar_db
 from .db.store import Refusal, Store, now_local
@@ -97,6 +98,11 @@ def _regimen_days(regimen) -> set:
     return {d for line in regimen.drugs for d in line.days}
 
 
+def planned_day1(start: _dt.date, cycle_length_days: int, cycle: int) -> _dt.date:
+    """Cycle ``cycle``'s day 1 as first planned: the plan's start + whole cycle lengths."""
+    return start + _dt.timedelta(days=cycle_length_days * (cycle - 1))
+
+
 def build(store: Store, plan: dict, regimen, mrn: str = "", today: _dt.date | None = None) -> Calendar:
     """The plan's calendar as the record stands."""
     today = today or now_local().date()
@@ -114,7 +120,7 @@ def build(store: Store, plan: dict, regimen, mrn: str = "", today: _dt.date | No
     cycles = []
     previous = None
     for n in range(1, plan["planned_cycles"] + 1):
-        planned = start + length * (n - 1)
+        planned = planned_day1(start, regimen.cycle_length_days, n)
         if previous is None:
             due, basis = start, f"the plan's start date {start.isoformat()}"
         elif previous.first_given is not None:
@@ -129,8 +135,7 @@ def build(store: Store, plan: dict, regimen, mrn: str = "", today: _dt.date | No
         if mine:
             last = mine[-1]
             due = earliest = _dt.date.fromisoformat(last["to_date"])
-            word = "delayed" if last["kind"] == "delay" else "brought forward"
-            basis = f"{word} to {last['to_date']} ({last['reason']}" + (f": {last['note']}" if last["note"] else "") + ")"
+            basis = f"{moved_word(last)} to {last['to_date']} ({last['reason']}" + (f": {last['note']}" if last["note"] else "") + ")"
         days = by_cycle.get(n, {})
         first = _dt.date.fromisoformat(days[min(days)]) if days else None
         if days and all_days <= set(days):

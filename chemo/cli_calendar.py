@@ -17,31 +17,17 @@ from .cli_record import _actor, _help, _open, _signed_in, db_option, json_option
 
 def calendar_lines(cal) -> list[str]:
     """The calendar as ``chemo plan show`` prints it."""
+    from .calendar_text import delay_words, due_words, given_words, next_words
+
     out = [f"{cal.mrn}: plan {cal.plan_id} {cal.regimen_id} from {cal.start_date.isoformat()}, every "
            f"{cal.cycle_length_days} days; a cycle may be given {cal.early_window_days} days before it is due "
            f"({cal.early_window_source.split(':')[0]}); today {cal.today.isoformat()}"]
     for c in cal.cycles:
-        line = f"  cycle {c.cycle}  {c.status.upper():<12} due {c.due.isoformat()}"
-        if c.earliest != c.due:
-            line += f" (earliest {c.earliest.isoformat()})"
-        if c.due != c.planned:
-            line += f", planned {c.planned.isoformat()}"
-        line += f"; {c.basis}"
-        out.append(line)
+        out.append(f"  cycle {c.cycle}  {c.status.upper():<12} {due_words(c)}")
         if c.days_given:
-            out.append("           given: " + ", ".join(f"day {d} {at}" for d, at in c.days_given))
-        for d in c.delays:
-            word = "delayed" if d["kind"] == "delay" else "brought forward"
-            out.append(f"           {word} from {d['due_date']} to {d['to_date']}: {d['reason']}"
-                       + (f" ({d['note']})" if d["note"] else "") + f", by {d['recorded_by']} at "
-                       f"{d['recorded_at'].replace('T', ' ')}")
-    nxt = cal.next
-    if nxt is None:
-        out.append("next: every cycle is given")
-    else:
-        out.append(f"next: cycle {nxt.cycle}, due {nxt.due.isoformat()}"
-                   + (f" (from {nxt.earliest.isoformat()})" if nxt.earliest != nxt.due else "")
-                   + (", in progress" if nxt.status == "in progress" else ""))
+            out.append("           given: " + given_words(c))
+        out.extend("           " + delay_words(d, at=True) for d in c.delays)
+    out.append("next: every cycle is given" if cal.next is None else next_words(cal))
     return out
 
 

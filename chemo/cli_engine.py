@@ -10,17 +10,20 @@ from .cli import emit_json
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print an array of {file, path, message}.")
-def validate(paths, as_json):
+@click.option("--strict", is_flag=True,
+              help="Also require each regimen file's own version (version = \"1.0\"), as a governed document must.")
+def validate(paths, as_json, strict):
     """Check regimen and library files: units, doses, days, thresholds.
 
     PATHS are files or folders (folders are searched for *.toml).  Every
     problem is printed, one line each, as FILE: FIELD.PATH: message.
+    With --strict a regimen file without its own version is invalid too.
 
     Exit codes: 0 all valid, 1 any invalid, 2 usage error.
     """
     from .validate import validate_paths
 
-    files, problems = validate_paths(paths)
+    files, problems = validate_paths(paths, strict)
     if as_json:
         emit_json([p.as_json() for p in problems])
     else:

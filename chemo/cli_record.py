@@ -321,21 +321,13 @@ def labs_listen(host, port, max_bytes, idle_timeout, db_retry, site_file, db_pat
     import asyncio
 
     from .db import resolve_db
-    from .labs import listener as mllp
-    from .labs.importer import store_site
     from .errors import ChemoError
-    from .labs.site import NoSite, SiteFileError
+    from .labs import listener as mllp
 
     actor = _actor(user)
-    from .roles import ANY, require
-
     with _open(db_path, create=False) as store:
         actor = _signed_in(store, user, actor)  # the database user (or a login mapped to it), as every command
-        require(store, actor, ANY, "importing lab results")  # checked again with each message
-        site = store_site(store, site_file)
-    if isinstance(site, NoSite):
-        raise SiteFileError(site.refusal("hl7", None).split(": which")[0] + ": a listener without one would "
-                            "refuse every result", field="site")
+        site = mllp.listener_site(store, actor, site_file)
     target = resolve_db(db_path)
     server = mllp.Listener(target, actor, site, host=host, port=port,
                            max_bytes=max_bytes or mllp.MAX_MESSAGE_BYTES,

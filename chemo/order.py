@@ -34,12 +34,12 @@ import attrs
 
 from .datafile import FILE, Problem, Table, read_toml
 from .errors import ChemoError, UnitError
+from .regimen import MAX_CYCLE_DAYS
 from .units import Basis, parse_dose, split_number
 
 TOP_KEYS = ("regimen", "cycle", "dose_level", "height", "weight", "bsa", "formula", "patient", "mrn", "note", "line")
 LINE_KEYS = ("drug", "day", "dose", "note")
 MAX_LINES = 200  # three regimens of at most 4 drugs × 21 days fit many times over
-MAX_DAY = 84  # the longest cycle a regimen file may declare
 MAX_CYCLE = 1000  # a larger cycle number is no cycle of any regimen: refused here, before the regimen is read
 
 
@@ -212,7 +212,7 @@ def _line(t: Table) -> OrderLine | None:
         return None
     t.allow(*LINE_KEYS)
     drug = t.text("drug")
-    day = t.integer("day", 1, MAX_DAY)
+    day = t.integer("day", 1, MAX_CYCLE_DAYS)
     note = t.text("note", required=False)
     raw = t.get("dose", str, True, 'a dose as text with its unit (e.g. "141 mg" or "75 mg/m²")')
     dose = None

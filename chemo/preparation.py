@@ -13,18 +13,16 @@ rate and the expiry.  A diluent the drug is incompatible with is refused with th
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
 from .datafile import Table
-from .errors import ChemoError
-from .units import in_unit
+from .errors import ChemoError, UnitError
+from .units import in_unit, parse_quantity
 
 CONTAINERS = ("bag", "syringe", "oral")
 VESICANT = ("vesicant", "irritant", "non-vesicant")
-_PRESENTATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mg|g)\s*(?:/\s*(\d+(?:\.\d+)?)\s*mL)?\s*$")
 
 
 class PreparationError(ChemoError):
@@ -97,12 +95,18 @@ def read_administration(t: Table, diluent_ids) -> AdministrationDetail | None:
     src = t.text("source")
     presentations = []
     for i, text in enumerate(t.texts("presentations", required=True), 1):
-        m = _PRESENTATION.match(text)
-        if not m:
-            t.problem(f"{text!r}: expected a strength like \"50 mg/25 mL\" or \"10 mg\"", at=f"presentations[{i}]")
+        mass, _, volume = text.partition("/")
+        try:
+            mg = in_unit(parse_quantity(mass.strip(), "mg"), "mg")
+            ml = in_unit(parse_quantity(volume.strip(), "mL"), "mL") if volume.strip() else None
+        except UnitError as exc:
+            t.problem(f"{text!r}: expected a strength like \"50 mg/25 mL\" or \"10 mg\" ({exc.message})",
+                      at=f"presentations[{i}]")
             continue
-        mg = float(m.group(1)) * (1000 if m.group(2) == "g" else 1)
-        presentations.append((mg, float(m.group(3)) if m.group(3) else None))
+        if mg <= 0 or (ml is not None and ml <= 0):
+            t.problem(f"{text!r}: a strength and a volume are more than 0", at=f"presentations[{i}]")
+            continue
+        presentations.append((mg, ml))
     stocks = {round(mg / ml, 6) for mg, ml in presentations if ml}
     if len(stocks) > 1:
         t.problem("the presentations differ in concentration: the volume to draw would depend on the vial",

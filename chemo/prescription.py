@@ -55,13 +55,14 @@ class SignoffLapsed(Refusal):
 def parse_line(text: str, index: int = 1):
     """``"ifosfamide 1 1950 mg"`` / ``"doxorubicin day 2 25 mg/m²"`` as an :class:`chemo.order.OrderLine`."""
     from .order import OrderLine, ordered_dose
+    from .regimen import MAX_CYCLE_DAYS
 
     m = LINE_TEXT.match(str(text))
     if not m:
         raise ChemoError(f"{text!r}: expected DRUG DAY DOSE, e.g. \"ifosfamide 1 1950 mg\"", field="line")
     day = int(m["day"])
-    if not 1 <= day <= 84:
-        raise ChemoError(f"{text!r}: day {day} is not a day of a cycle (1-84)", field="line")
+    if not 1 <= day <= MAX_CYCLE_DAYS:
+        raise ChemoError(f"{text!r}: day {day} is not a day of a cycle (1-{MAX_CYCLE_DAYS})", field="line")
     try:
         dose = ordered_dose(m["dose"])
     except ChemoError as exc:

@@ -125,9 +125,11 @@ def points(x: float) -> str:
 def planned_schedule(regimen, start: _dt.date, cycles: int, planned_dates: dict | None = None) -> list[PlannedDay]:
     """Every planned day of every drug line of the regimen, at the protocol dose as the regimen writes it, on the
     cycles' planned dates (the calendar's, else the start plus whole cycle lengths)."""
+    from .calendar import planned_day1
+
     out = []
     for cycle in range(1, cycles + 1):
-        first = (planned_dates or {}).get(cycle) or start + _dt.timedelta(days=(cycle - 1) * regimen.cycle_length_days)
+        first = (planned_dates or {}).get(cycle) or planned_day1(start, regimen.cycle_length_days, cycle)
         for line in regimen.drugs:
             daily = line.daily
             basis = "mg" if daily.basis.value == "flat" else "mg/m²" if daily.basis.value == "per m²" else None

@@ -25,6 +25,7 @@ from .units import Basis, Dose, display_text, in_unit
 
 OPERATORS = {">": ">", ">=": ">=", "≥": ">=", "<": "<", "<=": "<=", "≤": "<="}
 PER = ("day", "cycle")
+MAX_CYCLE_DAYS = 84  # the longest cycle a regimen file may declare (12 weeks): a bound of the file format
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 VERSION_PATTERN = re.compile(r"^[0-9A-Za-z](?:[0-9A-Za-z.+-]{0,38}[0-9A-Za-z])?$")  # "1.0", "2026-12-06", "3b"
 _ULN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:[x×*]\s*)?ULN\s*$", re.IGNORECASE)
@@ -128,14 +129,20 @@ class Modification:
     give: float  # fraction of the dose given; 0: do not give
     source: str
 
-    def describe(self) -> str:
+    def range_text(self) -> str:
+        """``≥ 30 mL/min and < 60 mL/min``: the band's bounds as written."""
         parts = []
         if self.low:
             parts.append(f"{'≥' if self.low_inclusive else '>'} {display_text(self.low.text)}")
         if self.high:
             parts.append(f"{'≤' if self.high_inclusive else '<'} {display_text(self.high.text)}")
-        action = "do not give" if self.give == 0 else f"give {self.give * 100:g} %"
-        return f"{self.analyte} {' and '.join(parts)}: {self.drug} {action}"
+        return " and ".join(parts)
+
+    def action_text(self) -> str:
+        return "do not give" if self.give == 0 else f"give {self.give * 100:g} %"
+
+    def describe(self) -> str:
+        return f"{self.analyte} {self.range_text()}: {self.drug} {self.action_text()}"
 
 
 @attrs.frozen
@@ -215,8 +222,9 @@ TOP_KEYS = ("id", "name", "indication", "source", "cycle_length", "cycles", "day
 MAX_EARLY_WINDOW_DAYS = 7
 
 
-def check_regimen(source, library: Library | None = None) -> tuple[Regimen | None, list[Problem]]:
-    """Read a regimen document (from :func:`read_toml`): the regimen, or None, and every problem."""
+def check_regimen(source, library: Library | None = None, *, strict: bool = False) -> tuple[Regimen | None, list[Problem]]:
+    """Read a regimen document (from :func:`read_toml`): the regimen, or None, and every problem.
+    ``strict`` (``chemo validate --strict``): a file without its own ``version`` is a problem too."""
     problems = list(source.problems)
     if source.document is None:
         return None, problems
@@ -228,6 +236,8 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
         doc.problem(f"{rid!r}: an id is lower-case words joined by '-'", at="id")
     name, indication, src = doc.text("name"), doc.text("indication"), doc.text("source")
     version = doc.text("version", required=False)
+    if strict and "version" not in doc.data:
+        doc.problem('missing: --strict requires a version, e.g. version = "1.0"', at="version")
     if version is not None and not VERSION_PATTERN.match(version):
         doc.problem(f"{version!r}: a version is letters, digits, '.', '-' and '+', at most 40, e.g. \"1.0\"",
                     at="version")
@@ -238,8 +248,9 @@ def check_regimen(source, library: Library | None = None) -> tuple[Regimen | Non
     cycle_days = None
     if length is not None:
         days = in_unit(length, "day")
-        if days != int(days) or not 1 <= days <= 84:
-            doc.problem(f"{doc.data['cycle_length']!r}: expected a whole number of days, 1-84", at="cycle_length")
+        if days != int(days) or not 1 <= days <= MAX_CYCLE_DAYS:
+            doc.problem(f"{doc.data['cycle_length']!r}: expected a whole number of days, 1-{MAX_CYCLE_DAYS}",
+                        at="cycle_length")
         else:
             cycle_days = int(days)
     cycles = doc.integer("cycles", 1, 12)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import attrs
 import pint
 
-from .regimen import Regimen, _days_text
+from .regimen import Regimen
 from .units import Dose, display_text
 
 PER_SUFFIXES = (" per cycle", " a day")
@@ -58,10 +58,14 @@ class Change:
         if self.field == "source":  # both are printed under the line
             return f"{self.item}: source changed{flag}"
         pct = f" ({pct_text(self.change_pct)})" if self.change_pct is not None else ""
+        if self.field == "days":
+            pct = f" ({_days_moved(self.old, self.new)})"
         old, new, per = _shown(self.old), _shown(self.new), ""
         for suffix in PER_SUFFIXES:  # "75 mg/m² → 60 mg/m² per cycle": a per both share is written once
             if old.endswith(suffix) and new.endswith(suffix):
                 old, new, per = old[:-len(suffix)], new[:-len(suffix)], suffix
+        if pct and not per and old.endswith(PER_SUFFIXES) and new.endswith(PER_SUFFIXES):
+            pct = pct[:-1] + " a cycle)"  # a per-day dose for a per-cycle one: the per cent of a cycle's total
         return f"{self.item}: {self.field} {old} → {new}{per}{pct}{flag}"
 
 
@@ -150,6 +154,23 @@ def _dose_pct(a: Dose | None, b: Dose | None) -> float | None:
     return _pct(a.amount, b.amount)
 
 
+def _days_list(days) -> str:
+    """``1, 2, 3``: the days of a cycle a line is given on."""
+    return ", ".join(map(str, sorted(days)))
+
+
+def _days_moved(old: str, new: str) -> str:
+    """``day 4 added; day 1 removed`` between two :func:`_days_list` texts."""
+    def days(text):
+        return {int(d) for d in text.split(", ")} if text and text != "(none)" else set()
+
+    parts = []
+    for what, moved in (("added", days(new) - days(old)), ("removed", days(old) - days(new))):
+        if moved:
+            parts.append(f"day{'s' * (len(moved) > 1)} {', '.join(map(str, sorted(moved)))} {what}")
+    return "; ".join(parts)
+
+
 def _per_text(per: str) -> str:
     return "a day" if per == "day" else "per cycle"
 
@@ -227,12 +248,20 @@ def _drug_changes(item: str, a, b) -> list[Change]:
     if a.dose.basis is not b.dose.basis:
         c.add("basis", a.dose.basis.label, b.dose.basis.label)
     if not _same_dose(a.dose, b.dose) or a.per != b.per:
-        # "75 mg/m² per cycle": with its per; the per cent of what a cycle gives (the written dose's own per
-        # cent when the per and the days are unchanged)
+        # "75 mg/m² per cycle": with its per; the per cent of the written dose, or of what a cycle gives
+        # when one is per day and the other per cycle
         c.add("dose", f"{_dose_text(a.dose)} {_per_text(a.per)}", f"{_dose_text(b.dose)} {_per_text(b.per)}",
-              pct=_dose_pct(a.per_cycle, b.per_cycle))
+              pct=_dose_pct(a.dose, b.dose) if a.per == b.per else _dose_pct(a.per_cycle, b.per_cycle))
     c.compare("per", a.per, b.per)
-    c.compare("days", _days_text(a.days), _days_text(b.days))
+    c.compare("days", _days_list(a.days), _days_list(b.days))
+    if a.days != b.days and a.per == b.per and a.dose.basis is b.dose.basis:
+        # the same written dose over other days: what one day (of a per-cycle dose) or a cycle (of a per-day
+        # dose) gives changes with them
+        if a.per == "cycle" and not _same_dose(a.daily, b.daily):
+            c.add("daily dose", f"{a.daily} a day", f"{b.daily} a day", pct=_dose_pct(a.daily, b.daily))
+        elif a.per == "day" and not _same_dose(a.per_cycle, b.per_cycle):
+            c.add("cycle dose", f"{a.per_cycle} per cycle", f"{b.per_cycle} per cycle",
+                  pct=_dose_pct(a.per_cycle, b.per_cycle))
     c.compare("route", a.route, b.route)
     c.compare("infusion", a.infusion, b.infusion)
     c.compare("diluent", a.diluent, b.diluent)
@@ -245,7 +274,7 @@ def _derived_changes(item: str, a, b) -> list[Change]:
     c.compare("from", a.from_drug, b.from_drug)
     if not _close(a.fraction, b.fraction):
         c.add("fraction", _fraction_text(a.fraction), _fraction_text(b.fraction), pct=_pct(a.fraction, b.fraction))
-    c.compare("days", _days_text(a.days), _days_text(b.days))
+    c.compare("days", _days_list(a.days), _days_list(b.days))
     c.compare("route", a.route, b.route)
     c.compare("infusion", a.infusion, b.infusion)
     c.compare("schedule", _times_text(a.schedule), _times_text(b.schedule))
@@ -271,7 +300,7 @@ def _supportive_changes(item: str, a, b) -> list[Change]:
     if not _close(a.duration_h, b.duration_h):
         c.add("duration", None if a.duration_h is None else f"{a.duration_h:g} h",
               None if b.duration_h is None else f"{b.duration_h:g} h")
-    c.compare("days", _days_text(a.days), _days_text(b.days))
+    c.compare("days", _days_list(a.days), _days_list(b.days))
     if [t.hours for t in a.at] != [t.hours for t in b.at]:
         c.add("at", _times_text(a.at), _times_text(b.at))
     c.compare("route", a.route, b.route)
@@ -300,13 +329,13 @@ def _gate_changes(item: str, a, b) -> list[Change]:
 def _band_changes(item: str, a, b) -> list[Change]:
     c = _Changes("band", item, a.source, b.source)
     if not _close(a.give, b.give):
-        c.add("give", _give_text(a.give), _give_text(b.give), pct=_pct(a.give, b.give))
+        c.add("give", _give_value(a.give), _give_value(b.give), pct=_pct(a.give, b.give))
     c.compare("source", a.source, b.source, clinical=False)
     return c.out
 
 
-def _give_text(give: float) -> str:
-    return "do not give" if give == 0 else f"give {give * 100:g} %"
+def _give_value(give: float) -> str:
+    return f"{give * 100:g} %" + (" (do not give)" if give == 0 else "")
 
 
 def _note_changes(item: str, a, b) -> list[Change]:
@@ -351,56 +380,50 @@ def _entries(section, olds, news, key, compare, name, describe, source=lambda x:
     pairs, removed, added = _pair(olds, news, key, compare)
     clinical = section != "note"
     out = []
-    everything = list(olds) + list(news)
     for o, n in pairs:
-        out += compare(name(o, everything), o, n)
+        out += compare(name(o, olds, news), o, n)
     for o in removed:
-        out.append(Change(section, name(o, everything), "removed", describe(o), None, None, source(o), None, clinical))
+        out.append(Change(section, name(o, olds, news), "removed", describe(o), None, None, source(o), None, clinical))
     for n in added:
-        out.append(Change(section, name(n, everything), "added", None, describe(n), None, None, source(n), clinical))
+        out.append(Change(section, name(n, olds, news), "added", None, describe(n), None, None, source(n), clinical))
     return out
 
 
-def _supportive_name(line, everything) -> str:
-    """``ondansetron``; ``nacl-09 day 4`` where one drug or fluid has more than one line."""
+def _supportive_name(line, olds, news) -> str:
+    """``ondansetron``; ``nacl-09 day 4`` where one drug or fluid has more than one line in a version."""
     what = line.drug or line.fluid
-    same = [s for s in everything if (s.drug or s.fluid) == what]
-    if len({(s.days, s.at) for s in same}) > 1 or len(set(map(id, same))) > 2:
+    if any(sum((s.drug or s.fluid) == what for s in version) > 1 for version in (olds, news)):
         return f"{what} day {min(line.days)}"
     return what
 
 
-def _gate_item(gate, everything) -> str:
+def _gate_item(gate, olds, news) -> str:
+    """``ANC retreatment gate``; ``platelets retreatment gate (each day)`` beside a day-1 one."""
     name = _gate_name(gate.analyte, gate.kind)
-    same = [g for g in everything if (g.analyte, g.kind) == (gate.analyte, gate.kind)]
+    same = [g for g in (*olds, *news) if (g.analyte, g.kind) == (gate.analyte, gate.kind)]
     if any(g.each_day != gate.each_day for g in same):
         name += " (each day)" if gate.each_day else " (day 1)"
     return name
 
 
-def _band_item(band, everything=()) -> str:
-    parts = []
-    if band.low:
-        parts.append(f"{'≥' if band.low_inclusive else '>'} {display_text(band.low.text)}")
-    if band.high:
-        parts.append(f"{'≤' if band.high_inclusive else '<'} {display_text(band.high.text)}")
-    return f"{band.drug} {_analyte_name(band.analyte)} band {' and '.join(parts)}"
+def _band_item(band, olds=(), news=()) -> str:
+    return f"{band.drug} {_analyte_name(band.analyte)} band {band.range_text()}"
 
 
 def _gates(old: Regimen, new: Regimen) -> list[Change]:
     """Gates pair by analyte and kind; a gate whose kind changed pairs by analyte alone."""
     pairs, removed, added = _pair(old.thresholds, new.thresholds, lambda g: (g.analyte, g.kind), _gate_changes)
     moved, removed, added = _pair(removed, added, lambda g: g.analyte, _gate_changes)
-    everything = list(old.thresholds) + list(new.thresholds)
+    olds, news = old.thresholds, new.thresholds
     out = []
     for o, n in pairs:
-        out += _gate_changes(_gate_item(o, everything), o, n)
+        out += _gate_changes(_gate_item(o, olds, news), o, n)
     for o, n in moved:
         out += _gate_changes(f"{_analyte_name(o.analyte)} gate", o, n)
     for o in removed:
-        out.append(Change("gate", _gate_item(o, everything), "removed", _gate_text(o), None, None, o.source, None, True))
+        out.append(Change("gate", _gate_item(o, olds, news), "removed", _gate_text(o), None, None, o.source, None, True))
     for n in added:
-        out.append(Change("gate", _gate_item(n, everything), "added", None, _gate_text(n), None, None, n.source, True))
+        out.append(Change("gate", _gate_item(n, olds, news), "added", None, _gate_text(n), None, None, n.source, True))
     return out
 
 
@@ -463,9 +486,9 @@ def diff_regimens(old: Regimen, new: Regimen) -> RegimenDiff:
     """Every difference between two parsed regimens, in the order a pharmacist reads a file."""
     changes = _regimen_changes(old, new)
     changes += _entries("drug", old.drugs, new.drugs, lambda d: d.drug, _drug_changes,
-                        lambda d, _: d.drug, lambda d: f"{d.drug} {d.describe()} {d.route}")
+                        lambda d, *_: d.drug, lambda d: f"{d.drug} {d.describe()} {d.route}")
     changes += _entries("derived", old.derived, new.derived, lambda d: d.drug, _derived_changes,
-                        lambda d, _: d.drug,
+                        lambda d, *_: d.drug,
                         lambda d: f"{d.drug} {_fraction_text(d.fraction)} of {d.from_drug} {d.route}")
     changes += _entries("supportive", old.supportive, new.supportive, lambda s: (s.category, s.drug or s.fluid),
                         _supportive_changes, _supportive_name, lambda s: s.describe())
@@ -473,9 +496,9 @@ def diff_regimens(old: Regimen, new: Regimen) -> RegimenDiff:
     changes += _entries("band", old.modifications, new.modifications,
                         lambda m: (m.drug, m.analyte, _bound_key(m.low), m.low_inclusive, _bound_key(m.high),
                                    m.high_inclusive),
-                        _band_changes, _band_item, lambda m: _give_text(m.give))
+                        _band_changes, _band_item, lambda m: m.action_text())
     changes += _cumulative_changes(old, new)
     changes += _entries("note", old.notes, new.notes, lambda n: n.text, _note_changes,
-                        lambda n, _: "note", lambda n: n.text)
+                        lambda n, *_: "note", lambda n: n.text)
     return RegimenDiff(old.id, new.id, old.version, new.version, old.sha256, new.sha256, tuple(changes),
                        old_path=str(old.path), new_path=str(new.path))

@@ -22,7 +22,9 @@ def collect_files(paths) -> list[Path]:
     return files
 
 
-def validate_file(path: Path, library) -> list[Problem]:
+def validate_file(path: Path, library, strict: bool = False) -> list[Problem]:
+    """Every problem of one file; ``strict``: a regimen must carry its own ``version`` (its top-level
+    ``source`` is always required; library files' sources are required as they are)."""
     source = read_toml(path)
     if source.document is None:
         return source.problems
@@ -37,10 +39,10 @@ def validate_file(path: Path, library) -> list[Problem]:
         return check_library_file(source, kind)
     if library is None:
         return [Problem(str(path), FILE, "cannot be checked: the drug library does not validate")]
-    return check_regimen(source, library)[1]
+    return check_regimen(source, library, strict=strict)[1]
 
 
-def validate_paths(paths) -> tuple[list[Path], list[Problem]]:
+def validate_paths(paths, strict: bool = False) -> tuple[list[Path], list[Problem]]:
     """Check every file; the library itself is checked first (it is what the rest stands on)."""
     files = collect_files(paths)
     try:
@@ -49,5 +51,5 @@ def validate_paths(paths) -> tuple[list[Path], list[Problem]]:
         library = None
     problems: list[Problem] = []
     for path in files:
-        problems += validate_file(path, library)
+        problems += validate_file(path, library, strict)
     return files, problems

@@ -404,6 +404,7 @@ class Backend:
         not started, it is delayed.
         """
         from chemo.calendar import build
+        from chemo.calendar_text import moved_word
 
         given: dict[int, list[dict]] = {}
         for a in self._administrations(plan["id"]):
@@ -424,7 +425,7 @@ class Backend:
             moved = ""
             if c.delays:
                 d = c.delays[-1]
-                moved = (f" ({'delayed' if d['kind'] == 'delay' else 'brought forward'} from {d['due_date']}: "
+                moved = (f" ({moved_word(d)} from {d['due_date']}: "
                          f"{d['reason']})")
             if rows:
                 first = c.first_given

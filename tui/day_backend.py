@@ -28,29 +28,14 @@ class DayView:
 
 def day_view(backend, patient_id: int) -> DayView:
     from chemo.calendar import for_patient
+    from chemo.calendar_text import delay_words, due_words, given_words, next_words
 
     p = backend.patient(patient_id)
     cal = for_patient(backend.store, p["mrn"], today=backend.today)
-    rows = []
-    for c in cal.cycles:
-        words = f"due {c.due.isoformat()}" + (f" (from {c.earliest.isoformat()})" if c.earliest != c.due else "")
-        if c.due != c.planned:
-            words += f", planned {c.planned.isoformat()}"
-        words += f"; {c.basis}"
-        given = ", ".join(f"day {d} {at}" for d, at in c.days_given)
-        delays = tuple(f"{'delayed' if d['kind'] == 'delay' else 'brought forward'} from {d['due_date']} to "
-                       f"{d['to_date']}: {d['reason']}" + (f" ({d['note']})" if d["note"] else "")
-                       + f", by {d['recorded_by']}" for d in c.delays)
-        rows.append(DayRow(c.cycle, c.status, words, given, delays))
-    nxt = cal.next
-    if nxt is None:
-        next_words, next_cycle = "every cycle is given", None
-    else:
-        next_words = f"next: cycle {nxt.cycle}, due {nxt.due.isoformat()}" + (
-            f" (from {nxt.earliest.isoformat()})" if nxt.earliest != nxt.due else "") + (
-            ", in progress" if nxt.status == "in progress" else "")
-        next_cycle = nxt.cycle
-    return DayView(p["mrn"], p["name"], cal.regimen_id, tuple(rows), next_words, next_cycle)
+    rows = tuple(DayRow(c.cycle, c.status, due_words(c), given_words(c), tuple(delay_words(d) for d in c.delays))
+                 for c in cal.cycles)
+    next_cycle = None if cal.next is None else cal.next.cycle
+    return DayView(p["mrn"], p["name"], cal.regimen_id, rows, next_words(cal), next_cycle)
 
 
 def give_next_day(backend, patient_id: int, cycle: int, scans: tuple = ()) -> str:
@@ -83,9 +68,9 @@ def record_weight(backend, patient_id: int, weight_text: str) -> str:
 
 def ask_delay(backend, patient_id: int, cycle: int, to_text: str, reason: str, note: str | None) -> str:
     from chemo.calendar import delay
+    from chemo.calendar_text import moved_word
 
     p = backend.patient(patient_id)
     backend.changed(p["id"])
     row = delay(backend.store, backend.login, p["mrn"], cycle, to_text, reason, note or None)
-    word = "delayed" if row["kind"] == "delay" else "brought forward"
-    return f"Cycle {cycle} {word} from {row['due_date']} to {row['to_date']} ({reason}); later cycles follow"
+    return f"Cycle {cycle} {moved_word(row)} from {row['due_date']} to {row['to_date']} ({reason}); later cycles follow"

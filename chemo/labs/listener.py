@@ -116,6 +116,21 @@ class Answer:
     log: str
 
 
+def listener_site(store, actor: str, site_file=None):
+    """The site file a listener for ``actor`` on this record works with, checked before it binds: the role
+    (checked again with each message), and a site file to say which MRN issuers are this centre's (without
+    one every result would be refused: a SiteFileError)."""
+    from ..roles import ANY, require
+    from .importer import store_site
+    from .site import NoSite, SiteFileError
+
+    require(store, actor, ANY, "importing lab results")
+    site = store_site(store, site_file)
+    if isinstance(site, NoSite):
+        raise SiteFileError(f"{site.unknown}: a listener without one would refuse every result", field="site")
+    return site
+
+
 class Listener:
     """The MLLP server; :meth:`run` until :meth:`stop` (or SIGTERM when run from the command line)."""
 

@@ -68,9 +68,12 @@ class NoSite:
 
     looked: str
 
+    @property
+    def unknown(self) -> str:
+        return f"no site file ({self.looked}): which MRN issuers are this centre's is not known"
+
     def refusal(self, source: str, issuer: str | None) -> str:
-        return (f"no site file ({self.looked}): which MRN issuers are this centre's is not known; "
-                "the pharmacist writes it (README: the site file)")
+        return f"{self.unknown}; the pharmacist writes it (README: the site file)"
 
 
 def site_path(explicit=None, db_path=None) -> Path | None:

@@ -1,0 +1,43 @@
+"""A regimen as FHIR R4: a ``PlanDefinition`` with its drug lines as contained ``ActivityDefinition`` s.
+
+The shape follows the HL7 New Zealand Te Aho o Te Kahu, Cancer Control Agency implementation guide
+(CCA IG, ``http://hl7.org.nz/fhir/ig/cca``): the PlanDefinition contains one ActivityDefinition per
+administered line, its one top-level action is the cycle (``timingTiming``: how many cycles, how
+many days each) and that action's child actions are the lines, each pointing at its
+ActivityDefinition (``definitionCanonical`` ``#id``) and listing its days with the guide's
+``sact-timing-of-days`` extension.  Two departures: the readiness gates are
+``action.condition`` s of the cycle (the guide's profile has no conditions), and no ``meta.profile``
+claims conformance to the guide.
+
+What FHIR has no element for (the dose as the protocol writes it, dose bands, the cumulative cap and
+its model, the early window, the day split, gate details, ...) travels in extensions whose URLs start
+with :data:`EXT`; ``https://chemo.example/`` is a placeholder base, not a published site.
+
+:mod:`chemo.fhir.export` writes the document, :mod:`chemo.fhir.importing` reads one back into a
+regimen file (TOML) that chemo's own checks read; the two round-trip every field of a regimen.
+"""
+
+BASE = "https://chemo.example/fhir"  # a placeholder: chemo publishes no StructureDefinitions yet
+EXT = f"{BASE}/StructureDefinition/"
+CODES = f"{BASE}/CodeSystem/"
+REGIMEN_ID_SYSTEM = f"{BASE}/regimen-id"
+UCUM = "http://unitsofmeasure.org"
+NZ_TIMING_OF_DAYS = "http://hl7.org.nz/fhir/StructureDefinition/sact-timing-of-days"
+NZ_REPLACED_BY = "http://hl7.org.nz/fhir/StructureDefinition/sact-replaced-by"
+PLAN_TYPE = "http://terminology.hl7.org/CodeSystem/plan-definition-type"
+
+# the UCUM code of each dose basis (chemo.units.Basis), and how chemo writes a dose in it
+BASIS_UCUM = {"flat": "mg", "per m²": "mg/m2", "per kg": "mg/kg", "AUC": "mg.min/mL"}
+# UCUM codes a dose quantity may carry on import -> chemo's spelling ("{value} {spelling}", AUC: "AUC {value}")
+DOSE_UCUM = {"mg": "mg", "g": "g", "ug": "µg", "mg/m2": "mg/m²", "g/m2": "g/m²", "ug/m2": "µg/m²",
+             "mg/kg": "mg/kg", "g/kg": "g/kg", "ug/kg": "µg/kg", "mg.min/mL": "AUC"}
+
+
+def number(x):
+    """A float as JSON and TOML text write it: 3 for 3.0, else the shortest repr that reads back the same."""
+    x = float(x)
+    return int(x) if x.is_integer() and abs(x) < 1e15 else x
+
+
+def number_text(x) -> str:
+    return str(number(x))

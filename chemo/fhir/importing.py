@@ -1,0 +1,491 @@
+"""A FHIR ``PlanDefinition`` (alone or in a ``Bundle``) back into a regimen file, as TOML text.
+
+The document is read element by element; each element that is missing, of the wrong kind or in a
+unit chemo cannot read is a :class:`chemo.errors.RegimenError` naming the file and the element's
+JSON path (``PlanDefinition.contained[2].dosage[0].doseAndRate[0].doseQuantity.code``) and what was
+expected, never a guess.  The regimen file written is then checked by chemo's own checks
+(:func:`chemo.regimen.check_regimen`); a problem found there names the element it came from too.
+
+Where the document carries a value twice (the dose as the protocol writes it, and its ``doseQuantity``
+in UCUM), the two must agree.  A line without the written dose takes its ``doseQuantity`` as a dose
+per day.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from ..errors import ChemoError, RegimenError
+from . import CODES, DOSE_UCUM, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, REGIMEN_ID_SYSTEM, UCUM, number_text
+
+MAX_JSON_BYTES = 4 * 1024 * 1024  # a regimen's PlanDefinition is some 50 kB
+
+
+class _Node:
+    """A JSON value and its path in the document; typed getters raise a RegimenError naming the path."""
+
+    def __init__(self, value, path: str, name: str):
+        self.value, self.path, self.name = value, path, name
+
+    def fail(self, message: str, at: str | None = None):
+        raise RegimenError(message, file=self.name or None, field=self._at(at) if at else self.path)
+
+    def _at(self, key: str) -> str:
+        return f"{self.path}.{key}"
+
+    def has(self, key: str) -> bool:
+        return isinstance(self.value, dict) and self.value.get(key) is not None
+
+    def get(self, key: str, kind, what: str, required: bool = True):
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        if value is None:
+            if required:
+                self.fail(f"missing: expected {what}", at=key)
+            return None
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            self.fail(f"expected {what}, got {_kind(value)}", at=key)
+        if isinstance(value, str) and not value.strip():
+            self.fail(f"is empty: expected {what}", at=key)
+        return value
+
+    def child(self, key: str, what: str, required: bool = True) -> "_Node | None":
+        value = self.get(key, dict, what, required)
+        return None if value is None else _Node(value, self._at(key), self.name)
+
+    def items(self, key: str, what: str, required: bool = False) -> list["_Node"]:
+        value = self.get(key, list, f"a list of {what}", required)
+        out = []
+        for i, item in enumerate(value or []):
+            if not isinstance(item, dict):
+                self.fail(f"expected {what}, got {_kind(item)}", at=f"{key}[{i}]")
+            out.append(_Node(item, f"{self._at(key)}[{i}]", self.name))
+        return out
+
+    def extensions(self, url: str) -> list["_Node"]:
+        return [e for e in self.items("extension", "an extension") if e.value.get("url") == url]
+
+    def extension(self, url: str, required: bool = False) -> "_Node | None":
+        found = self.extensions(url)
+        if len(found) > 1:
+            found[1].fail(f"the extension {url} is given twice: expected it once")
+        if not found and required:
+            self.fail(f"missing: expected the extension {url}", at="extension")
+        return found[0] if found else None
+
+    def part(self, name: str, key: str, kind, what: str, required: bool = True):
+        """The ``key`` value of the sub-extension ``name`` of this (complex) extension."""
+        found = self.extension(name)
+        if found is None:
+            if required:
+                self.fail(f"missing: expected a sub-extension {name!r} ({what})", at="extension")
+            return None
+        return found.get(key, kind, what)
+
+    def part_quantity(self, name: str, codes: dict, what: str, required: bool = True) -> str | None:
+        """The ``valueQuantity`` of the sub-extension ``name``, as chemo writes it."""
+        found = self.extension(name)
+        if found is None:
+            if required:
+                self.fail(f"missing: expected a sub-extension {name!r} ({what})", at="extension")
+            return None
+        return found.quantity("valueQuantity", codes, what)
+
+    def quantity(self, key: str, codes: dict, what: str, required: bool = True) -> str | None:
+        """A UCUM Quantity under ``key`` as chemo writes it ("450 mg/m²"); ``codes``: UCUM code -> chemo unit."""
+        q = self.child(key, f"a Quantity ({what})", required)
+        return None if q is None else q.ucum(codes, what)
+
+    def ucum(self, codes: dict, what: str) -> str:
+        value = self.get("value", (int, float), f"a number ({what})")
+        system = self.get("system", str, f"the UCUM system {UCUM}", required=False)
+        if system is not None and system != UCUM:
+            self.fail(f"{system!r}: expected the UCUM system {UCUM}", at="system")
+        code = self.get("code", str, f"a UCUM unit code ({', '.join(codes)})")
+        if code not in codes:
+            self.fail(f"{code[:40]!r} is not a unit chemo reads here: expected one of {', '.join(codes)} (UCUM)",
+                      at="code")
+        if value < 0:
+            self.fail(f"{value}: expected a number of 0 or more", at="value")
+        unit = codes[code]
+        return f"AUC {number_text(value)}" if unit == "AUC" else f"{number_text(value)} {unit}"
+
+
+def _kind(value) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a whole number",
+            float: "a decimal number"}.get(type(value), type(value).__name__)
+
+
+# ------------------------------------------------------------------ reading a file
+
+def read_json(data: bytes, name: str) -> dict:
+    """A JSON object from a file's bytes; a RegimenError (not JSON, too large, not an object) otherwise."""
+    if len(data) > MAX_JSON_BYTES:
+        raise RegimenError(f"file is {len(data):,} bytes; a FHIR regimen is at most {MAX_JSON_BYTES:,}", file=name)
+    try:
+        doc = json.loads(data.decode("utf-8-sig"), parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise RegimenError(f"not UTF-8 text (bad byte at offset {exc.start}): expected FHIR JSON", file=name) from None
+    except RecursionError:
+        raise RegimenError("not FHIR JSON: nested too deeply", file=name) from None
+    except ValueError as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise RegimenError(f"not valid JSON: {msg}{where}; expected a FHIR PlanDefinition or Bundle", file=name) from None
+    if not isinstance(doc, dict):
+        raise RegimenError(f"expected a FHIR resource (a JSON object with resourceType), got {_kind(doc)}", file=name)
+    return doc
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def import_regimen(doc: dict, name: str = "", library=None) -> str:
+    """The regimen file (TOML text) of a FHIR PlanDefinition, or of a Bundle holding one, checked by
+    chemo's own regimen checks; a RegimenError naming ``name`` and the element otherwise."""
+    import tomli_w
+
+    from ..datafile import parse_toml
+    from ..library import load_library
+    from ..regimen import check_regimen
+
+    plan, resources = _plan(_Node(doc, "", name))
+    reader = _Reader(plan, resources, name)
+    document = reader.regimen()
+    text = tomli_w.dumps(document)
+    library = library or load_library()
+    regimen, problems = check_regimen(parse_toml(text.encode("utf-8"), name or "(import)"), library)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise RegimenError(f"{reader.origin(first.path)}: {first.message}{more}", file=name or None)
+    if regimen is None:  # every None comes with a problem; a bug if reached
+        raise RegimenError("could not be read as a regimen", file=name or None)
+    return text
+
+
+def _plan(root: _Node) -> tuple[_Node, dict]:
+    """The PlanDefinition of the document, and the ActivityDefinitions a Bundle holds by their url."""
+    kind = root.value.get("resourceType")
+    if kind == "PlanDefinition":
+        root.path = "PlanDefinition"
+        return root, {}
+    if kind != "Bundle":
+        shown = repr(kind)[:40] if kind is not None else "missing"
+        raise RegimenError(f"{shown}: expected a PlanDefinition, or a Bundle holding one",
+                           file=root.name or None, field="resourceType")
+    root.path = "Bundle"
+    plans, resources = [], {}
+    for entry in root.items("entry", "a Bundle entry"):
+        resource = entry.child("resource", "a resource")
+        if resource is None:
+            continue
+        if resource.value.get("resourceType") == "PlanDefinition":
+            plans.append(resource)
+        elif resource.value.get("resourceType") == "ActivityDefinition":
+            for key in (resource.value.get("url"), entry.value.get("fullUrl")):
+                if isinstance(key, str):
+                    resources[key] = resource
+    if len(plans) != 1:
+        root.fail(f"holds {len(plans)} PlanDefinitions: expected exactly one", at="entry")
+    return plans[0], resources
+
+
+_DAYS = {"d": "days", "wk": "weeks"}
+_PERCENT = {"%": "%"}
+_HOURS = {"h": "h", "min": "min"}
+
+
+class _Reader:
+    """Builds the TOML document of a regimen from its PlanDefinition, noting which JSON element each
+    TOML table came from (:meth:`origin`)."""
+
+    def __init__(self, plan: _Node, resources: dict, name: str):
+        self.plan, self.resources, self.name = plan, resources, name
+        self.origins: dict = {}  # TOML path prefix -> JSON path
+
+    def origin(self, toml_path: str) -> str:
+        best = max((k for k in self.origins if toml_path == k or toml_path.startswith(k + ".")
+                    or toml_path.startswith(k + "[")), key=len, default=None)
+        where = self.origins[best] if best is not None else self.plan.path
+        return f"{where} (regimen {toml_path})"
+
+    def regimen(self) -> dict:
+        p = self.plan
+        doc = {}
+        ids = [i for i in p.items("identifier", "an Identifier") if i.value.get("system") == REGIMEN_ID_SYSTEM]
+        doc["id"] = ids[0].get("value", str, "the regimen id") if ids else p.get("id", str, "the regimen id")
+        version = p.get("version", str, "the regimen's version", required=False)
+        if version is not None:
+            doc["version"] = version
+        doc["name"] = p.get("title", str, "the regimen's name")
+        doc["indication"] = p.get("description", str, "the regimen's indication")
+        doc["source"] = self._citation(p)
+        status = p.get("status", str, '"active" or "retired"')
+        if status not in ("active", "retired", "draft"):
+            p.fail(f"{status[:40]!r}: expected active, retired or draft", at="status")
+        self.origins[""] = p.path
+        cycles = p.items("action", "an action (the cycle)", required=True)
+        if len(cycles) != 1:
+            p.fail(f"{len(cycles)} top-level actions: expected one, the cycle", at="action")
+        cycle = cycles[0]
+        repeat = cycle.child("timingTiming", "a Timing (cycles and their length)").child("repeat", "a Timing.repeat")
+        doc["cycles"] = repeat.get("count", int, "the number of cycles")
+        period = repeat.get("period", (int, float), "the cycle length")
+        unit = repeat.get("periodUnit", str, "the unit of the cycle length (d)")
+        if unit not in _DAYS:
+            repeat.fail(f"{unit[:20]!r}: expected d or wk", at="periodUnit")
+        doc["cycle_length"] = f"{number_text(period)} {_DAYS[unit]}"
+        doc["day_split"] = p.extension(EXT + "day-split", required=True).get("valueString", str, "text")
+        emeto = p.extension(EXT + "emetogenic-class")
+        if emeto is not None:
+            doc["emetogenic_class"] = emeto.get("valueCode", str, "an emetogenic class")
+        self._plan_extensions(p, doc, status)
+        self._lines(cycle, doc)
+        gates = []
+        for i, cond in enumerate(cycle.items("condition", "a condition")):
+            self.origins[f"thresholds[{i + 1}]"] = cond.path
+            gates.append(self._gate(cond))
+        if gates:
+            doc["thresholds"] = gates
+        return doc
+
+    # -- the plan
+    def _citation(self, node: _Node) -> str:
+        for art in node.items("relatedArtifact", "a RelatedArtifact"):
+            if art.value.get("type") == "citation":
+                return art.get("citation", str, "the source, as text")
+        node.fail("missing: expected a RelatedArtifact of type citation (the source)", at="relatedArtifact")
+
+    def _plan_extensions(self, p: _Node, doc: dict, status: str) -> None:
+        c = p.extension(EXT + "cumulative", required=True)
+        self.origins["cumulative"] = c.path
+        doc["cumulative"] = {
+            "model": c.part("model", "valueCode", str, "an equivalence model of the library"),
+            "cap": c.part_quantity("cap", {"mg/m2": "mg/m²"}, "the cap, mg/m2"),
+            "warn_at": c.part_quantity("warn-at", {"mg/m2": "mg/m²"}, "where the warning starts, mg/m2"),
+            "source": c.part("source", "valueString", str, "the source"),
+        }
+        w = p.extension(EXT + "early-window")
+        if w is not None:
+            self.origins["early_window"] = self.origins["early_window_source"] = w.path
+            doc["early_window"] = w.part_quantity("days", _DAYS, "days")
+            doc["early_window_source"] = w.part("source", "valueString", str, "the source")
+        cap = p.extension(EXT + "bsa-cap")
+        if cap is not None:
+            self.origins["bsa_cap"] = self.origins["bsa_cap_source"] = cap.path
+            doc["bsa_cap"] = cap.part_quantity("cap", {"m2": "m²"}, "m2")
+            doc["bsa_cap_source"] = cap.part("source", "valueString", str, "the source")
+        notes = []
+        for n in p.extensions(EXT + "note"):
+            self.origins[f"notes[{len(notes) + 1}]"] = n.path
+            notes.append({"text": n.part("text", "valueString", str, "the note"),
+                          "source": n.part("source", "valueString", str, "the source")})
+        if notes:
+            doc["notes"] = notes
+        bands = []
+        for b in p.extensions(EXT + "dose-band"):
+            self.origins[f"modifications[{len(bands) + 1}]"] = b.path
+            band = {"drug": b.part("drug", "valueCode", str, "a drug of the regimen"),
+                    "analyte": b.part("analyte", "valueCode", str, "an analyte of the library")}
+            for key in ("from", "above", "to", "below"):
+                value = b.part(key, "valueString", str, "a lab value with its unit", required=False)
+                if value is not None:
+                    band[key] = value
+            band["give"] = b.part_quantity("give", _PERCENT, "the percentage of the dose given")
+            band["source"] = b.part("source", "valueString", str, "the source")
+            bands.append(band)
+        if bands:
+            doc["modifications"] = bands
+        retired = p.extension(EXT + "retired")
+        if (retired is not None) != (status == "retired"):
+            p.fail(f"status {status!r} " + ("with" if retired is not None else "without")
+                   + f" the extension {EXT}retired: a retired regimen has both, an active one neither", at="status")
+        if retired is not None:
+            self.origins["retired"] = retired.path
+            when = retired.part("date", "valueDate", str, "the date it was retired (YYYY-MM-DD)")
+            try:
+                date = datetime.date.fromisoformat(when)
+            except ValueError:
+                retired.fail(f"{when[:20]!r}: expected a date, YYYY-MM-DD", at="extension")
+            doc["retired"] = {"date": date, "reason": retired.part("reason", "valueString", str, "the reason")}
+            by = p.extension(NZ_REPLACED_BY)
+            if by is not None:
+                ref = by.child("valueReference", "a Reference(PlanDefinition)").get(
+                    "reference", str, "PlanDefinition/<regimen id>")
+                if not ref.startswith("PlanDefinition/"):
+                    by.fail(f"{ref[:40]!r}: expected PlanDefinition/<regimen id>", at="valueReference.reference")
+                doc["retired"]["replaced_by"] = ref.removeprefix("PlanDefinition/")
+
+    # -- the lines
+    def _lines(self, cycle: _Node, doc: dict) -> None:
+        contained = {}
+        for r in self.plan.items("contained", "a contained resource"):
+            rid = r.value.get("id")
+            if r.value.get("resourceType") == "ActivityDefinition" and isinstance(rid, str):
+                contained[f"#{rid}"] = r
+        tables = {"drug": [], "derived": [], "supportive": []}
+        for act in cycle.items("action", "an action (a line of the cycle)", required=True):
+            ref = act.get("definitionCanonical", str, "the ActivityDefinition of the line (#id)")
+            activity = contained.get(ref) or self.resources.get(ref)
+            if activity is None:
+                act.fail(f"{ref[:60]!r} names no contained ActivityDefinition (nor one of the Bundle)",
+                         at="definitionCanonical")
+            days = []
+            for d in act.extensions(NZ_TIMING_OF_DAYS):
+                days.append(d.part("day", "valueInteger", int, "a day of the cycle"))
+            if not days:
+                act.fail(f"missing: expected the days of the cycle (extension {NZ_TIMING_OF_DAYS})", at="extension")
+            kind = activity.extension(EXT + "line-kind", required=True).get("valueCode", str,
+                                                                            "drug, derived or supportive")
+            if kind not in tables:
+                activity.fail(f"{kind[:20]!r}: expected drug, derived or supportive", at="extension")
+            key = {"drug": "drugs", "derived": "derived", "supportive": "supportive"}[kind]
+            self.origins[f"{key}[{len(tables[kind]) + 1}]"] = activity.path
+            tables[kind].append(getattr(self, f"_{kind}")(activity, days))
+        for kind, key in (("drug", "drugs"), ("derived", "derived"), ("supportive", "supportive")):
+            if tables[kind]:
+                doc[key] = tables[kind]
+
+    def _common(self, a: _Node) -> tuple[dict, _Node]:
+        kind = a.get("kind", str, "MedicationRequest")
+        if kind != "MedicationRequest":
+            a.fail(f"{kind[:40]!r}: expected MedicationRequest", at="kind")
+        dosages = a.items("dosage", "a Dosage", required=True)
+        if len(dosages) != 1:
+            a.fail(f"{len(dosages)} dosages: expected one", at="dosage")
+        dosage = dosages[0]
+        route = dosage.child("route", "the route (a CodeableConcept)")
+        coded = [c for c in route.items("coding", "a Coding") if c.value.get("system") == CODES + "route"]
+        line = {"route": coded[0].get("code", str, "a route") if coded else route.get("text", str, "the route")}
+        line["source"] = self._citation(a)
+        return line, dosage
+
+    def _product(self, a: _Node, kind: str) -> str:
+        product = a.child("productCodeableConcept", f"the {kind} (a CodeableConcept)")
+        for c in product.items("coding", "a Coding"):
+            if c.value.get("system") == CODES + kind:
+                return c.get("code", str, f"a {kind} id of chemo's library")
+        product.fail(f"missing: expected a coding of the system {CODES}{kind} (the {kind}'s id in chemo's library); "
+                     "other codes are not mapped", at="coding")
+
+    def _dose(self, dosage: _Node, required: bool = True, per_required: bool = False) -> tuple:
+        """(the dose as written, its per, the doseQuantity as chemo writes it, the path of doseQuantity)."""
+        rates = dosage.items("doseAndRate", "a doseAndRate", required=required)
+        quantity = rates[0].quantity("doseQuantity", DOSE_UCUM, "a dose") if rates else None
+        written = dosage.extension(EXT + "dose-as-written")
+        text = per = None
+        if written is not None:
+            text = written.part("text", "valueString", str, "the dose as written")
+            per = written.part("per", "valueCode", str, "day or cycle", required=per_required)
+        return text, per, quantity, (rates[0].path + ".doseQuantity" if rates else dosage.path)
+
+    def _check_dose(self, text, per, quantity, where: str, n_days: int) -> None:
+        from ..units import parse_dose
+
+        node = _Node(None, where, self.name)
+        try:
+            dose = parse_dose(text)
+            given = parse_dose(quantity) if quantity else None
+        except ChemoError as exc:
+            node.fail(f"{exc.message}")
+        if given is None:
+            return
+        daily = dose.amount / n_days if per == "cycle" else dose.amount
+        if given.basis is not dose.basis or abs(given.amount - daily) > 1e-9 * max(1.0, abs(daily)):
+            node.fail(f"{quantity} disagrees with the dose as written, {text!r}"
+                      + (f" per cycle over {n_days} days" if per == "cycle" else ""))
+
+    def _drug(self, a: _Node, days: list) -> dict:
+        line, dosage = self._common(a)
+        text, per, quantity, where = self._dose(dosage, per_required=True)
+        if text is None:
+            text, per = quantity, "day"
+        self._check_dose(text, per, quantity, where, len(days))
+        out = {"drug": self._product(a, "drug"), "dose": text, "per": per or "day", "days": days, **line}
+        infusion = dosage.get("text", str, "the infusion, as text", required=False)
+        if infusion is not None:
+            out["infusion"] = infusion
+        diluent = a.extension(EXT + "diluent")
+        if diluent is not None:
+            out["diluent"] = diluent.get("valueCode", str, "a diluent id of the library")
+        return out
+
+    def _derived(self, a: _Node, days: list) -> dict:
+        line, dosage = self._common(a)
+        d = dosage.extension(EXT + "derived-dose", required=True)
+        out = {"drug": self._product(a, "drug"), "from": d.part("from", "valueCode", str, "the drug it follows"),
+               "fraction": d.part_quantity("fraction", _PERCENT, "a percentage"), **line}
+        at = self._times(dosage)
+        if at:
+            out["schedule"] = at
+        infusion = dosage.get("text", str, "the infusion, as text", required=False)
+        if infusion is not None:
+            out["infusion"] = infusion
+        return out
+
+    def _supportive(self, a: _Node, days: list) -> dict:
+        line, dosage = self._common(a)
+        code = a.child("code", "the supportive category (a CodeableConcept)")
+        coded = [c for c in code.items("coding", "a Coding") if c.value.get("system") == CODES + "supportive-category"]
+        out = {"category": coded[0].get("code", str, "a category") if coded else code.get("text", str, "a category")}
+        at = self._times(dosage)
+        out.update(days=days, at=at or ["0 h"], **line)
+        if out["category"] == "hydration":
+            out["fluid"] = self._product(a, "fluid")
+            rates = dosage.items("doseAndRate", "a doseAndRate", required=True)
+            out["volume"] = rates[0].quantity("doseQuantity", {"mL": "mL", "L": "L"}, "a volume")
+            repeat = dosage.child("timing", "a Timing").child("repeat", "a Timing.repeat")
+            duration = repeat.get("duration", (int, float), "the duration of the infusion")
+            unit = repeat.get("durationUnit", str, "h or min")
+            if unit not in _HOURS:
+                repeat.fail(f"{unit[:20]!r}: expected h or min", at="durationUnit")
+            out["duration"] = f"{number_text(duration)} {_HOURS[unit]}"
+        else:
+            out["drug"] = self._product(a, "drug")
+            ratio = dosage.extension(EXT + "ratio-dose")
+            if ratio is not None:
+                out["of"] = ratio.part("of", "valueCode", str, "the drug whose dose it follows")
+                out["ratio"] = ratio.part("ratio", "valueString", str, 'a ratio ("10:1") or a percentage')
+            else:
+                text, _, quantity, where = self._dose(dosage)
+                text = text or quantity
+                self._check_dose(text, "day", quantity, where, 1)
+                out["dose"] = text
+        instructions = dosage.items("additionalInstruction", "a CodeableConcept")
+        if instructions:
+            out["target"] = instructions[0].get("text", str, "the target, as text")
+        note = dosage.get("text", str, "a note, as text", required=False)
+        if note is not None:
+            out["note"] = note
+        when = a.extension(EXT + "when-cumulative")
+        if when is not None:
+            out["when_cumulative"] = when.get("valueString", str, "a cumulative dose, e.g. 300 mg/m²")
+        return out
+
+    def _times(self, dosage: _Node) -> list:
+        timing = dosage.child("timing", "a Timing", required=False)
+        if timing is None:
+            return []
+        return [e.get("valueString", str, 'a time of the day, e.g. "30 min before"') for e in timing.extensions(EXT + "at")]
+
+    # -- the gates
+    def _gate(self, cond: _Node) -> dict:
+        kind = cond.get("kind", str, "applicability")
+        if kind != "applicability":
+            cond.fail(f"{kind[:40]!r}: expected applicability (a readiness gate)", at="kind")
+        g = cond.child("expression", "an Expression").extension(EXT + "gate", required=True)
+        gate = {"kind": g.part("kind", "valueCode", str, "eligibility or retreatment"),
+                "analyte": g.part("analyte", "valueCode", str, "an analyte of the library"),
+                "op": g.part("op", "valueString", str, "an operator (>, >=, <, <=)"),
+                "value": g.part("value", "valueString", str, "a lab value with its unit, or a multiple of ULN")}
+        gate["max_age"] = g.part_quantity("max-age", {**_DAYS, "h": "h"}, "how old a result may be")
+        action = g.part("action", "valueString", str, "what is done when it fails", required=False)
+        if action is not None:
+            gate["action"] = action
+        each_day = g.part("each-day", "valueBoolean", bool, "true or false", required=False)
+        if each_day is not None:
+            gate["each_day"] = each_day
+        gate["source"] = g.part("source", "valueString", str, "the source")
+        return gate

@@ -1,0 +1,263 @@
+"""`chemo regimen export --fhir` and `chemo regimen import` (issue 24): a regimen as a FHIR R4 PlanDefinition and back.
+
+The exported JSON is validated with fhir.resources.  fhir.resources 8 has no R4 package: its
+default models are R5 and it ships R4B (4.3.0) and STU3; the R4B models
+(``fhir.resources.R4B``) are the closest to R4 and are the ones used here.  Every element chemo
+writes (PlanDefinition, ActivityDefinition, Dosage, Timing, Expression, Quantity) is an R4 element
+of the same type; R4B's changes lie elsewhere (medication definition, subscriptions, evidence).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chemo.cli import cli
+from chemo.errors import ChemoError
+from chemo.fhir import EXT, UCUM
+from chemo.fhir.export import export_regimen, percent
+from chemo.fhir.importing import import_regimen
+from chemo.regimen import load_regimen, regimen_from_bytes
+from chemo.units import in_unit, parse_quantity
+
+from cli_support import cli_invoker, one_line
+from conftest import REGIMEN_IDS, REGIMENS
+
+chemo = cli_invoker(cli)
+
+
+@pytest.fixture(scope="module")
+def regimens(library):
+    return {rid: load_regimen(rid, library) for rid in REGIMEN_IDS}
+
+
+@pytest.fixture(scope="module")
+def exported(regimens, library):
+    return {rid: export_regimen(r, library) for rid, r in regimens.items()}
+
+
+def _same(a, b) -> bool:
+    """Equal regimens, whatever file (path, hash) each was read from."""
+    return attrs.evolve(a, path="", sha256="") == attrs.evolve(b, path="", sha256="")
+
+
+def _activity(doc, aid):
+    return next(r for r in doc["contained"] if r["id"] == aid)
+
+
+def _part(ext, name):
+    return next(e for e in ext["extension"] if e["url"] == name)
+
+
+# ------------------------------------------------------------------ the round trip
+
+@pytest.mark.parametrize("rid", REGIMEN_IDS)
+def test_export_then_import_gives_the_same_regimen(rid, regimens, exported, library):
+    text = import_regimen(exported[rid], f"{rid}.json", library)
+    back = regimen_from_bytes(text.encode("utf-8"), f"{rid}.json", library)
+    assert _same(back, regimens[rid])
+    for before, after in zip(regimens[rid].drugs, back.drugs):  # the Dose objects, not only their text
+        assert (after.dose.amount, after.dose.basis, after.dose.text) == (before.dose.amount, before.dose.basis,
+                                                                          before.dose.text)
+
+
+def test_a_retired_regimen_round_trips_with_its_date_reason_and_successor(library):
+    data = (REGIMENS / "doxorubicin-dacarbazine.toml").read_bytes() + (
+        b'\n[retired]\ndate = 2026-11-30\nreason = "superseded by the epirubicin arm"\n'
+        b'replaced_by = "epirubicin-ifosfamide"\n')
+    regimen = regimen_from_bytes(data, "retired.toml", library)
+    doc = export_regimen(regimen, library)
+    assert doc["status"] == "retired"
+    assert {a["status"] for a in doc["contained"]} == {"retired"}
+    back = regimen_from_bytes(import_regimen(doc, "retired.json", library).encode(), "retired.json", library)
+    assert _same(back, regimen)
+    assert str(back.retired.date) == "2026-11-30" and back.retired.replaced_by == "epirubicin-ifosfamide"
+    from fhir.resources.R4B.plandefinition import PlanDefinition
+
+    PlanDefinition.model_validate(doc)
+
+
+def test_a_bundle_holding_the_plan_imports_the_same(exported, regimens, library):
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"fullUrl": "urn:uuid:2f0c5c1e-0000-4000-8000-000000000001",
+                         "resource": exported["epirubicin-ifosfamide"]}]}
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(bundle)
+    back = regimen_from_bytes(import_regimen(bundle, "b.json", library).encode(), "b.json", library)
+    assert _same(back, regimens["epirubicin-ifosfamide"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.decimals(min_value="0.001", max_value="200", places=3))
+def test_a_percentage_is_written_so_that_it_reads_back_the_same(p):
+    fraction = in_unit(parse_quantity(f"{p} %", "%"), "")
+    assert in_unit(parse_quantity(f"{percent(fraction)} %", "%"), "") == fraction
+
+
+@pytest.fixture(scope="module")
+def dd_bytes():
+    data = (REGIMENS / "doxorubicin-dacarbazine.toml").read_bytes()
+    assert data.count('dose = "75 mg/m²"'.encode()) == 1  # the doxorubicin line
+    return data
+
+
+@settings(max_examples=25, deadline=None)
+@given(tenths=st.integers(100, 900), unit=st.sampled_from(["mg/m²", "mg/m2", "mg/㎡", "mg/m^2", "g/m²"]))
+def test_any_written_dose_round_trips_to_the_same_dose(dd_bytes, library, tenths, unit):
+    """Doxorubicin 10-90 mg/m² (its plausible range), however the file spells the unit."""
+    from decimal import Decimal
+
+    amount = Decimal(tenths) / 10 / (1000 if unit.startswith("g") else 1)
+    data = dd_bytes.replace('dose = "75 mg/m²"'.encode(), f'dose = "{amount} {unit}"'.encode())
+    regimen = regimen_from_bytes(data, "dd.toml", library)
+    back = regimen_from_bytes(import_regimen(export_regimen(regimen, library), "dd.json", library).encode(),
+                              "dd.json", library)
+    assert back.drugs[0].dose == regimen.drugs[0].dose
+    assert _same(back, regimen)
+
+
+# ------------------------------------------------------------------ what the JSON says
+
+@pytest.mark.parametrize("rid", REGIMEN_IDS)
+def test_the_exported_json_validates_as_fhir(rid, exported):
+    from fhir.resources.R4B.activitydefinition import ActivityDefinition
+    from fhir.resources.R4B.plandefinition import PlanDefinition
+
+    doc = json.loads(json.dumps(exported[rid]))  # as a file holds it
+    PlanDefinition.model_validate(doc)
+    for resource in doc["contained"]:  # each one on its own, whatever the container's model checks
+        ActivityDefinition.model_validate(resource)
+    assert doc["version"] == "1.0" and doc["status"] == "active"
+
+
+def test_doses_are_in_ucum_per_administration_with_the_cycle_total(exported):
+    doxo = _activity(exported["doxorubicin-ifosfamide"], "drug-doxorubicin")
+    dosage = doxo["dosage"][0]
+    # 75 mg/m² per cycle over days 1-3: 25 mg/m² a day, 75 mg/m² per 21 days
+    assert dosage["doseAndRate"][0]["doseQuantity"] == {"value": 25, "unit": "mg/m2", "system": UCUM, "code": "mg/m2"}
+    assert dosage["maxDosePerPeriod"]["numerator"]["value"] == 75
+    assert dosage["maxDosePerPeriod"]["denominator"]["value"] == 21
+    assert _part(dosage["extension"][0], "text")["valueString"] == "75 mg/m²"
+    assert dosage["route"]["text"] == "IV"
+    dacarbazine = _activity(exported["doxorubicin-dacarbazine"], "drug-dacarbazine")
+    assert dacarbazine["dosage"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 1000  # 1 g/m² on day 1
+    anlotinib = _activity(exported["pld-ifosfamide-anlotinib"], "drug-anlotinib")
+    assert anlotinib["dosage"][0]["doseAndRate"][0]["doseQuantity"]["code"] == "mg"
+
+
+def test_each_line_is_an_action_of_the_cycle_with_its_days(exported, regimens):
+    doc = exported["pld-ifosfamide-anlotinib"]
+    (cycle,) = doc["action"]
+    assert cycle["timingTiming"]["repeat"] == {"count": 3, "period": 21, "periodUnit": "d"}
+    r = regimens["pld-ifosfamide-anlotinib"]
+    assert len(cycle["action"]) == len(r.drugs) + len(r.derived) + len(r.supportive) == len(doc["contained"])
+    anlotinib = next(a for a in cycle["action"] if a["definitionCanonical"] == "#drug-anlotinib")
+    assert [_part(e, "day")["valueInteger"] for e in anlotinib["extension"]] == list(range(1, 15))
+
+
+@pytest.mark.parametrize("rid", REGIMEN_IDS)
+def test_each_gate_is_a_condition_of_the_cycle(rid, exported, regimens):
+    conditions = exported[rid]["action"][0]["condition"]
+    thresholds = regimens[rid].thresholds
+    assert len(conditions) == len(thresholds)
+    for cond, gate in zip(conditions, thresholds):
+        assert cond["kind"] == "applicability"
+        assert cond["expression"]["expression"].startswith(f"%{gate.analyte} {gate.op} ")
+        details = cond["expression"]["extension"][0]
+        assert details["url"] == EXT + "gate"
+        assert _part(details, "value")["valueString"] == gate.value.text
+        assert _part(details, "kind")["valueCode"] == gate.kind
+
+
+# ------------------------------------------------------------------ the commands
+
+def test_export_writes_the_json_and_import_reads_it_back(tmp_path, regimens):
+    out = tmp_path / "ai.json"
+    result = chemo("regimen", "export", "doxorubicin-ifosfamide", "--fhir", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text(encoding="utf-8"))["resourceType"] == "PlanDefinition"
+    toml = tmp_path / "ai.toml"
+    result = chemo("regimen", "import", out, "--out", toml)
+    assert result.exit_code == 0, result.output
+    assert _same(load_regimen(toml), regimens["doxorubicin-ifosfamide"])
+    stdout = chemo("regimen", "export", REGIMENS / "doxorubicin-ifosfamide.toml", "--fhir")
+    assert json.loads(stdout.output)["id"] == "doxorubicin-ifosfamide"
+
+
+def test_export_without_a_format_is_a_usage_error_naming_fhir():
+    result = chemo("regimen", "export", "doxorubicin-ifosfamide")
+    assert result.exit_code == 2
+    assert "--fhir" in result.output
+
+
+def _import(tmp_path, content):
+    path = tmp_path / "in.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
+    return chemo("regimen", "import", path)
+
+
+def test_import_refuses_a_file_that_is_not_json(tmp_path):
+    one_line(_import(tmp_path, "id = 'not json'"), 2, "in.json", "not valid JSON")
+
+
+def test_import_refuses_a_resource_that_is_not_a_plan(tmp_path):
+    one_line(_import(tmp_path, {"resourceType": "Patient"}), 2, "resourceType", "'Patient'", "PlanDefinition")
+
+
+def test_import_refuses_a_dose_in_a_unit_chemo_cannot_read(tmp_path, exported):
+    doc = copy.deepcopy(exported["doxorubicin-ifosfamide"])
+    doc["contained"][0]["dosage"][0]["doseAndRate"][0]["doseQuantity"]["code"] = "mg/furlong"
+    one_line(_import(tmp_path, doc), 2, "PlanDefinition.contained[0].dosage[0].doseAndRate[0].doseQuantity.code",
+             "'mg/furlong'", "mg/m2")
+
+
+def test_import_refuses_a_dose_quantity_that_disagrees_with_the_written_dose(tmp_path, exported):
+    doc = copy.deepcopy(exported["doxorubicin-ifosfamide"])
+    doc["contained"][0]["dosage"][0]["doseAndRate"][0]["doseQuantity"]["value"] = 250  # ten-fold 25 mg/m² a day
+    one_line(_import(tmp_path, doc), 2, "doseQuantity", "250 mg/m²", "disagrees", "75 mg/m²")
+
+
+def test_import_refuses_a_missing_element_naming_it(tmp_path, exported):
+    doc = copy.deepcopy(exported["doxorubicin-dacarbazine"])
+    del doc["action"][0]["condition"][2]["expression"]["extension"]
+    one_line(_import(tmp_path, doc), 2, "PlanDefinition.action[0].condition[2].expression", "missing", EXT + "gate")
+
+
+def test_a_problem_of_the_regimen_names_the_element_it_came_from(tmp_path, exported):
+    doc = copy.deepcopy(exported["doxorubicin-dacarbazine"])
+    doc["contained"][0]["dosage"][0]["route"] = {"text": "PO"}  # doxorubicin is given IV only
+    one_line(_import(tmp_path, doc), 2, "PlanDefinition.contained[0]", "drugs[1].route", "'PO'")
+
+
+def _paths(value, path=()):
+    yield path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, inner in items:
+        yield from _paths(inner, path + (key,))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_a_damaged_document_is_imported_or_refused_never_a_crash(exported, library, data):
+    """Any element removed or replaced by a value of another kind: a regimen that validates, or a ChemoError."""
+    doc = copy.deepcopy(exported["doxorubicin-ifosfamide"])
+    paths = list(_paths(doc))[1:]
+    path = data.draw(st.sampled_from(paths))
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    junk = data.draw(st.sampled_from([None, -1, 1.5, True, "", "x", [], {}, [1], {"a": 1}, 1e308, "mg"]))
+    if junk is None and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = junk
+    try:
+        import_regimen(doc, "damaged.json", library)
+    except ChemoError as exc:
+        assert "\n" not in str(exc) and "damaged.json" in str(exc)
