@@ -200,7 +200,7 @@ def approve(store: Store, regimen, user: str, *, comment=None, library=None) -> 
         base = latest_approved(store, regimen.id, other_than=regimen.sha256)
         diff = _diff(store, regimen, base, library) if base else None
         record = {"regimen_id": regimen.id, "version": regimen.version, "sha256": regimen.sha256,
-                  "file_name": shown_path(regimen.path), "file_text": text,
+                  "file_name": str(Path(regimen.path).resolve()), "file_text": text,
                   "diff_from": base["sha256"] if base else None,
                   "diff_json": json.dumps(diff, ensure_ascii=False, sort_keys=True) if diff is not None else None,
                   "approved_by": user, "db_user": db_user, "approved_at": now_local().isoformat(), "comment": note}
@@ -209,7 +209,7 @@ def approve(store: Store, regimen, user: str, *, comment=None, library=None) -> 
     approvers = (*status.approvers, user)
     done = ApprovalStatus(regimen.id, regimen.version, regimen.sha256, approvers)
     return {"id": row_id, "regimen_id": regimen.id, "version": regimen.version, "sha256": regimen.sha256,
-            "file": record["file_name"], "approved_by": user, "approved_at": record["approved_at"],
+            "file": shown_path(record["file_name"]), "approved_by": user, "approved_at": record["approved_at"],
             "comment": note, "approvers": list(approvers), "approved": done.approved, "status": done.status,
             "diff_from": record["diff_from"],
             "diff_from_version": base["version"] if base else None, "diff": diff}
@@ -225,7 +225,7 @@ def history(store: Store, regimen_id: str, *, current=None) -> list[dict]:
     for v in _versions(regimen_approvals.for_regimen(store, regimen_id)):
         last = v["approvals"][-1]
         diff = json.loads(last["diff_json"]) if last["diff_json"] else None
-        out.append({"sha256": v["sha256"], "version": v["version"], "file": v["file_name"],
+        out.append({"sha256": v["sha256"], "version": v["version"], "file": shown_path(v["file_name"]),
                     "status": "approved" if v["approved_row"] is not None else "awaiting second",
                     "approvals": [{"login": a["approved_by"], "at": a["approved_at"], "db_user": a["db_user"],
                                    "comment": a["comment"]} for a in v["approvals"]],

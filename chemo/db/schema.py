@@ -342,7 +342,7 @@ _CALENDAR = [
 #
 # * ``regimen_id``, ``version`` (the file's own ``version``, NULL when it has none), ``sha256`` of the bytes and
 #   ``file_text``, the bytes themselves (UTF-8 text), so that a later version is diffed against it and the
-#   history shows it whatever became of the file; ``file_name``: the path it was approved from;
+#   history shows it whatever became of the file; ``file_name``: the path it was approved from (absolute);
 # * ``diff_json``: the clinical diff (chemo.regimen_diff) against ``diff_from``, the sha256 of the newest version
 #   of the same regimen id approved by two pharmacists before this one (both NULL for the first version);
 # * ``approved_by``: the record login; ``db_user``: the database user that wrote the row (PostgreSQL; NULL on
