@@ -262,3 +262,33 @@ def test_on_postgresql_one_database_user_cannot_give_the_second_approval_under_a
     with open_store(d.url(d.owner), create=False) as s:
         assert approval_status(s, shipped("epirubicin-ifosfamide")).approved
         assert audit.verify(s)[1] == []
+
+
+# ------------------------------------------------------------------ a law: bytes, not meaning, are approved
+
+@pytest.mark.parametrize("engine", ["sqlite"])
+def test_any_character_added_to_the_approved_file_even_in_a_comment_is_unapproved(store, tmp_path):
+    """The same regimen with one character more in its first comment line reads the same, but is other bytes:
+    never approved by the approvals of the original."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from chemo.library import load_library
+    from chemo.regimen import regimen_from_bytes
+
+    original = shipped()
+    for login in ("phil", "pia"):
+        approve(store, original, login)
+    data = regimen_path(DOX_IFO).read_bytes()
+    comment_end = data.index(b"\n")  # the first line is a comment
+    library = load_library()
+
+    @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.integers(1, comment_end), st.characters(min_codepoint=32, max_codepoint=0x2FFF,
+                                                      blacklist_categories=("Cs", "Cc")))
+    def law(at, char):
+        changed = regimen_from_bytes(data[:at] + char.encode("utf-8") + data[at:], "changed.toml", library)
+        assert changed.drugs == original.drugs and changed.sha256 != original.sha256
+        assert not approval_status(store, changed).approved
+
+    law()
+    assert approval_status(store, original).approved
