@@ -142,8 +142,8 @@ _TABLE_RULES = {
         END IF;
         IF EXISTS (SELECT 1 FROM regimen_approvals WHERE sha256 = NEW.sha256 AND (approved_by = NEW.approved_by
                    OR db_user = session_user::text OR chemo_may_act_as(approved_by))) THEN
-            RAISE EXCEPTION 'chemo: % (sha256 %) was approved by % or by this database user already; two people approve a regimen',
-                NEW.regimen_id, left(NEW.sha256, 12), actor USING ERRCODE = '42501';
+            RAISE EXCEPTION 'chemo: % (sha256 %) is approved already by % or from the database user %; a second pharmacist approves it from their own database user',
+                NEW.regimen_id, left(NEW.sha256, 12), actor, session_user USING ERRCODE = '42501';
         END IF;
         IF (SELECT count(*) FROM regimen_approvals WHERE sha256 = NEW.sha256) >= 2 THEN
             RAISE EXCEPTION 'chemo: % (sha256 %) is approved by two pharmacists already', NEW.regimen_id,
