@@ -44,9 +44,10 @@ def measure(writes: int) -> dict:
             admin.execute("CREATE SCHEMA plain")
         plain_url = d.admin_url + "?options=-csearch_path%3Dplain"
         with open_store(plain_url) as plain:
-            from chemo.demo import add_ready_patient, add_users
+            from chemo.demo import add_ready_patient, add_users, approve_regimens
 
             add_users(plain)
+            approve_regimens(plain)
             add_ready_patient(plain, "LP1")
         times = {"guarded": [], "plain": []}
         with open_store(d.url(d.nurse), create=False) as guarded, open_store(plain_url, create=False) as plain:

@@ -23,7 +23,7 @@ breaks that keyed link.
 
 :func:`verify` also checks the rows the chain describes: every row of an
 audited table (users, roles, patients, measurements, labs, prior exposure,
-plans, prescriptions, sign-offs, administrations) must still hold what its audit rows say it
+plans, prescriptions, sign-offs, administrations, regimen approvals ...) must still hold what its audit rows say it
 became (their ``new`` values, folded in order), no such row may exist without
 an audit row (inserted behind the program's back) and none the audit records
 may be missing (deleted).  Fields an older audit row did not record are not
@@ -166,7 +166,7 @@ def verify(store: Store) -> tuple[int, list[str]]:
 
 LIST_LIMIT = 20  # rows of one table listed one by one per kind of problem; more are counted in one line
 _ID_TABLES = ("patients", "measurements", "labs", "prior_exposure", "plans", "prescriptions", "signoffs",
-              "administrations", "cycle_delays", "gate_overrides", "toxicities", "allergies")
+              "administrations", "cycle_delays", "gate_overrides", "toxicities", "allergies", "regimen_approvals")
 _ENTITIES = frozenset(_ID_TABLES + ("roles", "db_logins"))  # the audit's entity names; user.add rows describe users
 # what a column holds when the audit row that created the row did not name it (the schema's DEFAULT, else NULL):
 # every column of an audited row is checked, those an audit row leaves out against this

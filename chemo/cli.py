@@ -147,6 +147,9 @@ def command_line_words(exc) -> str:
             NextStep.AUDIT_SHOW: lambda e: ": check with 'chemo audit show'",
             NextStep.NEW_DB: lambda e: ": give a new --db for the demo",
             NextStep.RECORD_ULN: lambda e: " (record the result with --uln)",
+            NextStep.APPROVE_REGIMEN: lambda e: (
+                f": it needs two different pharmacists to run 'chemo regimen approve {e.path}' (approved by: "
+                + (", ".join(e.approvers) or "no one yet") + ")"),
         }
         if NextStep.EACH_DAY in steps:  # the option --all-days is in the finding itself
             text = (f"cycle {exc.cycle}: with --all-days day {exc.day} would be recorded at {exc.at}, in the future "

@@ -14,6 +14,8 @@ from .cli import LazyGroup
 
 # name -> ("module:attribute", one-line help shown by `chemo regimen --help`)
 SUBCOMMANDS = {
+    "approve": ("chemo.cli_regimen_approve:approve", "Approve a regimen file in this record (two pharmacists)."),
+    "history": ("chemo.cli_regimen_approve:history", "Versions of a regimen approved in this record, with diffs."),
     "diff": ("chemo.cli_regimen_diff:diff", "The clinical difference between two versions of a regimen file."),
     "export": ("chemo.cli_regimen_fhir:export", "Write a regimen as FHIR R4 (--fhir): a PlanDefinition with ActivityDefinitions."),
     "import": ("chemo.cli_regimen_fhir:import_", "Read a FHIR PlanDefinition back into a regimen file (TOML), checked."),

@@ -7,7 +7,8 @@ true on the day the demo is built.  MRNs are ``DEMO-001`` ...; names are
 boundary value that fails its strict operator, missing and stale labs, labs in
 other units, eGFR computed from creatinine and recorded de-indexed, dose
 modification bands, a weight change and an old weight (recalculate), a cycle
-already given, prior epirubicin near the cap, and a cap override.
+already given, prior epirubicin near the cap, and a cap override.  The two demo pharmacists
+approve the shipped regimens first (a plan starts only on an approved regimen).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from .errors import ChemoError, NextStep
 from .db import patients, signoffs, users as record_users
 from .db.store import Store, now_local
 
-USERS = {"demo-pharmacist": "pharmacist", "demo-nurse": "nurse", "demo-prescriber": "prescriber"}
+USERS = {"demo-pharmacist": "pharmacist", "demo-nurse": "nurse", "demo-prescriber": "prescriber",
+         "demo-pharmacist-2": "pharmacist"}  # the second pharmacist approves the regimens with the first
 PHARMACIST, NURSE, PRESCRIBER = "demo-pharmacist", "demo-nurse", "demo-prescriber"
+SECOND_PHARMACIST = "demo-pharmacist-2"
 REGIMENS = ("doxorubicin-ifosfamide", "epirubicin-ifosfamide", "doxorubicin-dacarbazine", "pld-ifosfamide-anlotinib")
 
 GOOD = {  # analyte -> (value, uln)
@@ -103,6 +106,7 @@ def build_demo(store: Store) -> dict:
     first = next(iter(USERS))
     for login, role in USERS.items():
         add_user(store, first, login, role)
+    approve_regimens(store)
     now = now_local()
     today = now.date()
     summary = []
@@ -184,6 +188,22 @@ def add_users(store: Store, users: dict | None = None) -> None:
     add_user(store, first, *pairs[0])
     for login, role in pairs[1:]:
         add_user(store, adder, login, role)
+
+
+def approve_regimens(store: Store, regimens=REGIMENS, pharmacists=(PHARMACIST, SECOND_PHARMACIST)) -> None:
+    """Two pharmacists approve each regimen (an id or a path) in this record, as a centre does before its first
+    plan on it (chemo.approval); a pharmacist who approved one already is not asked again."""
+    from .approval import approval_status, approve
+    from .library import load_library
+    from .regimen import load_regimen
+
+    library = load_library()
+    for ref in regimens:
+        regimen = load_regimen(ref, library)
+        for login in pharmacists:
+            status = approval_status(store, regimen)
+            if not status.approved and login not in status.approvers:
+                approve(store, regimen, login, library=library)
 
 
 def add_ready_patient(store: Store, mrn: str, regimen: str = "doxorubicin-ifosfamide", *, labs: dict | None = None,

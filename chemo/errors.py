@@ -89,4 +89,5 @@ class NextStep(enum.Enum):
     AUDIT_VERIFY = "audit-verify"  # the audit verification, for the ``more`` problems not named
     AUDIT_SHOW = "audit-show"  # the audit trail (whether a write was recorded)
     NEW_DB = "new-db"  # a new database named
+    APPROVE_REGIMEN = "approve-regimen"  # the file ``path`` approved by two pharmacists (``approvers``: so far)
     RECORD_ULN = "record-uln"  # the lab result recorded with its upper limit of normal (a readiness row's step)

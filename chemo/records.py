@@ -441,6 +441,7 @@ def add_prior(store: Store, actor: str, mrn: str, drug_ref: str, dose_text: str,
 
 def start_plan(store: Store, actor: str, mrn: str, regimen_ref: str, *, start=None, cycles: int | None = None,
                formula: str = "mosteller") -> dict:
+    from .approval import require_startable
     from .dose import body_size
     from .regimen import load_regimen
 
@@ -451,6 +452,7 @@ def start_plan(store: Store, actor: str, mrn: str, regimen_ref: str, *, start=No
         raise ChemoError(f"{cycles!r}: {regimen.id} has 1-{regimen.cycles} cycles", field="cycles")
     with store.transaction(per_patient=True):
         require(store, actor, REGISTRARS, "starting a plan")
+        require_startable(store, regimen)  # not retired, its bytes approved by two pharmacists in this record
         patient = locked_patient(store, mrn)
         body = latest_body(store, patient["id"])
         if body["weight_kg"] is None or body["height_cm"] is None:

@@ -176,11 +176,14 @@ def _drugs_on(regimen_id: str, day: int) -> set:
 def setup(db: Path) -> None:
     from chemo import records, roles
     from chemo.db import open_store
+    from chemo.demo import approve_regimens
 
     with open_store(db) as store:
         roles.add_user(store, ACTOR, ACTOR, "pharmacist")
         roles.add_user(store, ACTOR, NURSE, "nurse")
         roles.add_user(store, ACTOR, NURSE2, "nurse")
+        roles.add_user(store, ACTOR, ACTOR + "-2", "pharmacist")
+        approve_regimens(store, REGIMEN_IDS, (ACTOR, ACTOR + "-2"))  # a plan starts on an approved regimen
         records.add_patient(store, ACTOR, mrn="K-base", name="Kill base", sex="female", born="1970-01-01",
                             height="165 cm", weight="60 kg")
 

@@ -31,6 +31,7 @@ class Deployment:
     pharmacist: str
     nurse: str
     nurse2: str
+    pharmacist2: str  # the second pharmacist, who approves the regimen with the first (chemo regimen approve)
     database: str
     script: str
 
@@ -59,11 +60,11 @@ def deploy(base_url: str, invoke) -> Deployment:
     tag = uuid.uuid4().hex[:8]
     d = Deployment(admin_url=_with_database(base_url, f"chemo_lp_{tag}"), owner=f"lp_owner_{tag}",
                    group=f"lp_users_{tag}", pharmacist=f"lp_phil_{tag}", nurse=f"lp_nora_{tag}",
-                   nurse2=f"lp_nina_{tag}", database=f"chemo_lp_{tag}", script="")
+                   nurse2=f"lp_nina_{tag}", pharmacist2=f"lp_pia_{tag}", database=f"chemo_lp_{tag}", script="")
     with psycopg.connect(base_url, autocommit=True) as admin:
         admin.execute(f"CREATE ROLE {d.owner} LOGIN")
         admin.execute(f"CREATE ROLE {d.group} NOLOGIN")
-        for login in (d.pharmacist, d.nurse, d.nurse2):
+        for login in (d.pharmacist, d.nurse, d.nurse2, d.pharmacist2):
             admin.execute(f"CREATE ROLE {login} LOGIN IN ROLE {d.group}")
         admin.execute(f"CREATE DATABASE {d.database}")
     with psycopg.connect(d.admin_url, autocommit=True) as admin:
@@ -83,7 +84,7 @@ def teardown(base_url: str, d: Deployment) -> None:
     with psycopg.connect(base_url, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {d.database} WITH (FORCE)")
         admin.execute(f"REVOKE pg_signal_backend, pg_read_all_stats FROM {d.owner}")
-        for role in (d.pharmacist, d.nurse, d.nurse2, d.group, d.owner):
+        for role in (d.pharmacist, d.nurse, d.nurse2, d.pharmacist2, d.group, d.owner):
             admin.execute(f"DROP ROLE IF EXISTS {role}")
 
 
@@ -101,11 +102,17 @@ class Record:
 
 
 def populate(d: Deployment, invoke) -> Record:
-    """The pharmacist registers two nurses, a patient and a plan; the nurse records a failing ANC."""
+    """The pharmacist registers two nurses and a second pharmacist, both pharmacists approve the regimen, the
+    pharmacist registers a patient and starts a plan; the nurse records a failing ANC."""
     import psycopg
 
-    P, N = d.pharmacist, d.nurse
+    from chemo.regimen import regimen_path
+
+    P, N, P2 = d.pharmacist, d.nurse, d.pharmacist2
+    regimen = str(regimen_path("doxorubicin-ifosfamide"))
     for args, role in ((["user", "add", N, "--role", "nurse"], P), (["user", "add", d.nurse2, "--role", "nurse"], P),
+                       (["user", "add", P2, "--role", "pharmacist"], P),
+                       (["regimen", "approve", regimen], P), (["regimen", "approve", regimen], P2),
                        (["patient", "add", "--mrn", "LP1", "--name", "Synthetic Lp", "--sex", "female", "--born",
                          "1970-05-01", "--height", "170 cm", "--weight", "70 kg"], P),
                        (["plan", "start", "LP1", "doxorubicin-ifosfamide", "--start", "2026-01-05"], P),

@@ -94,11 +94,14 @@ def prescribe_cases(count: int, rng: random.Random, directory: Path) -> list[tup
 def setup(db: Path) -> None:
     from chemo import records, roles
     from chemo.db import open_store
+    from chemo.demo import approve_regimens
 
     with open_store(db) as store:
         roles.add_user(store, "ph", "ph", "pharmacist")
         roles.add_user(store, "ph", "nu", "nurse")
         roles.add_user(store, "ph", "pr", "prescriber")
+        roles.add_user(store, "ph", "ph2", "pharmacist")
+        approve_regimens(store, ("doxorubicin-ifosfamide",), ("ph", "ph2"))  # a plan starts on an approved regimen
         for mrn in ("M1", "M2"):
             records.add_patient(store, "ph", mrn=mrn, name="Malformed Prescriptions", sex="female",
                                 born="1970-01-01", height="165 cm", weight="60 kg")

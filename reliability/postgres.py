@@ -132,7 +132,7 @@ def signer_child(url: str, signer: int, patients: int, go: str) -> int:
 
 def signers_figures(url: str, quick: bool) -> list[Figure]:
     from chemo import audit, roles
-    from chemo.demo import add_ready_patient
+    from chemo.demo import add_ready_patient, approve_regimens
     from chemo.db import open_store
 
     patients = 2 if quick else 12
@@ -140,6 +140,8 @@ def signers_figures(url: str, quick: bool) -> list[Figure]:
         with open_store(schema.url) as store:
             roles.add_user(store, "admin", "admin", "pharmacist")
             roles.add_user(store, "admin", "rx", "prescriber")
+            roles.add_user(store, "admin", "admin-2", "pharmacist")
+            approve_regimens(store, ("doxorubicin-ifosfamide",), ("admin", "admin-2"))  # plans start on it
             for s in range(SIGNERS):
                 roles.add_user(store, "admin", f"pharm-{s}", "pharmacist")
                 roles.add_user(store, "admin", f"nurse-{s}", "nurse")

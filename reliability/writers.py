@@ -40,9 +40,12 @@ ACTOR = "writer-admin"
 def setup(db: Path, writers: int) -> None:
     from chemo import records, roles
     from chemo.db import open_store
+    from chemo.demo import approve_regimens
 
     with open_store(db) as store:
         roles.add_user(store, ACTOR, ACTOR, "pharmacist")
+        roles.add_user(store, ACTOR, ACTOR + "-2", "pharmacist")
+        approve_regimens(store, (ADMIN_REGIMEN,), (ACTOR, ACTOR + "-2"))  # a plan starts on an approved regimen
         for w in range(writers):
             roles.add_user(store, ACTOR, f"nurse-{w}", "nurse")
             records.add_patient(store, ACTOR, mrn=f"W{w}", name=f"Writer patient {w}", sex="female",

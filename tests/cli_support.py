@@ -19,6 +19,17 @@ def cli_invoker(cli):
     return invoke
 
 
+def approve_regimen(invoke, first: str, second: str = "pia", regimen: str = "doxorubicin-ifosfamide") -> None:
+    """The pharmacist ``first`` registers the pharmacist ``second`` and both approve the shipped ``regimen`` with
+    ``chemo regimen approve`` (a plan starts only on a regimen two pharmacists approved in the record)."""
+    from chemo.regimen import regimen_path
+
+    assert invoke("user", "add", second, "--role", "pharmacist", user=first).exit_code == 0
+    for who in (first, second):
+        result = invoke("regimen", "approve", str(regimen_path(regimen)), user=who)
+        assert result.exit_code == 0, result.output
+
+
 def one_line(result, code, *words) -> str:
     """The command exited ``code`` with exactly one ``chemo: ...`` line on stderr holding every word."""
     assert result.exit_code == code, result.output

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from chemo.demo import GOOD, NURSE, PHARMACIST, PRESCRIBER, add_users
+from chemo.demo import GOOD, NURSE, PHARMACIST, PRESCRIBER, add_users, approve_regimens
 from chemo.records import add_lab, add_measurement, add_patient, start_plan
 from chemo.treatment import administer, signoff
 
@@ -17,6 +17,7 @@ from chemo.treatment import administer, signoff
 def start_course(store, mrn: str, regimen: str = "doxorubicin-ifosfamide", days_ago: int = 70,
                  height: str = "200 cm", weight: str = "80 kg") -> dt.date:
     add_users(store)
+    approve_regimens(store)  # two pharmacists approve the shipped regimens
     start = dt.date.today() - dt.timedelta(days=days_ago)
     add_patient(store, PRESCRIBER, mrn=mrn, name=f"Synthetic {mrn}", sex="female", born="1970-05-01",
                 height=height, weight=weight, measured_on=start.isoformat())

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from chemo.cli import cli
 from cli_support import one_line
 from chemo.cumulative import report
-from chemo.demo import GOOD, NURSE, PHARMACIST, PRESCRIBER, add_users
+from chemo.demo import GOOD, NURSE, PHARMACIST, PRESCRIBER, add_users, approve_regimens
 from chemo.records import add_lab, add_patient, start_plan
 from chemo.db import now_local, open_store
 from chemo.treatment import DayRefused, administer, signoff
@@ -31,6 +31,7 @@ def db(tmp_path, monkeypatch):
     four_days_ago = now_local() - dt.timedelta(days=4)
     with open_store(path) as store:
         add_users(store)
+        approve_regimens(store)  # two pharmacists approve the shipped regimens
         add_patient(store, PRESCRIBER, mrn="M1", name="Synthetic M1", sex="female", born="1970-05-01",
                     height="170 cm", weight="70 kg", measured_on=four_days_ago.date().isoformat())
         start_plan(store, PRESCRIBER, "M1", "doxorubicin-ifosfamide")

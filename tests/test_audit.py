@@ -5,7 +5,7 @@ import json
 import pytest
 
 from chemo import audit
-from chemo.demo import NURSE, PRESCRIBER, add_ready_patient, add_users
+from chemo.demo import NURSE, PRESCRIBER, add_ready_patient, add_users, approve_regimens
 from chemo.records import add_lab
 from chemo.db import open_store
 
@@ -14,6 +14,7 @@ from chemo.db import open_store
 def store(new_db):
     with open_store(new_db("audit.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "A1")
         yield s
 

@@ -10,7 +10,7 @@ import pytest
 
 from chemo import audit
 from chemo.db import open_store
-from chemo.demo import NURSE, PHARMACIST, add_ready_patient, add_users
+from chemo.demo import NURSE, PHARMACIST, add_ready_patient, add_users, approve_regimens
 from chemo.records import add_lab
 from chemo.roles import map_login
 
@@ -19,6 +19,7 @@ from chemo.roles import map_login
 def store(new_db):
     with open_store(new_db("keyed.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "K1")
         yield s
 

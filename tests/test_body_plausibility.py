@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from chemo.cli import cli
 from cli_support import one_line
-from chemo.demo import PRESCRIBER, add_users
+from chemo.demo import PRESCRIBER, add_users, approve_regimens
 from chemo.dose import body_size
 from chemo.errors import BodySizeError
 from chemo.library import load_library
@@ -90,6 +90,7 @@ def db(tmp_path, monkeypatch):
     monkeypatch.setenv("CHEMO_DB", str(path))
     with open_store(path) as store:
         add_users(store)
+        approve_regimens(store)  # two pharmacists approve the shipped regimens
         add_patient(store, PRESCRIBER, mrn="M1", name="Synthetic M1", sex="female", born="1970-05-01",
                     height="170 cm", weight="70 kg")
     return path

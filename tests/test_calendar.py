@@ -11,7 +11,7 @@ import pytest
 
 from chemo.cli import cli
 from chemo.db import now_local, open_store
-from chemo.demo import GOOD, NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
+from chemo.demo import GOOD, NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users, approve_regimens
 from chemo.readiness import assess
 from chemo.records import add_lab, add_measurement, add_patient, add_prior, start_plan
 from chemo.treatment import administer, signoff
@@ -27,6 +27,7 @@ def db(new_db, monkeypatch, clock):
     monkeypatch.setenv("CHEMO_DB", str(where))
     with open_store(where) as store:
         add_users(store)
+        approve_regimens(store)  # two pharmacists approve the shipped regimens
     return where
 
 
@@ -331,6 +332,7 @@ def test_a_delay_of_n_days_moves_that_cycle_and_every_later_one_by_n_days(tmp_pa
     path = tmp_path_factory.mktemp("law") / "law.db"
     with open_store(path) as store:
         add_users(store)
+        approve_regimens(store)  # two pharmacists approve the shipped regimens
         add_ready_patient(store, "L1", "doxorubicin-dacarbazine")
         sign_and_give_day_1(store, "L1", 1)
         before = [c.due for c in for_patient(store, "L1").cycles]

@@ -9,7 +9,7 @@ import pytest
 
 from chemo.cli import cli
 from chemo.db import open_store
-from chemo.demo import NURSE, PHARMACIST, add_ready_patient, add_users
+from chemo.demo import NURSE, PHARMACIST, add_ready_patient, add_users, approve_regimens
 from cli_support import cli_invoker, one_line
 
 pypdf = pytest.importorskip("pypdf")
@@ -22,6 +22,7 @@ def run(new_db, monkeypatch):
     monkeypatch.setenv("CHEMO_DB", str(db))
     with open_store(db) as store:
         add_users(store)
+        approve_regimens(store)  # two pharmacists approve the shipped regimens
         add_ready_patient(store, "A-1", "doxorubicin-ifosfamide", sex="male", height="176 cm", weight="70 kg")
     return cli_invoker(cli)
 

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from chemo import audit
-from chemo.demo import add_ready_patient, add_users
+from chemo.demo import add_ready_patient, add_users, approve_regimens
 from chemo.db import check_integrity, open_store
 
 WRITER = r"""
@@ -46,6 +46,7 @@ def db(new_db):
     path = new_db("crash.db")
     with open_store(path) as store:
         add_users(store)
+        approve_regimens(store)  # two pharmacists approve the shipped regimens
         add_ready_patient(store, "K1")
     return path
 

@@ -11,7 +11,7 @@ import pytest
 
 from chemo import audit
 from chemo.cumulative import CumulativeError, report
-from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
+from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users, approve_regimens
 from chemo.records import add_measurement, add_prior
 from chemo.db import open_store
 from chemo.treatment import CapRefused, administer, signoff
@@ -25,6 +25,7 @@ CYCLE = 3 * DAY
 def store(new_db):
     with open_store(new_db("cum.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "C1")
         yield s
 

@@ -60,7 +60,7 @@ def test_a_copied_record_takes_new_rows_after_the_copied_ids(demo_file, pg_schem
         copy_record(source, target)
         row = add_lab(target, NURSE, "DEMO-001", "platelets", "180 10^9/L")
         assert row["id"] == 197
-        assert target.one("SELECT max(id) AS n FROM audit")["n"] == 291
+        assert target.one("SELECT max(id) AS n FROM audit")["n"] == 300  # the demo: 299 (8 approvals) + 1
 
 
 def test_a_target_that_is_not_empty_is_refused_and_left_as_it_was(demo_file, pg_schema, runner, chemo_cli):
@@ -68,7 +68,7 @@ def test_a_target_that_is_not_empty_is_refused_and_left_as_it_was(demo_file, pg_
     assert copy(runner, chemo_cli, demo_file, url).exit_code == 0
     again = copy(runner, chemo_cli, demo_file, url)
     assert again.exit_code == 1
-    assert again.stderr.startswith("chemo: db: the target ") and "is not empty (users 3, " in again.stderr
+    assert again.stderr.startswith("chemo: db: the target ") and "is not empty (users 4, " in again.stderr
     assert again.stderr.count("\n") == 1
 
 
@@ -99,7 +99,7 @@ def test_a_record_with_lab_corrections_across_batches_copies_both_ways(pg_schema
     from chemo import audit, records
     from chemo.db import copy as copying
     from chemo.db import open_store
-    from chemo.demo import NURSE, add_ready_patient, add_users
+    from chemo.demo import NURSE, add_ready_patient, add_users, approve_regimens
     from chemo.labs.importer import import_files
     from chemo.labs.site import load_site
 
@@ -108,6 +108,7 @@ def test_a_record_with_lab_corrections_across_batches_copies_both_ways(pg_schema
     source = tmp_path / "corrected.db"
     with open_store(source) as store:
         add_users(store)
+        approve_regimens(store)  # two pharmacists approve the shipped regimens
         add_ready_patient(store, "T-HL7-01")
         records.add_lab(store, NURSE, "T-HL7-01", "anc", "2.0 10^9/L", at="2026-03-01T08:00")
         site = load_site(labs / "chemo-site.toml")

@@ -38,11 +38,14 @@ def template_db(tmp_path_factory):
     """Two patients on doxorubicin-ifosfamide with passing typed labs of 2026-03-01, built once."""
     from chemo import records, roles
     from chemo.db import open_store
+    from chemo.demo import approve_regimens
 
     path = tmp_path_factory.mktemp("labs-template") / "template.db"
     with open_store(path) as store:
         roles.add_user(store, "phil", "phil", "pharmacist")
         roles.add_user(store, "phil", "nora", "nurse")
+        roles.add_user(store, "phil", "pia", "pharmacist")
+        approve_regimens(store, ("doxorubicin-ifosfamide",), ("phil", "pia"))
         for mrn in ("T-FHIR-01", "T-HL7-01"):
             records.add_patient(store, "phil", mrn=mrn, name=f"Synthetic {mrn}", sex="female", born="1970-05-01",
                                 height="170 cm", weight="70 kg", measured_on="2026-02-20")
@@ -387,7 +390,7 @@ def test_a_database_of_the_first_schema_is_migrated_and_its_typed_results_read_a
 
     from test_db_upgrade import legacy_sqlite
 
-    from chemo.demo import add_ready_patient, add_users
+    from chemo.demo import add_ready_patient, add_users, approve_regimens
     from chemo.readiness import assess
     from chemo.db import open_store
 
@@ -404,6 +407,7 @@ def test_a_database_of_the_first_schema_is_migrated_and_its_typed_results_read_a
         row = store.one("SELECT source, status, superseded_by FROM labs")
         assert row == {"source": "typed", "status": "final", "superseded_by": None}
         add_users(store)
+        approve_regimens(store)  # two pharmacists approve the shipped regimens
         add_ready_patient(store, "NEW-1", labs={"anc": ("1.0 10^9/L", None)})
         gates = {g.analyte: g for g in assess(store, "NEW-1").gates}
         assert gates["anc"].status == "fail" and gates["anc"].origin == "typed"

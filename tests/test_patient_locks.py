@@ -9,7 +9,7 @@ import pytest
 
 from chemo import audit
 from chemo.db import StoreError, open_store
-from chemo.demo import NURSE, add_ready_patient, add_users
+from chemo.demo import NURSE, add_ready_patient, add_users, approve_regimens
 from chemo.records import add_lab, get_patient, locked_patient
 
 pytestmark = pytest.mark.postgresql
@@ -20,6 +20,7 @@ def two_patients(pg_schema):
     where = pg_schema()
     with open_store(where) as store:
         add_users(store)
+        approve_regimens(store)  # two pharmacists approve the shipped regimens
         add_ready_patient(store, "L1")
         add_ready_patient(store, "L2")
     return where

@@ -21,7 +21,7 @@ from chemo.cli import cli
 from chemo.cumulative import report
 from chemo.db import open_store
 from chemo.db.store import Refusal
-from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
+from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users, approve_regimens
 from chemo.dose import body_size, calculate_cycle
 from chemo.prescription import PrescriptionRefused, SignoffLapsed, orders, prescribe
 from chemo.records import add_measurement
@@ -42,6 +42,7 @@ def where(new_db):
 def store(where):
     with open_store(where) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         yield s
 
 
@@ -275,6 +276,7 @@ def test_the_cli_prescribes_lists_and_refuses_with_the_verification_printed(wher
     monkeypatch.setenv("CHEMO_DB", str(where))
     with open_store(where) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "C1", DOX_IFO)
     runner = CliRunner()
     bad = runner.invoke(cli, ["prescribe", "C1", "--cycle", "1", "--line", "doxorubicin 1 73 mg", "--user", PRESCRIBER])

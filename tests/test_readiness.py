@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from chemo.demo import NURSE, PRESCRIBER, add_ready_patient, add_users
+from chemo.demo import NURSE, PRESCRIBER, add_ready_patient, add_users, approve_regimens
 from chemo.errors import ChemoError
 from chemo.readiness import assess
 from chemo.records import add_lab, add_measurement
@@ -15,6 +15,7 @@ from chemo.db import now_local, open_store
 def store(new_db):
     with open_store(new_db("ready.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         yield s
 
 

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from chemo.cli import cli
+from cli_support import approve_regimen
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +35,7 @@ def ready(run):
     assert run("user", "add", "phil", "--role", "pharmacist", user="phil").exit_code == 0
     assert run("user", "add", "nora", "--role", "nurse", user="phil").exit_code == 0
     assert run("user", "add", "pete", "--role", "prescriber", user="phil").exit_code == 0
+    approve_regimen(run, "phil")
     assert run("patient", "add", "--mrn", "M1", "--name", "Synthetic One", "--sex", "female", "--born", "1970-05-01",
                "--height", "170 cm", "--weight", "70 kg", user="pete").exit_code == 0
     assert run("plan", "start", "M1", "doxorubicin-ifosfamide", user="pete").exit_code == 0

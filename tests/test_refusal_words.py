@@ -80,13 +80,14 @@ def test_a_refusal_keeps_its_fields_when_located():
 @pytest.fixture
 def run(tmp_path, monkeypatch, new_db):
     from chemo.cli import cli
-    from cli_support import cli_invoker
+    from cli_support import approve_regimen, cli_invoker
 
     monkeypatch.setenv("CHEMO_DB", str(new_db("words.db")))
     monkeypatch.delenv("CHEMO_USER", raising=False)
     invoke = cli_invoker(cli)
     assert invoke("user", "add", "phil", "--role", "pharmacist", user="phil").exit_code == 0
     assert invoke("user", "add", "pete", "--role", "prescriber", user="phil").exit_code == 0
+    approve_regimen(invoke, "phil")
     assert invoke("patient", "add", "--mrn", "M1", "--name", "Synthetic One", "--sex", "female", "--born",
                   "1970-05-01", "--height", "170 cm", "--weight", "70 kg", user="pete").exit_code == 0
     return invoke

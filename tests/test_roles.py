@@ -2,7 +2,7 @@
 
 import pytest
 
-from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
+from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users, approve_regimens
 from chemo.records import add_lab, add_measurement, add_patient, add_prior, start_plan
 from chemo.roles import RoleRefused, acting_user, add_user
 from chemo.db import open_store
@@ -13,6 +13,7 @@ from chemo.treatment import SignoffMissing, TwoPersonRefused, administer, signof
 def store(new_db):
     with open_store(new_db("roles.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "R1")
         yield s
 
@@ -111,6 +112,8 @@ def test_on_postgresql_a_workstation_acts_as_its_database_user_unless_a_pharmaci
     audit is appended through the owner's function, so SELECT and INSERT, UPDATE of plans and labs suffice."""
     import uuid
 
+    from chemo.regimen import regimen_path
+
     url = pg_schema()
     schema = url.rsplit("%3D", 1)[1]
     role = f"chemo_ward_{uuid.uuid4().hex[:8]}"
@@ -125,10 +128,12 @@ def test_on_postgresql_a_workstation_acts_as_its_database_user_unless_a_pharmaci
             return s.one("SELECT login FROM audit ORDER BY id DESC LIMIT 1")["login"]
 
     for args in (("user", "add", "phil", "--role", "pharmacist"), ("user", "add", role, "--role", "nurse"),
-                 ("user", "add", "nora", "--role", "nurse"),
+                 ("user", "add", "nora", "--role", "nurse"), ("user", "add", "pia", "--role", "pharmacist"),
                  ("patient", "add", "--mrn", "M1", "--name", "Synthetic One", "--sex", "female", "--born",
                   "1970-05-01", "--height", "170 cm", "--weight", "70 kg")):
         assert run(*args, "--user", "phil").exit_code == 0  # the test server's user is a superuser: --user as on SQLite
+    for pharmacist in ("phil", "pia"):  # a plan starts on a regimen two pharmacists approved
+        assert run("regimen", "approve", str(regimen_path("doxorubicin-ifosfamide")), "--user", pharmacist).exit_code == 0
     pg_admin.execute(f"CREATE ROLE {role} LOGIN")
     try:
         pg_admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")

@@ -7,7 +7,7 @@ The patient was dosed at 70 kg; 78 kg is +11.4 %, 75 kg is +7.1 %.
 
 import pytest
 
-from chemo.demo import PHARMACIST, add_ready_patient, add_users
+from chemo.demo import PHARMACIST, add_ready_patient, add_users, approve_regimens
 from chemo.records import add_measurement
 from chemo.db import open_store
 from chemo.treatment import RecalculateRefused, signoff
@@ -17,6 +17,7 @@ from chemo.treatment import RecalculateRefused, signoff
 def store(new_db):
     with open_store(new_db("w.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "W1")
         yield s
 

@@ -247,7 +247,7 @@ def test_percent_and_question_marks_in_sql_text_are_text_on_either_engine(new_db
 @pytest.mark.postgresql
 def test_a_session_cut_off_by_the_server_says_so_in_one_line_and_then_works_again(pg_schema, pg_admin):
     """A TUI left open across a server restart: one clear error, then the next command reconnects."""
-    from chemo.demo import add_users
+    from chemo.demo import USERS, add_users
 
     url = pg_schema()
     with open_store(url) as store:
@@ -258,7 +258,7 @@ def test_a_session_cut_off_by_the_server_says_so_in_one_line_and_then_works_agai
             store.query("SELECT login FROM users")
         assert "the connection to the server was lost" in str(err.value) and "\n" not in str(err.value)
         assert err.value.exit_code == 3
-        assert len(store.query("SELECT login FROM users")) == 3
+        assert len(store.query("SELECT login FROM users")) == len(USERS)
         with store.transaction():
             store.execute("INSERT INTO users (login, added_at, added_by) VALUES ('x', 'now', 'x')")
         assert store.one("SELECT pg_backend_pid() AS pid")["pid"] != pid

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from chemo.cli import cli, command_line_words
-from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
+from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users, approve_regimens
 from chemo.errors import ChemoError, NextStep
 from chemo.readiness import assess
 from chemo.records import LabError, add_lab, add_measurement, add_patient, add_prior, parse_lab, start_plan
@@ -33,6 +33,7 @@ DOX_DAC = "doxorubicin-dacarbazine"  # doxorubicin 75 mg/m² d1, dacarbazine 1 g
 def store(new_db):
     with open_store(new_db("safety.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         yield s
 
 
@@ -88,6 +89,7 @@ def test_the_signoff_cli_takes_the_level_the_refusal_names(tmp_path, monkeypatch
     monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
     with open_store(new_db("cli.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "B1", DOX_DAC, labs={"bilirubin": ("1.2 mg/dL", "1.2 mg/dL")})
     runner = CliRunner()
     refused = runner.invoke(cli, ["signoff", "B1", "--cycle", "1", "--check", "dose", "--user", PHARMACIST])
@@ -103,6 +105,7 @@ def test_readiness_says_a_modification_applies_in_text_and_json(tmp_path, monkey
     monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
     with open_store(new_db("cli.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "B1", DOX_DAC, labs={"bilirubin": ("1.2 mg/dL", "1.2 mg/dL")})
         add_ready_patient(s, "B2", DOX_DAC)
     runner = CliRunner()
@@ -183,6 +186,7 @@ def test_the_cli_refuses_a_unitless_bilirubin_uln_and_writes_nothing(tmp_path, m
     monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
     with open_store(new_db("cli.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "U1")
         before = s.one("SELECT count(*) AS n FROM labs")["n"]
     result = CliRunner().invoke(cli, ["labs", "add", "U1", "bilirubin", "1.2 mg/dL", "--uln", "21", "--user", NURSE])
@@ -205,6 +209,7 @@ def test_a_readiness_signoff_is_refused_while_anc_fails_and_points_to_the_assess
     monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
     with open_store(new_db("cli.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "R1")
         add_lab(s, NURSE, "R1", "anc", "0.3 10^9/L")
     refused = CliRunner().invoke(cli, ["signoff", "R1", "--cycle", "1", "--check", "readiness", "--user", NURSE])
@@ -302,6 +307,7 @@ def test_the_cli_names_the_override_it_recorded(tmp_path, monkeypatch, new_db):
     monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
     with open_store(new_db("cli.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "O3", weight="70 kg")
         add_measurement(s, PRESCRIBER, "O3", weight="78 kg")
     result = CliRunner().invoke(cli, ["signoff", "O3", "--cycle", "1", "--check", "dose", "--override-reason",
@@ -317,6 +323,7 @@ def test_an_impossible_or_non_ascii_readiness_date_is_one_line_naming_date(tmp_p
     monkeypatch.setenv("CHEMO_DB", str(new_db("cli.db")))
     with open_store(new_db("cli.db")) as s:
         add_users(s)
+        approve_regimens(s)  # two pharmacists approve the shipped regimens
         add_ready_patient(s, "D1")
     result = CliRunner().invoke(cli, ["readiness", "D1", "--date", date])
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)

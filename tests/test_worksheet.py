@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from chemo.cli import cli
 from cli_support import cli_invoker
-from chemo.demo import NURSE, PHARMACIST, add_ready_patient, add_users
+from chemo.demo import NURSE, PHARMACIST, add_ready_patient, add_users, approve_regimens
 from chemo.db import open_store
 from chemo.worksheet import latin1
 
@@ -23,6 +23,7 @@ def run(tmp_path, monkeypatch):
     monkeypatch.setenv("CHEMO_DB", str(db))
     with open_store(db) as store:
         add_users(store)
+        approve_regimens(store)  # two pharmacists approve the shipped regimens
         add_ready_patient(store, "W-ONE", "doxorubicin-dacarbazine", height="181 cm", weight="83 kg")
         add_ready_patient(store, "W-AI", "doxorubicin-ifosfamide", sex="male", height="176 cm", weight="70 kg",
                           labs={"anc": ("1.2 10^9/L", None)})

@@ -23,7 +23,8 @@ from .store import Refusal, Store, StoreError
 
 # every table of the record, parents before children (the foreign keys)
 TABLES = ("users", "roles", "db_logins", "patients", "measurements", "labs", "prior_exposure", "plans", "prescriptions",
-          "signoffs", "administrations", "cycle_delays", "gate_overrides", "toxicities", "allergies", "audit", "audit_head", "audit_key")
+          "signoffs", "administrations", "cycle_delays", "gate_overrides", "toxicities", "allergies",
+          "regimen_approvals", "audit", "audit_head", "audit_key")
 KEYS = {"users": "login", "roles": "login, role", "db_logins": "db_user, login", "audit_head": "one",
         "audit_key": "one"}  # the rest are ordered by id
 # columns that name another row of their own table: copied empty, then filled in once every row of the table is

@@ -25,7 +25,9 @@ What a workstation role may do after it:
   that login holds a role the table needs (:data:`WRITES`), a sign-off's role
   is its check's (dose: pharmacist, readiness: nurse) and the other check of
   the cycle (the one standing) was not made by its signer nor by any login this database user may
-  act as (the two-person rule), a correction points at a newer row of the same
+  act as (the two-person rule), the second approval of a regimen file's bytes comes from another
+  pharmacist and another database user than the first (and names its database user and the sha256 of
+  its text), a correction points at a newer row of the same
   patient and analyte with the same lab identity (source and source id), a plan only goes
   from active to superseded, a dose sign-off is marked superseded once, by a pharmacist, by the next sign-off of
   the same plan, cycle and check, before a dose of its cycle is given.  ``users``, ``roles`` and ``db_logins`` are
@@ -95,6 +97,8 @@ WRITES: dict[str, Guard] = {
     "gate_overrides": Guard("recorded_by", ("prescriber",)),
     "toxicities": Guard("recorded_by", TOXICITY_RECORDERS),
     "allergies": Guard("recorded_by", ANY),  # any registered user records an allergy (issue 20)
+    # two different pharmacists from two database users approve a regimen file's bytes (issue 24; _TABLE_RULES)
+    "regimen_approvals": Guard("approved_by", ("pharmacist",)),
 }
 SECRET = ("audit_key",)  # tables no workstation reads
 READ_ONLY = ("audit", "audit_head", "audit_key", "chemo_migrations")  # written by the owner's functions or the owner
@@ -155,6 +159,24 @@ _TABLE_RULES = {
         IF NEW.kind = 'forward' AND NOT EXISTS (SELECT 1 FROM roles WHERE login = actor AND role = 'prescriber') THEN
             RAISE EXCEPTION 'chemo: bringing a cycle forward needs a prescriber (% is not)', actor
                 USING ERRCODE = '42501';
+        END IF;""",
+    "regimen_approvals": """
+        IF NEW.db_user IS DISTINCT FROM session_user::text THEN
+            RAISE EXCEPTION 'chemo: an approval names the database user that made it (%), not %', session_user,
+                coalesce(NEW.db_user, 'none') USING ERRCODE = '42501';
+        END IF;
+        IF NEW.sha256 IS DISTINCT FROM encode(sha256(convert_to(NEW.file_text, 'UTF8')), 'hex') THEN
+            RAISE EXCEPTION 'chemo: the approval of % names a sha256 that is not its file text''s', NEW.regimen_id
+                USING ERRCODE = '42501';
+        END IF;
+        IF EXISTS (SELECT 1 FROM regimen_approvals WHERE sha256 = NEW.sha256 AND (approved_by = NEW.approved_by
+                   OR db_user = session_user::text OR chemo_may_act_as(approved_by))) THEN
+            RAISE EXCEPTION 'chemo: % (sha256 %) is approved already by % or from the database user %; a second pharmacist approves it from their own database user',
+                NEW.regimen_id, left(NEW.sha256, 12), actor, session_user USING ERRCODE = '42501';
+        END IF;
+        IF (SELECT count(*) FROM regimen_approvals WHERE sha256 = NEW.sha256) >= 2 THEN
+            RAISE EXCEPTION 'chemo: % (sha256 %) is approved by two pharmacists already', NEW.regimen_id,
+                left(NEW.sha256, 12) USING ERRCODE = '42501';
         END IF;""",
     "plans": """
         IF TG_OP = 'UPDATE' AND NOT (OLD.status = 'active' AND NEW.status = 'superseded') THEN

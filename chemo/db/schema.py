@@ -342,6 +342,7 @@ _CALENDAR = [
 ]
 
 
+<<<<<<< HEAD
 # A lapsed dose sign-off signed again (chemo signoff of the same cycle): ``signoffs.superseded_by`` names the sign-off
 # that replaced a lapsed one; both rows stay, both audited.  One sign-off of a plan, cycle and check stands (the one
 # not superseded): UNIQUE (plan_id, cycle, check_kind) becomes a unique index of the rows not superseded.  The old
@@ -380,6 +381,37 @@ BEGIN
 END
 $$"""),
     "CREATE UNIQUE INDEX signoffs_current ON signoffs(plan_id, cycle, check_kind) WHERE superseded_by IS NULL",
+=======
+# Regimen approval (issue 24): a centre treats with a regimen file only once two different pharmacists have
+# approved its exact bytes in this record.  One row per pharmacist's approval of one file:
+#
+# * ``regimen_id``, ``version`` (the file's own ``version``, NULL when it has none), ``sha256`` of the bytes and
+#   ``file_text``, the bytes themselves (UTF-8 text), so that a later version is diffed against it and the
+#   history shows it whatever became of the file; ``file_name``: the path it was approved from (absolute);
+# * ``diff_json``: the clinical diff (chemo.regimen_diff) against ``diff_from``, the sha256 of the newest version
+#   of the same regimen id approved by two pharmacists before this one (both NULL for the first version);
+# * ``approved_by``: the record login; ``db_user``: the database user that wrote the row (PostgreSQL; NULL on
+#   SQLite); ``approved_at`` (local time), ``comment``.
+# The second approval of a sha256 must come from another login and, on PostgreSQL, another database user
+# (chemo.db.privileges checks both on the server).
+_APPROVALS = [
+    """CREATE TABLE regimen_approvals (
+        id INTEGER PRIMARY KEY,
+        regimen_id TEXT NOT NULL,
+        version TEXT,
+        sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+        file_name TEXT NOT NULL,
+        file_text TEXT NOT NULL,
+        diff_from TEXT,
+        diff_json TEXT,
+        approved_by TEXT NOT NULL REFERENCES users(login),
+        db_user TEXT,
+        approved_at TEXT NOT NULL,
+        comment TEXT,
+        UNIQUE (sha256, approved_by)
+    )""",
+    "CREATE INDEX regimen_approvals_regimen ON regimen_approvals(regimen_id, id)",
+>>>>>>> approve
 ]
 
 
@@ -443,6 +475,7 @@ VERSIONS: list[tuple[str, list[str]]] = [
         # the supportive lines a prescription carries (JSON text: supportive, conditional, emetogenic class)
         "ALTER TABLE prescriptions ADD COLUMN supportive TEXT"]),
     ("0011_signoff_resign", _RESIGN),
+    ("0012_regimen_approvals", _APPROVALS),
 ]
 
 _PG_TYPES = ((re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT PRIMARY KEY"),

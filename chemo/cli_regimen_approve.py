@@ -1,0 +1,91 @@
+"""``chemo regimen approve FILE`` and ``chemo regimen history ID``: approval as a fact of the record (issue 24).
+
+Exit codes, as for the record's commands (:mod:`chemo.cli_record`): 0 done; 1 refused (not a pharmacist, the
+same pharmacist or database user twice, approved already, a retired file); 2 bad input (a file that does not
+validate, an unknown regimen id); 3 the database cannot be used.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .cli import emit_json
+from .cli_record import _actor, _open, _signed_in, db_option, json_option, user_option
+
+EXIT_CODES = ("Exit codes: 0 done; 1 refused (not a pharmacist, the same pharmacist or database user twice, "
+              "approved already, a retired file); 2 bad input (a file that does not validate, an unknown regimen); "
+              "3 database unusable. Nothing is written unless the exit code is 0.")
+
+
+def _diff_lines(diff: dict | None) -> list[str]:
+    """The clinical diff's lines (chemo.regimen_diff: the first names both versions), indented."""
+    if diff is None:
+        return ["  no earlier approved version of this regimen to compare with"]
+    return [f"  {line}" for line in diff.get("lines") or ()]
+
+
+@click.command("approve", help=(
+    "Approve a regimen file's exact bytes in this record (a pharmacist). Two different pharmacists (on "
+    "PostgreSQL, from two database users) approve the same bytes before a plan starts on them; the record keeps "
+    "the file's sha256, version and text, and the clinical diff against the version approved before it, in the "
+    "audit chain. A retired file is not approved.\n\n" + EXIT_CODES))
+@click.argument("file", metavar="FILE")
+@click.option("--comment", default=None, metavar="TEXT",
+              help="A note kept with the approval (at most 500 characters).")
+@db_option
+@user_option
+@json_option
+def approve(file, comment, db_path, user, as_json):
+    from .approval import approve as record_approval
+    from .library import load_library
+    from .regimen import load_regimen
+
+    library = load_library()
+    regimen = load_regimen(file, library)
+    actor = _actor(user)
+    with _open(db_path) as store:
+        actor = _signed_in(store, user, actor)
+        row = record_approval(store, regimen, actor, comment=comment, library=library)
+    if as_json:
+        emit_json(row)
+        return
+    head = f"{regimen.id} version {row['version'] or '(none)'} (sha256 {row['sha256'][:12]})"
+    if row["approved"]:
+        click.echo(f"{head}: approved by {' and '.join(row['approvers'])}; plans may start on it")
+    else:
+        click.echo(f"{head}: approved by {row['approved_by']}; it needs a second, different pharmacist to approve "
+                   "it before a plan starts on it")
+    for line in _diff_lines(row["diff"]):
+        click.echo(line)
+
+
+@click.command("history", help=(
+    "Every version of a regimen approved in this record, oldest first: sha256, version, who approved it and "
+    "when, its status (approved, awaiting second; the regimen file as it is now, when never approved: not "
+    "approved or retired) and the clinical diff against the version approved before it.\n\n" + EXIT_CODES))
+@click.argument("regimen_id", metavar="ID")
+@db_option
+@json_option
+def history(regimen_id, db_path, as_json):
+    from .approval import history as approval_history
+    from .errors import RegimenError
+    from .library import load_library
+    from .regimen import load_regimen, regimen_path
+
+    try:
+        current = load_regimen(regimen_path(regimen_id), load_library())
+    except RegimenError:
+        current = None  # no file with that id, or one that does not validate: the record's versions only
+    with _open(db_path, create=False, may_lag=True) as store:
+        versions = approval_history(store, regimen_id, current=current)
+    if as_json:
+        emit_json({"regimen_id": regimen_id, "versions": versions})
+        return
+    for v in versions:
+        click.echo(f"{regimen_id} version {v['version'] or '(none)'}  sha256 {v['sha256'][:12]}  {v['status']}"
+                   f"  ({v['file']})")
+        for n, a in enumerate(v["approvals"], start=1):
+            note = f": {a['comment']}" if a["comment"] else ""
+            click.echo(f"  {('first', 'second')[min(n, 2) - 1]} approval: {a['login']} at {a['at']}{note}")
+        for line in _diff_lines(v["diff"]):
+            click.echo(line)

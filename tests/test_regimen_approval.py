@@ -1,0 +1,294 @@
+"""Regimen approval is a fact of the record (issue 24), on both engines: a plan starts only on a regimen file whose
+exact bytes two different pharmacists approved in this record; one changed character is unapproved again.
+
+The record: pharmacists phil and pia, nurse nora, prescriber pete, patients M1 and M2 (170 cm, 70 kg).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chemo import audit
+from chemo.approval import NotApproved, RetiredRegimen, approval_status, approve, history
+from chemo.cli import command_line_words
+from chemo.db import open_store
+from chemo.db.store import NotFound, Refusal
+from chemo.records import plan_regimen, start_plan
+from chemo.regimen import load_regimen, regimen_path
+from chemo.roles import RoleRefused, add_user
+
+DOX_IFO = "doxorubicin-ifosfamide"
+RETIRED = '\n[retired]\ndate = 2026-11-30\nreason = "withdrawn by the sarcoma board"\nreplaced_by = "epirubicin-ifosfamide"\n'
+
+
+@pytest.fixture
+def store(new_db):
+    from chemo.records import add_patient
+
+    with open_store(new_db("approval.db")) as s:
+        add_user(s, "phil", "phil", "pharmacist")
+        for login, role in (("pia", "pharmacist"), ("nora", "nurse"), ("pete", "prescriber")):
+            add_user(s, "phil", login, role)
+        for mrn in ("M1", "M2"):
+            add_patient(s, "pete", mrn=mrn, name=f"Synthetic {mrn}", sex="female", born="1970-05-01",
+                        height="170 cm", weight="70 kg")
+        yield s
+
+
+def shipped(rid: str = DOX_IFO):
+    from chemo.library import load_library
+
+    return load_regimen(regimen_path(rid), load_library())
+
+
+def plans(store) -> int:
+    return store.one("SELECT count(*) AS n FROM plans")["n"]
+
+
+def approvals(store) -> int:
+    return store.one("SELECT count(*) AS n FROM regimen_approvals")["n"]
+
+
+def test_a_regimen_not_approved_in_this_record_does_not_start_a_plan(store):
+    with pytest.raises(NotApproved) as refused:
+        start_plan(store, "pete", "M1", DOX_IFO)
+    assert refused.value.exit_code == 1
+    words = command_line_words(refused.value)
+    assert words.startswith(f"regimen: {DOX_IFO} version 1.0 (sha256 {shipped().sha256[:12]}) is not approved in "
+                            "this record: it needs two different pharmacists to run 'chemo regimen approve ")
+    assert words.endswith(f"{DOX_IFO}.toml' (approved by: no one yet)")
+    assert plans(store) == 0
+
+
+def test_two_different_pharmacists_approve_and_then_a_plan_starts(store):
+    regimen = shipped()
+    first = approve(store, regimen, "phil")
+    assert (first["approved"], first["status"], first["approvers"], first["diff"]) == (
+        False, "awaiting second", ["phil"], None)
+    with pytest.raises(NotApproved) as refused:  # one pharmacist is not enough
+        start_plan(store, "pete", "M1", DOX_IFO)
+    assert command_line_words(refused.value).endswith("(approved by: phil)")
+    second = approve(store, regimen, "pia", comment="drug and therapeutics committee, 2026-12")
+    assert (second["approved"], second["status"], second["approvers"]) == (True, "approved", ["phil", "pia"])
+    plan = start_plan(store, "pete", "M1", DOX_IFO)
+    assert plan["regimen_sha256"] == regimen.sha256
+    assert approval_status(store, regimen).approved
+
+
+def test_the_same_pharmacist_twice_is_refused_and_leaves_the_regimen_unapproved(store):
+    regimen = shipped()
+    approve(store, regimen, "phil")
+    with pytest.raises(Refusal, match="phil approved it already.*a second, different pharmacist") as refused:
+        approve(store, regimen, "phil")
+    assert refused.value.exit_code == 1
+    assert approval_status(store, regimen).approvers == ("phil",) and approvals(store) == 1
+    with pytest.raises(NotApproved):
+        start_plan(store, "pete", "M1", DOX_IFO)
+    approve(store, regimen, "pia")
+    add_user(store, "phil", "paul", "pharmacist")
+    with pytest.raises(Refusal, match="approved already, by phil and pia"):  # a third approval adds nothing
+        approve(store, regimen, "paul")
+    assert approvals(store) == 2
+
+
+def test_a_nurse_or_a_prescriber_does_not_approve(store):
+    for login in ("nora", "pete"):
+        with pytest.raises(RoleRefused, match="approving a regimen needs a pharmacist") as refused:
+            approve(store, shipped(), login)
+        assert refused.value.exit_code == 1
+    assert approvals(store) == 0
+
+
+def test_one_character_changed_in_a_dose_is_unapproved_again_and_history_shows_the_change(store, mutated):
+    original = shipped()
+    for login in ("phil", "pia"):
+        approve(store, original, login)
+    start_plan(store, "pete", "M1", DOX_IFO)
+    path = mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "70 mg/m²"'))  # one character: 75 -> 70 mg/m²
+    changed = load_regimen(path)
+    assert changed.sha256 != original.sha256 and changed.version == original.version
+    with pytest.raises(NotApproved, match=f"sha256 {changed.sha256[:12]}"):
+        start_plan(store, "pete", "M2", str(path))
+    first = approve(store, changed, "phil")
+    assert first["diff_from"] == original.sha256
+    dose = [c for c in first["diff"]["changes"] if c["item"] == "doxorubicin" and c["field"] == "dose"]
+    assert [(c["old"], c["new"], c["clinical"]) for c in dose] == [("75 mg/m² per cycle", "70 mg/m² per cycle", True)]
+    assert round(dose[0]["change_pct"], 1) == -6.7
+    approve(store, changed, "pia")
+    assert start_plan(store, "pete", "M2", str(path))["regimen_sha256"] == changed.sha256
+
+    versions = history(store, DOX_IFO)
+    assert [(v["sha256"], v["status"], [a["login"] for a in v["approvals"]]) for v in versions] == [
+        (original.sha256, "approved", ["phil", "pia"]), (changed.sha256, "approved", ["phil", "pia"])]
+    assert versions[0]["diff"] is None and versions[1]["diff_from"] == original.sha256
+    assert "doxorubicin: dose 75 mg/m² → 70 mg/m² per cycle (−6.7 %)" in versions[1]["diff"]["lines"]
+
+    # the plan already started keeps the bytes it pinned: nothing changed for it
+    m1 = store.one("SELECT p.* FROM plans p JOIN patients t ON t.id = p.patient_id WHERE t.mrn = 'M1'")
+    assert (m1["regimen_sha256"], m1["status"]) == (original.sha256, "active")
+    assert plan_regimen(m1)[1] is False
+
+
+def test_a_retired_regimen_is_neither_approved_nor_started_on(store, mutated):
+    retired = load_regimen(mutated(DOX_IFO, append=RETIRED))
+    for act in (lambda: approve(store, retired, "phil"), lambda: start_plan(store, "pete", "M1", retired.path)):
+        with pytest.raises(RetiredRegimen) as refused:
+            act()
+        assert refused.value.exit_code == 1
+        assert "retired on 2026-11-30 (withdrawn by the sarcoma board)" in str(refused.value)
+        assert "use epirubicin-ifosfamide instead" in str(refused.value)
+    assert approvals(store) == 0 and plans(store) == 0
+    assert history(store, DOX_IFO, current=retired)[-1]["status"] == "retired"
+
+
+def test_the_audit_chain_records_each_approval_and_verifies(store, mutated, engine):
+    from conftest import raw_execute
+
+    original = shipped()
+    for login in ("phil", "pia"):
+        approve(store, original, login)
+    changed = load_regimen(mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "70 mg/m²"')))
+    approve(store, changed, "phil")
+    rows = store.query("SELECT login, new FROM audit WHERE action = 'regimen.approve' ORDER BY id")
+    recorded = [(r["login"], json.loads(r["new"])) for r in rows]
+    assert [(login, n["sha256"], n["version"]) for login, n in recorded] == [
+        ("phil", original.sha256, "1.0"), ("pia", original.sha256, "1.0"), ("phil", changed.sha256, "1.0")]
+    assert recorded[0][1]["diff_json"] is None and "70 mg/m²" in recorded[2][1]["diff_json"]
+    assert audit.verify(store)[1] == []
+    if engine == "sqlite":  # an approval's login changed behind chemo's back is found
+        raw_execute(store.path, "UPDATE regimen_approvals SET approved_by = 'nora' WHERE id = 2")
+        assert any("regimen_approvals row 2: approved_by" in p for p in audit.verify(store)[1])
+
+
+def test_the_demo_record_approves_every_shipped_regimen_with_its_two_pharmacists(tmp_path):
+    from chemo.demo import PHARMACIST, REGIMENS, SECOND_PHARMACIST, build_demo
+
+    with open_store(tmp_path / "demo.db") as s:
+        build_demo(s)
+        for rid in REGIMENS:
+            status = approval_status(s, shipped(rid))
+            assert (status.approved, status.approvers) == (True, (PHARMACIST, SECOND_PHARMACIST))
+        assert audit.verify(s)[1] == []
+
+
+# ------------------------------------------------------------------ the commands
+
+def test_the_commands_approve_show_history_and_exit_as_documented(store, new_db, runner, chemo_cli, mutated):
+    db = str(new_db("approval.db"))  # the store's record
+    file = str(regimen_path(DOX_IFO))
+
+    def run(*args):
+        result = runner.invoke(chemo_cli, [*args, "--db", db])
+        assert "Traceback" not in result.output
+        return result
+
+    nurse = run("regimen", "approve", file, "--user", "nora")
+    assert nurse.exit_code == 1 and "needs a pharmacist" in nurse.stderr
+    bad = run("regimen", "approve", str(mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "75 mg/m3"'), name="bad")),
+              "--user", "phil")
+    assert bad.exit_code == 2 and bad.stderr.startswith("chemo: ")
+    first = run("regimen", "approve", file, "--user", "phil")
+    assert first.exit_code == 0
+    assert first.stdout.startswith(f"{DOX_IFO} version 1.0 (sha256 {shipped().sha256[:12]}): approved by phil; it "
+                                   "needs a second, different pharmacist")
+    again = run("regimen", "approve", file, "--user", "phil")
+    assert again.exit_code == 1 and "phil approved it already" in again.stderr
+    second = run("regimen", "approve", file, "--user", "pia", "--comment", "committee 2026-12", "--json")
+    assert second.exit_code == 0
+    row = json.loads(second.stdout)
+    assert {k: row[k] for k in ("regimen_id", "version", "approved_by", "approvers", "approved", "status", "comment",
+                                "diff")} == {
+        "regimen_id": DOX_IFO, "version": "1.0", "approved_by": "pia", "approvers": ["phil", "pia"],
+        "approved": True, "status": "approved", "comment": "committee 2026-12", "diff": None}
+    started = runner.invoke(chemo_cli, ["plan", "start", "M1", DOX_IFO, "--db", db, "--user", "pete"])
+    assert started.exit_code == 0, started.output
+
+    shown = run("regimen", "history", DOX_IFO, "--json")
+    assert shown.exit_code == 0
+    versions = json.loads(shown.stdout)["versions"]
+    assert [(v["version"], v["status"], [(a["login"], a["comment"]) for a in v["approvals"]]) for v in versions] == [
+        ("1.0", "approved", [("phil", None), ("pia", "committee 2026-12")])]
+    text = run("regimen", "history", DOX_IFO)
+    assert text.exit_code == 0 and "first approval: phil at " in text.stdout and "second approval: pia at " in text.stdout
+    unknown = run("regimen", "history", "no-such-regimen")
+    assert unknown.exit_code == 2 and "no version of 'no-such-regimen'" in unknown.stderr
+
+
+# ------------------------------------------------------------------ the server's two-person rule
+
+@pytest.fixture(scope="module")
+def deployed():
+    from click.testing import CliRunner
+
+    from chemo.cli import cli
+    from reliability import least_privilege as lp
+
+    def invoke(args, db):
+        return CliRunner().invoke(cli, [*args, "--db", db]).exit_code
+
+    url = lp.base_url()
+    d = lp.deploy(url, invoke)
+    try:
+        lp.populate(d, invoke)  # both pharmacists approved doxorubicin-ifosfamide, each from their own role
+        yield d, invoke
+    finally:
+        lp.teardown(url, d)
+
+
+@pytest.mark.postgresql
+def test_on_postgresql_one_database_user_cannot_give_the_second_approval_under_another_login(deployed):
+    d, invoke = deployed
+    P = d.pharmacist
+    file = str(regimen_path("epirubicin-ifosfamide"))
+    # the pharmacist registers a second pharmacist login and maps it to their own database user
+    for args in (["user", "add", "alt-pharmacist", "--role", "pharmacist"], ["user", "map", P, "alt-pharmacist"],
+                 ["regimen", "approve", file]):
+        assert invoke(args, d.url(P)) == 0, args
+    assert invoke(["regimen", "approve", file, "--user", "alt-pharmacist"], d.url(P)) == 1  # chemo refuses
+    sha = shipped("epirubicin-ifosfamide").sha256
+    text = regimen_path("epirubicin-ifosfamide").read_text(encoding="utf-8").replace("'", "''")
+    for login, db_user in (("alt-pharmacist", P), (P, P), ("alt-pharmacist", "someone-else"),
+                           (d.pharmacist2, P)):
+        done = d.psql(P, "INSERT INTO regimen_approvals (id, regimen_id, version, sha256, file_name, file_text, "
+                         f"approved_by, db_user, approved_at) VALUES ((SELECT max(id) + 1 FROM regimen_approvals), "
+                         f"'epirubicin-ifosfamide', '1.0', '{sha}', 'x', '{text}', '{login}', '{db_user}', "
+                         "'2026-12-06T10:00:00')")
+        assert done.returncode != 0 and "chemo: " in done.stderr, (login, db_user, done.stdout)
+    with open_store(d.url(d.owner), create=False) as s:
+        assert approval_status(s, shipped("epirubicin-ifosfamide")).approvers == (P,)
+    assert invoke(["regimen", "approve", file], d.url(d.pharmacist2)) == 0  # another pharmacist, another role
+    with open_store(d.url(d.owner), create=False) as s:
+        assert approval_status(s, shipped("epirubicin-ifosfamide")).approved
+        assert audit.verify(s)[1] == []
+
+
+# ------------------------------------------------------------------ a law: bytes, not meaning, are approved
+
+@pytest.mark.parametrize("engine", ["sqlite"])
+def test_any_character_added_to_the_approved_file_even_in_a_comment_is_unapproved(store, tmp_path):
+    """The same regimen with one character more in its first comment line reads the same, but is other bytes:
+    never approved by the approvals of the original."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from chemo.library import load_library
+    from chemo.regimen import regimen_from_bytes
+
+    original = shipped()
+    for login in ("phil", "pia"):
+        approve(store, original, login)
+    data = regimen_path(DOX_IFO).read_bytes()
+    comment_end = data.index(b"\n")  # the first line is a comment
+    library = load_library()
+
+    @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.integers(1, comment_end), st.characters(min_codepoint=32, max_codepoint=0x2FFF,
+                                                      blacklist_categories=("Cs", "Cc")))
+    def law(at, char):
+        changed = regimen_from_bytes(data[:at] + char.encode("utf-8") + data[at:], "changed.toml", library)
+        assert changed.drugs == original.drugs and changed.sha256 != original.sha256
+        assert not approval_status(store, changed).approved
+
+    law()
+    assert approval_status(store, original).approved
