@@ -342,7 +342,6 @@ _CALENDAR = [
 ]
 
 
-<<<<<<< HEAD
 # A lapsed dose sign-off signed again (chemo signoff of the same cycle): ``signoffs.superseded_by`` names the sign-off
 # that replaced a lapsed one; both rows stay, both audited.  One sign-off of a plan, cycle and check stands (the one
 # not superseded): UNIQUE (plan_id, cycle, check_kind) becomes a unique index of the rows not superseded.  The old
@@ -381,7 +380,9 @@ BEGIN
 END
 $$"""),
     "CREATE UNIQUE INDEX signoffs_current ON signoffs(plan_id, cycle, check_kind) WHERE superseded_by IS NULL",
-=======
+]
+
+
 # Regimen approval (issue 24): a centre treats with a regimen file only once two different pharmacists have
 # approved its exact bytes in this record.  One row per pharmacist's approval of one file:
 #
@@ -411,7 +412,6 @@ _APPROVALS = [
         UNIQUE (sha256, approved_by)
     )""",
     "CREATE INDEX regimen_approvals_regimen ON regimen_approvals(regimen_id, id)",
->>>>>>> approve
 ]
 
 
