@@ -16,7 +16,7 @@ from chemo.audit import verify as audit_verify
 from chemo.cli import cli
 from chemo.db import open_store
 from chemo.db.store import Refusal
-from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users
+from chemo.demo import NURSE, PHARMACIST, PRESCRIBER, add_ready_patient, add_users, approve_regimens
 from chemo.prescription import SignoffLapsed, prescribe
 from chemo.records import add_measurement
 from chemo.treatment import RecalculateRefused, administer, signoff
@@ -37,6 +37,7 @@ def where(new_db):
 def store(where):
     with open_store(where) as s:
         add_users(s)
+        approve_regimens(s)
         yield s
 
 
@@ -240,6 +241,7 @@ def test_a_record_signed_before_0011_upgrades_with_its_rows_keys_and_audit_chain
 
     with open_store(where) as store:
         add_users(store)
+        approve_regimens(store)
         add_ready_patient(store, "RS7", DOX_IFO)
         signed_both(store, "RS7")
         before = store.query("SELECT * FROM signoffs ORDER BY id")
@@ -380,6 +382,7 @@ def test_whatever_lapses_one_dose_sign_off_stands_and_it_is_signed_again_only_wh
     library = load_library()
     with open_store(tmp_path_factory.mktemp("law") / "law.db") as store:
         add_users(store)
+        approve_regimens(store)
         add_ready_patient(store, "L1", DOX_IFO)
         signoff(store, PHARMACIST, "L1", 1, "dose")
         patient = get_patient(store, "L1")
