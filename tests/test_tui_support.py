@@ -105,6 +105,24 @@ async def type_text(pilot, text: str) -> None:
     await pilot.press(*[keys.get(ch, ch) for ch in text])
 
 
+NAMED = {"-": "minus", " ": "space", ".": "full_stop", "/": "slash"}  # the key names of characters typed here
+
+
+async def burst(pilot, *keys: str) -> None:
+    """Keys as a terminal hands them over when they come faster than the screen answers (a fast typist, a key
+    held down, a scanner): all queued at once, then one pause.  ``Pilot.press`` waits for each key to be
+    handled before the next, which hides a key overtaking another.  A key is a character (``"D"``, ``"-"``)
+    or a key name (``"backspace"``, ``"enter"``)."""
+    from textual import events
+
+    for key in keys:
+        if len(key) == 1:
+            pilot.app.post_message(events.Key(key if key.isalnum() else NAMED[key], key))
+        else:
+            pilot.app.post_message(events.Key(key, {"enter": "\r"}.get(key)))
+    await pilot.pause()
+
+
 async def open_patient(pilot, mrn: str) -> None:
     """Search the patient list for ``mrn`` (its number is enough: ``"022"``) and open the one match."""
     await type_text(pilot, mrn)

@@ -294,3 +294,20 @@ async def test_the_new_lab_box_names_the_field_being_typed(make):
         await pilot.press("tab")
         await pilot.pause()
         assert app.focused.id == "lab-value" and "╭─ New lab · ▶ value with its unit ─" in screen_text(app)
+
+
+async def test_a_burst_of_doses_and_arrows_fills_each_line_with_its_own_dose(make):
+    """A pharmacist types each line's dose and ↓ faster than the screen answers (every key queued before the
+    first is handled): each dose lands in its own line, none in the line above."""
+    from test_tui_support import burst
+
+    app = make(PHARMACIST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _verify(pilot)
+        rows = [(a.drug, a.day) for a in screen.session.rows][:4]
+        doses = {key: f"{100 + i} mg" for i, key in enumerate(rows)}
+        keys = []
+        for i, key in enumerate(rows):
+            keys += ["ctrl+u", *doses[key]] + (["down"] if i < len(rows) - 1 else [])
+        await burst(pilot, *keys)
+        assert {k: v for k, v in _fields(screen).items() if k in doses} == doses

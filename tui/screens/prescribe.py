@@ -21,7 +21,7 @@ from chemo.dose_text import mg_text
 from ..text import one_line
 from ..verify_model import DoseContext, VerifySession, level_text, parse_level
 from ..widgets.footer import KeyFooter
-from ..widgets.inputs import MAX_INPUT
+from ..widgets.inputs import MAX_INPUT, OrderedInput
 from ..widgets.titlebar import TitleBar
 from .base import ChemoScreen
 
@@ -54,15 +54,15 @@ class PrescribeScreen(ChemoScreen):
                          id="rx-context")
             with Horizontal(classes="rx-field"):
                 yield Static("Dose level ", classes="rx-label")
-                yield Input(value=level_text(ctx.dose_level), id="rx-level", max_length=MAX_INPUT,
+                yield OrderedInput(value=level_text(ctx.dose_level), id="rx-level", max_length=MAX_INPUT,
                             placeholder="0, -1, or drug=-1")
             with Horizontal(classes="rx-field"):
                 yield Static("Lines to change ", classes="rx-label")
-                yield Input(id="rx-lines", max_length=MAX_INPUT * 4,
+                yield OrderedInput(id="rx-lines", max_length=MAX_INPUT * 4,
                             placeholder="none: the calculated doses; or ifosfamide 1 1950 mg; pld 1 76 mg")
             with Horizontal(classes="rx-field"):
                 yield Static("Reason ", classes="rx-label")
-                yield Input(id="rx-reason", max_length=MAX_INPUT * 2,
+                yield OrderedInput(id="rx-reason", max_length=MAX_INPUT * 2,
                             placeholder="needed for a review line, a band not met or the cap")
             yield Static("", id="rx-status")
         with VerticalScroll(id="rx-doses-box", can_focus=False):

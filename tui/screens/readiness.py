@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ..text import badge, one_line
 from ..widgets.badge import Badge
-from ..widgets.inputs import MAX_INPUT, EngineValidator
+from ..widgets.inputs import EngineValidator, MAX_INPUT, OrderedInput
 from ..widgets.footer import KeyFooter
 from ..widgets.titlebar import TitleBar
 from .base import ChemoScreen
@@ -68,12 +68,12 @@ class ReadinessScreen(ChemoScreen):
         with Vertical(id="lab-form"):
             with Horizontal(id="lab-fields"):
                 analytes = self.app.backend.analytes() if self.app.backend else []
-                yield Input(placeholder="analyte (anc, hb…)", id="lab-analyte", max_length=32,
+                yield OrderedInput(placeholder="analyte (anc, hb…)", id="lab-analyte", max_length=32,
                             suggester=SuggestFromList(analytes, case_sensitive=False),
                             validators=[EngineValidator(_check_analyte)], valid_empty=True)
-                yield Input(placeholder="value with its unit", id="lab-value", max_length=MAX_INPUT,
+                yield OrderedInput(placeholder="value with its unit", id="lab-value", max_length=MAX_INPUT,
                             validators=[EngineValidator(_check_quantity)], valid_empty=True)
-                yield Input(placeholder="ULN (bili, ALT, AST)", id="lab-uln", max_length=MAX_INPUT,
+                yield OrderedInput(placeholder="ULN (bili, ALT, AST)", id="lab-uln", max_length=MAX_INPUT,
                             validators=[EngineValidator(_check_quantity, allow_empty=True)], valid_empty=True)
             yield Static("New lab: analyte, value with its unit, ULN where the threshold is a multiple of it; "
                          "ctrl+r records.", id="lab-message")

@@ -19,7 +19,7 @@ from textual.widgets import Input, Static
 from chemo.dose_text import mg_text
 from chemo.errors import MIN_REASON
 
-from ..widgets.inputs import MAX_INPUT
+from ..widgets.inputs import MAX_INPUT, OrderedInput
 
 
 @attrs.frozen
@@ -62,7 +62,7 @@ class SignSummaryScreen(ModalScreen):
                     yield Static(Text.assemble(("Reason for ", "bold"), f"{line.drug} day {line.day} ",
                                                (f"{_mg(line.dose_mg)} (review: {', '.join(line.reasons)})", "bold"),
                                                f"\n{line.message}"), classes="sign-why")
-                    yield Input(placeholder=f"reason, at least {MIN_REASON} characters", id=f"reason-{i}",
+                    yield OrderedInput(placeholder=f"reason, at least {MIN_REASON} characters", id=f"reason-{i}",
                                 max_length=MAX_INPUT * 2, classes="sign-reason")
             yield Static("", id="sign-status")
             yield Static(Text("ctrl+s signs exactly these doses · esc goes back, nothing signed", style="dim"),

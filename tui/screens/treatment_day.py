@@ -14,7 +14,7 @@ from chemo.calendar import REASONS  # the engine's reasons: the screen offers wh
 
 from ..text import badge, one_line
 from ..widgets.footer import KeyFooter
-from ..widgets.inputs import MAX_INPUT
+from ..widgets.inputs import MAX_INPUT, OrderedInput
 from ..widgets.titlebar import TitleBar
 from .base import ChemoScreen
 
@@ -45,15 +45,15 @@ class TreatmentDayScreen(ChemoScreen):
             yield Static(id="day-message")
         with Vertical(id="day-forms"):
             with Horizontal(classes="day-fields"):
-                yield Input(placeholder="scanned label codes (separate with ;), checked by ctrl+g", id="day-scan",
+                yield OrderedInput(placeholder="scanned label codes (separate with ;), checked by ctrl+g", id="day-scan",
                             max_length=2000)
             with Horizontal(classes="day-fields"):
-                yield Input(placeholder="weight, e.g. 71.5 kg", id="day-weight", max_length=MAX_INPUT)
+                yield OrderedInput(placeholder="weight, e.g. 71.5 kg", id="day-weight", max_length=MAX_INPUT)
             with Horizontal(classes="day-fields"):
-                yield Input(placeholder="delay to YYYY-MM-DD", id="day-delay-to", max_length=10)
-                yield Input(placeholder="reason: " + "|".join(REASONS), id="day-delay-reason", max_length=16,
+                yield OrderedInput(placeholder="delay to YYYY-MM-DD", id="day-delay-to", max_length=10)
+                yield OrderedInput(placeholder="reason: " + "|".join(REASONS), id="day-delay-reason", max_length=16,
                             suggester=SuggestFromList(REASONS))
-                yield Input(placeholder="note", id="day-delay-note", max_length=MAX_INPUT)
+                yield OrderedInput(placeholder="note", id="day-delay-note", max_length=MAX_INPUT)
         yield KeyFooter()
 
     def on_mount(self) -> None:

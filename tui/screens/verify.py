@@ -20,7 +20,7 @@ from ..text import one_line
 from ..verify_model import UNREAD, DoseContext, VerifySession, level_text, parse_level, refusal, refused_words
 from ..widgets.badge import Badge
 from ..widgets.footer import KeyFooter
-from ..widgets.inputs import MAX_INPUT, EngineValidator, PasteInput, first_failure
+from ..widgets.inputs import EngineValidator, MAX_INPUT, OrderedInput, PasteInput, first_failure
 from ..widgets.titlebar import TitleBar
 from .base import ChemoScreen
 
@@ -147,7 +147,7 @@ class VerifyScreen(ChemoScreen):
             yield Static(self.head_text(), id="verify-context")
             with Horizontal(id="verify-level-line"):
                 yield Static("Dose level ", id="verify-level-label")
-                yield Input(value=level_text(ctx.dose_level), id="dose-level", max_length=MAX_INPUT,
+                yield OrderedInput(value=level_text(ctx.dose_level), id="dose-level", max_length=MAX_INPUT,
                             validators=[EngineValidator(self._check_level)],
                             placeholder="0, -1, or drug=-1, drug=-2", disabled=self.signed)
                 yield Static("", id="verify-level-message")
