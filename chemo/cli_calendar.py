@@ -12,7 +12,7 @@ import click
 from .calendar import REASONS
 from .cli import emit_json
 from .errors import MIN_REASON
-from .cli_record import _actor, _help, _open, _signed_in, db_option, json_option, user_option
+from .cli_options import db_option, json_option, open_record, signed_in, user_option, with_exit_codes
 
 
 def calendar_lines(cal) -> list[str]:
@@ -31,15 +31,16 @@ def calendar_lines(cal) -> list[str]:
     return out
 
 
-@click.command("show", help=_help("Print the plan's calendar: each cycle's due date (the previous cycle's day 1 + "
-                                  "the cycle length), the days given, delays with their reasons, what is next."))
+@click.command("show", help=with_exit_codes(
+    "Print the plan's calendar: each cycle's due date (the previous cycle's day 1 + "
+    "the cycle length), the days given, delays with their reasons, what is next."))
 @click.argument("mrn")
 @db_option
 @json_option
 def plan_show(mrn, db_path, as_json):
     from .calendar import for_patient
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         cal = for_patient(store, mrn)
     if as_json:
         emit_json(cal.as_json())
@@ -47,7 +48,7 @@ def plan_show(mrn, db_path, as_json):
     click.echo("\n".join(calendar_lines(cal)))
 
 
-@click.command(help=_help(
+@click.command(help=with_exit_codes(
     "Move a cycle's day 1 to a later date, with a reason (any registered user); later cycles move with it. "
     "A date before the date it is due brings the cycle forward: a prescriber only, with --note."))
 @click.argument("mrn")
@@ -61,9 +62,7 @@ def plan_show(mrn, db_path, as_json):
 def delay(mrn, cycle, to, reason, note, db_path, user, as_json):
     from .calendar import delay as move
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = move(store, actor, mrn, cycle, to, reason, note)
     cal = row["calendar"]
     if as_json:
@@ -78,7 +77,7 @@ def delay(mrn, cycle, to, reason, note, db_path, user, as_json):
         click.echo(f"  cycle {c.cycle} now due {c.due.isoformat()}")
 
 
-@click.command(help=_help(
+@click.command(help=with_exit_codes(
     "A prescriber lets one cycle through a failing readiness gate, with a reason (audited; shown on the "
     "readiness screen and the worksheet; the nurse's readiness sign-off records that it rests on it)."))
 @click.argument("mrn")
@@ -91,9 +90,7 @@ def delay(mrn, cycle, to, reason, note, db_path, user, as_json):
 def override(mrn, cycle, analyte, reason, db_path, user, as_json):
     from .calendar import override_gate
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = override_gate(store, actor, mrn, cycle, analyte, reason)
     if as_json:
         emit_json({k: row[k] for k in ("cycle", "analyte", "reason", "finding", "recorded_by", "recorded_at")})

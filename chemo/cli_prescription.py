@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from .cli import command_line_words, emit_json
-from .cli_record import _actor, _help, _open, _signed_in, db_option, json_option, user_option
+from .cli_options import db_option, json_option, open_record, signed_in, user_option, with_exit_codes
 
 
 def _verification_lines(v) -> list[str]:
@@ -23,7 +23,7 @@ def _verification_lines(v) -> list[str]:
     return out
 
 
-@click.command(help=_help(
+@click.command(help=with_exit_codes(
     "Prescribe one cycle (a prescriber). Without --line the order is the calculated doses at the dose level; "
     "each --line \"DRUG DAY DOSE\" (\"ifosfamide 1 1950 mg\") replaces the calculated dose of its drug and day; "
     "--from ORDER.toml gives every line (the file may name the patient with mrn = \"...\"). The order is "
@@ -44,10 +44,8 @@ def _verification_lines(v) -> list[str]:
 def prescribe(mrn, cycle, dose_level, lines, order_file, reason, db_path, user, as_json):
     from .prescription import PrescriptionRefused, prescribe as write
 
-    actor = _actor(user)
     try:
-        with _open(db_path) as store:
-            actor = _signed_in(store, user, actor)
+        with signed_in(db_path, user) as (store, actor):
             row = write(store, actor, mrn, cycle, dose_level=tuple(dose_level), lines=tuple(lines),
                         order_path=order_file, reason=reason)
     except PrescriptionRefused as exc:
@@ -75,13 +73,13 @@ def prescribe(mrn, cycle, dose_level, lines, order_file, reason, db_path, user, 
         click.echo(f"  reason: {row['reason']}")
 
 
-@click.group(help=_help("Prescriptions in the record."))
+@click.group(help=with_exit_codes("Prescriptions in the record."))
 def orders():
     pass
 
 
-@orders.command("show", help=_help("Every prescription of a patient (of one cycle), oldest first; the standing "
-                                   "one of each cycle is marked."))
+@orders.command("show", help=with_exit_codes("Every prescription of a patient (of one cycle), oldest first; the standing "
+                                             "one of each cycle is marked."))
 @click.argument("mrn")
 @click.option("--cycle", type=int, default=None)
 @db_option
@@ -89,7 +87,7 @@ def orders():
 def orders_show(mrn, cycle, db_path, as_json):
     from .prescription import orders as listed
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         rows = listed(store, mrn, cycle)
     if as_json:
         emit_json(rows)

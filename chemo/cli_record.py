@@ -22,60 +22,16 @@ from __future__ import annotations
 import click
 
 from .cli import command_line_words, emit_json
-
-EXIT_CODES = ("Exit codes: 0 done; 1 refused (role, two-person rule, cap, not ready, missing sign-off); "
-              "2 bad input (unknown patient, unit, impossible value, invalid regimen); 3 database unusable. "
-              "Nothing is written unless the exit code is 0.")
-
-
-def db_option(f):
-    return click.option("--db", "db_path", metavar="PATH|URL", default=None,
-                        help="Database: a file, sqlite:///path or postgresql://user@host:5432/dbname (default: "
-                             "$CHEMO_DB, else chemo.db in the user's data folder).")(f)
-
-
-def user_option(f):
-    return click.option("--user", "user", metavar="LOGIN", default=None,
-                        help="Acting user (default: $CHEMO_USER, else the login name).")(f)
-
-
-def json_option(f):
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
-
-
-def _open(db_path, create=True, may_lag=False):
-    """Writes create the database on first use; reads of a database that does not exist are an error.
-    ``may_lag``: a listing, which a standby may answer (chemo.db.postgres.reading_url)."""
-    from .db import open_store
-
-    return open_store(db_path, create=create, may_lag=may_lag)
-
-
-def _actor(user):
-    from .roles import acting_user
-
-    return acting_user(user)
-
-
-def _signed_in(store, user, actor):
-    """On PostgreSQL the database user, or the ``--user`` a pharmacist mapped to it (``chemo user map``)."""
-    from .roles import session_login
-
-    return session_login(store, user, actor)
-
-
-def _help(text: str) -> str:
-    return text.rstrip() + "\n\n" + EXIT_CODES
-
+from .cli_options import db_option, json_option, open_record, signed_in, user_option, with_exit_codes
 
 # ------------------------------------------------------------------ patient
 
-@click.group(help=_help("Register, list and show patients."))
+@click.group(help=with_exit_codes("Register, list and show patients."))
 def patient():
     pass
 
 
-@patient.command("add", help=_help("Register a patient with a first height and weight (prescriber or pharmacist)."))
+@patient.command("add", help=with_exit_codes("Register a patient with a first height and weight (prescriber or pharmacist)."))
 @click.option("--mrn", required=True, help="Medical record number (identifier).")
 @click.option("--name", required=True)
 @click.option("--sex", required=True, type=click.Choice(["female", "male"], case_sensitive=False))
@@ -89,9 +45,7 @@ def patient():
 def patient_add(mrn, name, sex, born, height, weight, on, db_path, user, as_json):
     from .records import add_patient
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = add_patient(store, actor, mrn=mrn, name=name, sex=sex.lower(), born=born, height=height, weight=weight,
                           measured_on=on)
     if as_json:
@@ -101,13 +55,13 @@ def patient_add(mrn, name, sex, born, height, weight, on, db_path, user, as_json
                    f"height {row['height_cm']:.1f} cm, weight {row['weight_kg']:.1f} kg")
 
 
-@patient.command("list", help=_help("List the registered patients."))
+@patient.command("list", help=with_exit_codes("List the registered patients."))
 @db_option
 @json_option
 def patient_list(db_path, as_json):
     from .records import list_patients
 
-    with _open(db_path, create=False, may_lag=True) as store:
+    with open_record(db_path, create=False, may_lag=True) as store:
         rows = list_patients(store)
     if as_json:
         emit_json(rows)
@@ -117,14 +71,14 @@ def patient_list(db_path, as_json):
     click.echo(f"{len(rows)} patient{'s' * (len(rows) != 1)}", err=True)
 
 
-@patient.command("show", help=_help("Show one patient: body size, plans, prior exposure."))
+@patient.command("show", help=with_exit_codes("Show one patient: body size, plans, prior exposure."))
 @click.argument("mrn")
 @db_option
 @json_option
 def patient_show(mrn, db_path, as_json):
     from .records import patient_summary
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         s = patient_summary(store, mrn)
     if as_json:
         emit_json(s)
@@ -144,7 +98,7 @@ def patient_show(mrn, db_path, as_json):
 
 # ------------------------------------------------------------------ measure
 
-@click.command(help=_help(
+@click.command(help=with_exit_codes(
     "Record a weight (and height) for a patient (prescriber, pharmacist or nurse). Warns when the weight moved by the "
     "recalculation threshold from the previous weight or the active plan's dosing weight; refuses (exit 1) a "
     "change beyond the plausible limit within its window unless --confirm is given, and a weight that with the "
@@ -162,9 +116,7 @@ def patient_show(mrn, db_path, as_json):
 def measure(mrn, weight, height, on, confirm, db_path, user, as_json):
     from .records import add_measurement
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = add_measurement(store, actor, mrn, weight=weight, height=height, on=on, confirm=confirm)
     if as_json:
         emit_json({k: row[k] for k in ("measured_on", "weight_text", "weight_kg", "height_text", "height_cm",
@@ -179,12 +131,12 @@ def measure(mrn, weight, height, on, confirm, db_path, user, as_json):
 
 # ------------------------------------------------------------------ labs
 
-@click.group(help=_help("Record, import (FHIR R4, HL7 v2 ORU^R01) and show lab results."))
+@click.group(help=with_exit_codes("Record, import (FHIR R4, HL7 v2 ORU^R01) and show lab results."))
 def labs():
     pass
 
 
-@labs.command("add", context_settings={"ignore_unknown_options": True}, help=_help(
+@labs.command("add", context_settings={"ignore_unknown_options": True}, help=with_exit_codes(
     'Record a lab result (any registered user). VALUE with its unit: "1.2 10^9/L", "1200 /uL", "5.4 mmol/L". '
     "Analytes: hemoglobin, anc, wbc, platelets, bilirubin, alt, ast, creatinine, egfr, crcl, lvef (and aliases)."))
 @click.argument("mrn")
@@ -199,9 +151,7 @@ def labs():
 def labs_add(mrn, analyte, value, uln, range_text, at, db_path, user, as_json):
     from .records import add_lab
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = add_lab(store, actor, mrn, analyte, value, uln=uln, range_text=range_text, at=at)
     if as_json:
         emit_json({k: row[k] for k in ("analyte", "value_text", "value", "unit", "uln_text", "uln", "collected_at")})
@@ -211,14 +161,14 @@ def labs_add(mrn, analyte, value, uln, range_text, at, db_path, user, as_json):
                    f"collected {row['collected_at']}")
 
 
-@labs.command("show", help=_help("Show a patient's lab results, newest first."))
+@labs.command("show", help=with_exit_codes("Show a patient's lab results, newest first."))
 @click.argument("mrn")
 @db_option
 @json_option
 def labs_show(mrn, db_path, as_json):
     from .records import list_labs
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         rows = list_labs(store, mrn)
     if as_json:
         emit_json(rows)
@@ -260,9 +210,7 @@ def site_option(f):
 def labs_import(files, dry_run, verbose, site_file, db_path, user, as_json):
     from .labs.importer import import_files, store_site
 
-    actor = _actor(user)
-    with _open(db_path, create=False) as store:
-        actor = _signed_in(store, user, actor)  # the database user (or a login mapped to it), as every command
+    with signed_in(db_path, user, create=False) as (store, actor):  # the database user (or a login mapped to it), as every command
         site = store_site(store, site_file)
         reports = import_files(store, actor, files, dry_run=dry_run, site=site)
     rows = []
@@ -324,9 +272,7 @@ def labs_listen(host, port, max_bytes, idle_timeout, db_retry, site_file, db_pat
     from .errors import ChemoError
     from .labs import listener as mllp
 
-    actor = _actor(user)
-    with _open(db_path, create=False) as store:
-        actor = _signed_in(store, user, actor)  # the database user (or a login mapped to it), as every command
+    with signed_in(db_path, user, create=False) as (store, actor):  # the database user (or a login mapped to it), as every command
         site = mllp.listener_site(store, actor, site_file)
     target = resolve_db(db_path)
     server = mllp.Listener(target, actor, site, host=host, port=port,
@@ -341,12 +287,12 @@ def labs_listen(host, port, max_bytes, idle_timeout, db_retry, site_file, db_pat
 
 # ------------------------------------------------------------------ prior
 
-@click.group(help=_help("Record prior anthracycline exposure."))
+@click.group(help=with_exit_codes("Record prior anthracycline exposure."))
 def prior():
     pass
 
 
-@prior.command("add", context_settings={"ignore_unknown_options": True}, help=_help('Record a lifetime prior anthracycline dose, e.g. epirubicin "300 mg/m²" '
+@prior.command("add", context_settings={"ignore_unknown_options": True}, help=with_exit_codes('Record a lifetime prior anthracycline dose, e.g. epirubicin "300 mg/m²" '
                                  "(prescriber or pharmacist)."))
 @click.argument("mrn")
 @click.argument("drug")
@@ -357,9 +303,7 @@ def prior():
 def prior_add(mrn, drug, dose, note, db_path, user):
     from .records import add_prior
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = add_prior(store, actor, mrn, drug, dose, note)
     click.echo(f"{mrn}: prior {row['drug']} {row['mg_m2']:g} mg/m²" + (f" ({note})" if note else ""))
 
@@ -380,13 +324,13 @@ class _PlanGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-@click.group(cls=_PlanGroup, help=_help("Treatment plans."))
+@click.group(cls=_PlanGroup, help=with_exit_codes("Treatment plans."))
 def plan():
     pass
 
 
-@plan.command("start", help=_help("Start a plan on a regimen with the latest height and weight as the dosing body "
-                                  "size (prescriber or pharmacist); an earlier active plan is superseded."))
+@plan.command("start", help=with_exit_codes("Start a plan on a regimen with the latest height and weight as the dosing body "
+                                            "size (prescriber or pharmacist); an earlier active plan is superseded."))
 @click.argument("mrn")
 @click.argument("regimen")
 @click.option("--start", default=None, metavar="YYYY-MM-DD", help="Start date (default today).")
@@ -397,9 +341,7 @@ def plan():
 def plan_start(mrn, regimen, start, cycles, db_path, user, as_json):
     from .records import start_plan
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = start_plan(store, actor, mrn, regimen, start=start, cycles=cycles)
     if as_json:
         emit_json({k: row[k] for k in ("id", "regimen_id", "regimen_sha256", "start_date", "planned_cycles",
@@ -425,7 +367,7 @@ def plan_start(mrn, regimen, start, cycles, db_path, user, as_json):
 def readiness(mrn, as_of, cycle, db_path, as_json):
     from .readiness import assess
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         result = assess(store, mrn, as_of, cycle=cycle)
     if as_json:
         data = result.as_json()
@@ -452,13 +394,13 @@ def readiness(mrn, as_of, cycle, db_path, as_json):
 
 # ------------------------------------------------------------------ user
 
-@click.group(help=_help("Users and their roles."))
+@click.group(help=with_exit_codes("Users and their roles."))
 def user():
     pass
 
 
-@user.command("add", help=_help("Give LOGIN a role. On an empty database anyone may add the first user; "
-                                "after that only a pharmacist adds users."))
+@user.command("add", help=with_exit_codes("Give LOGIN a role. On an empty database anyone may add the first user; "
+                                          "after that only a pharmacist adds users."))
 @click.argument("login")
 @click.option("--role", required=True, type=click.Choice(["pharmacist", "nurse", "prescriber"]))
 @db_option
@@ -466,16 +408,14 @@ def user():
 def user_add(login, role, db_path, user):
     from .roles import add_user
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = add_user(store, actor, login, role)
     click.echo(f"{row['login']} is a {row['role']}" + (" (the first user)" if row["first_user"] else ""))
 
 
-@user.command("map", help=_help("On PostgreSQL: let the database user DB_USER act as the registered LOGIN "
-                                "(with --user LOGIN or $CHEMO_USER); without a mapping a workstation acts as its "
-                                "database user's name. Only a pharmacist maps; the mapping is audited."))
+@user.command("map", help=with_exit_codes("On PostgreSQL: let the database user DB_USER act as the registered LOGIN "
+                                          "(with --user LOGIN or $CHEMO_USER); without a mapping a workstation acts as its "
+                                          "database user's name. Only a pharmacist maps; the mapping is audited."))
 @click.argument("db_user")
 @click.argument("login")
 @db_option
@@ -483,20 +423,18 @@ def user_add(login, role, db_path, user):
 def user_map(db_user, login, db_path, user):
     from .roles import map_login
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = map_login(store, actor, db_user, login)
     click.echo(f"the database user {row['db_user']} may act as {row['login']}")
 
 
-@user.command("list", help=_help("List users and their roles."))
+@user.command("list", help=with_exit_codes("List users and their roles."))
 @db_option
 @json_option
 def user_list(db_path, as_json):
     from .roles import list_users
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         rows = list_users(store)
     if as_json:
         emit_json(rows)
@@ -507,7 +445,7 @@ def user_list(db_path, as_json):
 
 # ------------------------------------------------------------------ signoff / administer
 
-@click.command(help=_help(
+@click.command(help=with_exit_codes(
     "Sign off one check of a cycle: the dose check (a pharmacist; refused while the cycle would pass the "
     "cumulative anthracycline cap unless --override-reason is given) or the readiness check (a nurse; refused "
     "while not ready). The two checks of a cycle need two different people. A check is signed off once; a dose "
@@ -533,10 +471,8 @@ def signoff(mrn, cycle, check, override_reason, dose_level, accepts, reason, db_
     from .prescription import parse_accepts
     from .treatment import signoff as sign
 
-    actor = _actor(user)
     accept = parse_accepts(accepts)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = sign(store, actor, mrn, cycle, check, override_reason=override_reason, dose_level=tuple(dose_level),
                    accept=accept, reason=reason)
     if as_json:
@@ -567,7 +503,7 @@ def signoff(mrn, cycle, check, override_reason, dose_level, accepts, reason, db_
             click.echo(f"  no override was needed: nothing overridden (reason kept: {override_reason})")
 
 
-@click.command(help=_help(
+@click.command(help=with_exit_codes(
     "Record the signed-off doses of one day of a cycle as given (a nurse): --day D, else the next day not yet "
     "given, which is named (refused before that day is due: day 2 falls the calendar day after day 1 was given). "
     "--all-days records every day not yet given, the first at --at (default now) and each later day a calendar "
@@ -592,9 +528,7 @@ def signoff(mrn, cycle, check, override_reason, dose_level, accepts, reason, db_
 def administer(mrn, cycle, day, all_days, at, db_path, user, as_json, scans=()):
     from .treatment import administer as give
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         if all_days and day is not None:  # the engine refuses both too, naming no option
             from .errors import ChemoError
 
@@ -616,7 +550,7 @@ def administer(mrn, cycle, day, all_days, at, db_path, user, as_json, scans=()):
                f"({result['model']})")
 
 
-@click.command(help=_help(
+@click.command(help=with_exit_codes(
     "Cumulative anthracycline exposure in doxorubicin-equivalent mg/m² under the regimen's named equivalence "
     "model: given, after the next cycle, after the whole plan, and the cap."))
 @click.argument("mrn")
@@ -625,7 +559,7 @@ def administer(mrn, cycle, day, all_days, at, db_path, user, as_json, scans=()):
 def cumulative(mrn, db_path, as_json):
     from .cumulative import report
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         r = report(store, mrn)
     if as_json:
         emit_json(r.as_json())
@@ -642,7 +576,7 @@ def cumulative(mrn, db_path, as_json):
 
 # ------------------------------------------------------------------ worksheet
 
-@click.command(help=_help(
+@click.command(help=with_exit_codes(
     "Write the worksheet of one cycle that the compounding and bedside checkers sign: patient, height, weight, "
     "BSA, regimen and version, every administration day by day, mesna and supportive notes, readiness labs, "
     "cumulative anthracycline, the sign-offs, and empty boxes for the checks. Without a dose sign-off every page "
@@ -657,7 +591,7 @@ def cumulative(mrn, db_path, as_json):
 def worksheet(mrn, cycle, out_path, html_path, paper, db_path):
     from .worksheet import build, write
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         sheet = build(store, mrn, cycle)
     if out_path is None and html_path is None:
         click.echo(sheet.text(), nl=False)
@@ -672,7 +606,7 @@ def worksheet(mrn, cycle, out_path, html_path, paper, db_path):
 AUDIT_PRINT_LIMIT = 50  # problem lines `audit verify` prints; --json gives them all
 
 
-@click.group(help=_help("The audit trail."))
+@click.group(help=with_exit_codes("The audit trail."))
 def audit():
     pass
 
@@ -690,7 +624,7 @@ def audit_verify(db_path, as_json):
     from .audit import verify
     from .db import check_integrity
 
-    with _open(db_path, create=False, may_lag=True) as store:
+    with open_record(db_path, create=False, may_lag=True) as store:
         count, problems = verify(store)
         problems += check_integrity(store)
     if as_json:
@@ -705,14 +639,14 @@ def audit_verify(db_path, as_json):
         raise click.exceptions.Exit(1)
 
 
-@audit.command("show", help=_help("Print the newest audit rows."))
+@audit.command("show", help=with_exit_codes("Print the newest audit rows."))
 @click.option("--limit", type=int, default=20, show_default=True)
 @db_option
 @json_option
 def audit_show(limit, db_path, as_json):
     from .db import audit as audit_log
 
-    with _open(db_path, create=False, may_lag=True) as store:
+    with open_record(db_path, create=False, may_lag=True) as store:
         rows = audit_log.latest(store, max(1, limit))
     if as_json:
         emit_json(rows)
@@ -723,14 +657,14 @@ def audit_show(limit, db_path, as_json):
 
 # ------------------------------------------------------------------ demo
 
-@click.command(help=_help("Build a demo database of synthetic patients (no real identifiers) that exercises every "
-                          "regimen and every readiness case. Refuses a database that already has patients."))
+@click.command(help=with_exit_codes("Build a demo database of synthetic patients (no real identifiers) that exercises every "
+                                    "regimen and every readiness case. Refuses a database that already has patients."))
 @db_option
 @json_option
 def demo(db_path, as_json):
     from .demo import build_demo
 
-    with _open(db_path) as store:
+    with open_record(db_path) as store:
         summary = build_demo(store)
     if as_json:
         emit_json(summary)
@@ -745,7 +679,7 @@ def demo(db_path, as_json):
 
 # ------------------------------------------------------------------ db
 
-@click.group(help=_help("Move a record between databases; print the PostgreSQL DBA's least-privilege script."))
+@click.group(help=with_exit_codes("Move a record between databases; print the PostgreSQL DBA's least-privilege script."))
 def db():
     pass
 
@@ -764,9 +698,9 @@ def db():
 def db_copy(from_url, to_url, as_json):
     from .db.copy import TABLES, check_chain, copy_record
 
-    with _open(from_url, create=False) as source:
+    with open_record(from_url, create=False) as source:
         check_chain(source, "source")
-        with _open(to_url) as target:
+        with open_record(to_url) as target:
             result = copy_record(source, target, source_checked=True)
     if as_json:
         emit_json(result)

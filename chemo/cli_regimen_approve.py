@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from .cli import emit_json
-from .cli_record import _actor, _open, _signed_in, db_option, json_option, user_option
+from .cli_options import db_option, json_option, open_record, signed_in, user_option
 
 EXIT_CODES = ("Exit codes: 0 done; 1 refused (not a pharmacist, the same pharmacist or database user twice, "
               "approved already, a retired file); 2 bad input (a file that does not validate, an unknown regimen); "
@@ -42,9 +42,7 @@ def approve(file, comment, db_path, user, as_json):
 
     library = load_library()
     regimen = load_regimen(file, library)
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = record_approval(store, regimen, actor, comment=comment, library=library)
     if as_json:
         emit_json(row)
@@ -76,7 +74,7 @@ def history(regimen_id, db_path, as_json):
         current = load_regimen(regimen_path(regimen_id), load_library())
     except RegimenError:
         current = None  # no file with that id, or one that does not validate: the record's versions only
-    with _open(db_path, create=False, may_lag=True) as store:
+    with open_record(db_path, create=False, may_lag=True) as store:
         versions = approval_history(store, regimen_id, current=current)
     if as_json:
         emit_json({"regimen_id": regimen_id, "versions": versions})

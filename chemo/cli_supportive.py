@@ -5,16 +5,16 @@ from __future__ import annotations
 import click
 
 from .cli import emit_json
-from .cli_record import _actor, _help, _open, _signed_in, db_option, json_option, user_option
+from .cli_options import db_option, json_option, open_record, signed_in, user_option, with_exit_codes
 
 
-@click.group(help=_help("Record and list a patient's allergies. An allergy to a drug of a cycle, or to its class in "
-                        "the drug library, refuses the dose sign-off unless a pharmacist overrides it with a reason."))
+@click.group(help=with_exit_codes("Record and list a patient's allergies. An allergy to a drug of a cycle, or to its class in "
+                                  "the drug library, refuses the dose sign-off unless a pharmacist overrides it with a reason."))
 def allergy():
     pass
 
 
-@allergy.command("add", help=_help(
+@allergy.command("add", help=with_exit_codes(
     "Record an allergy of MRN to SUBSTANCE (a drug or alias of the library, a drug class such as "
     "'anthracycline', or any other substance, kept as written). Any registered user."))
 @click.argument("mrn")
@@ -28,9 +28,7 @@ def allergy():
 def allergy_add(mrn, substance, reaction, severity, db_path, user, as_json):
     from .allergies import add_allergy, describe
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = add_allergy(store, actor, mrn, substance, reaction, severity)
     if as_json:
         emit_json({k: v for k, v in row.items() if k != "patient_id"})
@@ -38,14 +36,14 @@ def allergy_add(mrn, substance, reaction, severity, db_path, user, as_json):
     click.echo(f"{mrn}: allergy {describe(row)}")
 
 
-@allergy.command("list", help=_help("List the allergies of MRN."))
+@allergy.command("list", help=with_exit_codes("List the allergies of MRN."))
 @click.argument("mrn")
 @db_option
 @json_option
 def allergy_list(mrn, db_path, as_json):
     from .allergies import describe, list_allergies
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         rows = list_allergies(store, mrn)
     if as_json:
         emit_json(rows)
@@ -56,7 +54,7 @@ def allergy_list(mrn, db_path, as_json):
         click.echo(f"{mrn}: {describe(r)} (recorded {r['recorded_at'][:16].replace('T', ' ')} by {r['recorded_by']})")
 
 
-@click.command(help=_help(
+@click.command(help=with_exit_codes(
     "Write the compounding labels of day D of cycle N (one per bag or syringe of the dose sign-off, with the "
     "patient, MRN, drug, mg, volume, diluent, route, rate, expiry and a QR code carrying MRN, cycle, day, drug, mg, "
     "time and the sign-off's audit hash; scanned back with 'chemo administer --scan'). Refused without a dose "
@@ -70,7 +68,7 @@ def allergy_list(mrn, db_path, as_json):
 def labels(mrn, cycle, day, out_path, db_path, as_json):
     from .labels import day_labels, write
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         found = day_labels(store, mrn, cycle, day)
     write(found, out_path)
     if as_json:

@@ -6,15 +6,15 @@ from __future__ import annotations
 import click
 
 from .cli import emit_json
-from .cli_record import _actor, _help, _open, _signed_in, db_option, json_option, user_option
+from .cli_options import db_option, json_option, open_record, signed_in, user_option, with_exit_codes
 
 
-@click.group(help=_help("Adverse events by CTCAE v5.0 term and grade, per cycle (recorded and derived from labs)."))
+@click.group(help=with_exit_codes("Adverse events by CTCAE v5.0 term and grade, per cycle (recorded and derived from labs)."))
 def toxicity():
     pass
 
 
-@toxicity.command("add", help=_help(
+@toxicity.command("add", help=with_exit_codes(
     "Record an adverse event of a cycle (a prescriber or a nurse): a CTCAE v5.0 term of "
     "regimens/library/ctcae.toml (febrile-neutropenia, encephalopathy, hematuria, hypertension, proteinuria, "
     "palmar-plantar-erythrodysesthesia (hand-foot syndrome), ...) and a grade CTCAE defines for it; grade 0 "
@@ -31,9 +31,7 @@ def toxicity():
 def toxicity_add(mrn, cycle, term, grade, at, note, db_path, user, as_json):
     from .toxicity import add_event
 
-    actor = _actor(user)
-    with _open(db_path) as store:
-        actor = _signed_in(store, user, actor)
+    with signed_in(db_path, user) as (store, actor):
         row = add_event(store, actor, mrn, cycle=cycle, term=term, grade=grade, at=at, note=note)
     if as_json:
         emit_json({k: row[k] for k in ("id", "cycle", "term", "term_text", "grade", "grade_text", "ctcae_version",
@@ -43,7 +41,7 @@ def toxicity_add(mrn, cycle, term, grade, at, note, db_path, user, as_json):
                f"{row['occurred_at']} recorded by {row['recorded_by']} ({row['ctcae_version']})")
 
 
-@toxicity.command("list", help=_help(
+@toxicity.command("list", help=with_exit_codes(
     "Every event of the active plan in time order: recorded ones, and grades derived from lab results where "
     "CTCAE defines the grade by value (marked DERIVED, with the result they came from)."))
 @click.argument("mrn")
@@ -52,7 +50,7 @@ def toxicity_add(mrn, cycle, term, grade, at, note, db_path, user, as_json):
 def toxicity_list(mrn, db_path, as_json):
     from .toxicity import events
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         data = events(store, mrn)
     if as_json:
         emit_json(data)
@@ -74,7 +72,7 @@ def toxicity_list(mrn, db_path, as_json):
             click.echo(f"      {e['grade_text']}")
 
 
-@click.command("next", help=_help(
+@click.command("next", help=with_exit_codes(
     "The next cycle's suggested dose level (or hold or stop) for each drug, from the previous cycles' events "
     "and the rules of regimens/library/toxicity-rules.toml, with every rule that fired, the event and grade "
     "behind it and its source. A level once lowered stays lowered unless a prescriber raises it with a reason."))
@@ -84,7 +82,7 @@ def toxicity_list(mrn, db_path, as_json):
 def next_cycle(mrn, db_path, as_json):
     from .modification import for_patient
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         s = for_patient(store, mrn)
     if as_json:
         emit_json(s.as_json())
@@ -115,7 +113,7 @@ def rdi_lines(r) -> list[str]:
     return out
 
 
-@click.command("rdi", help=_help(
+@click.command("rdi", help=with_exit_codes(
     "Relative dose intensity per drug: planned dose intensity (mg/m² per week from the regimen and the plan's "
     "dates) against delivered (the per-day ledger, each day's BSA and date), RDI %, and the points lost to "
     "delay, reduction and omission."))
@@ -125,7 +123,7 @@ def rdi_lines(r) -> list[str]:
 def rdi(mrn, db_path, as_json):
     from .rdi import for_patient
 
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         r = for_patient(store, mrn)
     if as_json:
         emit_json(r.as_json())
@@ -154,12 +152,12 @@ def cohort_rows(store) -> list[dict]:
     return rows
 
 
-@click.group(help=_help("Reports over every patient of the record."))
+@click.group(help=with_exit_codes("Reports over every patient of the record."))
 def report():
     pass
 
 
-@report.command("rdi", help=_help(
+@report.command("rdi", help=with_exit_codes(
     "Relative dose intensity of every patient with an active plan: one row per patient and drug, RDI below "
     "the library's target flagged ([rdi] of toxicity-rules.toml: 85 % as shipped; the column keeps the name "
     "below_85). --csv prints the columns " + ", ".join(CSV_COLUMNS) + "."))
@@ -169,7 +167,7 @@ def report():
 def report_rdi(db_path, as_json, as_csv):
     if as_json and as_csv:
         raise click.UsageError("give --json or --csv, not both")
-    with _open(db_path, create=False) as store:
+    with open_record(db_path, create=False) as store:
         rows = cohort_rows(store)
     if as_json:
         emit_json(rows)
