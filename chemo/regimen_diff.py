@@ -187,6 +187,11 @@ def _times_text(times) -> str:
     return ", ".join(t.text for t in times) if times else "(none)"
 
 
+def _hours(times) -> list:
+    """The times of a schedule in hours, however written ("30 min before" and "0.5 h before" are one)."""
+    return [round(t.hours, 9) for t in times]
+
+
 def _bound_key(bound) -> tuple | None:
     """A lab value comparable across the ways of writing it ("1.5 ×10⁹/L" and "1500 /µL" are one)."""
     if bound is None:
@@ -277,7 +282,8 @@ def _derived_changes(item: str, a, b) -> list[Change]:
     c.compare("days", _days_list(a.days), _days_list(b.days))
     c.compare("route", a.route, b.route)
     c.compare("infusion", a.infusion, b.infusion)
-    c.compare("schedule", _times_text(a.schedule), _times_text(b.schedule))
+    if _hours(a.schedule) != _hours(b.schedule):  # "0 min" and "0 h" are one time
+        c.add("schedule", _times_text(a.schedule), _times_text(b.schedule))
     c.compare("source", a.source, b.source, clinical=False)
     return c.out
 
@@ -301,7 +307,7 @@ def _supportive_changes(item: str, a, b) -> list[Change]:
         c.add("duration", None if a.duration_h is None else f"{a.duration_h:g} h",
               None if b.duration_h is None else f"{b.duration_h:g} h")
     c.compare("days", _days_list(a.days), _days_list(b.days))
-    if [t.hours for t in a.at] != [t.hours for t in b.at]:
+    if _hours(a.at) != _hours(b.at):
         c.add("at", _times_text(a.at), _times_text(b.at))
     c.compare("route", a.route, b.route)
     c.compare("target", a.target, b.target)

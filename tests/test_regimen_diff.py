@@ -14,12 +14,13 @@ from hypothesis import given, strategies as st
 
 from chemo.cli import cli
 from chemo.library import load_library
-from chemo.regimen import load_regimen
+from chemo.regimen import load_regimen, regimen_from_bytes
 from chemo.regimen_diff import diff_regimens
 from chemo.units import Dose
 
 from cli_support import cli_invoker, one_line
 from conftest import REGIMEN_IDS, REGIMENS, mutate_text, regimen_text
+from regimen_fields import MUTATIONS, NOT_CLINICAL, WRITTEN_OTHERWISE, base_bytes, uncovered
 
 DI = "doxorubicin-ifosfamide"
 OLD_DOX_SOURCE = "Seed 003 (75 mg/m² per cycle); NCCP 00392 (25 mg/m² d1-3)"
@@ -265,3 +266,38 @@ def test_strict_validation_requires_a_version(tmp_path):
 def test_shipped_regimens_pass_strict_validation():
     result = chemo("validate", "--strict", REGIMENS)
     assert result.exit_code == 0, result.output
+
+
+# ------------------------------------------------------------------ every field of a regimen is compared
+
+@pytest.fixture(scope="module")
+def base_regimen():
+    return regimen_from_bytes(base_bytes(), "base.toml", load_library())
+
+
+def test_every_field_of_a_regimen_and_its_parts_has_a_mutation():
+    """A field added to Regimen, DrugLine, Dose, Derived, Threshold, Bound, Modification, Cumulative, Note,
+    Retired, SupportiveLine or Timing fails here until tests/regimen_fields.py changes it (and so the
+    diff below must report it) or says why it is not compared."""
+    assert uncovered() == []
+
+
+def _mutation_ids(table):
+    return [f"{cls.__name__}.{name}" for cls, name in table]
+
+
+@pytest.mark.parametrize("key", list(MUTATIONS), ids=_mutation_ids(MUTATIONS))
+def test_a_change_to_any_field_is_reported(base_regimen, key):
+    changed = MUTATIONS[key](base_regimen)
+    assert changed != base_regimen
+    for old, new in ((base_regimen, changed), (changed, base_regimen)):
+        result = diff_regimens(old, new)
+        assert result.changes, f"{key[0].__name__}.{key[1]}: no change reported"
+        assert result.clinical is (key not in NOT_CLINICAL), [c.line() for c in result.changes]
+
+
+@pytest.mark.parametrize("key", list(WRITTEN_OTHERWISE), ids=_mutation_ids(WRITTEN_OTHERWISE))
+def test_a_value_written_another_way_is_no_change(base_regimen, key):
+    changed = WRITTEN_OTHERWISE[key](base_regimen)
+    assert changed != base_regimen
+    assert diff_regimens(base_regimen, changed).changes == ()
