@@ -235,3 +235,40 @@ def uncovered() -> list[str]:
     """``Class.field`` of every attrs field with no mutation here, nor a reason to be left out."""
     known = MUTATIONS.keys() | WRITTEN_OTHERWISE.keys() | NOT_COMPARED.keys()
     return [f"{cls.__name__}.{f.name}" for cls in CLASSES for f in attrs.fields(cls) if (cls, f.name) not in known]
+
+
+def _renamed(r, old: str, new: str):
+    """The regimen with drug ``old`` replaced by ``new`` wherever it is named (lines, bands, ratios)."""
+    rename = (lambda x: new if x == old else x)
+    return attrs.evolve(
+        r, drugs=tuple(attrs.evolve(d, drug=rename(d.drug)) for d in r.drugs),
+        modifications=tuple(attrs.evolve(m, drug=rename(m.drug)) for m in r.modifications),
+        supportive=tuple(attrs.evolve(s, of=rename(s.of)) for s in r.supportive))
+
+
+# For a round trip (FHIR) the changed regimen must be one chemo's checks accept, its numbers agreeing with
+# their text: where a mutation above is not, this one is used instead.
+VALID_MUTATIONS = {
+    (Regimen, "drugs"): lambda r: _renamed(r, "doxorubicin", "epirubicin"),
+    (DrugLine, "drug"): lambda r: _renamed(r, "doxorubicin", "epirubicin"),
+    (Dose, "basis"): lambda r: _drug(r, DOXO, dose=_dose(130, Basis.FLAT, "130 mg")),
+    (Bound, "quantity"): lambda r: _gate(r, ANC_RETREATMENT, value=_bound("1.0 ×10⁹/L")),
+    (Bound, "uln_multiple"): lambda r: _gate(r, BILIRUBIN, value=Bound("1.5 × ULN", None, 1.5)),
+    (SupportiveLine, "category"): lambda r: _supportive(r, lambda s: s.drug == "pegfilgrastim", category="premedication"),
+    (SupportiveLine, "ratio"): lambda r: _supportive(r, DEXRAZOXANE, ratio=5.0, ratio_text="5:1"),
+    (SupportiveLine, "days"): lambda r: _supportive(r, ONDANSETRON, days=(1, 2, 3, 4)),
+    (Timing, "hours"): lambda r: _supportive(r, ONDANSETRON, at=(Timing(-1.0, "1 h before"),)),
+}
+
+# Fields with no other value the base regimen's checks accept on their own; each is carried in the round
+# trip of the base regimen (its value there is not a default) and what it follows is mutated above.
+NO_VALID_MUTATION = {
+    (Regimen, "emetogenic_class"): "derived from the drugs: another class is refused (DrugLine.drug changes it)",
+    (DrugLine, "route"): "doxorubicin and ifosfamide have one route each in the library (SupportiveLine.route "
+                         "is mutated, written by the same code)",
+    (Derived, "drug"): "mesna is the one drug of the library that follows another's dose as a derived line",
+    (Derived, "days"): "a derived line's days are its parent's (DrugLine.days moves them)",
+    (SupportiveLine, "drug"): "no other antiemetic, growth factor or cardioprotector of the library fits the base "
+                              "regimen (aprepitant interacts with ifosfamide)",
+    (SupportiveLine, "of"): "dexrazoxane follows an anthracycline; the base regimen has one",
+}

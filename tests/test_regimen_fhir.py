@@ -27,6 +27,7 @@ from chemo.units import in_unit, parse_quantity
 
 from cli_support import cli_invoker, one_line
 from conftest import REGIMEN_IDS, REGIMENS
+from regimen_fields import MUTATIONS, NO_VALID_MUTATION, VALID_MUTATIONS, WRITTEN_OTHERWISE, base_bytes
 
 chemo = cli_invoker(cli)
 
@@ -261,3 +262,34 @@ def test_a_damaged_document_is_imported_or_refused_never_a_crash(exported, libra
         import_regimen(doc, "damaged.json", library)
     except ChemoError as exc:
         assert "\n" not in str(exc) and "damaged.json" in str(exc)
+
+
+# ------------------------------------------------------------------ every field survives the round trip
+
+@pytest.fixture(scope="module")
+def base_regimen(library):
+    return regimen_from_bytes(base_bytes(), "base.toml", library)
+
+
+def _round_trip(regimen, library):
+    text = import_regimen(json.loads(json.dumps(export_regimen(regimen, library))), "r.json", library)
+    return regimen_from_bytes(text.encode("utf-8"), "r.json", library)
+
+
+FIELD_KEYS = [k for k in {**MUTATIONS, **WRITTEN_OTHERWISE} if k not in NO_VALID_MUTATION]
+
+
+@pytest.mark.parametrize("key", FIELD_KEYS, ids=[f"{c.__name__}.{n}" for c, n in FIELD_KEYS])
+def test_a_change_to_any_field_survives_export_and_import(base_regimen, library, key):
+    """Each field changed on its own: the regimen read back is the changed one (a field added to a regimen
+    class fails tests/test_regimen_diff.py until tests/regimen_fields.py changes it, and then here)."""
+    change = VALID_MUTATIONS.get(key) or MUTATIONS.get(key) or WRITTEN_OTHERWISE[key]
+    changed = change(base_regimen)
+    assert not _same(changed, base_regimen)
+    assert _same(_round_trip(changed, library), changed)
+
+
+def test_the_fields_with_no_valid_mutation_are_not_defaults_in_the_base_round_trip(base_regimen, library):
+    assert _same(_round_trip(base_regimen, library), base_regimen)
+    assert base_regimen.emetogenic_class == "moderate" and base_regimen.retired and base_regimen.bsa_cap == 2.0
+    assert {d.route for d in base_regimen.drugs} == {"IV"} and base_regimen.derived[0].drug == "mesna"
