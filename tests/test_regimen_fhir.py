@@ -293,3 +293,108 @@ def test_the_fields_with_no_valid_mutation_are_not_defaults_in_the_base_round_tr
     assert _same(_round_trip(base_regimen, library), base_regimen)
     assert base_regimen.emetogenic_class == "moderate" and base_regimen.retired and base_regimen.bsa_cap == 2.0
     assert {d.route for d in base_regimen.drugs} == {"IV"} and base_regimen.derived[0].drug == "mesna"
+
+
+# ------------------------------------------------------------------ hostile documents: refused in one line, never guessed
+
+def _line(doc, test):
+    return next(r for r in doc["contained"] if test(r))
+
+
+def _action(doc, test):
+    return next(a for a in doc["action"][0]["action"] if test(a["definitionCanonical"]))
+
+
+def _dose_quantity(doc):
+    return doc["contained"][0]["dosage"][0]["doseAndRate"][0]["doseQuantity"]
+
+
+def _twice_referenced(doc):  # ondansetron's definition named by a second action: 16 mg a day
+    acts = doc["action"][0]["action"]
+    acts.append(copy.deepcopy(_action(doc, lambda ref: "ondansetron" in ref)))
+
+
+def _unreferenced(doc):
+    doc["action"][0]["action"] = [a for a in doc["action"][0]["action"] if "pegfilgrastim" not in a["definitionCanonical"]]
+
+
+def _duplicate_id(doc):
+    doc["contained"][1]["id"] = doc["contained"][0]["id"]
+
+
+def _ondansetron_three_a_day(doc):
+    _line(doc, lambda r: "ondansetron" in r["id"])["dosage"][0]["timing"]["repeat"]["frequency"] = 3
+
+
+def _mesna_schedule_dropped(doc):  # frequency 3 stays: mesna would be read as one dose a day
+    del _line(doc, lambda r: r["id"].startswith("derived-"))["dosage"][0]["timing"]["extension"]
+
+
+def _mesna_on_day_1_only(doc):
+    action = _action(doc, lambda ref: ref.startswith("#derived-"))
+    action["extension"] = action["extension"][:1]
+
+
+def _dexrazoxane_dose_quantity(doc):
+    _line(doc, lambda r: "dexrazoxane" in r["id"])["dosage"][0]["doseAndRate"] = [
+        {"doseQuantity": {"value": 500, "unit": "mg/m2", "system": UCUM, "code": "mg/m2"}}]
+
+
+def _mesna_dose_quantity(doc):
+    _line(doc, lambda r: r["id"].startswith("derived-"))["dosage"][0]["doseAndRate"] = [
+        {"doseQuantity": {"value": 9000, "unit": "mg/m2", "system": UCUM, "code": "mg/m2"}}]
+
+
+def _cycle_total_tenfold(doc):
+    doc["contained"][0]["dosage"][0]["maxDosePerPeriod"]["numerator"]["value"] = 750
+
+
+HOSTILE = {
+    "a huge integer dose": (lambda d: _dose_quantity(d).update(value=10 ** 400), ("doseQuantity.value", "too large")),
+    "a huge integer cycle length": (lambda d: d["action"][0]["timingTiming"]["repeat"].update(period=10 ** 400),
+                                    ("repeat.period", "too large")),
+    "a dose of 1e308": (lambda d: _dose_quantity(d).update(value=1e308), ("doseQuantity.value", "too large")),
+    "a negative dose": (lambda d: _dose_quantity(d).update(value=-25), ("doseQuantity.value", "0 or more")),
+    "µg/m2 for mg/m2 (1000 × off)": (lambda d: _dose_quantity(d).update(code="ug/m2", unit="ug/m2"),
+                                     ("25 µg/m²", "disagrees", "75 mg/m²")),
+    "mg/m² (not UCUM)": (lambda d: _dose_quantity(d).update(code="mg/m²"), ("doseQuantity.code", "'mg/m²'")),
+    "µg (not UCUM ug)": (lambda d: _dose_quantity(d).update(code="µg/m2"), ("doseQuantity.code", "'µg/m2'")),
+    "two contained resources with one id": (_duplicate_id, ("contained[1].id", "'drug-doxorubicin'", "second")),
+    "a definition named by two actions": (_twice_referenced, ("definitionCanonical", "#supportive-1-ondansetron",
+                                                               "one ActivityDefinition per line")),
+    "a contained definition no action names": (_unreferenced, ("contained[", "no action")),
+    "frequency 3 with one time of the day": (_ondansetron_three_a_day, ("repeat.frequency", "3 times a day")),
+    "mesna's schedule dropped": (_mesna_schedule_dropped, ("repeat.frequency", "3 times a day", "1 time")),
+    "mesna on other days than ifosfamide": (_mesna_on_day_1_only, ("derived from ifosfamide", "1, 2, 3")),
+    "a ratio line with a doseQuantity": (_dexrazoxane_dose_quantity, ("doseAndRate", "ratio line")),
+    "a derived line with a doseQuantity": (_mesna_dose_quantity, ("doseAndRate", "derived line")),
+    "a cycle total ten-fold the written dose": (_cycle_total_tenfold, ("maxDosePerPeriod.numerator", "750 mg/m²",
+                                                                       "disagrees")),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_a_hostile_document_is_refused_in_one_line(tmp_path, exported, name):
+    edit, words = HOSTILE[name]
+    doc = copy.deepcopy(exported["doxorubicin-ifosfamide"])
+    edit(doc)
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    one_line(chemo("regimen", "import", path), 2, "in.json", *words)
+
+
+@pytest.mark.parametrize("raw, words", [
+    ('{"resourceType": "PlanDefinition", "id": "a", "id": "b"}', ("the key 'id' is given twice",)),
+    ('{"resourceType": "PlanDefinition", "x": ' + "[" * 50000 + "]" * 50000 + "}", ("nested too deeply",)),
+    ('{"resourceType": "PlanDefinition", "x": NaN}', ("NaN",)),
+    ('{"resourceType": "PlanDefinition", "x": -Infinity}', ("Infinity",)),
+])
+def test_hostile_json_is_refused_in_one_line(tmp_path, raw, words):
+    one_line(_import(tmp_path, raw), 2, "in.json", *words)
+
+
+def test_a_dose_in_other_ucum_units_of_the_same_amount_imports_the_same_regimen(exported, regimens, library):
+    doc = copy.deepcopy(exported["doxorubicin-ifosfamide"])
+    _dose_quantity(doc).update(value=25000, code="ug/m2", unit="ug/m2")  # 25 mg/m² a day
+    back = regimen_from_bytes(import_regimen(doc, "ug.json", library).encode(), "ug.json", library)
+    assert _same(back, regimens["doxorubicin-ifosfamide"])

@@ -20,6 +20,7 @@ from ..errors import ChemoError, RegimenError
 from . import CODES, DOSE_UCUM, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, REGIMEN_ID_SYSTEM, UCUM, number_text
 
 MAX_JSON_BYTES = 4 * 1024 * 1024  # a regimen's PlanDefinition is some 50 kB
+MAX_NUMBER = 1e15  # beyond any value of a regimen; larger integers do not convert to a float exactly (or at all)
 
 
 class _Node:
@@ -45,6 +46,9 @@ class _Node:
             return None
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             self.fail(f"expected {what}, got {_kind(value)}", at=key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not abs(value) <= MAX_NUMBER:
+            shown = str(value) if len(str(value)) <= 20 else str(value)[:20] + "..."
+            self.fail(f"{shown} is too large: expected {what}", at=key)
         if isinstance(value, str) and not value.strip():
             self.fail(f"is empty: expected {what}", at=key)
         return value
@@ -111,6 +115,14 @@ class _Node:
         return f"AUC {number_text(value)}" if unit == "AUC" else f"{number_text(value)} {unit}"
 
 
+def _check_frequency(timing: _Node, times: int) -> None:
+    repeat = timing.child("repeat", "a Timing.repeat", required=False)
+    frequency = repeat.get("frequency", int, "how many times a day", required=False) if repeat else None
+    if frequency is not None and frequency != times:
+        repeat.fail(f"{frequency} times a day, but {times} time{'s' * (times != 1)} of the day "
+                    f"({EXT}at) given", at="frequency")
+
+
 def _kind(value) -> str:
     return {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a whole number",
             float: "a decimal number"}.get(type(value), type(value).__name__)
@@ -123,7 +135,7 @@ def read_json(data: bytes, name: str) -> dict:
     if len(data) > MAX_JSON_BYTES:
         raise RegimenError(f"file is {len(data):,} bytes; a FHIR regimen is at most {MAX_JSON_BYTES:,}", file=name)
     try:
-        doc = json.loads(data.decode("utf-8-sig"), parse_constant=_no_constant)
+        doc = json.loads(data.decode("utf-8-sig"), parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
     except UnicodeDecodeError as exc:
         raise RegimenError(f"not UTF-8 text (bad byte at offset {exc.start}): expected FHIR JSON", file=name) from None
     except RecursionError:
@@ -135,6 +147,16 @@ def read_json(data: bytes, name: str) -> dict:
     if not isinstance(doc, dict):
         raise RegimenError(f"expected a FHIR resource (a JSON object with resourceType), got {_kind(doc)}", file=name)
     return doc
+
+
+def _no_duplicates(pairs) -> dict:
+    """A JSON object whose keys are each given once (FHIR JSON; readers differ on which of two they keep)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key[:40]!r} is given twice in one object")
+        out[key] = value
+    return out
 
 
 def _no_constant(name):
@@ -236,7 +258,7 @@ class _Reader:
         unit = repeat.get("periodUnit", str, "the unit of the cycle length (d)")
         if unit not in _DAYS:
             repeat.fail(f"{unit[:20]!r}: expected d or wk", at="periodUnit")
-        doc["cycle_length"] = f"{number_text(period)} {_DAYS[unit]}"
+        doc["cycle_length"] = self.cycle_length = f"{number_text(period)} {_DAYS[unit]}"
         doc["day_split"] = p.extension(EXT + "day-split", required=True).get("valueString", str, "text")
         emeto = p.extension(EXT + "emetogenic-class")
         if emeto is not None:
@@ -324,14 +346,21 @@ class _Reader:
         for r in self.plan.items("contained", "a contained resource"):
             rid = r.value.get("id")
             if r.value.get("resourceType") == "ActivityDefinition" and isinstance(rid, str):
+                if f"#{rid}" in contained:
+                    r.fail(f"{rid[:60]!r}: a second contained resource with this id (an id names one)", at="id")
                 contained[f"#{rid}"] = r
         tables = {"drug": [], "derived": [], "supportive": []}
+        used, derived_days = {}, []
         for act in cycle.items("action", "an action (a line of the cycle)", required=True):
             ref = act.get("definitionCanonical", str, "the ActivityDefinition of the line (#id)")
             activity = contained.get(ref) or self.resources.get(ref)
             if activity is None:
                 act.fail(f"{ref[:60]!r} names no contained ActivityDefinition (nor one of the Bundle)",
                          at="definitionCanonical")
+            if ref in used:  # two actions of one definition: one line given twice, or two lines merged
+                act.fail(f"{ref[:60]!r} is the definition of {used[ref]} too: expected one ActivityDefinition "
+                         "per line", at="definitionCanonical")
+            used[ref] = act.path
             days = []
             for d in act.extensions(NZ_TIMING_OF_DAYS):
                 days.append(d.part("day", "valueInteger", int, "a day of the cycle"))
@@ -344,6 +373,17 @@ class _Reader:
             key = {"drug": "drugs", "derived": "derived", "supportive": "supportive"}[kind]
             self.origins[f"{key}[{len(tables[kind]) + 1}]"] = activity.path
             tables[kind].append(getattr(self, f"_{kind}")(activity, days))
+            if kind == "derived":
+                derived_days.append((act, tables[kind][-1]["from"], days))
+        unused = [r for ref, r in contained.items() if ref not in used]
+        if unused:
+            unused[0].fail("is the definition of no action of the cycle: expected each contained "
+                           "ActivityDefinition to be a line of it", at="id")
+        parents = {line["drug"]: line["days"] for line in tables["drug"]}
+        for act, parent, days in derived_days:  # a derived line is given on its parent's days (chemo.regimen)
+            if parent in parents and sorted(days) != sorted(parents[parent]):
+                act.fail(f"days {', '.join(map(str, days))}: a line derived from {parent} is given on its days "
+                         f"({', '.join(map(str, parents[parent]))})", at="extension")
         for kind, key in (("drug", "drugs"), ("derived", "derived"), ("supportive", "supportive")):
             if tables[kind]:
                 doc[key] = tables[kind]
@@ -397,12 +437,37 @@ class _Reader:
             node.fail(f"{quantity} disagrees with the dose as written, {text!r}"
                       + (f" per cycle over {n_days} days" if per == "cycle" else ""))
 
+    def _check_per_period(self, dosage: _Node, text: str, per: str, n_days: int) -> None:
+        """``maxDosePerPeriod``, if given: the dose of a cycle over the cycle's length."""
+        from ..units import parse_dose, parse_quantity
+
+        limit = dosage.child("maxDosePerPeriod", "a Ratio (the dose of a cycle)", required=False)
+        if limit is None:
+            return
+        total = limit.quantity("numerator", DOSE_UCUM, "the dose of a cycle")
+        period = limit.quantity("denominator", _DAYS, "the cycle length")
+        try:
+            dose, given = parse_dose(text), parse_dose(total)
+            same_period = parse_quantity(period, "day") == parse_quantity(self.cycle_length, "day")
+        except ChemoError as exc:
+            limit.fail(exc.message)
+        cycle = dose.amount if per == "cycle" else dose.amount * n_days
+        if given.basis is not dose.basis or abs(given.amount - cycle) > 1e-9 * max(1.0, abs(cycle)):
+            limit.fail(f"{total} a cycle disagrees with the dose as written, {text!r} "
+                       f"{'per cycle' if per == 'cycle' else f'a day on {n_days} days'}", at="numerator")
+        if not same_period:
+            limit.fail(f"{period}: expected the cycle length, {self.cycle_length}", at="denominator")
+
     def _drug(self, a: _Node, days: list) -> dict:
         line, dosage = self._common(a)
         text, per, quantity, where = self._dose(dosage, per_required=True)
         if text is None:
             text, per = quantity, "day"
         self._check_dose(text, per, quantity, where, len(days))
+        self._check_per_period(dosage, text, per or "day", len(days))
+        timing = dosage.child("timing", "a Timing", required=False)
+        if timing is not None:
+            _check_frequency(timing, 1)
         out = {"drug": self._product(a, "drug"), "dose": text, "per": per or "day", "days": days, **line}
         infusion = dosage.get("text", str, "the infusion, as text", required=False)
         if infusion is not None:
@@ -415,6 +480,7 @@ class _Reader:
     def _derived(self, a: _Node, days: list) -> dict:
         line, dosage = self._common(a)
         d = dosage.extension(EXT + "derived-dose", required=True)
+        self._no_dose_quantity(dosage, "derived")
         out = {"drug": self._product(a, "drug"), "from": d.part("from", "valueCode", str, "the drug it follows"),
                "fraction": d.part_quantity("fraction", _PERCENT, "a percentage"), **line}
         at = self._times(dosage)
@@ -446,6 +512,7 @@ class _Reader:
             out["drug"] = self._product(a, "drug")
             ratio = dosage.extension(EXT + "ratio-dose")
             if ratio is not None:
+                self._no_dose_quantity(dosage, "ratio")
                 out["of"] = ratio.part("of", "valueCode", str, "the drug whose dose it follows")
                 out["ratio"] = ratio.part("ratio", "valueString", str, 'a ratio ("10:1") or a percentage')
             else:
@@ -465,10 +532,20 @@ class _Reader:
         return out
 
     def _times(self, dosage: _Node) -> list:
+        """The times of the day (chemo's ``at`` extensions); ``repeat.frequency``, if given, must count them."""
         timing = dosage.child("timing", "a Timing", required=False)
         if timing is None:
             return []
-        return [e.get("valueString", str, 'a time of the day, e.g. "30 min before"') for e in timing.extensions(EXT + "at")]
+        times = [e.get("valueString", str, 'a time of the day, e.g. "30 min before"')
+                 for e in timing.extensions(EXT + "at")]
+        _check_frequency(timing, len(times) or 1)
+        return times
+
+    def _no_dose_quantity(self, dosage: _Node, what: str) -> None:
+        """A line whose dose follows another's carries no doseQuantity of its own (chemo writes none)."""
+        if dosage.has("doseAndRate"):
+            dosage.fail(f"a {what} line has no doseQuantity of its own: its dose follows another line's "
+                        "(a second dose here would be ignored)", at="doseAndRate")
 
     # -- the gates
     def _gate(self, cond: _Node) -> dict:
