@@ -22,7 +22,7 @@ from chemo.errors import ChemoError
 from chemo.fhir import EXT, UCUM
 from chemo.fhir.export import export_regimen, percent
 from chemo.fhir.importing import import_regimen
-from chemo.regimen import load_regimen, regimen_from_bytes
+from chemo.regimen import Bound, load_regimen, regimen_from_bytes
 from chemo.units import in_unit, parse_quantity
 
 from cli_support import cli_invoker, one_line
@@ -398,3 +398,24 @@ def test_a_dose_in_other_ucum_units_of_the_same_amount_imports_the_same_regimen(
     _dose_quantity(doc).update(value=25000, code="ug/m2", unit="ug/m2")  # 25 mg/m² a day
     back = regimen_from_bytes(import_regimen(doc, "ug.json", library).encode(), "ug.json", library)
     assert _same(back, regimens["doxorubicin-ifosfamide"])
+
+
+def test_gate_quantities_are_written_in_ucum_in_the_analyte_unit(exported):
+    expressions = [c["expression"]["expression"] for c in exported["doxorubicin-ifosfamide"]["action"][0]["condition"]]
+    assert "%anc > 1.5 '10*9/L'" in expressions and "%platelets >= 50 '10*9/L'" in expressions
+    assert "%egfr > 50 'mL/min/{1.73_m2}'" in expressions and "%hemoglobin > 9 'g/dL'" in expressions
+    assert "%bilirubin <= 1 * %bilirubin.uln" in expressions
+    assert not any("×" in e or "⁹" in e or "²" in e for e in expressions)
+
+
+def test_a_gate_written_per_microlitre_is_exported_in_10_9_per_litre(base_regimen, library):
+    regimen = WRITTEN_OTHERWISE[(Bound, "text")](base_regimen)  # the ANC retreatment gate as "1500 /µL"
+    expressions = [c["expression"]["expression"] for c in export_regimen(regimen, library)["action"][0]["condition"]]
+    assert "%anc >= 1.5 '10*9/L'" in expressions
+
+
+def test_a_gate_expression_that_disagrees_with_its_extension_is_refused(tmp_path, exported):
+    doc = copy.deepcopy(exported["doxorubicin-ifosfamide"])
+    i = next(i for i, c in enumerate(doc["action"][0]["condition"]) if c["expression"]["expression"].startswith("%anc"))
+    doc["action"][0]["condition"][i]["expression"]["expression"] = "%anc > 0.5 '10*9/L'"
+    one_line(_import(tmp_path, doc), 2, f"condition[{i}].expression.expression", "0.5", "disagrees", "1.5 '10*9/L'")

@@ -31,6 +31,9 @@ BASIS_UCUM = {"flat": "mg", "per m²": "mg/m2", "per kg": "mg/kg", "AUC": "mg.mi
 # UCUM codes a dose quantity may carry on import -> chemo's spelling ("{value} {spelling}", AUC: "AUC {value}")
 DOSE_UCUM = {"mg": "mg", "g": "g", "ug": "µg", "mg/m2": "mg/m²", "g/m2": "g/m²", "ug/m2": "µg/m²",
              "mg/kg": "mg/kg", "g/kg": "g/kg", "ug/kg": "µg/kg", "mg.min/mL": "AUC"}
+# the UCUM code of each analyte unit of the library (a gate's FHIRPath quantity is written in it)
+ANALYTE_UCUM = {"g/dL": "g/dL", "10^9/L": "10*9/L", "mg/dL": "mg/dL", "U/L": "U/L", "mL/min/1.73 m²": "mL/min/{1.73_m2}",
+                "mL/min": "mL/min", "%": "%", "mmol/L": "mmol/L", "µmol/L": "umol/L", "g/L": "g/L"}
 
 
 def number(x):

@@ -8,12 +8,11 @@ same regimen.  The importer checks that the two agree.
 
 from __future__ import annotations
 
-import re
-
+from ..errors import RegimenError
 from ..library import Library, load_library
 from ..regimen import Regimen
 from ..units import in_unit, parse_quantity
-from . import BASIS_UCUM, CODES, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, PLAN_TYPE, REGIMEN_ID_SYSTEM, UCUM, number
+from . import ANALYTE_UCUM, BASIS_UCUM, CODES, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, PLAN_TYPE, REGIMEN_ID_SYSTEM, UCUM, number
 
 
 def export_regimen(regimen: Regimen, library: Library | None = None) -> dict:
@@ -38,7 +37,7 @@ def export_regimen(regimen: Regimen, library: Library | None = None) -> dict:
     cycle = {
         "title": "Cycle",
         "description": f"{regimen.cycles} cycles of {regimen.cycle_length_days} days",
-        "condition": [_gate(t) for t in regimen.thresholds],
+        "condition": [gate_condition(t, library) for t in regimen.thresholds],
         "timingTiming": {"repeat": {"count": regimen.cycles, "period": regimen.cycle_length_days, "periodUnit": "d"}},
         "action": children,
     }
@@ -98,13 +97,19 @@ def _plan_extensions(r: Regimen) -> list:
     return out
 
 
-def _gate(t) -> dict:
-    """A readiness gate as an applicability condition: FHIRPath-like text, and every value in an extension."""
+def gate_condition(t, library: Library) -> dict:
+    """A readiness gate as an applicability condition: a FHIRPath expression whose quantity is in UCUM (the
+    analyte's unit: ``%anc > 1.5 '10*9/L'``, whatever unit the file wrote it in), and every value as written
+    in an extension."""
     if t.value.uln_multiple is not None:
         bound = f"{number(t.value.uln_multiple)} * %{t.analyte}.uln"
     else:
-        written = re.match(r"\s*([0-9.]+)\s*(.*?)\s*$", t.value.text)
-        bound = f"{written.group(1)} '{written.group(2)}'"
+        analyte = library.analytes[t.analyte]
+        code = ANALYTE_UCUM.get(analyte.unit)
+        if code is None:  # a unit added to the library without its UCUM code here
+            raise RegimenError(f"no UCUM code for {analyte.unit!r} (the unit of {t.analyte}): add it to "
+                               "chemo.fhir.ANALYTE_UCUM", field=f"thresholds ({t.analyte})")
+        bound = f"{number(float(f'{analyte.value_in(t.value.quantity, analyte.unit):.12g}'))} '{code}'"
     when = "before cycle 1" if t.kind == "eligibility" else "before every cycle"
     parts = [_ext("kind", valueCode=t.kind), _ext("analyte", valueCode=t.analyte), _ext("op", valueString=t.op_text),
              _ext("value", valueString=t.value.text), _ext("max-age", valueQuantity=_quantity(t.max_age_days, "d"))]

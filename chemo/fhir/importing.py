@@ -184,6 +184,12 @@ def import_regimen(doc: dict, name: str = "", library=None) -> str:
         raise RegimenError(f"{reader.origin(first.path)}: {first.message}{more}", file=name or None)
     if regimen is None:  # every None comes with a problem; a bug if reached
         raise RegimenError("could not be read as a regimen", file=name or None)
+    from .export import gate_condition
+
+    for gate, (node, written) in zip(regimen.thresholds, reader.expressions):
+        expected = gate_condition(gate, library)["expression"]["expression"]
+        if written is not None and written != expected:  # a FHIR reader acts on the expression, chemo on the extension
+            node.fail(f"{written[:80]!r} disagrees with the gate its extension gives, {expected!r}", at="expression")
     return text
 
 
@@ -226,6 +232,7 @@ class _Reader:
     def __init__(self, plan: _Node, resources: dict, name: str):
         self.plan, self.resources, self.name = plan, resources, name
         self.origins: dict = {}  # TOML path prefix -> JSON path
+        self.expressions: list = []  # (the Expression node, its FHIRPath text or None), one per gate
 
     def origin(self, toml_path: str) -> str:
         best = max((k for k in self.origins if toml_path == k or toml_path.startswith(k + ".")
@@ -552,7 +559,10 @@ class _Reader:
         kind = cond.get("kind", str, "applicability")
         if kind != "applicability":
             cond.fail(f"{kind[:40]!r}: expected applicability (a readiness gate)", at="kind")
-        g = cond.child("expression", "an Expression").extension(EXT + "gate", required=True)
+        expression = cond.child("expression", "an Expression")
+        self.expressions.append((expression, expression.get("expression", str, "a FHIRPath expression",
+                                                            required=False)))
+        g = expression.extension(EXT + "gate", required=True)
         gate = {"kind": g.part("kind", "valueCode", str, "eligibility or retreatment"),
                 "analyte": g.part("analyte", "valueCode", str, "an analyte of the library"),
                 "op": g.part("op", "valueString", str, "an operator (>, >=, <, <=)"),
