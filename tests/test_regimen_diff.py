@@ -301,3 +301,78 @@ def test_a_value_written_another_way_is_no_change(base_regimen, key):
     changed = WRITTEN_OTHERWISE[key](base_regimen)
     assert changed != base_regimen
     assert diff_regimens(base_regimen, changed).changes == ()
+
+
+# ------------------------------------------------------------------ realistic edits of the shipped file, as printed
+
+@pytest.mark.parametrize("edits, code, expected", [
+    ((('dose = "75 mg/m²"', 'dose = "0.075 g/m²"'),), 0, "no changes"),
+    ((('dose = "75 mg/m²"', 'dose = "75000 µg/m²"'),), 0, "no changes"),
+    ((('op = ">="\nvalue = "1.5 ×10⁹/L"', 'op = "≥"\nvalue = "1500 /µL"'),), 0, "no changes"),
+    ((('op = ">="\nvalue = "1.5 ×10⁹/L"', 'op = ">"\nvalue = "1.5 ×10⁹/L"'),), 1, "ANC retreatment gate: op >= → >"),
+    ((('op = ">="\nvalue = "1.5 ×10⁹/L"', 'op = ">="\nvalue = "1000 /µL"'),), 1,
+     "ANC retreatment gate: threshold 1.5 ×10⁹/L → 1000 /µL (−33.3 %)"),
+    ((('schedule = ["0 h", "4 h after", "8 h after"]', 'schedule = ["0 h", "4 h after"]'),), 1,
+     "mesna: schedule 0 h, 4 h after, 8 h after → 0 h, 4 h after"),
+    ((('schedule = ["0 h", "4 h after", "8 h after"]', 'schedule = ["0 min", "240 min after", "8 h after"]'),), 0,
+     "no changes"),
+    ((('from = "30 mL/min"\nto = "60 mL/min"', 'from = "40 mL/min"\nto = "60 mL/min"'),), 1,
+     "ifosfamide CRCL band ≥ 40 mL/min and ≤ 60 mL/min: added: give 75 %"),
+    ((('from = "30 mL/min"\nto = "60 mL/min"', 'from = "30 mL/min"\nbelow = "60 mL/min"'),), 1,
+     "ifosfamide CRCL band ≥ 30 mL/min and ≤ 60 mL/min: removed: give 75 %"),
+    ((('when_cumulative = "300 mg/m²"', 'when_cumulative = "250 mg/m²"'),), 1,
+     "dexrazoxane: when_cumulative 300 mg/m² → 250 mg/m² (−16.7 %)"),
+    ((('when_cumulative = "300 mg/m²"', 'when_cumulative = "0.3 g/m²"'),), 0, "no changes"),
+    ((('cap = "450 mg/m²"', 'cap = "400 mg/m²"'),), 1, "cumulative dose: cap 450 mg/m² → 400 mg/m² (−11.1 %)"),
+    ((('dose = "75 mg/m²"\nper = "cycle"', 'dose = "30 mg/m²"\nper = "day"'),), 1,
+     "doxorubicin: dose 75 mg/m² per cycle → 30 mg/m² a day (+20 % a cycle)"),
+    ((('dose = "8 mg"', 'dose = "16 mg"'),), 1, "ondansetron: dose 8 mg → 16 mg (+100 %)"),
+    ((('volume = "1000 mL"', 'volume = "1 L"'),), 0, "no changes"),
+    ((('days = [1, 2, 3]\nroute = "IV"\ninfusion = "3 g/m²', 'days = [1, 2]\nroute = "IV"\ninfusion = "3 g/m²'),),
+     1, "ifosfamide: daily dose 3000 mg/m² → 4500 mg/m² a day (+50 %)"),
+])
+def test_a_realistic_edit_is_printed_as_a_pharmacist_reads_it(pair, edits, code, expected):
+    old, new = pair(*edits)
+    result = chemo("regimen", "diff", old, new)
+    assert result.exit_code == code, result.output
+    assert expected in result.stdout.splitlines(), result.stdout
+
+
+def test_retiring_a_regimen_is_a_clinical_change(tmp_path):
+    old, new = tmp_path / "old.toml", tmp_path / "new.toml"
+    old.write_text(regimen_text(DI), encoding="utf-8")
+    new.write_text(regimen_text(DI) + '\n[retired]\ndate = 2026-12-01\nreason = "superseded"\n', encoding="utf-8")
+    result = chemo("regimen", "diff", old, new)
+    assert result.exit_code == 1, result.output
+    assert "regimen: retired (none) → since 2026-12-01: superseded" in result.stdout.splitlines()
+
+
+def _git(root, *args):
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=Pharmacy", "-c", "user.email=pharmacy@example.org",
+                    *args], check=True, capture_output=True)
+
+
+def test_rev_in_a_folder_with_spaces(tmp_path):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    root = tmp_path / "regimen committee"
+    (root / "AI arm").mkdir(parents=True)
+    path = root / "AI arm" / "AI 2026 v1.toml"
+    path.write_text(regimen_text(DI), encoding="utf-8")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "v1")
+    path.write_text(mutate_text(regimen_text(DI), *DOX_60), encoding="utf-8")
+    result = chemo("regimen", "diff", path, "--rev", "HEAD")
+    assert result.exit_code == 1, result.output
+    assert "doxorubicin: dose 75 mg/m² → 60 mg/m² per cycle (−20 %)" in result.stdout.splitlines()
+
+
+def test_rev_of_a_file_renamed_since_is_refused_in_one_line(repo):
+    root = repo.parent.parent
+    _git(root, "mv", f"regimens/{DI}.toml", "regimens/ai.toml")
+    _git(root, "commit", "-q", "-m", "renamed")
+    renamed = root / "regimens" / "ai.toml"
+    one_line(chemo("regimen", "diff", renamed, "--rev", "HEAD~1"), 2, str(renamed), "not in revision 'HEAD~1'")
+    result = chemo("regimen", "diff", repo.parent.parent / "regimens" / "ai.toml", "--rev", "HEAD")
+    assert result.exit_code == 0, result.output
