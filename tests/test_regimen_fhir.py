@@ -349,7 +349,23 @@ def _cycle_total_tenfold(doc):
     doc["contained"][0]["dosage"][0]["maxDosePerPeriod"]["numerator"]["value"] = 750
 
 
+def _modifier(doc):  # e.g. a "do not perform" the importer would not understand
+    doc["contained"][0]["dosage"][0]["modifierExtension"] = [{"url": "https://example.org/not-given", "valueBoolean": True}]
+
+
+def _second_dose(doc):
+    rates = doc["contained"][0]["dosage"][0]["doseAndRate"]
+    rates.append({"doseQuantity": {**rates[0]["doseQuantity"], "value": 250}})
+
+
+def _every_other_day(doc):
+    _line(doc, lambda r: "ondansetron" in r["id"])["dosage"][0]["timing"]["repeat"]["period"] = 2
+
+
 HOSTILE = {
+    "a modifierExtension": (_modifier, ("contained[0].dosage[0].modifierExtension", "does not know")),
+    "a second doseAndRate": (_second_dose, ("dosage[0].doseAndRate", "2 doses")),
+    "every other day": (_every_other_day, ("repeat.period", "every 2 d", "every day")),
     "a huge integer dose": (lambda d: _dose_quantity(d).update(value=10 ** 400), ("doseQuantity.value", "too large")),
     "a huge integer cycle length": (lambda d: d["action"][0]["timingTiming"]["repeat"].update(period=10 ** 400),
                                     ("repeat.period", "too large")),

@@ -116,11 +116,33 @@ class _Node:
 
 
 def _check_frequency(timing: _Node, times: int) -> None:
+    """A line's ``timing.repeat``, if given: ``times`` a day (``frequency``) every day (``period`` 1 ``d``)."""
     repeat = timing.child("repeat", "a Timing.repeat", required=False)
-    frequency = repeat.get("frequency", int, "how many times a day", required=False) if repeat else None
+    if repeat is None:
+        return
+    frequency = repeat.get("frequency", int, "how many times a day", required=False)
     if frequency is not None and frequency != times:
         repeat.fail(f"{frequency} times a day, but {times} time{'s' * (times != 1)} of the day "
                     f"({EXT}at) given", at="frequency")
+    period = repeat.get("period", (int, float), "1 (each day of the line)", required=False)
+    unit = repeat.get("periodUnit", str, "d", required=False)
+    if (period is not None and period != 1) or (unit is not None and unit != "d"):
+        repeat.fail(f"every {period} {unit}: expected every day (period 1 d); the days of a line are its "
+                    f"action's {NZ_TIMING_OF_DAYS} extensions", at="period")
+
+
+def _modifier_extension(doc) -> str | None:
+    """The JSON path of the first ``modifierExtension`` in the document, if any (walked without recursion)."""
+    stack = [(doc, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            if "modifierExtension" in value:
+                return f"{path}.modifierExtension".lstrip(".")
+            stack.extend((v, f"{path}.{k}") for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
+    return None
 
 
 def _kind(value) -> str:
@@ -172,6 +194,10 @@ def import_regimen(doc: dict, name: str = "", library=None) -> str:
     from ..library import load_library
     from ..regimen import check_regimen
 
+    modifier = _modifier_extension(doc)
+    if modifier is not None:  # it changes the meaning of the element it sits on: a reader that does not know it refuses
+        raise RegimenError("a modifierExtension, which chemo does not know: it may change what the element means",
+                           file=name or None, field=modifier)
     plan, resources = _plan(_Node(doc, "", name))
     reader = _Reader(plan, resources, name)
     document = reader.regimen()
@@ -420,6 +446,8 @@ class _Reader:
     def _dose(self, dosage: _Node, required: bool = True, per_required: bool = False) -> tuple:
         """(the dose as written, its per, the doseQuantity as chemo writes it, the path of doseQuantity)."""
         rates = dosage.items("doseAndRate", "a doseAndRate", required=required)
+        if len(rates) > 1:
+            dosage.fail(f"{len(rates)} doses (doseAndRate): expected one", at="doseAndRate")
         quantity = rates[0].quantity("doseQuantity", DOSE_UCUM, "a dose") if rates else None
         written = dosage.extension(EXT + "dose-as-written")
         text = per = None
@@ -508,6 +536,8 @@ class _Reader:
         if out["category"] == "hydration":
             out["fluid"] = self._product(a, "fluid")
             rates = dosage.items("doseAndRate", "a doseAndRate", required=True)
+            if len(rates) > 1:
+                dosage.fail(f"{len(rates)} volumes (doseAndRate): expected one", at="doseAndRate")
             out["volume"] = rates[0].quantity("doseQuantity", {"mL": "mL", "L": "L"}, "a volume")
             repeat = dosage.child("timing", "a Timing").child("repeat", "a Timing.repeat")
             duration = repeat.get("duration", (int, float), "the duration of the infusion")
