@@ -362,7 +362,12 @@ def _every_other_day(doc):
     _line(doc, lambda r: "ondansetron" in r["id"])["dosage"][0]["timing"]["repeat"]["period"] = 2
 
 
+def _ondansetron_time_dropped(doc):  # "30 min before" would have become "0 h"
+    del _line(doc, lambda r: "ondansetron" in r["id"])["dosage"][0]["timing"]["extension"]
+
+
 HOSTILE = {
+    "a supportive line without its time of the day": (_ondansetron_time_dropped, ("dosage[0].timing", "times of the day")),
     "a modifierExtension": (_modifier, ("contained[0].dosage[0].modifierExtension", "does not know")),
     "a second doseAndRate": (_second_dose, ("dosage[0].doseAndRate", "2 doses")),
     "every other day": (_every_other_day, ("repeat.period", "every 2 d", "every day")),

@@ -532,7 +532,10 @@ class _Reader:
         coded = [c for c in code.items("coding", "a Coding") if c.value.get("system") == CODES + "supportive-category"]
         out = {"category": coded[0].get("code", str, "a category") if coded else code.get("text", str, "a category")}
         at = self._times(dosage)
-        out.update(days=days, at=at or ["0 h"], **line)
+        if not at:  # chemo writes each time of the day; without them the line's times would be a guess
+            dosage.fail(f'missing: expected the times of the day (extension {EXT}at on timing, e.g. "30 min before")',
+                        at="timing")
+        out.update(days=days, at=at, **line)
         if out["category"] == "hydration":
             out["fluid"] = self._product(a, "fluid")
             rates = dosage.items("doseAndRate", "a doseAndRate", required=True)
