@@ -366,7 +366,14 @@ def _ondansetron_time_dropped(doc):  # "30 min before" would have become "0 h"
     del _line(doc, lambda r: "ondansetron" in r["id"])["dosage"][0]["timing"]["extension"]
 
 
+def _micrograms_alone(doc):  # no written dose, no cycle total: 25 ug/m2 is taken as the dose, and is implausible
+    dosage = doc["contained"][0]["dosage"][0]
+    del dosage["extension"], dosage["maxDosePerPeriod"]
+    dosage["doseAndRate"][0]["doseQuantity"].update(code="ug/m2", unit="ug/m2")
+
+
 HOSTILE = {
+    "25 ug/m2 with nothing to check it against": (_micrograms_alone, ("drugs[1].dose", "25 µg/m²", "below")),
     "a supportive line without its time of the day": (_ondansetron_time_dropped, ("dosage[0].timing", "times of the day")),
     "a modifierExtension": (_modifier, ("contained[0].dosage[0].modifierExtension", "does not know")),
     "a second doseAndRate": (_second_dose, ("dosage[0].doseAndRate", "2 doses")),
