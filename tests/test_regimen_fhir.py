@@ -372,7 +372,26 @@ def _micrograms_alone(doc):  # no written dose, no cycle total: 25 ug/m2 is take
     dosage["doseAndRate"][0]["doseQuantity"].update(code="ug/m2", unit="ug/m2")
 
 
+def _without(url_end):
+    def edit(doc):
+        doc["extension"] = [e for e in doc["extension"] if not e["url"].endswith(url_end)]
+    return edit
+
+
+def _without_when_cumulative(doc):  # dexrazoxane would be given from cycle 1
+    line = _line(doc, lambda r: "dexrazoxane" in r["id"])
+    line["extension"] = [e for e in line["extension"] if not e["url"].endswith("/when-cumulative")]
+
+
+def _without_condition(doc):
+    del doc["action"][0]["condition"][-1]
+
+
 HOSTILE = {
+    "the dose bands lost": (_without("/dose-band"), ("entries", "modifications: the regimen has 6", "gives 0")),
+    "dexrazoxane's start lost": (_without_when_cumulative, ("entries", "when-cumulative: the regimen has 1", "gives 0")),
+    "a gate lost": (_without_condition, ("entries", "thresholds: the regimen has 12", "gives 11")),
+    "the counts lost": (_without("/entries"), ("missing", "entries")),
     "25 ug/m2 with nothing to check it against": (_micrograms_alone, ("drugs[1].dose", "25 µg/m²", "below")),
     "a supportive line without its time of the day": (_ondansetron_time_dropped, ("dosage[0].timing", "times of the day")),
     "a modifierExtension": (_modifier, ("contained[0].dosage[0].modifierExtension", "does not know")),
@@ -447,3 +466,9 @@ def test_a_gate_expression_that_disagrees_with_its_extension_is_refused(tmp_path
     i = next(i for i, c in enumerate(doc["action"][0]["condition"]) if c["expression"]["expression"].startswith("%anc"))
     doc["action"][0]["condition"][i]["expression"]["expression"] = "%anc > 0.5 '10*9/L'"
     one_line(_import(tmp_path, doc), 2, f"condition[{i}].expression.expression", "0.5", "disagrees", "1.5 '10*9/L'")
+
+
+def test_a_lost_bsa_cap_is_refused(tmp_path, base_regimen, library):
+    doc = export_regimen(base_regimen, library)
+    doc["extension"] = [e for e in doc["extension"] if not e["url"].endswith("/bsa-cap")]
+    one_line(_import(tmp_path, doc), 2, "entries", "bsa-cap: the regimen has 1", "gives 0")

@@ -35,6 +35,19 @@ DOSE_UCUM = {"mg": "mg", "g": "g", "ug": "µg", "mg/m2": "mg/m²", "g/m2": "g/m�
 ANALYTE_UCUM = {"g/dL": "g/dL", "10^9/L": "10*9/L", "mg/dL": "mg/dL", "U/L": "U/L", "mL/min/1.73 m²": "mL/min/{1.73_m2}",
                 "mL/min": "mL/min", "%": "%", "mmol/L": "mmol/L", "µmol/L": "umol/L", "g/L": "g/L"}
 
+# the entries of a regimen the export counts (ext ``entries``): an optional extension lost on the way
+# (a server that drops unknown extensions, an edit) is refused on import, not read as a regimen without it
+ENTRIES = ("drugs", "derived", "supportive", "thresholds", "modifications", "notes", "when_cumulative", "bsa_cap")
+
+
+def entry_counts(doc: dict) -> dict:
+    """How many of each of :data:`ENTRIES` a regimen file's document (TOML, as a dict) holds."""
+    return {"drugs": len(doc.get("drugs", ())), "derived": len(doc.get("derived", ())),
+            "supportive": len(doc.get("supportive", ())), "thresholds": len(doc.get("thresholds", ())),
+            "modifications": len(doc.get("modifications", ())), "notes": len(doc.get("notes", ())),
+            "when_cumulative": sum("when_cumulative" in s for s in doc.get("supportive", ())),
+            "bsa_cap": int("bsa_cap" in doc)}
+
 
 def number(x):
     """A float as JSON and TOML text write it: 3 for 3.0, else the shortest repr that reads back the same."""

@@ -17,7 +17,8 @@ import datetime
 import json
 
 from ..errors import ChemoError, RegimenError
-from . import CODES, DOSE_UCUM, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, REGIMEN_ID_SYSTEM, UCUM, number_text
+from . import (CODES, DOSE_UCUM, ENTRIES, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, REGIMEN_ID_SYSTEM, UCUM, entry_counts,
+               number_text)
 
 MAX_JSON_BYTES = 4 * 1024 * 1024  # a regimen's PlanDefinition is some 50 kB
 MAX_NUMBER = 1e15  # beyond any value of a regimen; larger integers do not convert to a float exactly (or at all)
@@ -304,7 +305,19 @@ class _Reader:
             gates.append(self._gate(cond))
         if gates:
             doc["thresholds"] = gates
+        self._check_entries(p, doc)
         return doc
+
+    def _check_entries(self, p: _Node, doc: dict) -> None:
+        """The counts of ext ``entries`` are those read: an optional extension or element lost is refused."""
+        entries = p.extension(EXT + "entries", required=True)
+        found = entry_counts(doc)
+        for key in ENTRIES:
+            stated = entries.part(key.replace("_", "-"), "valueInteger", int, f"how many {key} the regimen has")
+            if stated != found[key]:
+                entries.fail(f"{key.replace('_', '-')}: the regimen has {stated} (extension {EXT}entries), the "
+                             f"document gives {found[key]}: an element or extension is missing or one too many",
+                             at="extension")
 
     # -- the plan
     def _citation(self, node: _Node) -> str:
