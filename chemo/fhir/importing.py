@@ -211,13 +211,31 @@ def import_regimen(doc: dict, name: str = "", library=None) -> str:
         raise RegimenError(f"{reader.origin(first.path)}: {first.message}{more}", file=name or None)
     if regimen is None:  # every None comes with a problem; a bug if reached
         raise RegimenError("could not be read as a regimen", file=name or None)
-    from .export import gate_condition
-
-    for gate, (node, written) in zip(regimen.thresholds, reader.expressions):
-        expected = gate_condition(gate, library)["expression"]["expression"]
-        if written is not None and written != expected:  # a FHIR reader acts on the expression, chemo on the extension
-            node.fail(f"{written[:80]!r} disagrees with the gate its extension gives, {expected!r}", at="expression")
+    _check_texts(reader, regimen, library)
     return text
+
+
+def _check_texts(reader, regimen, library) -> None:
+    """What a FHIR reader shows or acts on, written again from the regimen read, must be what the document
+    says: a gate's FHIRPath expression and description, a line's description (``75 mg/m² per cycle, ...``)."""
+    from .export import export_regimen
+
+    cycle = export_regimen(regimen, library)["action"][0]
+    for condition, (node, written, description) in zip(cycle.get("condition", ()), reader.expressions):
+        expected = condition["expression"]
+        if written is not None and written != expected["expression"]:  # a FHIR reader acts on it
+            node.fail(f"{written[:80]!r} disagrees with the gate its extension gives, {expected['expression']!r}",
+                      at="expression")
+        if description is not None and description != expected["description"]:
+            node.fail(f"{description[:80]!r} disagrees with the gate its extension gives, "
+                      f"{expected['description']!r}", at="description")
+    offsets = {"drug": 0, "derived": len(regimen.drugs), "supportive": len(regimen.drugs) + len(regimen.derived)}
+    for act, kind, index in reader.line_actions:
+        expected = cycle["action"][offsets[kind] + index]["description"]
+        description = act.get("description", str, "the line, in words", required=False)
+        if description is not None and description != expected:
+            act.fail(f"{description[:80]!r} disagrees with the line its ActivityDefinition gives, {expected!r}",
+                     at="description")
 
 
 def _plan(root: _Node) -> tuple[_Node, dict]:
@@ -259,7 +277,8 @@ class _Reader:
     def __init__(self, plan: _Node, resources: dict, name: str):
         self.plan, self.resources, self.name = plan, resources, name
         self.origins: dict = {}  # TOML path prefix -> JSON path
-        self.expressions: list = []  # (the Expression node, its FHIRPath text or None), one per gate
+        self.expressions: list = []  # (the Expression node, its FHIRPath text, its description), one per gate
+        self.line_actions: list = []  # (the action node, its kind, its index among the lines of that kind)
 
     def origin(self, toml_path: str) -> str:
         best = max((k for k in self.origins if toml_path == k or toml_path.startswith(k + ".")
@@ -418,6 +437,7 @@ class _Reader:
                 activity.fail(f"{kind[:20]!r}: expected drug, derived or supportive", at="extension")
             key = {"drug": "drugs", "derived": "derived", "supportive": "supportive"}[kind]
             self.origins[f"{key}[{len(tables[kind]) + 1}]"] = activity.path
+            self.line_actions.append((act, kind, len(tables[kind])))
             tables[kind].append(getattr(self, f"_{kind}")(activity, days))
             if kind == "derived":
                 derived_days.append((act, tables[kind][-1]["from"], days))
@@ -606,8 +626,9 @@ class _Reader:
         if kind != "applicability":
             cond.fail(f"{kind[:40]!r}: expected applicability (a readiness gate)", at="kind")
         expression = cond.child("expression", "an Expression")
-        self.expressions.append((expression, expression.get("expression", str, "a FHIRPath expression",
-                                                            required=False)))
+        self.expressions.append((expression,
+                                 expression.get("expression", str, "a FHIRPath expression", required=False),
+                                 expression.get("description", str, "the gate, in words", required=False)))
         g = expression.extension(EXT + "gate", required=True)
         gate = {"kind": g.part("kind", "valueCode", str, "eligibility or retreatment"),
                 "analyte": g.part("analyte", "valueCode", str, "an analyte of the library"),
