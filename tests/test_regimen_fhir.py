@@ -23,7 +23,7 @@ from chemo.fhir import EXT, UCUM
 from chemo.fhir.export import export_regimen, percent
 from chemo.fhir.importing import import_regimen
 from chemo.regimen import Bound, load_regimen, regimen_from_bytes
-from chemo.units import in_unit, parse_quantity
+from chemo.units import Basis, Dose, in_unit, parse_quantity
 
 from cli_support import cli_invoker, one_line
 from conftest import REGIMEN_IDS, REGIMENS
@@ -486,3 +486,31 @@ def test_a_lost_bsa_cap_is_refused(tmp_path, base_regimen, library):
     doc = export_regimen(base_regimen, library)
     doc["extension"] = [e for e in doc["extension"] if not e["url"].endswith("/bsa-cap")]
     one_line(_import(tmp_path, doc), 2, "entries", "bsa-cap: the regimen has 1", "gives 0")
+
+
+@pytest.mark.parametrize("dose, per, quantity, total", [
+    (Dose(1.2, Basis.PER_KG, "1.2 mg/kg"), "cycle", (0.4, "mg/kg"), (1.2, "mg/kg")),  # split over days 1-3
+    (Dose(2, Basis.PER_KG, "2 mg/kg"), "day", (2, "mg/kg"), (6, "mg/kg")),
+    (Dose(5, Basis.AUC, "AUC 5"), "cycle", (5 / 3, "mg.min/mL"), (5, "mg.min/mL")),
+    (Dose(9000, Basis.PER_M2, "9 g/m²"), "cycle", (3000, "mg/m2"), (9000, "mg/m2")),
+])
+def test_dose_quantity_is_one_administration_in_ucum_whatever_the_basis(base_regimen, library, dose, per, quantity,
+                                                                          total):
+    """The export of any basis (no drug of the library is dosed per kg yet, so the line is built, not read)."""
+    regimen = attrs.evolve(base_regimen, drugs=(attrs.evolve(base_regimen.drugs[1], dose=dose, per=per),
+                                                *base_regimen.drugs[:1]))
+    dosage = _activity(export_regimen(regimen, library), "drug-ifosfamide")["dosage"][0]
+    q, limit = dosage["doseAndRate"][0]["doseQuantity"], dosage["maxDosePerPeriod"]["numerator"]
+    assert (q["value"], q["code"], q["system"]) == (pytest.approx(quantity[0]), quantity[1], UCUM)
+    assert (limit["value"], limit["code"]) == (pytest.approx(total[0]), total[1])
+    assert dosage["maxDosePerPeriod"]["denominator"] == {"value": 21, "unit": "d", "system": UCUM, "code": "d"}
+
+
+def test_supportive_doses_are_fixed_per_administration_and_hydration_in_ml_over_hours(exported):
+    doc = exported["doxorubicin-ifosfamide"]
+    ondansetron = _line(doc, lambda r: "ondansetron" in r["id"])["dosage"][0]
+    assert ondansetron["doseAndRate"][0]["doseQuantity"] == {"value": 8, "unit": "mg", "system": UCUM, "code": "mg"}
+    hydration = _line(doc, lambda r: r["id"] == "supportive-3-nacl-09")["dosage"][0]
+    assert hydration["doseAndRate"][0]["doseQuantity"] == {"value": 1000, "unit": "mL", "system": UCUM, "code": "mL"}
+    assert hydration["timing"]["repeat"] == {"frequency": 4, "period": 1, "periodUnit": "d", "duration": 6,
+                                             "durationUnit": "h"}
