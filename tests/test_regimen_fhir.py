@@ -398,6 +398,8 @@ def _gate_description_other(doc):
 
 
 HOSTILE = {
+    "a dose shown in µg/m² for the code mg/m2": (lambda d: _dose_quantity(d).update(unit="µg/m²"),
+                                                 ("doseQuantity.unit", "'µg/m²'", "another unit")),
     "a line described with another dose": (_description_tenfold_lower, ("action[0].description", "7.5 mg/m²",
                                                                          "disagrees")),
     "a gate described with another value": (_gate_description_other, ("condition[1].expression.description",
@@ -456,7 +458,7 @@ def test_hostile_json_is_refused_in_one_line(tmp_path, raw, words):
 
 def test_a_dose_in_other_ucum_units_of_the_same_amount_imports_the_same_regimen(exported, regimens, library):
     doc = copy.deepcopy(exported["doxorubicin-ifosfamide"])
-    _dose_quantity(doc).update(value=25000, code="ug/m2", unit="ug/m2")  # 25 mg/m² a day
+    _dose_quantity(doc).update(value=25000, code="ug/m2", unit="µg/m²")  # 25 mg/m² a day, the unit shown as printed
     back = regimen_from_bytes(import_regimen(doc, "ug.json", library).encode(), "ug.json", library)
     assert _same(back, regimens["doxorubicin-ifosfamide"])
 

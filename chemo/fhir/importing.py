@@ -113,6 +113,10 @@ class _Node:
         if value < 0:
             self.fail(f"{value}: expected a number of 0 or more", at="value")
         unit = codes[code]
+        shown = self.get("unit", str, "the unit as shown to a reader", required=False)
+        if shown is not None and shown != code and not _same_unit(shown, unit):
+            self.fail(f"{shown[:40]!r} is shown for the code {code!r} ({unit}): a reader would see another unit",
+                      at="unit")
         return f"AUC {number_text(value)}" if unit == "AUC" else f"{number_text(value)} {unit}"
 
 
@@ -144,6 +148,19 @@ def _modifier_extension(doc) -> str | None:
         elif isinstance(value, list):
             stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
     return None
+
+
+def _same_unit(shown: str, unit: str) -> bool:
+    """Whether the unit shown (``mg/m²`` for the code ``mg/m2``) is the code's unit, as chemo reads units."""
+    from ..units import parse_quantity
+
+    if unit == "AUC":
+        return False
+    try:
+        a, b = parse_quantity(f"1 {shown}"), parse_quantity(f"1 {unit}")
+        return a.dimensionality == b.dimensionality and abs(a.to(b.units).magnitude - 1) < 1e-12
+    except (ChemoError, ValueError, TypeError, AttributeError):
+        return False
 
 
 def _kind(value) -> str:
