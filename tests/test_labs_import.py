@@ -261,6 +261,9 @@ def test_a_malformed_observation_is_refused_with_its_reason_and_writes_nothing(r
     ('{"resourceType": "Bundle", "type": "searchset", "entry": []}', "holds no lab results"),
     ("[1, 2]", "expected a FHIR resource"),
     ('{"a": NaN}', "not valid JSON"),
+    # a result with its value twice: readers differ on which they keep, so neither is taken
+    ('{"resourceType": "Observation", "status": "final", "valueQuantity": {"value": 1.5, "value": 15}}',
+     "'value' is given twice"),
     ("", "empty"),
     ("PK\x03\x04 zip", "neither FHIR JSON"),
     ("MSH|^~\\&|LAB|H|C|O|20260302||ADT^A01|X1|P|2.5\rPID|1||M^^^^MR\r", "expected ORU^R01"),

@@ -14,9 +14,9 @@ per day.
 from __future__ import annotations
 
 import datetime
-import json
 
 from ..errors import ChemoError, RegimenError
+from ..fhir_json import NotFhirJson, fhir_object, json_kind
 from . import (CODES, DOSE_UCUM, ENTRIES, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, REGIMEN_ID_SYSTEM, UCUM, entry_counts,
                number_text)
 
@@ -46,7 +46,7 @@ class _Node:
                 self.fail(f"missing: expected {what}", at=key)
             return None
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            self.fail(f"expected {what}, got {_kind(value)}", at=key)
+            self.fail(f"expected {what}, got {json_kind(value)}", at=key)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and not abs(value) <= MAX_NUMBER:
             shown = str(value) if len(str(value)) <= 20 else str(value)[:20] + "..."
             self.fail(f"{shown} is too large: expected {what}", at=key)
@@ -63,7 +63,7 @@ class _Node:
         out = []
         for i, item in enumerate(value or []):
             if not isinstance(item, dict):
-                self.fail(f"expected {what}, got {_kind(item)}", at=f"{key}[{i}]")
+                self.fail(f"expected {what}, got {json_kind(item)}", at=f"{key}[{i}]")
             out.append(_Node(item, f"{self._at(key)}[{i}]", self.name))
         return out
 
@@ -163,11 +163,6 @@ def _same_unit(shown: str, unit: str) -> bool:
         return False
 
 
-def _kind(value) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a whole number",
-            float: "a decimal number"}.get(type(value), type(value).__name__)
-
-
 # ------------------------------------------------------------------ reading a file
 
 def read_json(data: bytes, name: str) -> dict:
@@ -175,32 +170,11 @@ def read_json(data: bytes, name: str) -> dict:
     if len(data) > MAX_JSON_BYTES:
         raise RegimenError(f"file is {len(data):,} bytes; a FHIR regimen is at most {MAX_JSON_BYTES:,}", file=name)
     try:
-        doc = json.loads(data.decode("utf-8-sig"), parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+        return fhir_object(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise RegimenError(f"not UTF-8 text (bad byte at offset {exc.start}): expected FHIR JSON", file=name) from None
-    except RecursionError:
-        raise RegimenError("not FHIR JSON: nested too deeply", file=name) from None
-    except ValueError as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise RegimenError(f"not valid JSON: {msg}{where}; expected a FHIR PlanDefinition or Bundle", file=name) from None
-    if not isinstance(doc, dict):
-        raise RegimenError(f"expected a FHIR resource (a JSON object with resourceType), got {_kind(doc)}", file=name)
-    return doc
-
-
-def _no_duplicates(pairs) -> dict:
-    """A JSON object whose keys are each given once (FHIR JSON; readers differ on which of two they keep)."""
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"the key {key[:40]!r} is given twice in one object")
-        out[key] = value
-    return out
-
-
-def _no_constant(name):
-    raise ValueError(f"{name} is not a number JSON allows")
+    except NotFhirJson as exc:
+        raise RegimenError(f"{exc}; expected a FHIR PlanDefinition or Bundle", file=name) from None
 
 
 def import_regimen(doc: dict, name: str = "", library=None) -> str:

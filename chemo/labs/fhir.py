@@ -20,12 +20,12 @@ the entry's ``fullUrl``); the MRN's issuer is its identifier ``system``.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import re
 from decimal import Decimal
 
 from attrs import evolve
 
+from ..fhir_json import NotFhirJson, fhir_object
 from .result import (COMPARATORS, EARLY, GATING, RETRACTING, ImportFileError, LabResult, Problem, catch,
                      checked_value, clinic_time, lab_unit, unknown_loinc, with_range)
 from .ucum import UCUM_SYSTEM
@@ -39,21 +39,11 @@ _FHIR_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0
 _FHIR_DATE = re.compile(r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?")
 
 
-def _no_constant(name):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def read_fhir(text: str, name: str = "") -> list[LabResult]:
     try:
-        doc = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
-    except RecursionError:
-        raise ImportFileError("not FHIR JSON: nested too deeply", file=name) from None
-    except ValueError as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise ImportFileError(f"not valid JSON: {msg}{where}", file=name) from None
-    if not isinstance(doc, dict):
-        raise ImportFileError("expected a FHIR resource (a JSON object with resourceType)", file=name)
+        doc = fhir_object(text, parse_float=Decimal)
+    except NotFhirJson as exc:
+        raise ImportFileError(str(exc), file=name) from None
     kind = doc.get("resourceType")
     if kind == "Observation":
         return [_observation(doc, "", {}, None, None, {})]
