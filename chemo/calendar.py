@@ -21,7 +21,7 @@ import datetime as _dt
 from attrs import frozen
 
 from . import audit
-from .calendar_text import moved_word
+from .calendar_text import moved_word, reason_words
 from .db import administrations
 from .db import calendar as calendar_db
 from .db.store import Refusal, Store, now_local
@@ -135,7 +135,7 @@ def build(store: Store, plan: dict, regimen, mrn: str = "", today: _dt.date | No
         if mine:
             last = mine[-1]
             due = earliest = _dt.date.fromisoformat(last["to_date"])
-            basis = f"{moved_word(last)} to {last['to_date']} ({last['reason']}" + (f": {last['note']}" if last["note"] else "") + ")"
+            basis = f"{moved_word(last)} to {last['to_date']} ({reason_words(last)})"
         days = by_cycle.get(n, {})
         first = _dt.date.fromisoformat(days[min(days)]) if days else None
         if days and all_days <= set(days):

@@ -27,7 +27,7 @@ def calendar_lines(cal) -> list[str]:
         if c.days_given:
             out.append("           given: " + given_words(c))
         out.extend("           " + delay_words(d, at=True) for d in c.delays)
-    out.append("next: every cycle is given" if cal.next is None else next_words(cal))
+    out.append(next_words(cal))
     return out
 
 

@@ -425,8 +425,7 @@ class Backend:
             moved = ""
             if c.delays:
                 d = c.delays[-1]
-                moved = (f" ({moved_word(d)} from {d['due_date']}: "
-                         f"{d['reason']})")
+                moved = f" ({moved_word(d)} from {d['due_date']}: {d['reason']})"
             if rows:
                 first = c.first_given
                 expected = len(json.loads(checks["dose"]["detail"]).get("doses", [])) if "dose" in checks else per_cycle

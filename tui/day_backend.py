@@ -22,7 +22,7 @@ class DayView:
     name: str
     regimen_id: str
     rows: tuple  # DayRow
-    next_words: str  # "next: cycle 2, due 2026-12-27" or "every cycle is given"
+    next_words: str  # "next: cycle 2, due 2026-12-27" or "next: every cycle is given"
     next_cycle: int | None
 
 
