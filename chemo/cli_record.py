@@ -450,8 +450,8 @@ def user_list(db_path, as_json):
     "cumulative anthracycline cap unless --override-reason is given) or the readiness check (a nurse; refused "
     "while not ready). The two checks of a cycle need two different people. A check is signed off once; a dose "
     "sign-off that has lapsed (its prescription superseded, a prescription written after a sign-off of the "
-    "calculated doses, a later weight 10 % or more from the dosing weight, a later height) is signed again the "
-    "same way before a dose of the cycle is given: the lapsed one is kept, marked superseded."))
+    "calculated doses, a later weight off the dosing weight by the recalculation threshold, a later height) is "
+    "signed again the same way before a dose of the cycle is given: the lapsed one is kept, marked superseded."))
 @click.argument("mrn")
 @click.option("--cycle", type=int, required=True)
 @click.option("--check", type=click.Choice(["dose", "readiness"]), required=True)
