@@ -15,6 +15,7 @@ from chemo.approval import NotApproved, RetiredRegimen, approval_status, approve
 from chemo.cli import command_line_words
 from chemo.db import open_store
 from chemo.db.store import NotFound, Refusal
+from chemo.errors import ChemoError
 from chemo.records import plan_regimen, start_plan
 from chemo.regimen import load_regimen, regimen_path
 from chemo.roles import RoleRefused, add_user
@@ -292,3 +293,110 @@ def test_any_character_added_to_the_approved_file_even_in_a_comment_is_unapprove
 
     law()
     assert approval_status(store, original).approved
+
+
+# ------------------------------------------------------------------ attacks at a workstation (both engines)
+
+def test_an_older_approved_version_does_not_start_a_plan_once_a_newer_one_is_approved(store, mutated):
+    """Version 1.0 approved, then a corrected copy approved by both pharmacists: 1.0's bytes (the shipped file, or
+    a copy of it kept anywhere) no longer start a plan; the newest approved version does."""
+    from chemo.approval import OlderVersion
+
+    original = shipped()
+    for login in ("phil", "pia"):
+        approve(store, original, login)
+    path = mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "70 mg/m²"'))
+    for login in ("phil", "pia"):
+        approve(store, load_regimen(path), login)
+    for ref in (DOX_IFO, str(regimen_path(DOX_IFO))):
+        with pytest.raises(OlderVersion) as refused:
+            start_plan(store, "pete", "M1", ref)
+        assert refused.value.exit_code == 1
+        assert f"was approved after it: a plan starts on the newest approved version of {DOX_IFO}" in str(refused.value)
+    assert plans(store) == 0
+    assert start_plan(store, "pete", "M1", str(path))["regimen_sha256"] == load_regimen(path).sha256
+
+
+def test_a_retirement_in_the_regimen_folder_reaches_a_copy_of_the_version_approved_before_it(store, tmp_path,
+                                                                                          monkeypatch):
+    """The centre retires doxorubicin-ifosfamide in its regimen folder; a copy of the approved bytes kept in another
+    folder (taken from git before the retirement) does not start a plan."""
+    from chemo.library import library_dir
+
+    approved_text = regimen_path(DOX_IFO).read_text(encoding="utf-8")
+    for login in ("phil", "pia"):
+        approve(store, shipped(), login)
+    folder = tmp_path / "centre"
+    folder.mkdir()
+    (folder / "library").symlink_to(library_dir())
+    (folder / f"{DOX_IFO}.toml").write_text(approved_text + RETIRED, encoding="utf-8")
+    copy = tmp_path / "kept" / f"{DOX_IFO}.toml"
+    copy.parent.mkdir()
+    copy.write_text(approved_text, encoding="utf-8")
+    monkeypatch.setenv("CHEMO_REGIMENS", str(folder))
+    assert approval_status(store, load_regimen(copy)).approved  # the same bytes two pharmacists approved
+    with pytest.raises(RetiredRegimen) as refused:
+        start_plan(store, "pete", "M1", str(copy))
+    assert "retired on 2026-11-30 (withdrawn by the sarcoma board): no new plan starts on any version of it" \
+        in str(refused.value) and "use epirubicin-ifosfamide instead" in str(refused.value)
+    assert plans(store) == 0
+
+
+def test_history_shows_stored_text_written_around_chemo_as_text_without_a_traceback(store, new_db, runner, chemo_cli):
+    """Approval rows written behind chemo's back (psql, the SQLite file): a stored diff that is not chemo's JSON,
+    a comment and a file name with terminal escape sequences, a file text that is not TOML: the history is shown,
+    exit 0, no escape sequence reaches the terminal, and the approval is still not a diff chemo made."""
+    import hashlib
+
+    text = "not [valid TOML\n"
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    for n, (diff_json, who) in enumerate((("{", "phil"), ("[1, 2]", "pia")), start=1):
+        store.insert("regimen_approvals", {
+            "id": n, "regimen_id": "hostile", "version": "1.0\x1b[2J", "sha256": sha, "file_name": "/x\x1b]0;pwned\x07",
+            "file_text": text, "diff_from": sha, "diff_json": diff_json, "approved_by": who, "db_user": None,
+            "approved_at": "2026-12-06T10:00:00", "comment": "ok\x1b[1A\x1b[2K\u202e"})
+    store.insert("regimen_approvals", {
+        "id": 3, "regimen_id": "hostile", "version": "2", "sha256": "b" * 64, "file_name": "/y", "file_text": "x",
+        "diff_from": sha, "diff_json": '{"lines": [7]}', "approved_by": "phil", "db_user": None,
+        "approved_at": "2026-12-06T10:00:00", "comment": None})
+    for args in ([], ["--json"]):
+        shown = runner.invoke(chemo_cli, ["regimen", "history", "hostile", "--db", str(new_db("approval.db")), *args])
+        assert shown.exit_code == 0, shown.output
+        assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout  # JSON escapes them: \u001b
+        assert args or "\u202e" not in shown.stdout  # the text shows U+202E (right-to-left) as its code
+    assert "no diff: the stored diff is not one chemo wrote (changed outside chemo)" in shown.stdout
+    versions = history(store, "hostile")
+    assert [v["diff"]["lines"] for v in versions] == [["no diff: the stored diff is not one chemo wrote (changed "
+                                                       "outside chemo)"]] * 2
+
+
+def test_a_comment_with_a_control_character_is_refused(store, runner, chemo_cli, new_db):
+    result = runner.invoke(chemo_cli, ["regimen", "approve", str(regimen_path(DOX_IFO)), "--user", "phil",
+                                       "--comment", "fine\x1b[2Kapproved by the board", "--db",
+                                       str(new_db("approval.db"))])
+    assert result.exit_code == 2 and "control character U+001B" in result.stderr
+    assert approvals(store) == 0
+
+
+def test_a_plan_started_on_a_copy_keeps_its_bytes_a_swapped_symlink_or_an_edited_copy_signs_nothing(store, tmp_path):
+    """A plan started through a symlink to the approved file pins the approved sha256; the link then pointed at an
+    edited file (or the copy edited in place): the dose sign-off refuses, naming the changed hash."""
+    from chemo.records import add_measurement  # noqa: F401 - the record's own path to a dose is the sign-off
+    from chemo.treatment import signoff
+
+    for login in ("phil", "pia"):
+        approve(store, shipped(), login)
+    approved_bytes = regimen_path(DOX_IFO).read_bytes()
+    real, edited = tmp_path / "real.toml", tmp_path / "edited.toml"
+    real.write_bytes(approved_bytes)
+    edited.write_bytes(approved_bytes.replace('dose = "75 mg/m²"'.encode(), 'dose = "90 mg/m²"'.encode()))
+    link = tmp_path / f"{DOX_IFO}.toml"
+    link.symlink_to(real)
+    plan = start_plan(store, "pete", "M1", str(link), start="2026-01-05")
+    assert plan["regimen_sha256"] == shipped().sha256
+    link.unlink()
+    link.symlink_to(edited)
+    real.write_bytes(edited.read_bytes())  # the resolved path the plan kept: edited too
+    with pytest.raises(ChemoError, match="has changed since the plan was started"):
+        signoff(store, "phil", "M1", 1, "dose")
+    assert store.one("SELECT count(*) AS n FROM signoffs")["n"] == 0

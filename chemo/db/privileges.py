@@ -28,8 +28,8 @@ What a workstation role may do after it:
   act as (the two-person rule), the second approval of a regimen file's bytes comes from another
   pharmacist and another database user than the first (and names its database user and the sha256 of
   its text), a correction points at a newer row of the same
-  patient and analyte with the same lab identity (source and source id), a plan only goes
-  from active to superseded, a dose sign-off is marked superseded once, by a pharmacist, by the next sign-off of
+  patient and analyte with the same lab identity (source and source id), a plan starts only on
+  regimen bytes (its ``regimen_sha256``) two pharmacists approved and only goes from active to superseded, a dose sign-off is marked superseded once, by a pharmacist, by the next sign-off of
   the same plan, cycle and check, before a dose of its cycle is given.  ``users``, ``roles`` and ``db_logins`` are
   written by a pharmacist only;
 * append to the audit only through ``chemo_audit_append`` (the server computes
@@ -181,6 +181,13 @@ _TABLE_RULES = {
     "plans": """
         IF TG_OP = 'UPDATE' AND NOT (OLD.status = 'active' AND NEW.status = 'superseded') THEN
             RAISE EXCEPTION 'chemo: plan % goes only from active to superseded', OLD.id USING ERRCODE = '42501';
+        END IF;
+        -- a plan starts only on regimen bytes two pharmacists approved (whether they are the newest approved
+        -- version of the regimen, and not retired, is the program's decision: the server checks the approvals)
+        IF TG_OP = 'INSERT' AND (SELECT count(DISTINCT approved_by) FROM regimen_approvals
+                                 WHERE sha256 = NEW.regimen_sha256) < 2 THEN
+            RAISE EXCEPTION 'chemo: plan % starts on % (sha256 %), which two pharmacists have not approved',
+                NEW.id, NEW.regimen_id, left(NEW.regimen_sha256, 12) USING ERRCODE = '42501';
         END IF;""",
 }
 
