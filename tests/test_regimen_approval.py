@@ -400,3 +400,23 @@ def test_a_plan_started_on_a_copy_keeps_its_bytes_a_swapped_symlink_or_an_edited
     with pytest.raises(ChemoError, match="has changed since the plan was started"):
         signoff(store, "phil", "M1", 1, "dose")
     assert store.one("SELECT count(*) AS n FROM signoffs")["n"] == 0
+
+
+@pytest.mark.postgresql
+def test_on_postgresql_psql_cannot_start_a_plan_on_bytes_two_pharmacists_did_not_approve(deployed):
+    """The pharmacist, with psql, inserts a plan on an edited file's sha256 and appends its audit row: the server
+    refuses it (before, audit verify found nothing: the row and its audit row agree)."""
+    from reliability import least_privilege as lp
+
+    d, _ = deployed
+    with open_store(d.url(d.owner), create=False) as s:
+        plan = s.one("SELECT max(id) AS id FROM plans")["id"]
+        patient = s.one("SELECT patient_id FROM plans WHERE id = ?", (plan,))["patient_id"]
+    rec = lp.Record(patient, plan, 0)
+    attacks = [a for a in lp.ATTACKS if ("regimen" in a[0] or "approval" in a[0]) and "around chemo" not in a[0]]
+    assert len(attacks) >= 10
+    for name, who, sql in attacks:
+        assert lp.attack(d, rec, name, who, sql) == "refused", name
+    done = d.psql(d.pharmacist, lp.ATTACKS[[a[0] for a in lp.ATTACKS].index(
+        "a plan started on a regimen no one approved, its audit row appended")][2].format(P=d.pharmacist))
+    assert done.returncode != 0 and "which two pharmacists have not approved" in done.stderr
