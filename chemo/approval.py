@@ -204,6 +204,10 @@ def _diff(store: Store, regimen, base: dict, library) -> dict:
         old = regimen_from_bytes(text.encode("utf-8"), name, library)
     except ChemoError as exc:
         return {"clinical": None, "changes": [], "lines": [f"no diff: the approved version no longer reads ({exc})"]}
+    if old.sha256 != base["sha256"]:  # its text edited in the record: not the bytes the pharmacists approved
+        return {"clinical": None, "changes": [], "lines": [
+            f"no diff: the record's text of {name} is not the bytes approved (changed outside chemo; see chemo "
+            "audit verify)"]}
     diff = diff_regimens(old, regimen)
     return {**diff.as_json(), "lines": list(diff.lines())}
 

@@ -370,6 +370,22 @@ def test_history_shows_stored_text_written_around_chemo_as_text_without_a_traceb
                                                        "outside chemo)"]] * 2
 
 
+def test_an_approved_text_edited_in_the_record_is_not_diffed_against_and_audit_verify_finds_it(store, new_db,
+                                                                                               mutated):
+    """Someone with the record (the SQLite file; the owner on PostgreSQL) changes the approved version's stored
+    text from 75 to 90 mg/m²: the next version's diff does not show a 90 -> 70 change as if approved, and
+    audit verify names the row."""
+    from conftest import raw_execute
+
+    for login in ("phil", "pia"):
+        approve(store, shipped(), login)
+    raw_execute(new_db("approval.db"), "UPDATE regimen_approvals SET file_text = replace(file_text, "
+                "'dose = \"75 mg/m²\"', 'dose = \"90 mg/m²\"')")
+    row = approve(store, load_regimen(mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "70 mg/m²"'))), "phil")
+    assert row["diff"]["changes"] == [] and "is not the bytes approved (changed outside chemo" in row["diff"]["lines"][0]
+    assert [p for p in audit.verify(store)[1] if "regimen_approvals row 1: file_text" in p]
+
+
 def test_a_comment_with_a_control_character_is_refused(store, runner, chemo_cli, new_db):
     result = runner.invoke(chemo_cli, ["regimen", "approve", str(regimen_path(DOX_IFO)), "--user", "phil",
                                        "--comment", "fine\x1b[2Kapproved by the board", "--db",
