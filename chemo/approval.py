@@ -239,6 +239,11 @@ def approve(store: Store, regimen, user: str, *, comment=None, library=None) -> 
         if status.approved:
             raise Refusal(f"{status.describe()} is approved already, by {' and '.join(status.approvers)}",
                           field="regimen")
+        named = next((r for r in earlier if (r["regimen_id"], r["version"]) != (regimen.id, regimen.version)), None)
+        if named is not None:  # written around chemo: the file names itself otherwise
+            raise Refusal(f"{status.describe()}: its first approval ({named['approved_by']}, {named['approved_at']}) "
+                          f"names it {named['regimen_id']} version {named['version'] or '(none)'}, not what the file "
+                          "says (written outside chemo; see chemo audit verify)", field="regimen")
         mine = next((r for r in earlier if r["approved_by"] == user), None)
         if mine is not None:
             raise Refusal(f"{status.describe()}: {user} approved it already ({mine['approved_at']}); a second, "

@@ -250,6 +250,11 @@ ATTACKS = (
          "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
          "encode(sha256(convert_to(file_text || '#', 'UTF8')), 'hex'), file_name, file_text || '#', NULL, NULL, "
          f"'{login}', '{{P}}', approved_at, NULL FROM regimen_approvals WHERE id = 1;" for login in ("{P}", "{P2}"))),
+    ("a regimen text of 300,000 bytes approved (a regimen file is at most 256 KiB)", "pharmacist",
+     "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
+     "encode(sha256(convert_to(file_text || repeat('#', 300000), 'UTF8')), 'hex'), file_name, "
+     "file_text || repeat('#', 300000), NULL, NULL, '{P}', '{P}', approved_at, NULL FROM regimen_approvals "
+     "WHERE id = 1"),
     ("an approved regimen's text edited", "pharmacist", "UPDATE regimen_approvals SET file_text = file_text || '#'"),
     ("an approved regimen's text edited through the owner's function", "pharmacist",
      "SELECT chemo_update('regimen_approvals', 1, 'file_text', 'x')"),

@@ -436,3 +436,36 @@ def test_on_postgresql_psql_cannot_start_a_plan_on_bytes_two_pharmacists_did_not
     done = d.psql(d.pharmacist, lp.ATTACKS[[a[0] for a in lp.ATTACKS].index(
         "a plan started on a regimen no one approved, its audit row appended")][2].format(P=d.pharmacist))
     assert done.returncode != 0 and "which two pharmacists have not approved" in done.stderr
+
+
+def test_a_first_approval_naming_the_bytes_another_regimen_id_is_not_seconded(store):
+    """The first approval, written around chemo, files the bytes of doxorubicin-ifosfamide under another id (so
+    that its history shows nothing): chemo refuses the second approval, naming it; nothing starts on the bytes."""
+    import hashlib
+
+    text = regimen_path(DOX_IFO).read_text(encoding="utf-8")
+    store.insert("regimen_approvals", {
+        "id": 1, "regimen_id": "something-else", "version": "1.0", "sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "file_name": "/x", "file_text": text, "diff_from": None, "diff_json": None, "approved_by": "phil",
+        "db_user": None, "approved_at": "2026-12-06T10:00:00", "comment": None})
+    with pytest.raises(Refusal, match="names it something-else version 1.0, not what the file says"):
+        approve(store, shipped(), "pia")
+    with pytest.raises(NotApproved):
+        start_plan(store, "pete", "M1", DOX_IFO)
+
+
+@pytest.mark.postgresql
+def test_on_postgresql_an_approval_is_no_larger_than_a_regimen_file_and_names_its_bytes_as_the_first(deployed):
+    d, _ = deployed
+    base = ("INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), {rid}, version, "
+            "encode(sha256(convert_to({text}, 'UTF8')), 'hex'), file_name, {text}, NULL, NULL, '{P}', '{P}', "
+            "approved_at, NULL FROM regimen_approvals WHERE id = 1")
+    for rid, text, said in (("regimen_id", "file_text || repeat('#', 300000)", "at most 262144 bytes"),
+                            ("'elsewhere'", "file_text || '#'", None)):
+        done = d.psql(d.pharmacist, base.format(rid=rid, text=text, P=d.pharmacist))
+        if said:
+            assert done.returncode != 0 and said in done.stderr, done.stderr
+        else:  # a first approval of new bytes under another id: the server cannot read TOML; it goes through
+            assert done.returncode == 0, done.stderr
+    second = d.psql(d.pharmacist2, base.format(rid="regimen_id", text="file_text || '#'", P=d.pharmacist2))
+    assert second.returncode != 0 and "was approved under another regimen id or version" in second.stderr

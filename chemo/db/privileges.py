@@ -26,8 +26,8 @@ What a workstation role may do after it:
   is its check's (dose: pharmacist, readiness: nurse) and the other check of
   the cycle (the one standing) was not made by its signer nor by any login this database user may
   act as (the two-person rule), the second approval of a regimen file's bytes comes from another
-  pharmacist and another database user than the first (and names its database user and the sha256 of
-  its text), a correction points at a newer row of the same
+  pharmacist and another database user than the first (and names its database user, the sha256 of
+  its text, the regimen id and version the first named; a text no larger than a regimen file), a correction points at a newer row of the same
   patient and analyte with the same lab identity (source and source id), a plan starts only on
   regimen bytes (its ``regimen_sha256``) two pharmacists approved and only goes from active to superseded, a dose sign-off is marked superseded once, by a pharmacist, by the next sign-off of
   the same plan, cycle and check, before a dose of its cycle is given.  ``users``, ``roles`` and ``db_logins`` are
@@ -165,6 +165,16 @@ _TABLE_RULES = {
             RAISE EXCEPTION 'chemo: an approval names the database user that made it (%), not %', session_user,
                 coalesce(NEW.db_user, 'none') USING ERRCODE = '42501';
         END IF;
+        IF octet_length(NEW.file_text) > {max_text} OR length(NEW.comment) > {max_comment} THEN
+            RAISE EXCEPTION 'chemo: an approval''s file text is at most {max_text} bytes (a regimen file''s limit) and '
+                'its comment at most {max_comment} characters' USING ERRCODE = '42501';
+        END IF;
+        -- the bytes are named as their first approval named them: one regimen id and version per sha256
+        IF EXISTS (SELECT 1 FROM regimen_approvals WHERE sha256 = NEW.sha256 AND (regimen_id, version)
+                   IS DISTINCT FROM (NEW.regimen_id, NEW.version)) THEN
+            RAISE EXCEPTION 'chemo: sha256 % was approved under another regimen id or version than % %',
+                left(NEW.sha256, 12), NEW.regimen_id, coalesce(NEW.version, '(none)') USING ERRCODE = '42501';
+        END IF;
         IF NEW.sha256 IS DISTINCT FROM encode(sha256(convert_to(NEW.file_text, 'UTF8')), 'hex') THEN
             RAISE EXCEPTION 'chemo: the approval of % names a sha256 that is not its file text''s', NEW.regimen_id
                 USING ERRCODE = '42501';
@@ -214,8 +224,14 @@ def _guard_function(schema: str) -> str:
         update = _text_array(guard.update) if guard.update else "ARRAY[]::text[]"
         cases.append(f"        WHEN '{table}' THEN author := {author}; need := {_text_array(guard.roles)}; "
                      f"changeable := {update};")
+    from ..approval import MAX_COMMENT
+    from ..datafile import MAX_FILE_BYTES
+
+    limits = {"{max_text}": str(MAX_FILE_BYTES), "{max_comment}": str(MAX_COMMENT)}
     rules = []
     for table, body in _TABLE_RULES.items():
+        for name, value in limits.items():
+            body = body.replace(name, value)
         rules.append(f"    IF TG_TABLE_NAME = '{table}' THEN{body}\n    END IF;")
     return f"""CREATE OR REPLACE FUNCTION chemo_guard() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $guard$
