@@ -397,7 +397,6 @@ def test_a_comment_with_a_control_character_is_refused(store, runner, chemo_cli,
 def test_a_plan_started_on_a_copy_keeps_its_bytes_a_swapped_symlink_or_an_edited_copy_signs_nothing(store, tmp_path):
     """A plan started through a symlink to the approved file pins the approved sha256; the link then pointed at an
     edited file (or the copy edited in place): the dose sign-off refuses, naming the changed hash."""
-    from chemo.records import add_measurement  # noqa: F401 - the record's own path to a dose is the sign-off
     from chemo.treatment import signoff
 
     for login in ("phil", "pia"):
@@ -416,6 +415,26 @@ def test_a_plan_started_on_a_copy_keeps_its_bytes_a_swapped_symlink_or_an_edited
     with pytest.raises(ChemoError, match="has changed since the plan was started"):
         signoff(store, "phil", "M1", 1, "dose")
     assert store.one("SELECT count(*) AS n FROM signoffs")["n"] == 0
+
+
+def test_a_worksheet_signed_on_the_approved_bytes_is_a_draft_once_the_file_changed(store, tmp_path):
+    """Signed on the approved bytes, then the plan's file edited (90 mg/m²): no dose is given on the plan
+    (administer refuses), so the worksheet is not for compounding: a draft, saying why."""
+    from chemo.treatment import signoff
+    from chemo.worksheet import build
+
+    for login in ("phil", "pia"):
+        approve(store, shipped(), login)
+    kept = tmp_path / f"{DOX_IFO}.toml"
+    kept.write_bytes(regimen_path(DOX_IFO).read_bytes())
+    start_plan(store, "pete", "M1", str(kept))
+    signoff(store, "phil", "M1", 1, "dose")
+    assert not build(store, "M1", 1).draft
+    kept.write_bytes(kept.read_bytes().replace('dose = "75 mg/m²"'.encode(), 'dose = "90 mg/m²"'.encode()))
+    sheet = build(store, "M1", 1)
+    assert sheet.draft
+    assert any("has changed since the plan was started: not for compounding" in n for s in sheet.sections
+               for n in s.notes)
 
 
 @pytest.mark.postgresql
