@@ -255,6 +255,10 @@ ATTACKS = (
      "encode(sha256(convert_to(file_text || repeat('#', 300000), 'UTF8')), 'hex'), file_name, "
      "file_text || repeat('#', 300000), NULL, NULL, '{P}', '{P}', approved_at, NULL FROM regimen_approvals "
      "WHERE id = 1"),
+    ("a regimen approval whose file name clears the reader's terminal", "pharmacist",
+     "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
+     "encode(sha256(convert_to(file_text || '#', 'UTF8')), 'hex'), E'\\x1b[2J\\x1b[H/regimens/ok.toml', "
+     "file_text || '#', NULL, NULL, '{P}', '{P}', approved_at, NULL FROM regimen_approvals WHERE id = 1"),
     ("an approved regimen's text edited", "pharmacist", "UPDATE regimen_approvals SET file_text = file_text || '#'"),
     ("an approved regimen's text edited through the owner's function", "pharmacist",
      "SELECT chemo_update('regimen_approvals', 1, 'file_text', 'x')"),

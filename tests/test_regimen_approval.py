@@ -480,6 +480,7 @@ def test_on_postgresql_an_approval_is_no_larger_than_a_regimen_file_and_names_it
             "encode(sha256(convert_to({text}, 'UTF8')), 'hex'), file_name, {text}, NULL, NULL, '{P}', '{P}', "
             "approved_at, NULL FROM regimen_approvals WHERE id = 1")
     for rid, text, said in (("regimen_id", "file_text || repeat('#', 300000)", "at most 262144 bytes"),
+                            ("regimen_id || E'\\x1b[2J'", "file_text || '#'", "plain text (no control characters)"),
                             ("'elsewhere'", "file_text || '#'", None)):
         done = d.psql(d.pharmacist, base.format(rid=rid, text=text, P=d.pharmacist))
         if said:

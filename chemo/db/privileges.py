@@ -169,6 +169,11 @@ _TABLE_RULES = {
             RAISE EXCEPTION 'chemo: an approval''s file text is at most {max_text} bytes (a regimen file''s limit) and '
                 'its comment at most {max_comment} characters' USING ERRCODE = '42501';
         END IF;
+        -- what chemo prints of an approval (history, a refusal naming the newest version) is plain text
+        IF concat(NEW.regimen_id, NEW.version, NEW.file_name, NEW.comment, NEW.approved_at) ~ '[[:cntrl:]]' THEN
+            RAISE EXCEPTION 'chemo: an approval''s names, file name and comment are plain text (no control '
+                'characters)' USING ERRCODE = '42501';
+        END IF;
         -- the bytes are named as their first approval named them: one regimen id and version per sha256
         IF EXISTS (SELECT 1 FROM regimen_approvals WHERE sha256 = NEW.sha256 AND (regimen_id, version)
                    IS DISTINCT FROM (NEW.regimen_id, NEW.version)) THEN
