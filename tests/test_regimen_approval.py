@@ -489,3 +489,23 @@ def test_on_postgresql_an_approval_is_no_larger_than_a_regimen_file_and_names_it
             assert done.returncode == 0, done.stderr
     second = d.psql(d.pharmacist2, base.format(rid="regimen_id", text="file_text || '#'", P=d.pharmacist2))
     assert second.returncode != 0 and "was approved under another regimen id or version" in second.stderr
+
+
+@pytest.mark.postgresql
+def test_on_postgresql_a_pharmacist_who_maps_a_nurses_database_user_to_another_pharmacist_does_not_approve_twice(
+        deployed):
+    """The pharmacist maps the nurse's database user to the second pharmacist's login (a pharmacist may map any
+    database user): the nurse's session then approves as the second pharmacist, and the pharmacist as himself --
+    one pharmacist's approval twice. The server refuses an approval from a database user that also acts as a
+    login without the pharmacist role."""
+    d, _ = deployed
+    P, P2, N = d.pharmacist, d.pharmacist2, d.nurse
+    insert = ("INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, "
+              "version, encode(sha256(convert_to(file_text || '##', 'UTF8')), 'hex'), file_name, file_text || '##', "
+              "NULL, NULL, '{login}', '{db}', approved_at, NULL FROM regimen_approvals WHERE id = 1")
+    mapped = d.psql(P, f"INSERT INTO db_logins VALUES ('{N}', '{P2}', '2026-01-04T09:00:00', '{P}')")
+    assert mapped.returncode == 0, mapped.stderr
+    done = d.psql(N, insert.format(login=P2, db=N))
+    assert done.returncode != 0 and f"{N} also acts as {N}, who is not a pharmacist" in done.stderr, done.stderr
+    assert d.psql(P, insert.format(login=P, db=P)).returncode == 0  # his own approval: one of two
+    assert d.psql(N, insert.format(login=P2, db=N)).returncode != 0

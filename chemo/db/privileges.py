@@ -26,7 +26,8 @@ What a workstation role may do after it:
   is its check's (dose: pharmacist, readiness: nurse) and the other check of
   the cycle (the one standing) was not made by its signer nor by any login this database user may
   act as (the two-person rule), the second approval of a regimen file's bytes comes from another
-  pharmacist and another database user than the first (and names its database user, the sha256 of
+  pharmacist and another database user than the first, each from a database user that acts as pharmacists
+  only (and names its database user, the sha256 of
   its text, the regimen id and version the first named; a text no larger than a regimen file), a correction points at a newer row of the same
   patient and analyte with the same lab identity (source and source id), a plan starts only on
   regimen bytes (its ``regimen_sha256``) two pharmacists approved and only goes from active to superseded, a dose sign-off is marked superseded once, by a pharmacist, by the next sign-off of
@@ -169,6 +170,17 @@ _TABLE_RULES = {
             RAISE EXCEPTION 'chemo: an approval''s file text is at most {max_text} bytes (a regimen file''s limit) and '
                 'its comment at most {max_comment} characters' USING ERRCODE = '42501';
         END IF;
+        -- a pharmacist's own database user: one that acts as no login without the pharmacist role (a pharmacist
+        -- who maps a nurse's database user to another pharmacist's login does not get the second approval)
+        SELECT u.login INTO other FROM users u
+            WHERE (u.login = session_user::text
+                   OR EXISTS (SELECT 1 FROM db_logins m WHERE m.db_user = session_user AND m.login = u.login))
+              AND NOT EXISTS (SELECT 1 FROM roles r WHERE r.login = u.login AND r.role = 'pharmacist')
+            ORDER BY u.login LIMIT 1;
+        IF other IS NOT NULL THEN
+            RAISE EXCEPTION 'chemo: a regimen is approved from a pharmacist''s own database user; % also acts as %, '
+                'who is not a pharmacist', session_user, other USING ERRCODE = '42501';
+        END IF;
         -- what chemo prints of an approval (history, a refusal naming the newest version) is plain text
         IF concat(NEW.regimen_id, NEW.version, NEW.file_name, NEW.comment, NEW.approved_at) ~ '[[:cntrl:]]' THEN
             RAISE EXCEPTION 'chemo: an approval''s names, file name and comment are plain text (no control '
@@ -246,6 +258,7 @@ DECLARE
     need TEXT[];
     changeable TEXT[];
     next_id BIGINT;
+    other TEXT;
 BEGIN
     -- the owner (migrations, chemo db copy) and a superuser write as they please: they own the record anyway
     IF coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = session_user), false)
