@@ -358,6 +358,28 @@ def test_a_workstation_cannot_mark_a_sign_off_superseded_by_hand(deployed):
     assert invoke(["audit", "verify"], d.url(d.nurse)) == 0
 
 
+@pytest.mark.postgresql
+@pytest.mark.xdist_group("least_privilege")
+def test_a_workstation_cannot_sign_a_dose_sign_off_again_once_a_day_of_its_cycle_was_given(deployed):
+    """Cycle 2: the pharmacist's dose sign-off, then a day of the cycle recorded given (both written with psql, as
+    the guard lets them): the server refuses to mark the sign-off superseded through chemo_update."""
+    d, rec, invoke = deployed
+    P = d.pharmacist
+    done = d.psql(P, f"INSERT INTO signoffs VALUES ((SELECT max(id) + 1 FROM signoffs), {rec.plan}, 2, 'dose', "
+                     f"'{P}', 'pharmacist', '2026-01-26T09:00:00', NULL, '{{}}') RETURNING id")
+    assert done.returncode == 0, done.stderr
+    sid = done.stdout.split()[0]
+    given = d.psql(d.nurse, "INSERT INTO administrations VALUES ((SELECT coalesce(max(id), 0) + 1 FROM "
+                            f"administrations), {rec.plan}, 2, 1, 'doxorubicin', 45, 1.8, '2026-01-26T10:00:00', "
+                            f"'{d.nurse}')")
+    assert given.returncode == 0, given.stderr
+    again = d.psql(P, f"SELECT chemo_update('signoffs', {sid}, 'superseded_by', "
+                      "(SELECT max(id) + 1 FROM signoffs)::text); INSERT INTO signoffs VALUES ((SELECT max(id) + 1 "
+                      f"FROM signoffs), {rec.plan}, 2, 'dose', '{P}', 'pharmacist', '2026-01-26T11:00:00', NULL, '{{}}')")
+    assert again.returncode != 0 and "cycle 2 was started: its dose sign-off is not signed again" in again.stderr
+    assert d.psql(P, f"SELECT superseded_by IS NULL FROM signoffs WHERE id = {sid}").stdout.strip() == "t"
+
+
 # ------------------------------------------------------------------ the TUI's signing screen
 
 async def test_the_verify_screen_signs_a_lapsed_sign_off_again(make, demo_db):
