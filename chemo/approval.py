@@ -8,7 +8,10 @@ pharmacist (on PostgreSQL also from another database user: the server checks it)
 they are approved (:func:`approval_status`).  A plan starts only on approved bytes (:func:`require_startable`,
 called by :func:`chemo.records.start_plan`); a plan already started keeps the sha256 it pinned.  One changed
 character is another sha256: unapproved until two pharmacists approve it.  A retired file is neither approved
-nor started on.
+nor started on, nor is any version of an id whose file in the regimen folder is retired, nor an approved version
+older than the newest approved version of its id (a copy of old bytes kept anywhere starts nothing).
+
+What an approval covers is the file's bytes: not the library they are read against (docs/regimen-format.md).
 """
 
 from __future__ import annotations
