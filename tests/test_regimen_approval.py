@@ -509,3 +509,20 @@ def test_on_postgresql_a_pharmacist_who_maps_a_nurses_database_user_to_another_p
     assert done.returncode != 0 and f"{N} also acts as {N}, who is not a pharmacist" in done.stderr, done.stderr
     assert d.psql(P, insert.format(login=P, db=P)).returncode == 0  # his own approval: one of two
     assert d.psql(N, insert.format(login=P2, db=N)).returncode != 0
+
+
+@pytest.mark.parametrize("engine", ["sqlite"])
+def test_on_sqlite_an_approval_inserted_or_deleted_with_sqlite3_is_found_by_audit_verify(store, new_db):
+    """The SQLite file's user adds the second approval with sqlite3 (the regimen is then approved: the file is
+    single-user and refuses nothing), or deletes one: audit verify names the row either way."""
+    from conftest import raw_execute
+
+    approve(store, shipped(), "phil")
+    raw_execute(new_db("approval.db"), "INSERT INTO regimen_approvals (id, regimen_id, version, sha256, file_name, "
+                "file_text, approved_by, approved_at) SELECT 2, regimen_id, version, sha256, file_name, file_text, "
+                "'pia', approved_at FROM regimen_approvals WHERE id = 1")
+    assert approval_status(store, shipped()).approved
+    assert "regimen_approvals row 2: no audit row (inserted outside chemo)" in audit.verify(store)[1]
+    raw_execute(new_db("approval.db"), "DELETE FROM regimen_approvals")
+    problems = audit.verify(store)[1]
+    assert any(p.startswith("regimen_approvals row 1: missing, its audit row") for p in problems), problems
