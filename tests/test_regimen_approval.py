@@ -526,3 +526,24 @@ def test_on_sqlite_an_approval_inserted_or_deleted_with_sqlite3_is_found_by_audi
     raw_execute(new_db("approval.db"), "DELETE FROM regimen_approvals")
     problems = audit.verify(store)[1]
     assert any(p.startswith("regimen_approvals row 1: missing, its audit row") for p in problems), problems
+
+
+@pytest.mark.postgresql
+def test_on_postgresql_psql_cannot_start_a_plan_on_an_older_approved_version(deployed):
+    """Both pharmacists approve a newer version of doxorubicin-ifosfamide (one comment character more); the
+    pharmacist then writes a plan on the older version's bytes with psql, with its audit row: the server refuses
+    it, as chemo does."""
+    from reliability import least_privilege as lp
+
+    d, _ = deployed
+    newer = ("INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
+             "encode(sha256(convert_to(file_text || '# v1.0.1', 'UTF8')), 'hex'), file_name, file_text || '# v1.0.1', "
+             "NULL, NULL, '{P}', '{P}', approved_at, NULL FROM regimen_approvals WHERE id = 1")
+    for who in (d.pharmacist, d.pharmacist2):
+        done = d.psql(who, newer.format(P=who))
+        assert done.returncode == 0, done.stderr
+    older = shipped().sha256
+    attack = lp.ATTACKS[[a[0] for a in lp.ATTACKS].index(
+        "a plan started on a regimen no one approved, its audit row appended")][2]
+    done = d.psql(d.pharmacist, attack.replace("repeat('ab', 32)", f"'{older}'").format(P=d.pharmacist))
+    assert done.returncode != 0 and "but a newer version of it was approved since" in done.stderr, done.stderr

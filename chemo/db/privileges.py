@@ -30,7 +30,8 @@ What a workstation role may do after it:
   only (and names its database user, the sha256 of
   its text, the regimen id and version the first named; a text no larger than a regimen file), a correction points at a newer row of the same
   patient and analyte with the same lab identity (source and source id), a plan starts only on
-  regimen bytes (its ``regimen_sha256``) two pharmacists approved and only goes from active to superseded, a dose sign-off is marked superseded once, by a pharmacist, by the next sign-off of
+  regimen bytes (its ``regimen_sha256``) two pharmacists approved, the newest approved version of its regimen
+  id, and only goes from active to superseded, a dose sign-off is marked superseded once, by a pharmacist, by the next sign-off of
   the same plan, cycle and check, before a dose of its cycle is given.  ``users``, ``roles`` and ``db_logins`` are
   written by a pharmacist only;
 * append to the audit only through ``chemo_audit_append`` (the server computes
@@ -214,6 +215,17 @@ _TABLE_RULES = {
         IF TG_OP = 'INSERT' AND (SELECT count(DISTINCT approved_by) FROM regimen_approvals
                                  WHERE sha256 = NEW.regimen_sha256) < 2 THEN
             RAISE EXCEPTION 'chemo: plan % starts on % (sha256 %), which two pharmacists have not approved',
+                NEW.id, NEW.regimen_id, left(NEW.regimen_sha256, 12) USING ERRCODE = '42501';
+        END IF;
+        -- and on the newest version of its regimen id two pharmacists approved (the one seconded last)
+        IF TG_OP = 'INSERT' AND NEW.regimen_sha256 IS DISTINCT FROM (
+                SELECT a.sha256 FROM regimen_approvals a
+                WHERE a.regimen_id = (SELECT regimen_id FROM regimen_approvals WHERE sha256 = NEW.regimen_sha256
+                                      ORDER BY id LIMIT 1)
+                  AND EXISTS (SELECT 1 FROM regimen_approvals b WHERE b.sha256 = a.sha256 AND b.id < a.id
+                              AND b.approved_by <> a.approved_by)
+                ORDER BY a.id DESC LIMIT 1) THEN
+            RAISE EXCEPTION 'chemo: plan % starts on % (sha256 %), but a newer version of it was approved since',
                 NEW.id, NEW.regimen_id, left(NEW.regimen_sha256, 12) USING ERRCODE = '42501';
         END IF;""",
 }
