@@ -8,12 +8,16 @@ pharmacist (on PostgreSQL also from another database user: the server checks it)
 they are approved (:func:`approval_status`).  A plan starts only on approved bytes (:func:`require_startable`,
 called by :func:`chemo.records.start_plan`); a plan already started keeps the sha256 it pinned.  One changed
 character is another sha256: unapproved until two pharmacists approve it.  A retired file is neither approved
-nor started on.
+nor started on, nor is any version of an id whose file in the regimen folder is retired, nor an approved version
+older than the newest approved version of its id (a copy of old bytes kept anywhere starts nothing).
+
+What an approval covers is the file's bytes: not the library they are read against (docs/regimen-format.md).
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 
 import attrs
@@ -95,14 +99,51 @@ def approval_status(store: Store, regimen) -> ApprovalStatus:
                           retired=regimen.retired is not None)
 
 
+class OlderVersion(Refusal):
+    """Approved bytes of a regimen id of which two pharmacists approved another version after them (exit 1):
+    plans start on the newest approved version only (an old copy, kept or taken from git, is not treated with)."""
+
+    def __init__(self, status: ApprovalStatus, newest: dict, path: str):
+        self.status, self.path, self.newest_sha256 = status, path, newest["sha256"]
+        super().__init__(f"{status.describe()} ({path}) was approved, but version {newest['version'] or '(none)'} "
+                         f"(sha256 {newest['sha256'][:12]}) was approved after it: a plan starts on the newest "
+                         f"approved version of {status.regimen_id} ({shown_path(newest['file_name'])})",
+                         field="regimen")
+
+
+def centre_retirement(regimen):
+    """The regimen file of the same id in the centre's regimen folder (:func:`chemo.library.regimens_dir`) when it
+    is retired, else None: a retirement reaches every version of its id, also a copy of an older one kept
+    elsewhere (whose bytes two pharmacists approved before the retirement).  A folder file that does not read
+    retires nothing (``chemo verify`` reports it)."""
+    from .library import load_library, regimens_dir
+    from .regimen import load_regimen
+
+    path = regimens_dir() / f"{regimen.id}.toml"
+    try:
+        if not path.exists() or path.resolve() == Path(regimen.path).resolve():
+            return None  # none, or the file itself: its own [retired] was read already
+        current = load_regimen(path, load_library())
+    except (ChemoError, OSError):
+        return None
+    return current if current.retired is not None and current.id == regimen.id else None
+
+
 def require_startable(store: Store, regimen) -> ApprovalStatus:
-    """Nothing, when a plan may start on ``regimen``: not retired, and its bytes approved by two pharmacists in this
-    record; :class:`RetiredRegimen` or :class:`NotApproved` otherwise."""
+    """Nothing, when a plan may start on ``regimen``: not retired (nor its id in the centre's regimen folder), its
+    bytes approved by two pharmacists in this record, and no other version of its id approved after them;
+    :class:`RetiredRegimen`, :class:`NotApproved` or :class:`OlderVersion` otherwise."""
     if regimen.retired is not None:
         raise RetiredRegimen(regimen, "no new plan starts on it")
+    retired = centre_retirement(regimen)
+    if retired is not None:
+        raise RetiredRegimen(retired, f"no new plan starts on any version of it ({shown_path(regimen.path)} either)")
     status = approval_status(store, regimen)
     if not status.approved:
         raise NotApproved(status, shown_path(regimen.path))
+    newest = latest_approved(store, regimen.id)
+    if newest is not None and newest["sha256"] != regimen.sha256:
+        raise OlderVersion(status, newest, shown_path(regimen.path))
     return status
 
 
@@ -123,6 +164,10 @@ def _comment(comment) -> str | None:
     if comment is None or not str(comment).strip():
         return None
     text = " ".join(str(comment).split())
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs")), None)
+    if bad is not None:  # an escape sequence would rewrite the terminal of whoever reads the history
+        raise ChemoError(f"a comment is plain text: it contains the control character U+{ord(bad):04X}",
+                         field="comment")
     if len(text) > MAX_COMMENT:
         raise ChemoError(f"a comment is at most {MAX_COMMENT} characters ({len(text)} given)", field="comment")
     return text
@@ -162,6 +207,10 @@ def _diff(store: Store, regimen, base: dict, library) -> dict:
         old = regimen_from_bytes(text.encode("utf-8"), name, library)
     except ChemoError as exc:
         return {"clinical": None, "changes": [], "lines": [f"no diff: the approved version no longer reads ({exc})"]}
+    if old.sha256 != base["sha256"]:  # its text edited in the record: not the bytes the pharmacists approved
+        return {"clinical": None, "changes": [], "lines": [
+            f"no diff: the record's text of {name} is not the bytes approved (changed outside chemo; see chemo "
+            "audit verify)"]}
     diff = diff_regimens(old, regimen)
     return {**diff.as_json(), "lines": list(diff.lines())}
 
@@ -193,6 +242,11 @@ def approve(store: Store, regimen, user: str, *, comment=None, library=None) -> 
         if status.approved:
             raise Refusal(f"{status.describe()} is approved already, by {' and '.join(status.approvers)}",
                           field="regimen")
+        named = next((r for r in earlier if (r["regimen_id"], r["version"]) != (regimen.id, regimen.version)), None)
+        if named is not None:  # written around chemo: the file names itself otherwise
+            raise Refusal(f"{status.describe()}: its first approval ({named['approved_by']}, {named['approved_at']}) "
+                          f"names it {named['regimen_id']} version {named['version'] or '(none)'}, not what the file "
+                          "says (written outside chemo; see chemo audit verify)", field="regimen")
         mine = next((r for r in earlier if r["approved_by"] == user), None)
         if mine is not None:
             raise Refusal(f"{status.describe()}: {user} approved it already ({mine['approved_at']}); a second, "
@@ -215,6 +269,22 @@ def approve(store: Store, regimen, user: str, *, comment=None, library=None) -> 
             "diff_from_version": base["version"] if base else None, "diff": diff}
 
 
+def stored_diff(text) -> dict | None:
+    """An approval's stored diff (``diff_json``) as :func:`approve` wrote it: a JSON object whose ``lines`` are
+    text; anything else (written around chemo) is shown as such, never read as a diff."""
+    if text is None:
+        return None
+    try:
+        diff = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        diff = None
+    lines = diff.get("lines") if isinstance(diff, dict) else None
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        return {"clinical": None, "changes": [],
+                "lines": ["no diff: the stored diff is not one chemo wrote (changed outside chemo)"]}
+    return diff
+
+
 def history(store: Store, regimen_id: str, *, current=None) -> list[dict]:
     """Every version of a regimen id approved in this record, in the order first approved: sha256, version, file,
     approvals (login, at, db_user, comment), status (``approved``, ``awaiting second``), the version it was diffed
@@ -224,7 +294,7 @@ def history(store: Store, regimen_id: str, *, current=None) -> list[dict]:
     out = []
     for v in _versions(regimen_approvals.for_regimen(store, regimen_id)):
         last = v["approvals"][-1]
-        diff = json.loads(last["diff_json"]) if last["diff_json"] else None
+        diff = stored_diff(last["diff_json"])
         out.append({"sha256": v["sha256"], "version": v["version"], "file": shown_path(v["file_name"]),
                     "status": "approved" if v["approved_row"] is not None else "awaiting second",
                     "approvals": [{"login": a["approved_by"], "at": a["approved_at"], "db_user": a["db_user"],

@@ -17,11 +17,20 @@ EXIT_CODES = ("Exit codes: 0 done; 1 refused (not a pharmacist, the same pharmac
               "3 database unusable. Nothing is written unless the exit code is 0.")
 
 
+def _plain(text) -> str:
+    """Text kept in the record as a terminal shows it safely: a control character (an escape sequence, a
+    right-to-left override written around chemo) is shown as its code, never sent to the terminal."""
+    import unicodedata
+
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") else c
+                   for c in str(text))
+
+
 def _diff_lines(diff: dict | None) -> list[str]:
     """The clinical diff's lines (chemo.regimen_diff: the first names both versions), indented."""
     if diff is None:
         return ["  no earlier approved version of this regimen to compare with"]
-    return [f"  {line}" for line in diff.get("lines") or ()]
+    return [f"  {_plain(line)}" for line in diff.get("lines") or ()]
 
 
 @click.command("approve", help=(
@@ -80,10 +89,10 @@ def history(regimen_id, db_path, as_json):
         emit_json({"regimen_id": regimen_id, "versions": versions})
         return
     for v in versions:
-        click.echo(f"{regimen_id} version {v['version'] or '(none)'}  sha256 {v['sha256'][:12]}  {v['status']}"
-                   f"  ({v['file']})")
+        click.echo(_plain(f"{regimen_id} version {v['version'] or '(none)'}  sha256 {v['sha256'][:12]}  "
+                          f"{v['status']}  ({v['file']})"))
         for n, a in enumerate(v["approvals"], start=1):
             note = f": {a['comment']}" if a["comment"] else ""
-            click.echo(f"  {('first', 'second')[min(n, 2) - 1]} approval: {a['login']} at {a['at']}{note}")
+            click.echo(_plain(f"  {('first', 'second')[min(n, 2) - 1]} approval: {a['login']} at {a['at']}{note}"))
         for line in _diff_lines(v["diff"]):
             click.echo(line)

@@ -159,7 +159,8 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
                              f"{d['to_date']}: {d['reason']}" + (f" ({d['note']})" if d["note"] else "")
                              + f", by {d['recorded_by']}")
     if changed:
-        regimen_notes.append(f"WARNING: the regimen file {regimen.path} has changed since the plan was started")
+        regimen_notes.append(f"WARNING: the regimen file {regimen.path} has changed since the plan was started: not "
+                             "for compounding (no dose is given on this plan: start a new plan)")
     sections.append(Section("Regimen", rows=tuple(regimen_rows), notes=tuple(regimen_notes)))
 
     rows = []
@@ -277,7 +278,9 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     sections.append(Section("Treatment summary: relative dose intensity",
                             header=("drug", "planned", "delivered", "RDI", "lost: delay", "reduction", "omission"),
                             rows=tuple(rdi_rows(rdi))))
-    return Worksheet(patient["mrn"], cycle, title, dose_signoff is None or lapse is not None, tuple(sections),
+    # a draft, not for compounding: unsigned, lapsed, or on a regimen file that changed (administer refuses it)
+    draft = dose_signoff is None or lapse is not None or changed
+    return Worksheet(patient["mrn"], cycle, title, draft, tuple(sections),
                      now_local().isoformat(sep=" "), boxes, rdi)
 
 

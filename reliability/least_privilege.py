@@ -127,7 +127,7 @@ def populate(d: Deployment, invoke) -> Record:
 
 
 STAMP = "2026-01-04T09:00:00"
-# (name, who: "nurse" | "pharmacist", SQL); {P} {N} {N2} the logins, {patient} {plan} {lab} the rows
+# (name, who: "nurse" | "pharmacist", SQL); {P} {P2} {N} {N2} the logins, {patient} {plan} {lab} the rows
 ATTACKS = (
     ("the issue: a nurse maps herself to the pharmacist's login",
      "nurse", "INSERT INTO db_logins VALUES ('{N}', '{P}', '" + STAMP + "', '{N}')"),
@@ -222,6 +222,58 @@ ATTACKS = (
     ("an audit row describing the failing ANC as 2.0", "nurse",
      "SELECT chemo_audit_append('" + STAMP + "', '{N}', 'lab.add', 'labs', '{lab}', NULL, "
      "'{{\"value\": 2.0, \"value_text\": \"2 10^9/L\"}}')"),
+    # regimen approval (issue 24): two pharmacists from two database users approve a file's exact bytes; a plan
+    # starts only on approved bytes
+    ("a plan started on a regimen no one approved, its audit row appended", "pharmacist",
+     "INSERT INTO plans SELECT id + 1, patient_id, regimen_id, '/tmp/edited.toml', repeat('ab', 32), start_date, "
+     "planned_cycles, dosing_weight_text, dosing_weight_kg, dosing_height_cm, bsa_formula, 'active', created_at, "
+     "'{P}' FROM plans WHERE id = (SELECT max(id) FROM plans); SELECT chemo_audit_append('" + STAMP + "', '{P}', "
+     "'plan.start', 'plans', id::text, NULL, (to_jsonb(p) - 'id')::text) FROM plans p "
+     "WHERE id = (SELECT max(id) FROM plans)"),
+    ("a regimen approval whose sha256 is not its text's", "pharmacist",
+     "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, sha256, "
+     "file_name, file_text || '#', "
+     "NULL, NULL, '{P}', '{P}', approved_at, NULL FROM regimen_approvals WHERE id = 1"),
+    ("a regimen approval naming another database user", "pharmacist",
+     "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
+     "encode(sha256(convert_to(file_text || '#', 'UTF8')), 'hex'), file_name, file_text || '#', NULL, NULL, '{P}', "
+     "'{P2}', approved_at, NULL FROM regimen_approvals WHERE id = 1"),
+    ("a nurse approves a regimen", "nurse",
+     "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
+     "encode(sha256(convert_to(file_text || '#', 'UTF8')), 'hex'), file_name, file_text || '#', NULL, NULL, '{N}', "
+     "'{N}', approved_at, NULL FROM regimen_approvals WHERE id = 1"),
+    ("the approved regimen approved a third time, by its first pharmacist", "pharmacist",
+     "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, sha256, "
+     "file_name, file_text, NULL, NULL, '{P}', '{P}', approved_at, NULL FROM regimen_approvals WHERE id = 1"),
+    ("an edited regimen approved twice from one database user, the second login mapped to it", "pharmacist",
+     "INSERT INTO db_logins VALUES ('{P}', '{P2}', '" + STAMP + "', '{P}'); " + " ".join(
+         "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
+         "encode(sha256(convert_to(file_text || '#', 'UTF8')), 'hex'), file_name, file_text || '#', NULL, NULL, "
+         f"'{login}', '{{P}}', approved_at, NULL FROM regimen_approvals WHERE id = 1;" for login in ("{P}", "{P2}"))),
+    ("a regimen text of 300,000 bytes approved (a regimen file is at most 256 KiB)", "pharmacist",
+     "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
+     "encode(sha256(convert_to(file_text || repeat('#', 300000), 'UTF8')), 'hex'), file_name, "
+     "file_text || repeat('#', 300000), NULL, NULL, '{P}', '{P}', approved_at, NULL FROM regimen_approvals "
+     "WHERE id = 1"),
+    ("a regimen approval whose file name clears the reader's terminal", "pharmacist",
+     "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
+     "encode(sha256(convert_to(file_text || '#', 'UTF8')), 'hex'), E'\\x1b[2J\\x1b[H/regimens/ok.toml', "
+     "file_text || '#', NULL, NULL, '{P}', '{P}', approved_at, NULL FROM regimen_approvals WHERE id = 1"),
+    ("an approved regimen's text edited", "pharmacist", "UPDATE regimen_approvals SET file_text = file_text || '#'"),
+    ("an approved regimen's text edited through the owner's function", "pharmacist",
+     "SELECT chemo_update('regimen_approvals', 1, 'file_text', 'x')"),
+    ("an approval deleted", "pharmacist", "DELETE FROM regimen_approvals WHERE id = 2"),
+    ("the approvals truncated", "pharmacist", "TRUNCATE regimen_approvals"),
+    ("a first approval of an edited regimen, around chemo", "pharmacist",
+     "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
+     "encode(sha256(convert_to(file_text || '#', 'UTF8')), 'hex'), file_name, file_text || '#', NULL, NULL, '{P}', "
+     "'{P}', approved_at, NULL FROM regimen_approvals WHERE id = 1"),
+    # the lapsed dose sign-off signed again (0011_signoff_resign): whether it lapsed is the program's decision
+    ("a standing dose sign-off marked superseded and signed again, around chemo", "pharmacist",
+     "INSERT INTO signoffs VALUES ((SELECT coalesce(max(id), 0) + 1 FROM signoffs), {plan}, 2, 'dose', '{P}', "
+     "'pharmacist', '" + STAMP + "', NULL, '{{}}'); SELECT chemo_update('signoffs', max(id), 'superseded_by', "
+     "(max(id) + 1)::text) FROM signoffs; INSERT INTO signoffs VALUES ((SELECT max(id) + 1 FROM signoffs), {plan}, "
+     "2, 'dose', '{P}', 'pharmacist', '" + STAMP + "', NULL, '{{}}')"),
 )
 QUICK = 14  # the tests run the first attacks (the issue's and a few more); make reliability runs them all
 
@@ -232,8 +284,8 @@ def attack(d: Deployment, rec: Record, name: str, who: str, sql: str) -> str:
     from chemo.db import open_store
 
     role = d.pharmacist if who == "pharmacist" else d.nurse
-    text = sql.format(P=d.pharmacist, N=d.nurse, N2=d.nurse2, owner=d.owner, patient=rec.patient, plan=rec.plan,
-                      lab=rec.lab)
+    text = sql.format(P=d.pharmacist, P2=d.pharmacist2, N=d.nurse, N2=d.nurse2, owner=d.owner, patient=rec.patient,
+                      plan=rec.plan, lab=rec.lab)
     with open_store(d.url(d.owner), create=False) as store:
         before = set(audit.verify(store)[1])
     done = d.psql(role, text)

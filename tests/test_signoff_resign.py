@@ -197,6 +197,40 @@ def test_the_two_person_rule_holds_for_the_sign_off_made_again(store):
     assert [r["superseded_by"] for r in cycle_rows(store, "RS5")] == [None]
 
 
+def test_two_pharmacists_signing_a_lapsed_sign_off_again_at_once_one_signs_the_other_is_refused(store, where):
+    """Both at their workstations, at the same moment: the writers' lock orders them; the second finds the first's
+    sign-off standing (signed on the weight now recorded: nothing lapses it) and is refused; one sign-off stands."""
+    import threading
+
+    from chemo.demo import SECOND_PHARMACIST
+
+    add_ready_patient(store, "RS8", DOX_IFO)
+    signed_both(store, "RS8")
+    add_measurement(store, PRESCRIBER, "RS8", weight="78.4 kg")
+    go, outcomes = threading.Barrier(2), {}
+
+    def resign(login):
+        with open_store(where, create=False) as own:
+            go.wait()
+            try:
+                outcomes[login] = signoff(own, login, "RS8", 1, "dose", override_reason=DRY_WEIGHT)["id"]
+            except Refusal as exc:
+                outcomes[login] = str(exc)
+
+    threads = [threading.Thread(target=resign, args=(login,)) for login in (PHARMACIST, SECOND_PHARMACIST)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    signed = [v for v in outcomes.values() if isinstance(v, int)]
+    refused = [v for v in outcomes.values() if isinstance(v, str)]
+    assert len(signed) == 1 and len(refused) == 1, outcomes
+    assert "still stands (nothing has lapsed it)" in refused[0]
+    rows = cycle_rows(store, "RS8")
+    assert [r["superseded_by"] for r in rows] == [signed[0], None] and rows[1]["id"] == signed[0]
+    assert audit_verify(store)[1] == []
+
+
 def test_db_copy_keeps_both_rows_and_the_mark(store, engine, tmp_path, request):
     """Copied to the other engine (SQLite to PostgreSQL when a server is named, PostgreSQL to SQLite)."""
     import os
@@ -322,6 +356,28 @@ def test_a_workstation_cannot_mark_a_sign_off_superseded_by_hand(deployed):
     again = d.psql(P, f"SELECT chemo_update('signoffs', {sid}, 'superseded_by', '{nxt + 1}')")
     assert again.returncode != 0 and "superseded only once" in again.stderr
     assert invoke(["audit", "verify"], d.url(d.nurse)) == 0
+
+
+@pytest.mark.postgresql
+@pytest.mark.xdist_group("least_privilege")
+def test_a_workstation_cannot_sign_a_dose_sign_off_again_once_a_day_of_its_cycle_was_given(deployed):
+    """Cycle 2: the pharmacist's dose sign-off, then a day of the cycle recorded given (both written with psql, as
+    the guard lets them): the server refuses to mark the sign-off superseded through chemo_update."""
+    d, rec, invoke = deployed
+    P = d.pharmacist
+    done = d.psql(P, f"INSERT INTO signoffs VALUES ((SELECT max(id) + 1 FROM signoffs), {rec.plan}, 2, 'dose', "
+                     f"'{P}', 'pharmacist', '2026-01-26T09:00:00', NULL, '{{}}') RETURNING id")
+    assert done.returncode == 0, done.stderr
+    sid = done.stdout.split()[0]
+    given = d.psql(d.nurse, "INSERT INTO administrations VALUES ((SELECT coalesce(max(id), 0) + 1 FROM "
+                            f"administrations), {rec.plan}, 2, 1, 'doxorubicin', 45, 1.8, '2026-01-26T10:00:00', "
+                            f"'{d.nurse}')")
+    assert given.returncode == 0, given.stderr
+    again = d.psql(P, f"SELECT chemo_update('signoffs', {sid}, 'superseded_by', "
+                      "(SELECT max(id) + 1 FROM signoffs)::text); INSERT INTO signoffs VALUES ((SELECT max(id) + 1 "
+                      f"FROM signoffs), {rec.plan}, 2, 'dose', '{P}', 'pharmacist', '2026-01-26T11:00:00', NULL, '{{}}')")
+    assert again.returncode != 0 and "cycle 2 was started: its dose sign-off is not signed again" in again.stderr
+    assert d.psql(P, f"SELECT superseded_by IS NULL FROM signoffs WHERE id = {sid}").stdout.strip() == "t"
 
 
 # ------------------------------------------------------------------ the TUI's signing screen

@@ -26,10 +26,12 @@ What a workstation role may do after it:
   is its check's (dose: pharmacist, readiness: nurse) and the other check of
   the cycle (the one standing) was not made by its signer nor by any login this database user may
   act as (the two-person rule), the second approval of a regimen file's bytes comes from another
-  pharmacist and another database user than the first (and names its database user and the sha256 of
-  its text), a correction points at a newer row of the same
-  patient and analyte with the same lab identity (source and source id), a plan only goes
-  from active to superseded, a dose sign-off is marked superseded once, by a pharmacist, by the next sign-off of
+  pharmacist and another database user than the first, each from a database user that acts as pharmacists
+  only (and names its database user, the sha256 of
+  its text, the regimen id and version the first named; a text no larger than a regimen file), a correction points at a newer row of the same
+  patient and analyte with the same lab identity (source and source id), a plan starts only on
+  regimen bytes (its ``regimen_sha256``) two pharmacists approved, the newest approved version of its regimen
+  id, and only goes from active to superseded, a dose sign-off is marked superseded once, by a pharmacist, by the next sign-off of
   the same plan, cycle and check, before a dose of its cycle is given.  ``users``, ``roles`` and ``db_logins`` are
   written by a pharmacist only;
 * append to the audit only through ``chemo_audit_append`` (the server computes
@@ -165,6 +167,32 @@ _TABLE_RULES = {
             RAISE EXCEPTION 'chemo: an approval names the database user that made it (%), not %', session_user,
                 coalesce(NEW.db_user, 'none') USING ERRCODE = '42501';
         END IF;
+        IF octet_length(NEW.file_text) > {max_text} OR length(NEW.comment) > {max_comment} THEN
+            RAISE EXCEPTION 'chemo: an approval''s file text is at most {max_text} bytes (a regimen file''s limit) and '
+                'its comment at most {max_comment} characters' USING ERRCODE = '42501';
+        END IF;
+        -- a pharmacist's own database user: one that acts as no login without the pharmacist role (a pharmacist
+        -- who maps a nurse's database user to another pharmacist's login does not get the second approval)
+        SELECT u.login INTO other FROM users u
+            WHERE (u.login = session_user::text
+                   OR EXISTS (SELECT 1 FROM db_logins m WHERE m.db_user = session_user AND m.login = u.login))
+              AND NOT EXISTS (SELECT 1 FROM roles r WHERE r.login = u.login AND r.role = 'pharmacist')
+            ORDER BY u.login LIMIT 1;
+        IF other IS NOT NULL THEN
+            RAISE EXCEPTION 'chemo: a regimen is approved from a pharmacist''s own database user; % also acts as %, '
+                'who is not a pharmacist', session_user, other USING ERRCODE = '42501';
+        END IF;
+        -- what chemo prints of an approval (history, a refusal naming the newest version) is plain text
+        IF concat(NEW.regimen_id, NEW.version, NEW.file_name, NEW.comment, NEW.approved_at) ~ '[[:cntrl:]]' THEN
+            RAISE EXCEPTION 'chemo: an approval''s names, file name and comment are plain text (no control '
+                'characters)' USING ERRCODE = '42501';
+        END IF;
+        -- the bytes are named as their first approval named them: one regimen id and version per sha256
+        IF EXISTS (SELECT 1 FROM regimen_approvals WHERE sha256 = NEW.sha256 AND (regimen_id, version)
+                   IS DISTINCT FROM (NEW.regimen_id, NEW.version)) THEN
+            RAISE EXCEPTION 'chemo: sha256 % was approved under another regimen id or version than % %',
+                left(NEW.sha256, 12), NEW.regimen_id, coalesce(NEW.version, '(none)') USING ERRCODE = '42501';
+        END IF;
         IF NEW.sha256 IS DISTINCT FROM encode(sha256(convert_to(NEW.file_text, 'UTF8')), 'hex') THEN
             RAISE EXCEPTION 'chemo: the approval of % names a sha256 that is not its file text''s', NEW.regimen_id
                 USING ERRCODE = '42501';
@@ -181,6 +209,24 @@ _TABLE_RULES = {
     "plans": """
         IF TG_OP = 'UPDATE' AND NOT (OLD.status = 'active' AND NEW.status = 'superseded') THEN
             RAISE EXCEPTION 'chemo: plan % goes only from active to superseded', OLD.id USING ERRCODE = '42501';
+        END IF;
+        -- a plan starts only on regimen bytes two pharmacists approved (whether they are the newest approved
+        -- version of the regimen, and not retired, is the program's decision: the server checks the approvals)
+        IF TG_OP = 'INSERT' AND (SELECT count(DISTINCT approved_by) FROM regimen_approvals
+                                 WHERE sha256 = NEW.regimen_sha256) < 2 THEN
+            RAISE EXCEPTION 'chemo: plan % starts on % (sha256 %), which two pharmacists have not approved',
+                NEW.id, NEW.regimen_id, left(NEW.regimen_sha256, 12) USING ERRCODE = '42501';
+        END IF;
+        -- and on the newest version of its regimen id two pharmacists approved (the one seconded last)
+        IF TG_OP = 'INSERT' AND NEW.regimen_sha256 IS DISTINCT FROM (
+                SELECT a.sha256 FROM regimen_approvals a
+                WHERE a.regimen_id = (SELECT regimen_id FROM regimen_approvals WHERE sha256 = NEW.regimen_sha256
+                                      ORDER BY id LIMIT 1)
+                  AND EXISTS (SELECT 1 FROM regimen_approvals b WHERE b.sha256 = a.sha256 AND b.id < a.id
+                              AND b.approved_by <> a.approved_by)
+                ORDER BY a.id DESC LIMIT 1) THEN
+            RAISE EXCEPTION 'chemo: plan % starts on % (sha256 %), but a newer version of it was approved since',
+                NEW.id, NEW.regimen_id, left(NEW.regimen_sha256, 12) USING ERRCODE = '42501';
         END IF;""",
 }
 
@@ -207,8 +253,14 @@ def _guard_function(schema: str) -> str:
         update = _text_array(guard.update) if guard.update else "ARRAY[]::text[]"
         cases.append(f"        WHEN '{table}' THEN author := {author}; need := {_text_array(guard.roles)}; "
                      f"changeable := {update};")
+    from ..approval import MAX_COMMENT
+    from ..datafile import MAX_FILE_BYTES
+
+    limits = {"{max_text}": str(MAX_FILE_BYTES), "{max_comment}": str(MAX_COMMENT)}
     rules = []
     for table, body in _TABLE_RULES.items():
+        for name, value in limits.items():
+            body = body.replace(name, value)
         rules.append(f"    IF TG_TABLE_NAME = '{table}' THEN{body}\n    END IF;")
     return f"""CREATE OR REPLACE FUNCTION chemo_guard() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $guard$
@@ -218,6 +270,7 @@ DECLARE
     need TEXT[];
     changeable TEXT[];
     next_id BIGINT;
+    other TEXT;
 BEGIN
     -- the owner (migrations, chemo db copy) and a superuser write as they please: they own the record anyway
     IF coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = session_user), false)
