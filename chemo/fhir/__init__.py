@@ -40,13 +40,12 @@ ANALYTE_UCUM = {"g/dL": "g/dL", "10^9/L": "10*9/L", "mg/dL": "mg/dL", "U/L": "U/
 ENTRIES = ("drugs", "derived", "supportive", "thresholds", "modifications", "notes", "when_cumulative", "bsa_cap")
 
 
-def entry_counts(doc: dict) -> dict:
-    """How many of each of :data:`ENTRIES` a regimen file's document (TOML, as a dict) holds."""
-    return {"drugs": len(doc.get("drugs", ())), "derived": len(doc.get("derived", ())),
-            "supportive": len(doc.get("supportive", ())), "thresholds": len(doc.get("thresholds", ())),
-            "modifications": len(doc.get("modifications", ())), "notes": len(doc.get("notes", ())),
-            "when_cumulative": sum("when_cumulative" in s for s in doc.get("supportive", ())),
-            "bsa_cap": int("bsa_cap" in doc)}
+def entry_counts(regimen) -> dict:
+    """How many of each of :data:`ENTRIES` a regimen holds (written by the export, checked by the import)."""
+    return {"drugs": len(regimen.drugs), "derived": len(regimen.derived), "supportive": len(regimen.supportive),
+            "thresholds": len(regimen.thresholds), "modifications": len(regimen.modifications),
+            "notes": len(regimen.notes), "when_cumulative": sum(s.when_cumulative is not None for s in regimen.supportive),
+            "bsa_cap": int(regimen.bsa_cap is not None)}
 
 
 def number(x):

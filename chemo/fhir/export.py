@@ -13,7 +13,7 @@ from ..library import Library, load_library
 from ..regimen import Regimen
 from ..units import in_unit, parse_quantity
 from . import (ANALYTE_UCUM, BASIS_UCUM, CODES, ENTRIES, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, PLAN_TYPE,
-               REGIMEN_ID_SYSTEM, UCUM, number)
+               REGIMEN_ID_SYSTEM, UCUM, entry_counts, number)
 
 
 def export_regimen(regimen: Regimen, library: Library | None = None) -> dict:
@@ -66,10 +66,7 @@ def export_regimen(regimen: Regimen, library: Library | None = None) -> dict:
 # ------------------------------------------------------------------ the plan's extensions
 
 def _plan_extensions(r: Regimen) -> list:
-    counts = {"drugs": len(r.drugs), "derived": len(r.derived), "supportive": len(r.supportive),
-              "thresholds": len(r.thresholds), "modifications": len(r.modifications), "notes": len(r.notes),
-              "when_cumulative": sum(s.when_cumulative is not None for s in r.supportive),
-              "bsa_cap": int(r.bsa_cap is not None)}
+    counts = entry_counts(r)
     out = [_ext(EXT + "entries", extension=[_ext(key.replace("_", "-"), valueInteger=counts[key]) for key in ENTRIES]),
            _ext(EXT + "day-split", valueString=r.day_split)]
     if r.emetogenic_class:

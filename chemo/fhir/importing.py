@@ -202,6 +202,7 @@ def import_regimen(doc: dict, name: str = "", library=None) -> str:
         raise RegimenError(f"{reader.origin(first.path)}: {first.message}{more}", file=name or None)
     if regimen is None:  # every None comes with a problem; a bug if reached
         raise RegimenError("could not be read as a regimen", file=name or None)
+    reader.check_entries(regimen)
     _check_texts(reader, regimen, library)
     return text
 
@@ -270,6 +271,7 @@ class _Reader:
         self.origins: dict = {}  # TOML path prefix -> JSON path
         self.expressions: list = []  # (the Expression node, its FHIRPath text, its description), one per gate
         self.line_actions: list = []  # (the action node, its kind, its index among the lines of that kind)
+        self.entries: _Node | None = None  # ext ``entries``: how many of each entry the exporter wrote
 
     def origin(self, toml_path: str) -> str:
         best = max((k for k in self.origins if toml_path == k or toml_path.startswith(k + ".")
@@ -315,13 +317,13 @@ class _Reader:
             gates.append(self._gate(cond))
         if gates:
             doc["thresholds"] = gates
-        self._check_entries(p, doc)
+        self.entries = p.extension(EXT + "entries", required=True)
         return doc
 
-    def _check_entries(self, p: _Node, doc: dict) -> None:
-        """The counts of ext ``entries`` are those read: an optional extension or element lost is refused."""
-        entries = p.extension(EXT + "entries", required=True)
-        found = entry_counts(doc)
+    def check_entries(self, regimen) -> None:
+        """The counts of ext ``entries`` are those of the regimen read: an optional extension or element lost on
+        the way (a server that drops unknown extensions, an edit) is refused, not read as a regimen without it."""
+        entries, found = self.entries, entry_counts(regimen)
         for key in ENTRIES:
             stated = entries.part(key.replace("_", "-"), "valueInteger", int, f"how many {key} the regimen has")
             if stated != found[key]:
