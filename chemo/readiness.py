@@ -497,6 +497,11 @@ def _recalculate(ctx: _Context) -> tuple[bool, list[str], str]:
     if moved >= change - REL_EPSILON:
         reasons.append(f"weight {weight:g} kg ({ctx.body['weight_on']}) differs from the dosing weight {dosing:g} kg "
                        f"by {moved * 100:.1f} % (≥ {change * 100:g} %)")
+    height, dosing_height = ctx.body["height_cm"], ctx.plan["dosing_height_cm"]
+    if height is not None and abs(height - dosing_height) > REL_EPSILON * dosing_height:
+        # the plan's BSA stands on its height: a height recorded since (a correction, most often) changes every dose
+        reasons.append(f"height {height:g} cm ({ctx.body['height_on']}) differs from the dosing height "
+                       f"{dosing_height:g} cm the plan's BSA was worked out from")
     age = (ctx.as_of.date() - _dt.date.fromisoformat(ctx.body["weight_on"])).days
     if age > max_age:
         reasons.append(f"the newest weight is from {ctx.body['weight_on']}, {age} days ago (more than {max_age:g} days)")

@@ -472,3 +472,16 @@ def test_whatever_lapses_one_dose_sign_off_stands_and_it_is_signed_again_only_wh
             assert [r["superseded_by"] for r in rows] == [r["id"] for r in rows[1:]] + [None]
             assert build(store, "L1", 1).draft == (why() is not None)
         assert audit_verify(store)[1] == []
+
+
+def test_a_height_corrected_after_the_sign_off_is_not_signed_again_on_the_old_bsa(store):
+    """170 cm at the plan's start, corrected to 150 cm after the dose sign-off: the sign-off lapses, and signing
+    again on this plan would sign 45 mg doxorubicin a day on the plan's BSA (1.818 m²), not on the 1.708 m² of
+    150 cm.  It is refused as a first sign-off would be: the doses must be recalculated (a new plan)."""
+    add_ready_patient(store, "RS9", DOX_IFO)
+    signed_both(store, "RS9")
+    add_measurement(store, PRESCRIBER, "RS9", height="150 cm", weight="70 kg")
+    assert build(store, "RS9", 1).draft
+    with pytest.raises(RecalculateRefused, match="height 150 cm .* differs from the dosing height 170 cm"):
+        signoff(store, PHARMACIST, "RS9", 1, "dose")
+    assert [r["superseded_by"] for r in cycle_rows(store, "RS9")] == [None]  # the lapsed one is all there is
