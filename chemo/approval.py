@@ -220,7 +220,8 @@ def approve(store: Store, regimen, user: str, *, comment=None, library=None) -> 
     (every approval of those bytes so far), ``approved`` and ``diff`` (None: the first version of its id).
 
     Refused (:class:`chemo.db.store.Refusal`, written nothing): a retired file, a user who is not a pharmacist,
-    a pharmacist who approved the same bytes already, bytes two pharmacists approved already.  On a
+    a pharmacist who approved the same bytes already, bytes two pharmacists approved already, other bytes under a
+    version (id and ``version``) approved before (a changed file carries a new version).  On a
     least-privilege PostgreSQL record the server also refuses the second approval from the database user of the
     first, under any login (:mod:`chemo.db.privileges`; its owner and a superuser act as anyone, as for every
     write).
@@ -251,6 +252,12 @@ def approve(store: Store, regimen, user: str, *, comment=None, library=None) -> 
         if mine is not None:
             raise Refusal(f"{status.describe()}: {user} approved it already ({mine['approved_at']}); a second, "
                           "different pharmacist approves it", field="user")
+        same = next((r for r in regimen_approvals.for_regimen(store, regimen.id)
+                     if r["version"] == regimen.version and r["sha256"] != regimen.sha256), None)
+        if same is not None:  # a version names one file: a committee's "version 1.0 approved" must mean one text
+            raise Refusal(f"{status.describe()}: version {regimen.version or '(none)'} of {regimen.id} names other "
+                          f"bytes (sha256 {same['sha256'][:12]}, approved by {same['approved_by']} at "
+                          f"{same['approved_at']}): a changed file carries a new version", field="version")
         base = latest_approved(store, regimen.id, other_than=regimen.sha256)
         diff = _diff(store, regimen, base, library) if base else None
         record = {"regimen_id": regimen.id, "version": regimen.version, "sha256": regimen.sha256,

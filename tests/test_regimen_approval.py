@@ -22,6 +22,7 @@ from chemo.roles import RoleRefused, add_user
 
 DOX_IFO = "doxorubicin-ifosfamide"
 RETIRED = '\n[retired]\ndate = 2026-11-30\nreason = "withdrawn by the sarcoma board"\nreplaced_by = "epirubicin-ifosfamide"\n'
+V11 = ('version = "1.0"', 'version = "1.1"')  # the edit that gives a changed file its new version
 
 
 @pytest.fixture
@@ -112,6 +113,11 @@ def test_one_character_changed_in_a_dose_is_unapproved_again_and_history_shows_t
     assert changed.sha256 != original.sha256 and changed.version == original.version
     with pytest.raises(NotApproved, match=f"sha256 {changed.sha256[:12]}"):
         start_plan(store, "pete", "M2", str(path))
+    # and it is not approved as "version 1.0": that names the bytes approved first
+    with pytest.raises(Refusal, match=f"version 1.0 of {DOX_IFO} names other bytes .*a changed file carries a new"):
+        approve(store, changed, "phil")
+    path = mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "70 mg/m²"'), V11)
+    changed = load_regimen(path)
     first = approve(store, changed, "phil")
     assert first["diff_from"] == original.sha256
     dose = [c for c in first["diff"]["changes"] if c["item"] == "doxorubicin" and c["field"] == "dose"]
@@ -150,12 +156,12 @@ def test_the_audit_chain_records_each_approval_and_verifies(store, mutated, engi
     original = shipped()
     for login in ("phil", "pia"):
         approve(store, original, login)
-    changed = load_regimen(mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "70 mg/m²"')))
+    changed = load_regimen(mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "70 mg/m²"'), V11))
     approve(store, changed, "phil")
     rows = store.query("SELECT login, new FROM audit WHERE action = 'regimen.approve' ORDER BY id")
     recorded = [(r["login"], json.loads(r["new"])) for r in rows]
     assert [(login, n["sha256"], n["version"]) for login, n in recorded] == [
-        ("phil", original.sha256, "1.0"), ("pia", original.sha256, "1.0"), ("phil", changed.sha256, "1.0")]
+        ("phil", original.sha256, "1.0"), ("pia", original.sha256, "1.0"), ("phil", changed.sha256, "1.1")]
     assert recorded[0][1]["diff_json"] is None and "70 mg/m²" in recorded[2][1]["diff_json"]
     assert audit.verify(store)[1] == []
     if engine == "sqlite":  # an approval's login changed behind chemo's back is found
@@ -305,7 +311,7 @@ def test_an_older_approved_version_does_not_start_a_plan_once_a_newer_one_is_app
     original = shipped()
     for login in ("phil", "pia"):
         approve(store, original, login)
-    path = mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "70 mg/m²"'))
+    path = mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "70 mg/m²"'), V11)
     for login in ("phil", "pia"):
         approve(store, load_regimen(path), login)
     for ref in (DOX_IFO, str(regimen_path(DOX_IFO))):
@@ -381,7 +387,7 @@ def test_an_approved_text_edited_in_the_record_is_not_diffed_against_and_audit_v
         approve(store, shipped(), login)
     raw_execute(new_db("approval.db"), "UPDATE regimen_approvals SET file_text = replace(file_text, "
                 "'dose = \"75 mg/m²\"', 'dose = \"90 mg/m²\"')")
-    row = approve(store, load_regimen(mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "70 mg/m²"'))), "phil")
+    row = approve(store, load_regimen(mutated(DOX_IFO, ('dose = "75 mg/m²"', 'dose = "70 mg/m²"'), V11)), "phil")
     assert row["diff"]["changes"] == [] and "is not the bytes approved (changed outside chemo" in row["diff"]["lines"][0]
     assert [p for p in audit.verify(store)[1] if "regimen_approvals row 1: file_text" in p]
 

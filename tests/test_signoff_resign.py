@@ -365,8 +365,8 @@ def test_a_workstation_cannot_sign_a_dose_sign_off_again_once_a_day_of_its_cycle
     the guard lets them): the server refuses to mark the sign-off superseded through chemo_update."""
     d, rec, invoke = deployed
     P = d.pharmacist
-    done = d.psql(P, f"INSERT INTO signoffs VALUES ((SELECT max(id) + 1 FROM signoffs), {rec.plan}, 2, 'dose', "
-                     f"'{P}', 'pharmacist', '2026-01-26T09:00:00', NULL, '{{}}') RETURNING id")
+    done = d.psql(P, f"INSERT INTO signoffs VALUES ((SELECT coalesce(max(id), 0) + 1 FROM signoffs), {rec.plan}, 2, "
+                     f"'dose', '{P}', 'pharmacist', '2026-01-26T09:00:00', NULL, '{{}}') RETURNING id")
     assert done.returncode == 0, done.stderr
     sid = done.stdout.split()[0]
     given = d.psql(d.nurse, "INSERT INTO administrations VALUES ((SELECT coalesce(max(id), 0) + 1 FROM "
