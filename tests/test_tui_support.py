@@ -100,12 +100,11 @@ def screen_text(app) -> str:
     return console.export_text()
 
 
+KEY_NAMES = {"-": "minus", " ": "space", ".": "full_stop", "/": "slash"}  # the key names of characters typed here
+
+
 async def type_text(pilot, text: str) -> None:
-    keys = {" ": "space"}
-    await pilot.press(*[keys.get(ch, ch) for ch in text])
-
-
-NAMED = {"-": "minus", " ": "space", ".": "full_stop", "/": "slash"}  # the key names of characters typed here
+    await pilot.press(*[KEY_NAMES.get(ch, ch) for ch in text])
 
 
 async def burst(pilot, *keys: str) -> None:
@@ -117,7 +116,7 @@ async def burst(pilot, *keys: str) -> None:
 
     for key in keys:
         if len(key) == 1:
-            pilot.app.post_message(events.Key(key if key.isalnum() else NAMED[key], key))
+            pilot.app.post_message(events.Key(key if key.isalnum() else KEY_NAMES[key], key))
         else:
             pilot.app.post_message(events.Key(key, {"enter": "\r"}.get(key)))
     await pilot.pause()

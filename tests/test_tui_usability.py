@@ -267,15 +267,13 @@ async def test_the_nurses_sign_off_is_on_the_verdict_line_not_over_the_table(mak
 async def test_a_search_typed_fast_then_enter_opens_the_patient_searched(make):
     """Keys arriving in one burst (a fast typist, a paste, a terminal multiplexer): Enter opens what the search
     as typed found, never the row highlighted before the last keys were handled."""
-    from textual import events
+    from test_tui_support import burst
 
     app = make(PHARMACIST)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         for mrn in ("017", "005"):
-            for key, char in [(c, c) for c in mrn] + [("enter", "\r")]:
-                app.post_message(events.Key(key, char))
-            await pilot.pause()
+            await burst(pilot, *mrn, "enter")
             await pilot.pause()
             assert f"MRN DEMO-{mrn}" in screen_text(app), screen_text(app).splitlines()[:2]
             await pilot.press("escape", "ctrl+f", "ctrl+u")

@@ -74,7 +74,6 @@ class PatientListScreen(ChemoScreen):
         self.error: str | None = None
         self.rows_fresh = False  # the rows were read since this screen last gave way to another
         self.filled_query: str | None = None  # the search text the table's rows were filled for
-        self.shown_ids: tuple | None = None  # the patients (ids) in the table, in order
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Patients", "type to search")
@@ -115,7 +114,7 @@ class PatientListScreen(ChemoScreen):
                 self.rows = backend.patients()
             except Exception as exc:
                 self.error = f"Cannot read the patients: {one_line(exc)}"
-        self.fill(self.query_one("#patient-search", Input).value, fresh=True)
+        self.fill(self.query_one("#patient-search", Input).value)
         if getattr(self.app, "first_frame_shown", True):  # else the app starts it when its first frame is shown
             self.start_assessing()
 
@@ -148,36 +147,25 @@ class PatientListScreen(ChemoScreen):
             if not self.is_current or table.measured:
                 return
 
-    def fill(self, query: str, fresh: bool = False) -> None:
-        """The rows the search text matches.  The table is rebuilt only when they differ from the rows shown
-        (or the rows were just read, ``fresh``): most keys of a search ("D", "DE", "DEM") change only the line
-        above it, and a rebuild on each would make a fast typist wait."""
+    def fill(self, query: str) -> None:
         table = self.query_one("#patient-table", PatientTable)
         message = self.query_one("#patient-message", Static)
+        table.clear()
         if self.error:
-            table.clear()
-            self.shown_ids = None
             message.update(Text(self.error, style="bold"))
             return
         self.filled_query = query
         shown = [p for p in self.rows if matches(query, p.name, p.mrn)]
-        ids = tuple(p.id for p in shown)
-        if fresh or ids != self.shown_ids:
-            self.shown_ids = ids
-            table.clear()
-            self.add_rows(table, shown)
-        where = self.app.backend.describe()
-        if query.strip():
-            message.update(Text(f"{len(shown)} of {len(self.rows)} patients match {query.strip()!r} · {where}"))
-        else:
-            message.update(Text(f"{len(self.rows)} patients · {where}"))
-
-    def add_rows(self, table: PatientTable, shown: list) -> None:
         for p in shown:
             status = self.ready.get(p.id, p.readiness)
             table.add_row(Text(p.mrn), Text(p.name), badge(status if status is not None else "checking",
                                                              p.readiness_word),
                           Text(p.next_text), Text(p.plan_text), key=str(p.id))
+        where = self.app.backend.describe()
+        if query.strip():
+            message.update(Text(f"{len(shown)} of {len(self.rows)} patients match {query.strip()!r} · {where}"))
+        else:
+            message.update(Text(f"{len(self.rows)} patients · {where}"))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "patient-search":

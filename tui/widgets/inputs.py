@@ -63,7 +63,8 @@ class OrderedInput(Input):
     async def on_key(self, event: events.Key) -> None:
         if event.is_printable:
             return  # Input's own handler inserts it
-        bindings = own_bindings(type(self)).key_to_bindings.get(event.key, [])
+        own = own_bindings(type(self)).key_to_bindings
+        bindings = next((own[key] for key in event.aliases if key in own), [])  # ctrl+h is backspace too
         if bindings and await self.app.run_action(bindings[-1].action, self):
             event.stop()
             event.prevent_default()
