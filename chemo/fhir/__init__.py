@@ -17,6 +17,9 @@ with :data:`EXT`; ``https://chemo.example/`` is a placeholder base, not a publis
 regimen file (TOML) that chemo's own checks read; the two round-trip every field of a regimen.
 """
 
+import hashlib
+import json
+
 BASE = "https://chemo.example/fhir"  # a placeholder: chemo publishes no StructureDefinitions yet
 EXT = f"{BASE}/StructureDefinition/"
 CODES = f"{BASE}/CodeSystem/"
@@ -46,6 +49,20 @@ def entry_counts(regimen) -> dict:
             "thresholds": len(regimen.thresholds), "modifications": len(regimen.modifications),
             "notes": len(regimen.notes), "when_cumulative": sum(s.when_cumulative is not None for s in regimen.supportive),
             "bsa_cap": int(regimen.bsa_cap is not None)}
+
+
+DIGEST = EXT + "content-sha256"
+
+
+def content_digest(plan: dict) -> str:
+    """The SHA-256 of a PlanDefinition's JSON (keys sorted, no spaces) without its own ext ``content-sha256``:
+    the export writes it, the import checks it last.  A part of the document lost or changed after the export
+    can read as another valid regimen (a dose band without its lower bound halves a normal patient's dose);
+    the digest no longer matches."""
+    body = {**plan, "extension": [e for e in plan.get("extension", ()) if not (
+        isinstance(e, dict) and e.get("url") == DIGEST)]}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def number(x):

@@ -12,8 +12,8 @@ from ..errors import RegimenError
 from ..library import Library, load_library
 from ..regimen import Regimen
 from ..units import in_unit, parse_quantity
-from . import (ANALYTE_UCUM, BASIS_UCUM, CODES, ENTRIES, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, PLAN_TYPE,
-               REGIMEN_ID_SYSTEM, UCUM, entry_counts, number)
+from . import (ANALYTE_UCUM, BASIS_UCUM, CODES, DIGEST, ENTRIES, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, PLAN_TYPE,
+               REGIMEN_ID_SYSTEM, UCUM, content_digest, entry_counts, number)
 
 
 def export_regimen(regimen: Regimen, library: Library | None = None) -> dict:
@@ -60,7 +60,9 @@ def export_regimen(regimen: Regimen, library: Library | None = None) -> dict:
         "contained": contained,
         "action": [cycle],
     }
-    return _pruned(plan)
+    plan = _pruned(plan)
+    plan["extension"].append(_ext(DIGEST, valueString=content_digest(plan)))
+    return plan
 
 
 # ------------------------------------------------------------------ the plan's extensions

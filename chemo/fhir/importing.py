@@ -17,8 +17,8 @@ import datetime
 
 from ..errors import ChemoError, RegimenError
 from ..fhir_json import NotFhirJson, fhir_object, json_kind
-from . import (CODES, DOSE_UCUM, ENTRIES, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, REGIMEN_ID_SYSTEM, UCUM, entry_counts,
-               number_text)
+from . import (CODES, DIGEST, DOSE_UCUM, ENTRIES, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, REGIMEN_ID_SYSTEM, UCUM,
+               content_digest, entry_counts, number_text)
 
 MAX_JSON_BYTES = 4 * 1024 * 1024  # a regimen's PlanDefinition is some 50 kB
 MAX_NUMBER = 1e15  # beyond any value of a regimen; larger integers do not convert to a float exactly (or at all)
@@ -60,6 +60,8 @@ class _Node:
 
     def items(self, key: str, what: str, required: bool = False) -> list["_Node"]:
         value = self.get(key, list, f"a list of {what}", required)
+        if required and value == []:
+            self.fail(f"empty: expected at least one {what}", at=key)
         out = []
         for i, item in enumerate(value or []):
             if not isinstance(item, dict):
@@ -204,7 +206,18 @@ def import_regimen(doc: dict, name: str = "", library=None) -> str:
         raise RegimenError("could not be read as a regimen", file=name or None)
     reader.check_entries(regimen)
     _check_texts(reader, regimen, library)
+    _check_digest(plan)
     return text
+
+
+def _check_digest(plan: "_Node") -> None:
+    """Last: the document is the one chemo exported (ext ``content-sha256``, :func:`chemo.fhir.content_digest`).
+    Every part was read and checked by then; this finds a part lost or changed that still reads as a regimen."""
+    stated = plan.extension(DIGEST, required=True).get("valueString", str, "the SHA-256 of the document")
+    if stated != content_digest(plan.value):
+        plan.fail(f"the document is not as chemo exported it (its {DIGEST} no longer matches): an element was "
+                  "lost, added or changed after the export; import reads chemo's own export back, unchanged",
+                  at="extension")
 
 
 def _check_texts(reader, regimen, library) -> None:
