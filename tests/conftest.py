@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -216,6 +217,26 @@ def clone_db(template: Path, engine: str, tmp_path: Path, request, name: str = "
     with open_store(template, create=False) as source, open_store(url) as target:
         copy_record(source, target)
     return url
+
+
+@contextlib.contextmanager
+def least_privilege_deployment():
+    """A PostgreSQL database set up as ``chemo db setup-sql`` prints it, with a role per user (the fault suite's
+    reliability.least_privilege): ``(deployment, its populated record, invoke(args, url) -> exit code)``."""
+    from click.testing import CliRunner
+
+    from chemo.cli import cli
+    from reliability import least_privilege as lp
+
+    def invoke(args, db):
+        return CliRunner().invoke(cli, [*args, "--db", db]).exit_code
+
+    url = lp.base_url()
+    d = lp.deploy(url, invoke)
+    try:
+        yield d, lp.populate(d, invoke), invoke
+    finally:
+        lp.teardown(url, d)
 
 
 def raw_execute(where, sql: str, params=()) -> None:

@@ -22,22 +22,12 @@ LABS = Path(__file__).resolve().parent / "fixtures" / "labs"
 
 @pytest.fixture(scope="module")
 def deployed():
-    from click.testing import CliRunner
+    from conftest import least_privilege_deployment
 
-    from chemo.cli import cli
-
-    def invoke(args, db):
-        return CliRunner().invoke(cli, [*args, "--db", db]).exit_code
-
-    url = lp.base_url()
-    d = lp.deploy(url, invoke)
-    try:
-        rec = lp.populate(d, invoke)
+    with least_privilege_deployment() as (d, rec, invoke):
         assert invoke(["patient", "add", "--mrn", "T-HL7-01", "--name", "Synthetic Hl7", "--sex", "female", "--born",
                        "1970-05-01", "--height", "170 cm", "--weight", "70 kg"], d.url(d.pharmacist)) == 0
         yield d, rec
-    finally:
-        lp.teardown(url, d)
 
 
 def chemo(runner, chemo_cli, d, role, *args):
