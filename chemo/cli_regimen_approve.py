@@ -79,15 +79,23 @@ def history(regimen_id, db_path, as_json):
     from .library import load_library
     from .regimen import load_regimen, regimen_path
 
+    current = current_error = None  # no file with that id: the record's versions only
     try:
-        current = load_regimen(regimen_path(regimen_id), load_library())
+        path = regimen_path(regimen_id)
     except RegimenError:
-        current = None  # no file with that id, or one that does not validate: the record's versions only
+        path = None
+    if path is not None:
+        try:
+            current = load_regimen(path, load_library())
+        except RegimenError as exc:  # the file as it is now does not validate: said, and the record's versions shown
+            current_error = str(exc)
     with open_record(db_path, create=False, may_lag=True) as store:
         versions = approval_history(store, regimen_id, current=current)
     if as_json:
-        emit_json({"regimen_id": regimen_id, "versions": versions})
+        emit_json({"regimen_id": regimen_id, "versions": versions, "current_error": current_error})
         return
+    if current_error:
+        click.echo(_plain(f"the regimen file as it is now does not validate: {current_error}"), err=True)
     for v in versions:
         click.echo(_plain(f"{regimen_id} version {v['version'] or '(none)'}  sha256 {v['sha256'][:12]}  "
                           f"{v['status']}  ({v['file']})"))

@@ -545,3 +545,24 @@ def test_on_postgresql_psql_cannot_start_a_plan_on_an_older_approved_version(dep
         "a plan started on a regimen no one approved, its audit row appended")][2]
     done = d.psql(d.pharmacist, attack.replace("repeat('ab', 32)", f"'{older}'").format(P=d.pharmacist))
     assert done.returncode != 0 and "but a newer version of it was approved since" in done.stderr, done.stderr
+
+
+def test_history_shows_the_approved_versions_when_the_file_as_it_is_now_does_not_validate(
+        store, new_db, runner, chemo_cli, tmp_path, monkeypatch):
+    """A broken edit of the regimen folder's file does not hide what the record approved: history lists the
+    approved version and says why the file as it is now does not read."""
+    import shutil
+
+    approved = shipped()
+    for login in ("phil", "pia"):
+        approve(store, approved, login)
+    folder = tmp_path / "regimens"
+    shutil.copytree(regimen_path(DOX_IFO).parent / "library", folder / "library")
+    (folder / f"{DOX_IFO}.toml").write_text(regimen_path(DOX_IFO).read_text(encoding="utf-8").replace('dose = "75 mg/m²"', 'dose = "75 mg/m3"'),
+                                             encoding="utf-8")
+    monkeypatch.setenv("CHEMO_REGIMENS", str(folder))
+    result = runner.invoke(chemo_cli, ["regimen", "history", DOX_IFO, "--db", str(new_db("approval.db")), "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert [(v["sha256"], v["status"]) for v in shown["versions"]] == [(approved.sha256, "approved")]
+    assert "mg/m3" in shown["current_error"] and "drugs[1].dose" in shown["current_error"]

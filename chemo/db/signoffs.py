@@ -37,11 +37,6 @@ def for_plan(store: Store, plan_id: int) -> list[dict]:
                        f"AND {CURRENT} ORDER BY id", (plan_id,))
 
 
-def history(store: Store, plan_id: int, cycle: int) -> list[dict]:
-    """Every sign-off of one cycle, superseded ones too, oldest first (every column)."""
-    return store.query("SELECT * FROM signoffs WHERE plan_id = ? AND cycle = ? ORDER BY id", (plan_id, cycle))
-
-
 def add(store: Store, record: dict) -> int:
     return store.insert("signoffs", record)
 
