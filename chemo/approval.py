@@ -29,8 +29,8 @@ from .errors import ChemoError, NextStep, RegimenError
 from .roles import require
 
 APPROVERS = ("pharmacist",)  # who approves a regimen file
-NEEDED = 2  # different pharmacists for a file's bytes to be approved (as a committee signs)
-MAX_COMMENT = 500  # characters
+NEEDED = regimen_approvals.NEEDED  # different pharmacists for a file's bytes to be approved
+MAX_COMMENT = regimen_approvals.MAX_COMMENT
 
 
 @attrs.frozen

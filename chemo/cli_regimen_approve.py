@@ -11,6 +11,7 @@ import click
 
 from .cli import emit_json
 from .cli_options import db_option, json_option, open_record, signed_in, user_option
+from .db.regimen_approvals import MAX_COMMENT
 
 EXIT_CODES = ("Exit codes: 0 done; 1 refused (not a pharmacist, the same pharmacist or database user twice, "
               "approved already, a retired file); 2 bad input (a file that does not validate, an unknown regimen); "
@@ -40,7 +41,7 @@ def _diff_lines(diff: dict | None) -> list[str]:
     "audit chain. A retired file is not approved.\n\n" + EXIT_CODES))
 @click.argument("file", metavar="FILE")
 @click.option("--comment", default=None, metavar="TEXT",
-              help="A note kept with the approval (at most 500 characters).")
+              help=f"A note kept with the approval (at most {MAX_COMMENT} characters).")
 @db_option
 @user_option
 @json_option

@@ -202,8 +202,8 @@ _TABLE_RULES = {
             RAISE EXCEPTION 'chemo: % (sha256 %) is approved already by % or from the database user %; a second pharmacist approves it from their own database user',
                 NEW.regimen_id, left(NEW.sha256, 12), actor, session_user USING ERRCODE = '42501';
         END IF;
-        IF (SELECT count(*) FROM regimen_approvals WHERE sha256 = NEW.sha256) >= 2 THEN
-            RAISE EXCEPTION 'chemo: % (sha256 %) is approved by two pharmacists already', NEW.regimen_id,
+        IF (SELECT count(*) FROM regimen_approvals WHERE sha256 = NEW.sha256) >= {needed} THEN
+            RAISE EXCEPTION 'chemo: % (sha256 %) is approved by {needed} pharmacists already', NEW.regimen_id,
                 left(NEW.sha256, 12) USING ERRCODE = '42501';
         END IF;""",
     "plans": """
@@ -213,8 +213,8 @@ _TABLE_RULES = {
         -- a plan starts only on regimen bytes two pharmacists approved (whether they are the newest approved
         -- version of the regimen, and not retired, is the program's decision: the server checks the approvals)
         IF TG_OP = 'INSERT' AND (SELECT count(DISTINCT approved_by) FROM regimen_approvals
-                                 WHERE sha256 = NEW.regimen_sha256) < 2 THEN
-            RAISE EXCEPTION 'chemo: plan % starts on % (sha256 %), which two pharmacists have not approved',
+                                 WHERE sha256 = NEW.regimen_sha256) < {needed} THEN
+            RAISE EXCEPTION 'chemo: plan % starts on % (sha256 %), which {needed} pharmacists have not approved',
                 NEW.id, NEW.regimen_id, left(NEW.regimen_sha256, 12) USING ERRCODE = '42501';
         END IF;
         -- and on the newest version of its regimen id two pharmacists approved (the one seconded last)
@@ -253,10 +253,10 @@ def _guard_function(schema: str) -> str:
         update = _text_array(guard.update) if guard.update else "ARRAY[]::text[]"
         cases.append(f"        WHEN '{table}' THEN author := {author}; need := {_text_array(guard.roles)}; "
                      f"changeable := {update};")
-    from ..approval import MAX_COMMENT
     from ..datafile import MAX_FILE_BYTES
+    from .regimen_approvals import MAX_COMMENT, NEEDED
 
-    limits = {"{max_text}": str(MAX_FILE_BYTES), "{max_comment}": str(MAX_COMMENT)}
+    limits = {"{max_text}": str(MAX_FILE_BYTES), "{max_comment}": str(MAX_COMMENT), "{needed}": str(NEEDED)}
     rules = []
     for table, body in _TABLE_RULES.items():
         for name, value in limits.items():

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from .store import Store
 
+NEEDED = 2  # different pharmacists whose approvals of a file's bytes approve it (two people, as a committee signs)
+MAX_COMMENT = 500  # characters of an approval's comment
+
 _SUMMARY = "id, regimen_id, version, sha256, file_name, diff_from, diff_json, approved_by, db_user, approved_at, comment"
 
 
