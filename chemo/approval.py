@@ -26,6 +26,7 @@ from . import audit
 from .db import regimen_approvals
 from .db.store import NotFound, Refusal, Store, now_local
 from .errors import ChemoError, NextStep, RegimenError
+from .regimen import version_words
 from .roles import require
 
 APPROVERS = ("pharmacist",)  # who approves a regimen file
@@ -58,7 +59,7 @@ class ApprovalStatus:
 
     def describe(self) -> str:
         """``doxorubicin-ifosfamide version 1.0 (sha256 1a2b3c4d5e6f)``."""
-        return f"{self.regimen_id} version {self.version or '(none)'} (sha256 {self.sha256[:12]})"
+        return version_words(self.regimen_id, self.version, self.sha256)
 
 
 class NotApproved(Refusal):
@@ -79,7 +80,7 @@ class RetiredRegimen(Refusal):
     def __init__(self, regimen, doing: str):
         r = regimen.retired
         instead = f"; use {r.replaced_by} instead" if r.replaced_by else "; it names no replacement"
-        super().__init__(f"{regimen.id} version {regimen.version or '(none)'} was retired on {r.date.isoformat()} "
+        super().__init__(f"{version_words(regimen.id, regimen.version)} was retired on {r.date.isoformat()} "
                          f"({r.reason}): {doing}{instead}", field="regimen")
         self.replaced_by = r.replaced_by
 
@@ -105,8 +106,9 @@ class OlderVersion(Refusal):
 
     def __init__(self, status: ApprovalStatus, newest: dict, path: str):
         self.status, self.path, self.newest_sha256 = status, path, newest["sha256"]
-        super().__init__(f"{status.describe()} ({path}) was approved, but version {newest['version'] or '(none)'} "
-                         f"(sha256 {newest['sha256'][:12]}) was approved after it: a plan starts on the newest "
+        super().__init__(f"{status.describe()} ({path}) was approved, but "
+                         f"{version_words(status.regimen_id, newest['version'], newest['sha256'])} was approved after "
+                         "it: a plan starts on the newest "
                          f"approved version of {status.regimen_id} ({shown_path(newest['file_name'])})",
                          field="regimen")
 
@@ -202,7 +204,7 @@ def _diff(store: Store, regimen, base: dict, library) -> dict:
     from .regimen_diff import diff_regimens
 
     text = regimen_approvals.file_text(store, base["sha256"])
-    name = f"{regimen.id} version {base['version'] or '(none)'} (approved, sha256 {base['sha256'][:12]})"
+    name = f"{version_words(regimen.id, base['version'], base['sha256'])} (approved)"
     try:
         old = regimen_from_bytes(text.encode("utf-8"), name, library)
     except ChemoError as exc:
@@ -246,7 +248,7 @@ def approve(store: Store, regimen, user: str, *, comment=None, library=None) -> 
         named = next((r for r in earlier if (r["regimen_id"], r["version"]) != (regimen.id, regimen.version)), None)
         if named is not None:  # written around chemo: the file names itself otherwise
             raise Refusal(f"{status.describe()}: its first approval ({named['approved_by']}, {named['approved_at']}) "
-                          f"names it {named['regimen_id']} version {named['version'] or '(none)'}, not what the file "
+                          f"names it {version_words(named['regimen_id'], named['version'])}, not what the file "
                           "says (written outside chemo; see chemo audit verify)", field="regimen")
         mine = next((r for r in earlier if r["approved_by"] == user), None)
         if mine is not None:

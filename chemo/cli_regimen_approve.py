@@ -48,7 +48,7 @@ def _diff_lines(diff: dict | None) -> list[str]:
 def approve(file, comment, db_path, user, as_json):
     from .approval import approve as record_approval
     from .library import load_library
-    from .regimen import load_regimen
+    from .regimen import load_regimen, version_words
 
     library = load_library()
     regimen = load_regimen(file, library)
@@ -57,7 +57,7 @@ def approve(file, comment, db_path, user, as_json):
     if as_json:
         emit_json(row)
         return
-    head = f"{regimen.id} version {row['version'] or '(none)'} (sha256 {row['sha256'][:12]})"
+    head = version_words(regimen.id, row["version"], row["sha256"])
     if row["approved"]:
         click.echo(f"{head}: approved by {' and '.join(row['approvers'])}; plans may start on it")
     else:
@@ -78,7 +78,7 @@ def history(regimen_id, db_path, as_json):
     from .approval import history as approval_history
     from .errors import RegimenError
     from .library import load_library
-    from .regimen import load_regimen, regimen_path
+    from .regimen import load_regimen, regimen_path, version_words
 
     current = current_error = None  # no file with that id: the record's versions only
     try:
@@ -98,7 +98,7 @@ def history(regimen_id, db_path, as_json):
     if current_error:
         click.echo(_plain(f"the regimen file as it is now does not validate: {current_error}"), err=True)
     for v in versions:
-        click.echo(_plain(f"{regimen_id} version {v['version'] or '(none)'}  sha256 {v['sha256'][:12]}  "
+        click.echo(_plain(f"{version_words(regimen_id, v['version'], v['sha256'])}  "
                           f"{v['status']}  ({v['file']})"))
         for n, a in enumerate(v["approvals"], start=1):
             note = f": {a['comment']}" if a["comment"] else ""

@@ -207,6 +207,13 @@ class Regimen:
         return tuple(d.drug for d in self.drugs) + tuple(d.drug for d in self.derived)
 
 
+def version_words(regimen_id: str, version: str | None, sha256: str | None = None) -> str:
+    """``doxorubicin-ifosfamide version 1.0 (sha256 1a2b3c4d5e6f)``: one version of a regimen file, as every
+    command names it (the first 12 hex digits of its bytes' SHA-256, when known)."""
+    words = f"{regimen_id} version {version or '(none)'}"
+    return f"{words} (sha256 {sha256[:12]})" if sha256 else words
+
+
 def _days_text(days) -> str:
     days = sorted(days)
     if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import attrs
 import pint
 
-from .regimen import Regimen
+from .regimen import Regimen, version_words
 from .units import Dose, display_text
 
 PER_SUFFIXES = (" per cycle", " a day")
@@ -107,7 +107,7 @@ class RegimenDiff:
 
     def lines(self) -> list[str]:
         def who(rid, version, sha):
-            return f"{rid} {version or '(no version)'} (sha256 {(sha or '?')[:12]})"
+            return version_words(rid, version, sha)
 
         out = [f"{who(self.old_id, self.old_version, self.old_sha256)} → "
                f"{who(self.new_id, self.new_version, self.new_sha256)}"]
