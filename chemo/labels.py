@@ -63,13 +63,14 @@ def parse(code: str) -> dict:
 
 def _signed(store: Store, mrn: str, cycle: int):
     from .records import active_plan, get_patient, plan_regimen
-    from .treatment import _cycle_number, _signoffs
+    from .db import signoffs
+    from .treatment import checked_cycle
     from .db import audit as audit_log
 
     patient = get_patient(store, mrn)
     plan = active_plan(store, patient["id"], mrn)
-    cycle = _cycle_number(plan, cycle)
-    signoff = _signoffs(store, plan["id"], cycle).get("dose")
+    cycle = checked_cycle(plan, cycle)
+    signoff = signoffs.for_cycle(store, plan["id"], cycle).get("dose")
     if signoff is None:
         raise Refusal(f"cycle {cycle} of {mrn} has no dose sign-off: labels are printed from signed doses only",
                       field="cycle")

@@ -208,7 +208,7 @@ def prescribe(store: Store, actor: str, mrn: str, cycle: int, *, dose_level=(), 
     from .readiness import assess
     from .records import active_plan, get_patient, plan_body, plan_regimen
     from .roles import require
-    from .treatment import _cycle_number, _unchanged, band_findings, cap_check
+    from .treatment import band_findings, cap_check, checked_cycle, require_unchanged_regimen
     from .verify import body_findings, verify_file
 
     reason = _reason(reason)
@@ -223,14 +223,14 @@ def prescribe(store: Store, actor: str, mrn: str, cycle: int, *, dose_level=(), 
         require(store, actor, ("prescriber",), "prescribing")
         patient = get_patient(store, mrn)
         plan = active_plan(store, patient["id"], mrn)
-        cycle = _cycle_number(plan, cycle)
+        cycle = checked_cycle(plan, cycle)
         given = administrations.in_cycle(store, plan["id"], cycle)
         if given:  # what was given stands; a new order would lapse the sign-off of the days left or rewrite history
             first = min(given, key=lambda r: (r["day"], r["given_at"]))
             raise Refusal(f"cycle {cycle}: day {first['day']} was given on {str(first['given_at'])[:10]}: "
                           "a cycle already started is not prescribed again", field="cycle")
         regimen, changed = plan_regimen(plan)
-        _unchanged(regimen, changed)
+        require_unchanged_regimen(regimen, changed)
         body = plan_body(plan, regimen)
         level = parse_dose_levels(dose_level, regimen, library, field="dose-level") if dose_level else 0
         from .modification import departures, for_plan as suggestion_for
@@ -382,10 +382,10 @@ def sign_prescription(store: Store, mrn: str, plan: dict, cycle: int, regimen, l
         raise ChemoError(f"the prescription of cycle {cycle} is at dose level {level!r}: the pharmacist signs what "
                          "was prescribed; a different level is a new prescription", field="dose-level")
     from .order import OrderLine, ordered_dose
-    from .treatment import _unchanged
+    from .treatment import require_unchanged_regimen
 
     if row["regimen_sha256"] != regimen.sha256:
-        _unchanged(regimen, True)
+        require_unchanged_regimen(regimen, True)
     lines = [OrderLine(index=i, drug=x["drug"], day=x["day"], dose=ordered_dose(x["ordered"]))
              for i, x in enumerate((x for x in p["lines"] if x["ordered"]), 1)]
     v = _verify_on_record(regimen, plan, cycle, level, lines, f"prescription {p['id']}", library)

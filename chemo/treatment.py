@@ -218,22 +218,18 @@ def _signoff_overrides(store: Store, signoff_row: dict, detail: dict) -> list:
     return [k for k in OVERRIDE_KINDS if new.get(f"{k}_override")]
 
 
-def _cycle_number(plan: dict, cycle) -> int:
+def checked_cycle(plan: dict, cycle) -> int:
     if isinstance(cycle, bool) or not isinstance(cycle, int) or not 1 <= cycle <= plan["planned_cycles"]:
         raise ChemoError(f"{cycle!r}: the plan ({plan['regimen_id']}) has cycles 1-{plan['planned_cycles']}",
                          field="cycle")
     return cycle
 
 
-def _unchanged(regimen, changed: bool) -> None:
+def require_unchanged_regimen(regimen, changed: bool) -> None:
     if changed:
         finding = f"the regimen file {regimen.path} has changed since the plan was started (its hash differs)"
         raise RegimenChanged(finding + ": start a new plan before signing or giving doses", finding=finding,
                              next_steps=(NextStep.NEW_PLAN,), field="regimen")
-
-
-def _signoffs(store: Store, plan_id: int, cycle: int) -> dict:
-    return signoffs.for_cycle(store, plan_id, cycle)
 
 
 @frozen
@@ -292,8 +288,8 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
         role = require(store, actor, ("pharmacist",) if check == "dose" else ("nurse",), f"the {check} sign-off")
         patient = locked_patient(store, mrn)
         plan = active_plan(store, patient["id"], mrn)
-        cycle = _cycle_number(plan, cycle)
-        existing = _signoffs(store, plan["id"], cycle)
+        cycle = checked_cycle(plan, cycle)
+        existing = signoffs.for_cycle(store, plan["id"], cycle)
         replaces = _lapsed_to_replace(store, patient, plan, cycle, check, existing.get(check), library)
         other = existing.get("readiness" if check == "dose" else "dose")
         if other is not None and other["login"] == actor:
@@ -307,7 +303,7 @@ def signoff(store: Store, actor: str, mrn: str, cycle: int, check: str, *, overr
         calendar.check_cycle_due(calendar.build(store, plan, regimen, mrn), cycle, now_local().date(),
                                  f"the {check} sign-off")
         if check == "dose":
-            _unchanged(regimen, changed)
+            require_unchanged_regimen(regimen, changed)
             weight = assess(store, mrn, as_of, cycle=cycle)
             if weight.recalculate:
                 finding = recalculate_finding(weight)
@@ -542,12 +538,12 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
         require(store, actor, ("nurse",), "recording an administration")
         patient = locked_patient(store, mrn)
         plan = active_plan(store, patient["id"], mrn)
-        cycle = _cycle_number(plan, cycle)
+        cycle = checked_cycle(plan, cycle)
         regimen, changed = plan_regimen(plan)
-        _unchanged(regimen, changed)
+        require_unchanged_regimen(regimen, changed)
         cal = calendar.build(store, plan, regimen, mrn)  # a cycle not yet started is refused before its date
         calendar.check_cycle_due(cal, cycle, when.date(), f"giving cycle {cycle}")
-        checks = _signoffs(store, plan["id"], cycle)
+        checks = signoffs.for_cycle(store, plan["id"], cycle)
         missing = [c for c in CHECKS if c not in checks]
         if missing:
             raise SignoffMissing(f"cycle {cycle} is not signed off: the {' and '.join(missing)} check"

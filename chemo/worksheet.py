@@ -88,15 +88,16 @@ def build(store: Store, mrn: str, cycle: int, as_of=None) -> Worksheet:
     from .readiness import assess
     from .records import active_plan, age_years, get_patient, plan_body, plan_regimen
     from .cumulative import anthracycline_mg_m2
-    from .treatment import _cycle_number, _signoffs, cap_check
+    from .db import signoffs
+    from .treatment import cap_check, checked_cycle
 
     library = load_library()
     patient = get_patient(store, mrn)
     plan = active_plan(store, patient["id"], mrn)
-    cycle = _cycle_number(plan, cycle)
+    cycle = checked_cycle(plan, cycle)
     regimen, changed = plan_regimen(plan)
     body = plan_body(plan, regimen)
-    signed = _signoffs(store, plan["id"], cycle)
+    signed = signoffs.for_cycle(store, plan["id"], cycle)
     dose_signoff = signed.get("dose")
     level = 0
     from .prescription import standing
