@@ -73,7 +73,7 @@ class DrugLine:
         days = _days_text(self.days)
         if self.per == "cycle" and len(self.days) > 1:
             return f"{display_text(self.dose.text)} per cycle, {self.daily} a day on {days}"
-        return f"{display_text(self.dose.text)} {'a day' if self.per == 'day' else 'per cycle'} on {days}"
+        return f"{display_text(self.dose.text)} {per_words(self.per)} on {days}"
 
 
 @attrs.frozen
@@ -207,6 +207,11 @@ class Regimen:
         return tuple(d.drug for d in self.drugs) + tuple(d.drug for d in self.derived)
 
 
+def per_words(per: str) -> str:
+    """``a day`` or ``per cycle``: what a dose written per day or per cycle is given over."""
+    return "a day" if per == "day" else "per cycle"
+
+
 def version_words(regimen_id: str, version: str | None, sha256: str | None = None) -> str:
     """``doxorubicin-ifosfamide version 1.0 (sha256 1a2b3c4d5e6f)``: one version of a regimen file, as every
     command names it (the first 12 hex digits of its bytes' SHA-256, when known)."""
@@ -246,7 +251,8 @@ def check_regimen(source, library: Library | None = None, *, strict: bool = Fals
     if strict and "version" not in doc.data:
         doc.problem('missing: --strict requires a version, e.g. version = "1.0"', at="version")
     if version is not None and not VERSION_PATTERN.match(version):
-        doc.problem(f"{version!r}: a version is letters, digits, '.', '-' and '+', at most 40, e.g. \"1.0\"",
+        doc.problem(f"{version!r}: a version is letters, digits, '.', '-' and '+', starting and ending with a "
+                    f"letter or digit, at most 40, e.g. \"1.0\"",
                     at="version")
         version = None
     retired = _read_retired(doc)
@@ -317,7 +323,8 @@ def _read_retired(doc: Table) -> Retired | None:
         except ValueError:
             when = None
     if not isinstance(when, datetime.date) or isinstance(when, datetime.datetime):
-        t.problem(f"expected the date it was retired, e.g. 2026-11-30, got {t.data.get('date')!r}"[:120], at="date")
+        given = "missing" if "date" not in t.data else f"got {t.data['date']!r}"[:80]
+        t.problem(f"expected the date it was retired, e.g. 2026-11-30 ({given})", at="date")
         when = None
     reason = t.text("reason")
     replaced_by = t.text("replaced_by", required=False)

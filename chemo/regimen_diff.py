@@ -22,7 +22,7 @@ from __future__ import annotations
 import attrs
 import pint
 
-from .regimen import Regimen, version_words
+from .regimen import Regimen, per_words, version_words
 from .units import Dose, display_text
 
 PER_SUFFIXES = (" per cycle", " a day")
@@ -171,10 +171,6 @@ def _days_moved(old: str, new: str) -> str:
     return "; ".join(parts)
 
 
-def _per_text(per: str) -> str:
-    return "a day" if per == "day" else "per cycle"
-
-
 def _fraction_text(fraction: float | None) -> str | None:
     return None if fraction is None else f"{fraction * 100:g} %"
 
@@ -255,7 +251,7 @@ def _drug_changes(item: str, a, b) -> list[Change]:
     if not _same_dose(a.dose, b.dose) or a.per != b.per:
         # "75 mg/m² per cycle": with its per; the per cent of the written dose, or of what a cycle gives
         # when one is per day and the other per cycle
-        c.add("dose", f"{_dose_text(a.dose)} {_per_text(a.per)}", f"{_dose_text(b.dose)} {_per_text(b.per)}",
+        c.add("dose", f"{_dose_text(a.dose)} {per_words(a.per)}", f"{_dose_text(b.dose)} {per_words(b.per)}",
               pct=_dose_pct(a.dose, b.dose) if a.per == b.per else _dose_pct(a.per_cycle, b.per_cycle))
     c.compare("per", a.per, b.per)
     c.compare("days", _days_list(a.days), _days_list(b.days))

@@ -52,6 +52,7 @@ def entry_counts(regimen) -> dict:
 
 
 DIGEST = EXT + "content-sha256"
+MAX_NUMBER = 1e15  # beyond any value of a regimen; larger integers do not convert to a float exactly (or at all)
 
 
 def content_digest(plan: dict) -> str:
@@ -68,7 +69,7 @@ def content_digest(plan: dict) -> str:
 def number(x):
     """A float as JSON and TOML text write it: 3 for 3.0, else the shortest repr that reads back the same."""
     x = float(x)
-    return int(x) if x.is_integer() and abs(x) < 1e15 else x
+    return int(x) if x.is_integer() and abs(x) < MAX_NUMBER else x
 
 
 def number_text(x) -> str:

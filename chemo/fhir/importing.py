@@ -17,11 +17,10 @@ import datetime
 
 from ..errors import ChemoError, RegimenError
 from ..fhir_json import NotFhirJson, fhir_object, json_kind
-from . import (CODES, DIGEST, DOSE_UCUM, ENTRIES, EXT, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, REGIMEN_ID_SYSTEM, UCUM,
+from . import (CODES, DIGEST, DOSE_UCUM, ENTRIES, EXT, MAX_NUMBER, NZ_REPLACED_BY, NZ_TIMING_OF_DAYS, REGIMEN_ID_SYSTEM, UCUM,
                content_digest, entry_counts, number_text)
 
 MAX_JSON_BYTES = 4 * 1024 * 1024  # a regimen's PlanDefinition is some 50 kB
-MAX_NUMBER = 1e15  # beyond any value of a regimen; larger integers do not convert to a float exactly (or at all)
 
 
 class _Node:
