@@ -468,11 +468,14 @@ def lapsed(store: Store, patient: dict, plan: dict, cycle: int, detail: dict, li
     return None
 
 
-def refuse_lapsed(why: str, *, mrn: str | None = None, cycle: int | None = None, started: bool = False) -> None:
+def refuse_lapsed(why: str, *, mrn: str, cycle: int, started: dict | None = None) -> None:
     """Refuse what rests on a lapsed dose sign-off: before a dose of the cycle is given a pharmacist signs the
-    cycle again (:func:`chemo.treatment.signoff`); once one was given, a new plan."""
+    cycle again (:func:`chemo.treatment.signoff`); once one was given (``started``: the first administration),
+    a new plan: the doses given were the ones it signed."""
     finding = why + ": the dose sign-off has lapsed"
     if started:
+        finding += (f", and day {started['day']} of cycle {cycle} was given at {started['given_at']} by "
+                    f"{started['given_by']} on the doses it signed: a cycle already started is not signed again")
         raise SignoffLapsed(finding + "; start a new plan and have the new doses prescribed and signed",
                             finding=finding, next_steps=(NextStep.NEW_PLAN,), field="cycle", mrn=mrn, cycle=cycle)
     raise SignoffLapsed(finding + f"; a pharmacist signs the doses of cycle {cycle} again", finding=finding,

@@ -436,22 +436,22 @@ def _lapsed_to_replace(store: Store, patient: dict, plan: dict, cycle: int, chec
     with ``lapsed``, why."""
     if standing is None:
         return None
-    from .prescription import lapsed
+    from .prescription import lapsed, refuse_lapsed
 
     signed = f"cycle {cycle}: the {check} check was signed off by {standing['login']} at {standing['signed_at']}"
     why = lapsed(store, patient, plan, cycle, json.loads(standing["detail"]), library) if check == "dose" else None
     if why is None:
         raise Refusal(signed + (" and still stands (nothing has lapsed it): a sign-off is made once"
                                 if check == "dose" else ""), field="check")
-    given = administrations.in_cycle(store, plan["id"], cycle)
-    if given:
-        first = min(given, key=lambda r: (r["day"], r["given_at"]))
-        finding = (f"{why}: the dose sign-off has lapsed, and day {first['day']} of cycle {cycle} was given at "
-                   f"{first['given_at']} by {first['given_by']} on the doses it signed: a cycle already started "
-                   "is not signed again")
-        raise Refusal(finding + "; start a new plan", finding=finding, next_steps=(NextStep.NEW_PLAN,),
-                      field="cycle")
+    started = first_given(store, plan["id"], cycle)
+    if started:
+        refuse_lapsed(why, mrn=patient["mrn"], cycle=cycle, started=started)
     return {**standing, "lapsed": why}
+
+
+def first_given(store: Store, plan_id: int, cycle: int) -> dict | None:
+    """The first administration recorded of a cycle (its lowest day, earliest), or None: not started."""
+    return min(administrations.in_cycle(store, plan_id, cycle), key=lambda r: (r["day"], r["given_at"]), default=None)
 
 
 def _allergy_check(store: Store, patient: dict, drug_ids: list, library, override_reason, actor, audit_new: dict,
@@ -558,8 +558,7 @@ def administer(store: Store, actor: str, mrn: str, cycle: int, day: int | None =
 
         why = lapsed(store, patient, plan, cycle, detail, library)
         if why:
-            refuse_lapsed(why, mrn=mrn, cycle=cycle,
-                          started=bool(administrations.in_cycle(store, plan["id"], cycle)))
+            refuse_lapsed(why, mrn=mrn, cycle=cycle, started=first_given(store, plan["id"], cycle))
         signed = detail["doses"]
         cycle_days = sorted({d["day"] for d in signed})
         given = {(r["day"], r["drug"]): r for r in administrations.in_cycle(store, plan["id"], cycle)}
