@@ -107,8 +107,9 @@ def test_a_result_older_than_the_regimen_allows_is_stale(store):
 
 
 def test_readiness_as_of_a_date_ignores_later_results_and_counts_age_to_the_end_of_that_day(store):
-    add_ready_patient(store, "D", at=now_local() - dt.timedelta(days=2))
-    day = (now_local() - dt.timedelta(days=2)).date()
+    at = now_local() - dt.timedelta(days=2)  # once: a second reading may fall on the next day (near midnight)
+    add_ready_patient(store, "D", at=at)
+    day = at.date()
     assert assess(store, "D", day.isoformat()).ready
     assert gate(assess(store, "D", (day - dt.timedelta(days=1)).isoformat()), "anc").status == "missing"
     assert gate(assess(store, "D", (day + dt.timedelta(days=4)).isoformat()), "anc").status == "stale"
