@@ -12,6 +12,11 @@ from test_tui_support import (  # noqa: F401
 SIZE = (100, 32)
 
 
+# What the screen does with what it reads runs on one engine (the engine functions the screens call are tested on
+# both, tests/test_*.py); the flows that sign, record labs or give doses through the screens run on both.
+ONE_ENGINE = pytest.mark.parametrize("engine", ["sqlite"])
+
+
 @pytest.fixture
 def demo_db(demo_db_on_engine):
     """This test's copy of the demo record, on SQLite and on PostgreSQL, with the clock frozen."""
@@ -36,6 +41,7 @@ def _audit_actions(path) -> list[str]:
         return [r["action"] for r in store.query("SELECT action FROM audit ORDER BY id")]
 
 
+@ONE_ENGINE
 async def test_find_a_patient_by_name_and_by_mrn(make):
     from tui.screens.overview import OverviewScreen
     from tui.screens.patients import PatientListScreen
@@ -67,6 +73,7 @@ async def test_find_a_patient_by_name_and_by_mrn(make):
         assert isinstance(app.screen, PatientListScreen)
 
 
+@ONE_ENGINE
 async def test_overview_shows_cycles_recalculate_and_gauge(make):
     app = make()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -92,6 +99,7 @@ async def _open_verify(pilot, app, mrn):
     return app.screen
 
 
+@ONE_ENGINE
 async def test_ten_fold_error_is_stopped_and_a_correct_order_is_signed(make, demo_db):
     app = make(PHARMACIST)
     async with app.run_test(size=SIZE) as pilot:
@@ -208,6 +216,7 @@ async def test_a_reduced_dose_level_is_verified_and_signed_at_that_level(make, d
     assert detail["doses"][0]["level"] == "75 %"
 
 
+@ONE_ENGINE
 async def test_per_m2_order_pasted_line_by_line(make):
     app = make(PHARMACIST)
     async with app.run_test(size=SIZE) as pilot:
@@ -244,6 +253,7 @@ async def test_cap_stands_refuses_the_sign_off(make, demo_db):
     assert _signoffs(demo_db, "DEMO-001") == []
 
 
+@ONE_ENGINE
 async def test_a_signed_cycle_is_shown_signed_and_not_signed_again(make, demo_db):
     app = make(PHARMACIST)
     async with app.run_test(size=SIZE) as pilot:
@@ -257,6 +267,7 @@ async def test_a_signed_cycle_is_shown_signed_and_not_signed_again(make, demo_db
     assert [s["cycle"] for s in _signoffs(demo_db, "DEMO-024")] == [1, 1]
 
 
+@ONE_ENGINE
 async def test_a_nurse_cannot_sign_doses(make, demo_db):
     app = make(NURSE)
     async with app.run_test(size=SIZE) as pilot:
@@ -318,6 +329,7 @@ async def test_failing_lab_then_passing_lab_then_nurse_signs(make, demo_db):
     assert [r["value_text"] for r in labs] == ["8.4 g/dL", "8.6 g/dL", "5.9 mmol/L"]
 
 
+@ONE_ENGINE
 async def test_browse_a_regimen_and_jump_with_the_palette(make):
     from tui.screens.overview import OverviewScreen
     from tui.screens.regimens import RegimenScreen
@@ -351,6 +363,7 @@ async def test_browse_a_regimen_and_jump_with_the_palette(make):
         assert "MRN DEMO-009" in screen_text(app)
 
 
+@ONE_ENGINE
 async def test_an_invalid_regimen_file_is_listed_with_its_problems(make, tmp_path, monkeypatch, mutated):
     from tui.screens.regimens import RegimenScreen
 
@@ -417,6 +430,7 @@ async def test_the_demo_database_is_built_on_first_run(tmp_path, monkeypatch):
     assert not list(target.parent.glob("*.building*"))
 
 
+@ONE_ENGINE
 async def test_an_unregistered_user_is_told_before_signing(make):
     app = make("visitor")
     async with app.run_test(size=(100, 24)) as pilot:
