@@ -24,8 +24,11 @@ DAY_MG_M2 = 45 / (170 * 70 / 3600) ** 0.5  # 24.75 mg/m² of doxorubicin a day
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch):
-    """Patient M1 measured four days ago, tested then and an hour ago; cycle 1 signed off (dose and readiness) four days ago."""
+def db(tmp_path, monkeypatch, clock):
+    """Patient M1 measured four days ago, tested then and an hour ago; cycle 1 signed off (dose and readiness) four days
+    ago.  The record's clock stands at noon today, so that "three days and two hours ago" is on the day the
+    wording says whatever the hour the suite runs."""
+    clock.set(clock.now.replace(hour=12, minute=0, second=0))
     path = tmp_path / "days.db"
     monkeypatch.setenv("CHEMO_DB", str(path))
     four_days_ago = now_local() - dt.timedelta(days=4)
