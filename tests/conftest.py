@@ -145,7 +145,8 @@ def pytest_terminal_summary(terminalreporter):
 
 def _pg_url(schema: str) -> str:
     base = os.environ[PG_ENV]
-    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    # synchronous_commit off: the tests wait for no disk flush (a crash of the test server loses nothing of value)
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
 
 
 @pytest.fixture(scope="session")

@@ -104,7 +104,18 @@ KEY_NAMES = {"-": "minus", " ": "space", ".": "full_stop", "/": "slash"}  # the 
 
 
 async def type_text(pilot, text: str) -> None:
-    await pilot.press(*[KEY_NAMES.get(ch, ch) for ch in text])
+    """Text typed as a fast typist types it: every key queued before the first is handled (:func:`burst`)."""
+    await burst(pilot, *text)
+
+
+def key_name(character: str) -> str:
+    """The name Textual gives the key of a character: itself for a letter or digit, else its Unicode name
+    (``minus`` and the others of KEY_NAMES as Textual shortens them)."""
+    import unicodedata
+
+    if character.isalnum():
+        return character
+    return KEY_NAMES.get(character) or unicodedata.name(character, "unknown").lower().replace("-", "_").replace(" ", "_")
 
 
 async def burst(pilot, *keys: str) -> None:
@@ -116,7 +127,7 @@ async def burst(pilot, *keys: str) -> None:
 
     for key in keys:
         if len(key) == 1:
-            pilot.app.post_message(events.Key(key if key.isalnum() else KEY_NAMES[key], key))
+            pilot.app.post_message(events.Key(key_name(key), key))
         else:
             pilot.app.post_message(events.Key(key, {"enter": "\r"}.get(key)))
     await pilot.pause()
