@@ -115,7 +115,7 @@ def test_on_postgresql_a_workstation_acts_as_its_database_user_unless_a_pharmaci
     from chemo.regimen import regimen_path
 
     url = pg_schema()
-    schema = url.rsplit("%3D", 1)[1]
+    schema = url.split("search_path%3D", 1)[1].split("%20", 1)[0]
     role = f"chemo_ward_{uuid.uuid4().hex[:8]}"
 
     def run(*args, db=url):
