@@ -245,6 +245,10 @@ ATTACKS = (
     ("the approved regimen approved a third time, by its first pharmacist", "pharmacist",
      "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, sha256, "
      "file_name, file_text, NULL, NULL, '{P}', '{P}', approved_at, NULL FROM regimen_approvals WHERE id = 1"),
+    ("other bytes approved under the regimen id and version approved before", "pharmacist",
+     "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
+     "encode(sha256(convert_to(file_text || '#', 'UTF8')), 'hex'), file_name, file_text || '#', NULL, NULL, '{P}', "
+     "'{P}', approved_at, NULL FROM regimen_approvals WHERE id = 1"),
     ("an edited regimen approved twice from one database user, the second login mapped to it", "pharmacist",
      "INSERT INTO db_logins VALUES ('{P}', '{P2}', '" + STAMP + "', '{P}'); " + " ".join(
          "INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "

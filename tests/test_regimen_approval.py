@@ -474,7 +474,7 @@ def test_a_first_approval_naming_the_bytes_another_regimen_id_is_not_seconded(st
 @pytest.mark.postgresql
 def test_on_postgresql_an_approval_is_no_larger_than_a_regimen_file_and_names_its_bytes_as_the_first(deployed):
     d, _ = deployed
-    base = ("INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), {rid}, version, "
+    base = ("INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), {rid}, '1.1', "
             "encode(sha256(convert_to({text}, 'UTF8')), 'hex'), file_name, {text}, NULL, NULL, '{P}', '{P}', "
             "approved_at, NULL FROM regimen_approvals WHERE id = 1")
     for rid, text, said in (("regimen_id", "file_text || repeat('#', 300000)", "at most 262144 bytes"),
@@ -499,7 +499,7 @@ def test_on_postgresql_a_pharmacist_who_maps_a_nurses_database_user_to_another_p
     d, _ = deployed
     P, P2, N = d.pharmacist, d.pharmacist2, d.nurse
     insert = ("INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, "
-              "version, encode(sha256(convert_to(file_text || '##', 'UTF8')), 'hex'), file_name, file_text || '##', "
+              "'1.2', encode(sha256(convert_to(file_text || '##', 'UTF8')), 'hex'), file_name, file_text || '##', "
               "NULL, NULL, '{login}', '{db}', approved_at, NULL FROM regimen_approvals WHERE id = 1")
     mapped = d.psql(P, f"INSERT INTO db_logins VALUES ('{N}', '{P2}', '2026-01-04T09:00:00', '{P}')")
     assert mapped.returncode == 0, mapped.stderr
@@ -534,7 +534,7 @@ def test_on_postgresql_psql_cannot_start_a_plan_on_an_older_approved_version(dep
     from reliability import least_privilege as lp
 
     d, _ = deployed
-    newer = ("INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, version, "
+    newer = ("INSERT INTO regimen_approvals SELECT (SELECT max(id) + 1 FROM regimen_approvals), regimen_id, '1.3', "
              "encode(sha256(convert_to(file_text || '# v1.0.1', 'UTF8')), 'hex'), file_name, file_text || '# v1.0.1', "
              "NULL, NULL, '{P}', '{P}', approved_at, NULL FROM regimen_approvals WHERE id = 1")
     for who in (d.pharmacist, d.pharmacist2):

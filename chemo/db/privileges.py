@@ -193,6 +193,12 @@ _TABLE_RULES = {
             RAISE EXCEPTION 'chemo: sha256 % was approved under another regimen id or version than % %',
                 left(NEW.sha256, 12), NEW.regimen_id, coalesce(NEW.version, '(none)') USING ERRCODE = '42501';
         END IF;
+        -- and a version names one text: other bytes under an id and version approved before are refused
+        IF EXISTS (SELECT 1 FROM regimen_approvals WHERE regimen_id = NEW.regimen_id
+                   AND version IS NOT DISTINCT FROM NEW.version AND sha256 <> NEW.sha256) THEN
+            RAISE EXCEPTION 'chemo: version % of % names other bytes already approved: a changed file carries a '
+                'new version', coalesce(NEW.version, '(none)'), NEW.regimen_id USING ERRCODE = '42501';
+        END IF;
         IF NEW.sha256 IS DISTINCT FROM encode(sha256(convert_to(NEW.file_text, 'UTF8')), 'hex') THEN
             RAISE EXCEPTION 'chemo: the approval of % names a sha256 that is not its file text''s', NEW.regimen_id
                 USING ERRCODE = '42501';
