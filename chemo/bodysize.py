@@ -234,7 +234,7 @@ def ideal_body_weight_kg(height_cm: float, sex) -> float:
     p = load_library().body_size["crcl_weight"]
     base = in_unit(parse_quantity(p[f"ideal_{_sex(sex)}"]), "kg")
     per_inch = in_unit(parse_quantity(p["ideal_per_inch"]), "kg")
-    inches = max(0.0, (height_cm - in_unit(parse_quantity(p["ideal_from_height"]), "cm")) / 2.54)
+    inches = max(0.0, in_unit(Q_(height_cm, "cm") - parse_quantity(p["ideal_from_height"]), "inch"))
     return base + per_inch * inches
 
 
