@@ -139,20 +139,15 @@ class OverviewScreen(ChemoScreen):
     def action_verify(self) -> None:
         from .verify import VerifyScreen
 
-        backend = self.app.backend
-        if backend is None:
-            return
-        try:
-            context = backend.dose_context(self.patient_id)
-        except Exception as exc:
-            self.app.bell()
-            self.notify(one_line(exc), title="Nothing to verify", severity="error", markup=False)
-            return
-        self.app.push_screen(VerifyScreen(context, backend))
+        self.open_dose_screen(VerifyScreen, "Nothing to verify")
 
     def action_prescribe(self) -> None:
         from .prescribe import PrescribeScreen
 
+        self.open_dose_screen(PrescribeScreen, "Nothing to prescribe")
+
+    def open_dose_screen(self, screen_class, nothing: str) -> None:
+        """The verify or prescriber screen on this patient's cycle (the backend's dose context), or why not."""
         backend = self.app.backend
         if backend is None:
             return
@@ -160,9 +155,9 @@ class OverviewScreen(ChemoScreen):
             context = backend.dose_context(self.patient_id)
         except Exception as exc:
             self.app.bell()
-            self.notify(one_line(exc), title="Nothing to prescribe", severity="error", markup=False)
+            self.notify(one_line(exc), title=nothing, severity="error", markup=False)
             return
-        self.app.push_screen(PrescribeScreen(context, backend))
+        self.app.push_screen(screen_class(context, backend))
 
     def action_readiness(self) -> None:
         from .readiness import ReadinessScreen
